@@ -1,0 +1,99 @@
+//! The command line: clap definitions only.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "wabot",
+    version,
+    about = "Self-hosted WhatsApp assistant: a linked device, one SQLite file, an LLM",
+    long_about = "Self-hosted WhatsApp assistant: a linked device, one SQLite file, an LLM.\n\n\
+        Every subcommand is a short job against one SQLite database; cron runs the periodic \
+        ones and systemd keeps `wabot listen` alive.\n\n\
+        Exit codes: 0 ok, 1 error, 2 usage, 69 service unavailable (not paired, no listener), \
+        75 temporary failure (retry later), 78 configuration error."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Configuration file [default: ./app.json]
+    #[arg(long, global = true, env = "WABOT_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Database file, overriding database.path of the configuration
+    #[arg(long, global = true, env = "WABOT_DB", value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    /// More log output on stderr (-v info, -vv debug)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+    /// Only errors on stderr
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct JsonFlag {
+    /// Print machine-readable JSON on stdout
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Link this machine to a WhatsApp account as a linked device (QR code or pair code)
+    Pair,
+    /// Hold the WhatsApp connection: store messages, send queued replies (run under systemd)
+    Listen,
+    /// Answer pending messages of monitored chats once (run from cron every minute)
+    ProcessOnce,
+    /// Delete messages and sessions older than the retention period
+    Cleanup,
+    /// Queue the daily "alive" message to the account's own chat
+    Vitality,
+    /// Fetch older history of a chat from the phone, resumably
+    Sync,
+    /// Show what is stored and how the jobs are doing
+    Stats(JsonFlag),
+    /// Copy the database to a backup file with SQLite's online backup
+    Backup,
+    /// Compact the database
+    Vacuum,
+    /// Import messages from a file (history: never answered unless --as-new)
+    Import(ImportArgs),
+    /// Check and show the configuration
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ImportFormat {
+    /// One JSON object per line: id, chat_jid, sender, content, timestamp, is_from_me, ...
+    Jsonl,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Input format
+    #[arg(long, value_enum)]
+    pub format: ImportFormat,
+    /// File to read, or - for standard input
+    pub file: PathBuf,
+    /// Treat inbound messages of monitored chats as new: the agent will answer them
+    #[arg(long)]
+    pub as_new: bool,
+    #[command(flatten)]
+    pub output: JsonFlag,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate app.json and .env, then print the effective configuration (secrets redacted)
+    Check(JsonFlag),
+}

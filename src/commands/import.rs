@@ -1,0 +1,102 @@
+//! `wabot import`: bring messages from files into the store.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::{load_config, logged_job, open_db};
+use crate::cli::{Global, ImportArgs, ImportFormat};
+use crate::import::{self, Summary};
+use crate::message::Status;
+use crate::output;
+
+/// How many rejected lines a person sees on stderr; `--json` carries them all.
+const SHOWN_ERRORS: usize = 20;
+
+pub fn run(global: &Global, args: &ImportArgs) -> Result<()> {
+    let config = load_config(global)?;
+    let mut db = open_db(&config)?;
+    let progress = progress_bar(global, args);
+    let input = open_input(&args.file, &progress)?;
+    let status_of = |m: &crate::message::NewMessage| {
+        if args.as_new && !m.is_from_me && config.entity_for_chat(&m.chat_jid).is_some() {
+            Status::Pending
+        } else {
+            Status::History
+        }
+    };
+    let summary = logged_job(
+        &mut db,
+        "import",
+        |db| match args.format {
+            ImportFormat::Jsonl => import::jsonl(db, input, &status_of),
+        },
+        |s| serde_json::json!({"imported": s.imported, "duplicates": s.duplicates, "rejected": s.rejected}),
+    )?;
+    progress.finish_and_clear();
+    report(global, args, &summary)?;
+    if summary.imported == 0 && summary.duplicates == 0 && summary.rejected > 0 {
+        bail!(
+            "{}: no line could be imported ({} rejected)",
+            args.file.display(),
+            summary.rejected
+        );
+    }
+    Ok(())
+}
+
+fn open_input(path: &Path, progress: &ProgressBar) -> Result<Box<dyn BufRead>> {
+    if path == Path::new("-") {
+        return Ok(Box::new(BufReader::new(
+            progress.wrap_read(std::io::stdin().lock()),
+        )));
+    }
+    let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    if let Ok(meta) = file.metadata() {
+        progress.set_length(meta.len());
+    }
+    Ok(Box::new(BufReader::with_capacity(
+        1 << 16,
+        progress.wrap_read(file),
+    )))
+}
+
+fn progress_bar(global: &Global, args: &ImportArgs) -> ProgressBar {
+    if global.quiet || args.output.json || !output::stderr_is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(0);
+    if let Ok(style) =
+        ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} {eta}")
+    {
+        bar.set_style(style);
+    }
+    bar
+}
+
+fn report(global: &Global, args: &ImportArgs, summary: &Summary) -> Result<()> {
+    if args.output.json {
+        return output::print_json(summary);
+    }
+    if !global.quiet {
+        for error in summary.errors.iter().take(SHOWN_ERRORS) {
+            eprintln!("{}:{}: {}", args.file.display(), error.line, error.reason);
+        }
+        if summary.rejected > SHOWN_ERRORS {
+            eprintln!(
+                "… and {} more rejected lines (--json lists up to 1000)",
+                summary.rejected - SHOWN_ERRORS
+            );
+        }
+    }
+    if output::stdout_is_terminal() {
+        output::line(format_args!(
+            "imported {} messages ({} already stored, {} rejected)",
+            summary.imported, summary.duplicates, summary.rejected
+        ))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,68 @@
+//! One thin file per subcommand: arguments → domain call → output.
+
+mod config;
+mod import;
+mod stats;
+
+use anyhow::Result;
+use serde_json::Value;
+
+use crate::cli::{Cli, Command, ConfigCommand, Global};
+use crate::config::{Config, Source};
+use crate::db::Db;
+
+pub fn run(cli: Cli) -> Result<()> {
+    let global = &cli.global;
+    match cli.command {
+        Command::Import(args) => import::run(global, &args),
+        Command::Stats(args) => stats::run(global, &args),
+        Command::Config(ConfigCommand::Check(args)) => config::check(global, &args),
+        Command::Pair => not_yet("pair"),
+        Command::Listen => not_yet("listen"),
+        Command::ProcessOnce => not_yet("process-once"),
+        Command::Cleanup => not_yet("cleanup"),
+        Command::Vitality => not_yet("vitality"),
+        Command::Sync => not_yet("sync"),
+        Command::Backup => not_yet("backup"),
+        Command::Vacuum => not_yet("vacuum"),
+    }
+}
+
+fn not_yet(name: &str) -> Result<()> {
+    anyhow::bail!("`wabot {name}` is not implemented yet in this version")
+}
+
+fn load_config(global: &Global) -> Result<Config> {
+    Config::load(&Source {
+        config: global.config.clone(),
+        db: global.db.clone(),
+    })
+}
+
+fn open_db(config: &Config) -> Result<Db> {
+    Db::open(&config.database_path)
+}
+
+/// Runs `work` as a logged job: the job-run log records when it ran, whether it
+/// succeeded and `summarize`'s account of the result.
+fn logged_job<T>(
+    db: &mut Db,
+    job: &str,
+    work: impl FnOnce(&mut Db) -> Result<T>,
+    summarize: impl FnOnce(&T) -> Value,
+) -> Result<T> {
+    let run = db.start_job(job)?;
+    match work(db) {
+        Ok(result) => {
+            db.finish_job(run, true, &summarize(&result))?;
+            Ok(result)
+        }
+        Err(err) => {
+            let summary = serde_json::json!({ "error": format!("{err:#}") });
+            if let Err(log_err) = db.finish_job(run, false, &summary) {
+                log::warn!("could not record the failed {job} run: {log_err:#}");
+            }
+            Err(err)
+        }
+    }
+}

@@ -1,0 +1,202 @@
+//! The shape of app.json, with the default of every optional key.
+//! Unknown keys are refused so a typo never silently falls back to a default.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use super::values::{TimeOfDay, Zone};
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppFile {
+    #[serde(default)]
+    pub whatsapp: WhatsappSection,
+    #[serde(default)]
+    pub database: DatabaseSection,
+    /// Shown resolved, as [`super::Entity`], by `config check`.
+    #[serde(default, skip_serializing)]
+    pub monitored_entities: Vec<EntityEntry>,
+    #[serde(default)]
+    pub polling: PollingSection,
+    #[serde(default)]
+    pub rotation: RotationSection,
+    #[serde(default)]
+    pub session_memory: SessionMemorySection,
+    #[serde(default)]
+    pub vitality: VitalitySection,
+    #[serde(default)]
+    pub perplexity: LlmSection,
+    #[serde(default)]
+    pub debug: DebugSection,
+}
+
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct WhatsappSection {
+    /// The linked account's own number; used to find the self chat.
+    pub phone_number: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseSection {
+    pub path: PathBuf,
+}
+
+impl Default for DatabaseSection {
+    fn default() -> Self {
+        Self {
+            path: PathBuf::from("store/wabot.db"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntityKind {
+    User,
+    Group,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct EntityEntry {
+    #[serde(rename = "type")]
+    pub kind: EntityKind,
+    pub jid: Option<String>,
+    pub phone: Option<String>,
+    pub name: Option<String>,
+    #[serde(default = "default_prompt")]
+    pub prompt: String,
+    #[serde(default)]
+    pub persona: String,
+    #[serde(default)]
+    pub debug: bool,
+    /// Groups only: answer only when the bot is mentioned. Defaults to true for groups.
+    pub require_mention: Option<bool>,
+}
+
+fn default_prompt() -> String {
+    "You are a helpful assistant.".into()
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PollingSection {
+    pub batch_size: i64,
+}
+
+impl Default for PollingSection {
+    fn default() -> Self {
+        Self { batch_size: 10 }
+    }
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RotationSection {
+    pub retention_days: i64,
+    pub cleanup_interval_hours: i64,
+}
+
+impl Default for RotationSection {
+    fn default() -> Self {
+        Self {
+            retention_days: 7,
+            cleanup_interval_hours: 24,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionMode {
+    /// Expire at the next occurrence of `reset_time`.
+    Time,
+    /// Expire `reset_hours` after the session started.
+    Duration,
+    /// Expire at the next local midnight.
+    SameDay,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SessionMemorySection {
+    pub mode: SessionMode,
+    pub reset_time: TimeOfDay,
+    pub reset_hours: i64,
+    pub timezone: Zone,
+    pub max_context_messages: i64,
+}
+
+impl Default for SessionMemorySection {
+    fn default() -> Self {
+        Self {
+            mode: SessionMode::Time,
+            reset_time: TimeOfDay { hour: 2, minute: 0 },
+            reset_hours: 24,
+            timezone: Zone::default(),
+            max_context_messages: 10,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct VitalitySection {
+    pub enabled: bool,
+    pub time: TimeOfDay,
+    /// Defaults to `session_memory.timezone`.
+    pub timezone: Option<Zone>,
+    pub message: String,
+}
+
+impl Default for VitalitySection {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            time: TimeOfDay { hour: 9, minute: 0 },
+            timezone: None,
+            message: "wabot is alive".into(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LlmSection {
+    pub base_url: String,
+    pub model: String,
+    pub temperature: f64,
+    pub max_tokens: i64,
+    pub timeout_seconds: i64,
+}
+
+impl Default for LlmSection {
+    fn default() -> Self {
+        Self {
+            base_url: "https://api.perplexity.ai".into(),
+            model: "sonar".into(),
+            temperature: 0.2,
+            max_tokens: 600,
+            timeout_seconds: 60,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DebugSection {
+    pub self_debug: bool,
+    pub stale_session_seconds: i64,
+}
+
+impl Default for DebugSection {
+    fn default() -> Self {
+        Self {
+            self_debug: false,
+            stale_session_seconds: 60,
+        }
+    }
+}

@@ -1,0 +1,241 @@
+//! app.json + `.env` + environment → one validated, typed [`Config`].
+//! Every error names the field path and ends the process with exit 78.
+
+mod entities;
+mod file;
+mod secrets;
+mod values;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+use serde::Serialize;
+
+pub use entities::Entity;
+pub use file::AppFile;
+pub use values::Secret;
+
+use crate::error;
+
+pub const API_KEY_VAR: &str = "PERPLEXITY_API_KEY";
+
+/// Where the configuration comes from, as the command line and environment said.
+pub struct Source {
+    /// `--config` / `WABOT_CONFIG`; `None` means `./app.json`.
+    pub config: Option<PathBuf>,
+    /// `--db` / `WABOT_DB`, overriding `database.path`.
+    pub db: Option<PathBuf>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Config {
+    /// The file read, or `None` when running on defaults (no app.json, `--db` given).
+    pub config_path: Option<PathBuf>,
+    #[serde(flatten)]
+    pub file: AppFile,
+    #[serde(rename = "monitored_entities")]
+    pub entities: Vec<Entity>,
+    /// `database.path` resolved against the config directory, or `--db`.
+    pub database_path: PathBuf,
+    #[serde(skip)]
+    pub api_key: Option<Secret>,
+}
+
+impl Config {
+    pub fn load(source: &Source) -> Result<Self> {
+        let explicit = source.config.is_some();
+        let path = source
+            .config
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("app.json"));
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => Some(text),
+            Err(e)
+                if e.kind() == std::io::ErrorKind::NotFound && !explicit && source.db.is_some() =>
+            {
+                None
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(error::config(format!(
+                    "{}: no such file (pass --config PATH or set WABOT_CONFIG; app.json.example shows every key)",
+                    path.display()
+                )));
+            }
+            Err(e) => return Err(error::config(format!("{}: {e}", path.display()))),
+        };
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .to_path_buf();
+        let mut file = match &text {
+            Some(text) => parse(&path, text)?,
+            None => parse(&path, "{}")?,
+        };
+        let entities = validate(&file).map_err(|problems| {
+            error::config(format!("{}: {}", path.display(), problems.join("\n  ")))
+        })?;
+        let session_zone = file.session_memory.timezone;
+        file.vitality.timezone.get_or_insert(session_zone);
+        let database_path = match &source.db {
+            Some(db) => db.clone(),
+            None => dir.join(&file.database.path),
+        };
+        let api_key = secrets::lookup(&dir.join(".env"), API_KEY_VAR)?.map(Secret::new);
+        Ok(Self {
+            config_path: text.is_some().then_some(path),
+            file,
+            entities,
+            database_path,
+            api_key,
+        })
+    }
+
+    pub fn timezone(&self) -> chrono_tz::Tz {
+        self.file.session_memory.timezone.0
+    }
+
+    /// The monitored entity a chat belongs to, whatever spelling of its JID is given.
+    pub fn entity_for_chat(&self, chat: &str) -> Option<&Entity> {
+        let jid = crate::jid::normalize(chat).ok()?;
+        self.entities.iter().find(|e| e.jid == jid)
+    }
+}
+
+/// Parses app.json; a syntax error gives line and column, a bad value its field path.
+fn parse(path: &Path, text: &str) -> Result<AppFile> {
+    let de = &mut serde_json::Deserializer::from_str(text);
+    serde_path_to_error::deserialize(de).map_err(|err| {
+        let field = err.path().to_string();
+        let inner = err.into_inner();
+        let message = error::json_message(&inner);
+        let at = format!("line {}, column {}", inner.line(), inner.column());
+        let text = if inner.is_data() && field != "." {
+            format!("{}: {field}: {message} ({at})", path.display())
+        } else {
+            format!("{}: {at}: {message}", path.display())
+        };
+        error::config(text)
+    })
+}
+
+/// Checks what the types alone cannot; reports every problem, not just the first.
+fn validate(file: &AppFile) -> Result<Vec<Entity>, Vec<String>> {
+    let mut problems = Vec::new();
+    let mut check = |ok: bool, field: &str, message: String| {
+        if !ok {
+            problems.push(format!("{field}: {message}"));
+        }
+    };
+    if let Some(phone) = &file.whatsapp.phone_number {
+        let ok = crate::jid::normalize(phone).is_ok_and(|j| crate::jid::phone(&j).is_some());
+        check(
+            ok,
+            "whatsapp.phone_number",
+            format!("{phone:?} is not a phone number"),
+        );
+    }
+    check(
+        !file.database.path.as_os_str().is_empty(),
+        "database.path",
+        "is empty".into(),
+    );
+    let p = &file.polling;
+    check(
+        (1..=1000).contains(&p.batch_size),
+        "polling.batch_size",
+        format!("must be between 1 and 1000, got {}", p.batch_size),
+    );
+    let r = &file.rotation;
+    check(
+        r.retention_days > 0,
+        "rotation.retention_days",
+        format!(
+            "must be a positive number of days, got {}",
+            r.retention_days
+        ),
+    );
+    check(
+        r.cleanup_interval_hours > 0,
+        "rotation.cleanup_interval_hours",
+        format!(
+            "must be a positive number of hours, got {}",
+            r.cleanup_interval_hours
+        ),
+    );
+    let s = &file.session_memory;
+    check(
+        (1..=24 * 366).contains(&s.reset_hours),
+        "session_memory.reset_hours",
+        format!("must be between 1 and 8784 hours, got {}", s.reset_hours),
+    );
+    check(
+        (0..=1000).contains(&s.max_context_messages),
+        "session_memory.max_context_messages",
+        format!("must be between 0 and 1000, got {}", s.max_context_messages),
+    );
+    let v = &file.vitality;
+    check(
+        !(v.enabled && v.message.trim().is_empty()),
+        "vitality.message",
+        "is empty while vitality is enabled".into(),
+    );
+    let l = &file.perplexity;
+    check(
+        l.base_url.starts_with("http://") || l.base_url.starts_with("https://"),
+        "perplexity.base_url",
+        format!("{:?} is not an http:// or https:// URL", l.base_url),
+    );
+    check(
+        !l.model.trim().is_empty(),
+        "perplexity.model",
+        "is empty".into(),
+    );
+    check(
+        (0.0..=2.0).contains(&l.temperature),
+        "perplexity.temperature",
+        format!("must be between 0 and 2, got {}", l.temperature),
+    );
+    check(
+        (1..=100_000).contains(&l.max_tokens),
+        "perplexity.max_tokens",
+        format!("must be between 1 and 100000, got {}", l.max_tokens),
+    );
+    check(
+        (1..=600).contains(&l.timeout_seconds),
+        "perplexity.timeout_seconds",
+        format!(
+            "must be between 1 and 600 seconds, got {}",
+            l.timeout_seconds
+        ),
+    );
+    check(
+        file.debug.stale_session_seconds > 0,
+        "debug.stale_session_seconds",
+        format!("must be positive, got {}", file.debug.stale_session_seconds),
+    );
+    let entities = entities::resolve(&file.monitored_entities, &mut problems);
+    if problems.is_empty() {
+        Ok(entities)
+    } else {
+        Err(problems)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fixture_config_is_valid_and_resolves_entities() {
+        let text = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/app.json"),
+        )
+        .expect("shared/fixtures/app.json sits beside the repository");
+        let file = parse(Path::new("app.json"), &text).unwrap();
+        let entities = validate(&file).unwrap();
+        assert_eq!(entities.len(), 2);
+        assert_eq!(entities[0].jid, "15550001111@s.whatsapp.net");
+        assert!(entities[1].require_mention);
+    }
+}

@@ -1,0 +1,137 @@
+//! The only place SQL lives. Opening a database applies pragmas and migrations.
+
+mod jobs;
+mod messages;
+mod stats;
+
+use std::fs::{DirBuilder, OpenOptions};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+
+pub use stats::Stats;
+
+/// Numbered migrations, applied in order; the database's `user_version` is the number
+/// of migrations it has.
+const MIGRATIONS: &[&str] = &[include_str!("../../migrations/0001_init.sql")];
+
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// How long a writer waits for another before giving up with "busy" (exit 75).
+const BUSY_TIMEOUT: Duration = Duration::from_secs(15);
+
+pub struct Db {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Db {
+    /// Opens (creating if needed, mode 0600) and migrates the database at `path`.
+    pub fn open(path: &Path) -> Result<Self> {
+        create_private(path)?;
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .with_context(|| format!("opening database {}", path.display()))?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        let mut db = Self {
+            conn,
+            path: path.to_path_buf(),
+        };
+        db.prepare()
+            .with_context(|| format!("database {}", path.display()))?;
+        Ok(db)
+    }
+
+    fn prepare(&mut self) -> Result<()> {
+        // Refuse a newer schema before anything could write to it.
+        let version = self.user_version()?;
+        check_version(version)?;
+        let mode: String = self
+            .conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            self.conn
+                .query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0))?;
+        }
+        self.conn
+            .execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
+        if version < SCHEMA_VERSION {
+            self.migrate()?;
+        }
+        Ok(())
+    }
+
+    fn user_version(&self) -> Result<i64> {
+        let version = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| match e.sqlite_error_code() {
+                Some(rusqlite::ErrorCode::NotADatabase) => {
+                    anyhow::anyhow!("not an SQLite database (is --db pointing at the right file?)")
+                }
+                _ => e.into(),
+            })?;
+        Ok(version)
+    }
+
+    fn migrate(&mut self) -> Result<()> {
+        let tx = self.write()?;
+        // Another process may have migrated while we waited for the write lock.
+        let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        check_version(version)?;
+        for (index, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            tx.execute_batch(sql)
+                .with_context(|| format!("applying migration {:04}", index + 1))?;
+            log::info!("applied migration {:04}", index + 1);
+        }
+        tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// A write transaction that takes the write lock up front, so concurrent writers
+    /// queue on the busy timeout instead of failing with "database is locked".
+    fn write(&mut self) -> Result<Transaction<'_>> {
+        Ok(self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?)
+    }
+}
+
+fn check_version(version: i64) -> Result<()> {
+    if version > SCHEMA_VERSION {
+        bail!(
+            "schema version {version} was written by a newer wabot (this one knows up to \
+             {SCHEMA_VERSION}); upgrade wabot or restore a backup. The file was not changed."
+        );
+    }
+    Ok(())
+}
+
+/// Creates the database's directory (0700) and file (0600) if they do not exist, so
+/// messages are never readable by other users, not even for a moment.
+fn create_private(path: &Path) -> Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+        && !dir.exists()
+    {
+        DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .with_context(|| format!("creating directory {}", dir.display()))?;
+    }
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("opening database {}", path.display()))?;
+    Ok(())
+}

@@ -1,0 +1,93 @@
+//! Failure classes that map to the exit codes scripts and systemd act on.
+
+use std::fmt;
+
+/// Why a command failed, as far as the caller can act on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// app.json, .env or the environment is wrong (exit 78).
+    Config,
+}
+
+/// An error tagged with its [`Kind`]; it sits at the root of an `anyhow` chain.
+#[derive(Debug)]
+pub struct Failure {
+    kind: Kind,
+    message: String,
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Failure {}
+
+pub fn failure(kind: Kind, message: impl fmt::Display) -> anyhow::Error {
+    Failure {
+        kind,
+        message: message.to_string(),
+    }
+    .into()
+}
+
+pub fn config(message: impl fmt::Display) -> anyhow::Error {
+    failure(Kind::Config, message)
+}
+
+/// The process exit code for an error: the first classified cause wins; a busy
+/// database counts as temporary so cron simply tries again next minute.
+pub fn exit_code(err: &anyhow::Error) -> i32 {
+    for cause in err.chain() {
+        if let Some(f) = cause.downcast_ref::<Failure>() {
+            return match f.kind {
+                Kind::Config => exitcode::CONFIG,
+            };
+        }
+        if let Some(rusqlite::Error::SqliteFailure(e, _)) = cause.downcast_ref::<rusqlite::Error>()
+            && matches!(
+                e.code,
+                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+            )
+        {
+            return exitcode::TEMPFAIL;
+        }
+    }
+    1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use anyhow::Context;
+
+    #[test]
+    fn classified_cause_below_context_decides_the_code() {
+        let err = Err::<(), _>(config("bad zone"))
+            .context("loading app.json")
+            .unwrap_err();
+        assert_eq!(exit_code(&err), 78);
+        assert_eq!(exit_code(&anyhow::anyhow!("other")), 1);
+    }
+
+    #[test]
+    fn busy_database_is_temporary() {
+        let busy = rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+            None,
+        );
+        let err = anyhow::Error::from(busy).context("importing");
+        assert_eq!(exit_code(&err), 75);
+    }
+}
+
+/// serde_json's message without its " at line L column C" tail, for callers that
+/// report the position their own way.
+pub fn json_message(err: &serde_json::Error) -> String {
+    let message = err.to_string();
+    let tail = format!(" at line {} column {}", err.line(), err.column());
+    message
+        .strip_suffix(&tail)
+        .map_or_else(|| message.clone(), str::to_string)
+}

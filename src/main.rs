@@ -1,0 +1,44 @@
+//! wabot: a self-hosted WhatsApp assistant driven the Unix way.
+
+mod cli;
+mod clock;
+mod commands;
+mod config;
+mod db;
+mod error;
+mod import;
+mod jid;
+mod message;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    init_logging(&cli.global);
+    match commands::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) if output::is_broken_pipe(&err) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("wabot: {err:#}");
+            ExitCode::from(u8::try_from(error::exit_code(&err)).unwrap_or(1))
+        }
+    }
+}
+
+/// Logs go to stderr (journald under systemd); RUST_LOG overrides the flags.
+fn init_logging(global: &cli::Global) {
+    let level = match (global.quiet, global.verbose) {
+        (true, _) => log::LevelFilter::Error,
+        (false, 0) => log::LevelFilter::Warn,
+        (false, 1) => log::LevelFilter::Info,
+        (false, _) => log::LevelFilter::Debug,
+    };
+    env_logger::Builder::new()
+        .filter_level(level)
+        .parse_default_env()
+        .format_timestamp_secs()
+        .init();
+}

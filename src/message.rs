@@ -1,0 +1,166 @@
+//! The domain record of one message on its way into the store, and the rules every
+//! source (listener, history sync, imports) must satisfy.
+
+use chrono::{DateTime, NaiveDate};
+
+use crate::clock::DAY_MS;
+use crate::jid;
+
+/// What the agent should do with a stored message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Archive only: context and search, never answered.
+    History,
+    /// Waiting for the agent.
+    Pending,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::History => "history",
+            Status::Pending => "pending",
+        }
+    }
+}
+
+/// Where a message came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    Import,
+}
+
+impl Origin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Origin::Import => "import",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub chat_jid: String,
+    pub id: String,
+    pub sender: String,
+    pub content: String,
+    pub timestamp_ms: i64,
+    pub is_from_me: bool,
+    pub message_type: String,
+    pub push_name: Option<String>,
+    pub origin: Origin,
+    pub status: Status,
+}
+
+/// WhatsApp began in 2009; anything stamped before 2010 is a unit or parsing mistake.
+fn earliest_ms() -> i64 {
+    NaiveDate::from_ymd_opt(2010, 1, 1)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map_or(0, |d| d.and_utc().timestamp_millis())
+}
+
+impl NewMessage {
+    /// Checks the record and brings its identities to canonical form; the error says
+    /// which field is wrong and why.
+    pub fn validated(mut self, now_ms: i64) -> Result<Self, String> {
+        self.id = self.id.trim().to_string();
+        if self.id.is_empty() {
+            return Err("id: is empty".into());
+        }
+        if self.id.len() > 128 {
+            return Err(format!(
+                "id: longer than 128 characters ({})",
+                self.id.len()
+            ));
+        }
+        self.chat_jid = jid::normalize(&self.chat_jid).map_err(|e| format!("chat_jid: {e}"))?;
+        self.sender = if self.sender.trim().is_empty() && !jid::is_group(&self.chat_jid) {
+            self.chat_jid.clone()
+        } else {
+            jid::normalize(&self.sender).map_err(|e| format!("sender: {e}"))?
+        };
+        if jid::is_group(&self.sender) {
+            return Err(format!("sender: {} is a group, not a person", self.sender));
+        }
+        let latest = now_ms + DAY_MS;
+        if self.timestamp_ms < earliest_ms() || self.timestamp_ms > latest {
+            return Err(format!(
+                "timestamp: {} is outside 2010-01-01 .. one day from now",
+                DateTime::from_timestamp_millis(self.timestamp_ms)
+                    .map_or_else(|| self.timestamp_ms.to_string(), |t| t.to_rfc3339())
+            ));
+        }
+        let kind = self.message_type.trim().to_ascii_lowercase();
+        if kind.is_empty()
+            || kind.len() > 32
+            || !kind.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+        {
+            return Err(format!(
+                "message_type: {:?} is not a message type such as \"text\" or \"image\"",
+                self.message_type
+            ));
+        }
+        self.message_type = kind;
+        self.push_name = self
+            .push_name
+            .map(|n| n.trim().to_string())
+            .filter(|n| !n.is_empty());
+        Ok(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record() -> NewMessage {
+        NewMessage {
+            chat_jid: "+1 555 000 1111".into(),
+            id: " ABC ".into(),
+            sender: String::new(),
+            content: "hi".into(),
+            timestamp_ms: 1_705_329_000_000,
+            is_from_me: false,
+            message_type: "Text".into(),
+            push_name: Some("  ".into()),
+            origin: Origin::Import,
+            status: Status::History,
+        }
+    }
+
+    const NOW: i64 = 1_800_000_000_000;
+
+    #[test]
+    fn normalises_a_valid_record() {
+        let m = record().validated(NOW).unwrap();
+        assert_eq!(m.chat_jid, "15550001111@s.whatsapp.net");
+        assert_eq!(m.sender, m.chat_jid, "1:1 sender defaults to the chat");
+        assert_eq!(m.id, "ABC");
+        assert_eq!(m.message_type, "text");
+        assert_eq!(m.push_name, None);
+    }
+
+    #[test]
+    fn rejections_name_the_field() {
+        type Edit = fn(&mut NewMessage);
+        let cases: [(Edit, &str); 8] = [
+            (|m| m.id = " ".into(), "id: is empty"),
+            (|m| m.chat_jid = "nobody".into(), "chat_jid:"),
+            (|m| m.chat_jid = "1@g.us".into(), "sender:"),
+            (
+                |m| m.sender = "120363041234567890@g.us".into(),
+                "is a group",
+            ),
+            (|m| m.timestamp_ms = 1_000_000, "timestamp:"),
+            (|m| m.timestamp_ms = NOW + 2 * DAY_MS, "timestamp:"),
+            (|m| m.message_type = "".into(), "message_type:"),
+            (|m| m.id = "x".repeat(200), "longer than 128"),
+        ];
+        for (edit, want) in cases {
+            let mut m = record();
+            edit(&mut m);
+            let err = m.validated(NOW).unwrap_err();
+            assert!(err.contains(want), "want {want:?} in {err:?}");
+        }
+    }
+}

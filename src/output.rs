@@ -1,0 +1,43 @@
+//! How results reach people and scripts: JSON for `--json`, tables for terminals,
+//! silence on success when cron is the reader.
+
+use std::fmt::Display;
+use std::io::{IsTerminal, Write};
+
+use anyhow::Result;
+use serde::Serialize;
+
+pub fn print_json(value: &impl Serialize) -> Result<()> {
+    line(serde_json::to_string_pretty(value)?)
+}
+
+/// Writes one line to stdout. Unlike `println!` it returns an error instead of
+/// panicking when the reader went away (`wabot stats | head`); main treats that as done.
+pub fn line(text: impl Display) -> Result<()> {
+    writeln!(std::io::stdout().lock(), "{text}")?;
+    Ok(())
+}
+
+/// Whether the error only says that stdout's reader closed the pipe.
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Whether a person reads stdout; cron mails any output, so jobs stay quiet otherwise.
+pub fn stdout_is_terminal() -> bool {
+    std::io::stdout().is_terminal()
+}
+
+pub fn stderr_is_terminal() -> bool {
+    std::io::stderr().is_terminal()
+}
+
+pub fn table() -> comfy_table::Table {
+    let mut table = comfy_table::Table::new();
+    table.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
+    table
+}
