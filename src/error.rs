@@ -45,16 +45,32 @@ pub fn exit_code(err: &anyhow::Error) -> i32 {
                 Kind::Config => exitcode::CONFIG,
             };
         }
-        if let Some(rusqlite::Error::SqliteFailure(e, _)) = cause.downcast_ref::<rusqlite::Error>()
-            && matches!(
-                e.code,
-                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
-            )
-        {
-            return exitcode::TEMPFAIL;
-        }
+    }
+    if is_busy(err) {
+        return exitcode::TEMPFAIL;
     }
     1
+}
+
+/// Whether another process held the database longer than we were willing to wait.
+pub fn is_busy(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<rusqlite::Error>(),
+            Some(rusqlite::Error::SqliteFailure(e, _))
+                if matches!(e.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+        )
+    })
+}
+
+/// serde_json's message without its " at line L column C" tail, for callers that
+/// report the position their own way.
+pub fn json_message(err: &serde_json::Error) -> String {
+    let message = err.to_string();
+    let tail = format!(" at line {} column {}", err.line(), err.column());
+    message
+        .strip_suffix(&tail)
+        .map_or_else(|| message.clone(), str::to_string)
 }
 
 #[cfg(test)]
@@ -80,14 +96,4 @@ mod tests {
         let err = anyhow::Error::from(busy).context("importing");
         assert_eq!(exit_code(&err), 75);
     }
-}
-
-/// serde_json's message without its " at line L column C" tail, for callers that
-/// report the position their own way.
-pub fn json_message(err: &serde_json::Error) -> String {
-    let message = err.to_string();
-    let tail = format!(" at line {} column {}", err.line(), err.column());
-    message
-        .strip_suffix(&tail)
-        .map_or_else(|| message.clone(), str::to_string)
 }

@@ -7,12 +7,14 @@ mod stats;
 use std::fs::{DirBuilder, OpenOptions};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
 pub use stats::Stats;
+
+use crate::error;
 
 /// Numbered migrations, applied in order; the database's `user_version` is the number
 /// of migrations it has.
@@ -42,7 +44,7 @@ impl Db {
             conn,
             path: path.to_path_buf(),
         };
-        db.prepare()
+        retry_while_busy(|| db.prepare())
             .with_context(|| format!("database {}", path.display()))?;
         Ok(db)
     }
@@ -100,6 +102,21 @@ impl Db {
         Ok(self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?)
+    }
+}
+
+/// Switching to WAL and migrating take locks for which SQLite does not always wait
+/// (two jobs starting on a fresh database); retry those for as long as a writer would.
+fn retry_while_busy(mut step: impl FnMut() -> Result<()>) -> Result<()> {
+    let deadline = Instant::now() + BUSY_TIMEOUT;
+    loop {
+        match step() {
+            Err(err) if error::is_busy(&err) && Instant::now() < deadline => {
+                log::debug!("database busy while opening, retrying: {err:#}");
+                std::thread::sleep(Duration::from_millis(25));
+            }
+            result => return result,
+        }
     }
 }
 

@@ -1,0 +1,109 @@
+//! Helpers for tests that run the real binary in a temporary directory.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    /// A directory with the shared fixture app.json in it.
+    pub fn new() -> Self {
+        let sandbox = Self::empty();
+        sandbox.write_config(&fixture_config());
+        sandbox
+    }
+
+    pub fn empty() -> Self {
+        Self {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.path(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).unwrap();
+        }
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    pub fn write_config(&self, config: &Value) -> PathBuf {
+        self.write("app.json", &serde_json::to_string_pretty(config).unwrap())
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.path("store/wabot.db")
+    }
+
+    /// A `wabot` command running in the sandbox, isolated from the caller's environment.
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_wabot"));
+        cmd.args(args)
+            .current_dir(self.dir.path())
+            .env_remove("WABOT_CONFIG")
+            .env_remove("WABOT_DB")
+            .env_remove("PERPLEXITY_API_KEY")
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        Run(self.cmd(args).output().expect("run wabot"))
+    }
+
+    pub fn json(&self, args: &[&str]) -> Value {
+        let run = self.run(args);
+        assert_eq!(run.code(), 0, "wabot {args:?} failed: {}", run.stderr());
+        serde_json::from_str(&run.stdout())
+            .unwrap_or_else(|e| panic!("wabot {args:?} printed no JSON ({e}): {}", run.stdout()))
+    }
+
+    pub fn sql<T: rusqlite::types::FromSql>(&self, query: &str) -> T {
+        let conn = rusqlite::Connection::open(self.db_path()).unwrap();
+        conn.query_row(query, [], |r| r.get(0)).unwrap()
+    }
+}
+
+pub struct Run(pub Output);
+
+impl Run {
+    pub fn code(&self) -> i32 {
+        self.0.status.code().expect("exit code")
+    }
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.0.stdout).into_owned()
+    }
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.0.stderr).into_owned()
+    }
+}
+
+pub fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures")
+}
+
+pub fn fixture_config() -> Value {
+    let text = std::fs::read_to_string(fixtures().join("app.json"))
+        .expect("shared/fixtures/app.json beside the repository");
+    serde_json::from_str(&text).unwrap()
+}
+
+/// One JSONL message line.
+pub fn message_line(chat: &str, id: &str, from_me: bool, ts: i64, text: &str) -> String {
+    serde_json::json!({
+        "id": id, "chat_jid": chat, "sender": if from_me { "15550009999" } else { chat },
+        "content": text, "timestamp": ts, "is_from_me": from_me,
+    })
+    .to_string()
+}

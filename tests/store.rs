@@ -1,0 +1,106 @@
+//! The SQLite store: migrations, schema versions, pragmas and file modes.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+
+use common::Sandbox;
+
+fn mode(path: &std::path::Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[test]
+fn first_use_creates_a_private_migrated_database() {
+    let sandbox = Sandbox::new();
+    let stats = sandbox.json(&["stats", "--json"]);
+    assert_eq!(stats["messages"]["total"], 0);
+    assert_eq!(stats["database"]["schema_version"], 1);
+    assert_eq!(mode(&sandbox.db_path()), 0o600);
+    assert_eq!(mode(&sandbox.path("store")), 0o700);
+    assert_eq!(sandbox.sql::<i64>("PRAGMA user_version"), 1);
+    assert_eq!(sandbox.sql::<String>("PRAGMA journal_mode"), "wal");
+    let tables: i64 = sandbox.sql(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN
+         ('messages', 'chats', 'contacts', 'chat_sessions', 'outbox', 'sync_checkpoints',
+          'sync_status', 'chat_tracking', 'processing_state', 'media_files', 'config_state',
+          'listener_heartbeat', 'job_runs', 'messages_fts', 'sync_requests', 'llm_calls')",
+    );
+    assert_eq!(tables, 16);
+}
+
+#[test]
+fn reopening_changes_nothing() {
+    let sandbox = Sandbox::new();
+    sandbox.json(&["stats", "--json"]);
+    let schema = || -> String {
+        sandbox.sql("SELECT group_concat(sql, ';') FROM (SELECT sql FROM sqlite_master ORDER BY name)")
+    };
+    let before = schema();
+    sandbox.json(&["stats", "--json"]);
+    assert_eq!(schema(), before);
+    assert_eq!(sandbox.sql::<i64>("PRAGMA user_version"), 1);
+}
+
+#[test]
+fn a_newer_schema_is_refused_and_left_untouched() {
+    let sandbox = Sandbox::new();
+    std::fs::create_dir_all(sandbox.path("store")).unwrap();
+    {
+        let conn = rusqlite::Connection::open(sandbox.db_path()).unwrap();
+        conn.execute_batch("CREATE TABLE future (x); PRAGMA user_version = 99;")
+            .unwrap();
+    }
+    let before = std::fs::read(sandbox.db_path()).unwrap();
+    let run = sandbox.run(&["stats"]);
+    assert_eq!(run.code(), 1);
+    assert!(
+        run.stderr().contains("schema version 99 was written by a newer wabot"),
+        "{}",
+        run.stderr()
+    );
+    assert_eq!(std::fs::read(sandbox.db_path()).unwrap(), before);
+    assert!(!sandbox.path("store/wabot.db-wal").exists(), "journal mode was changed");
+}
+
+#[test]
+fn a_file_that_is_not_a_database_gets_a_clear_error() {
+    let sandbox = Sandbox::new();
+    sandbox.write("store/wabot.db", "these are not the bytes you are looking for, not at all\n");
+    let run = sandbox.run(&["stats"]);
+    assert_eq!(run.code(), 1);
+    assert!(run.stderr().contains("not an SQLite database"), "{}", run.stderr());
+}
+
+#[test]
+fn help_lists_every_subcommand() {
+    let sandbox = Sandbox::new();
+    let help = sandbox.run(&["--help"]).stdout();
+    for command in [
+        "pair", "listen", "process-once", "cleanup", "vitality", "sync", "stats", "backup",
+        "vacuum", "import", "config",
+    ] {
+        assert!(help.contains(&format!("  {command}")), "--help lacks {command}");
+    }
+    let run = sandbox.run(&["stats", "--bogus"]);
+    assert_eq!(run.code(), 2, "usage errors exit 2");
+}
+
+#[test]
+fn a_closed_stdout_is_not_a_panic() {
+    use std::io::Read;
+    use std::process::Stdio;
+    let sandbox = Sandbox::new();
+    let mut child = sandbox
+        .cmd(&["config", "check"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let mut stderr = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    let status = child.wait().unwrap();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(status.code(), Some(0));
+}
