@@ -12,13 +12,21 @@ fn rejects(edit: impl FnOnce(&mut Value), message: &str) {
     edit(&mut config);
     sandbox.write_config(&config);
     let run = sandbox.run(&["config", "check"]);
-    assert_eq!(run.code(), 78, "expected exit 78 for {message:?}: {}", run.stderr());
+    assert_eq!(
+        run.code(),
+        78,
+        "expected exit 78 for {message:?}: {}",
+        run.stderr()
+    );
     assert!(
         run.stderr().contains(message),
         "expected {message:?} in: {}",
         run.stderr()
     );
-    assert!(run.stdout().is_empty(), "printed a config despite the error");
+    assert!(
+        run.stdout().is_empty(),
+        "printed a config despite the error"
+    );
 }
 
 #[test]
@@ -48,10 +56,7 @@ fn every_validation_rule_names_the_field() {
             |c| c["session_memory"]["reset_time"] = json!("2am"),
             r#"session_memory.reset_time: "2am" is not a time of day in HH:MM"#,
         ),
-        (
-            |c| c["vitality"]["time"] = json!("24:00"),
-            "vitality.time:",
-        ),
+        (|c| c["vitality"]["time"] = json!("24:00"), "vitality.time:"),
         (
             |c| c["session_memory"]["mode"] = json!("weekly"),
             "session_memory.mode: unknown variant `weekly`",
@@ -159,10 +164,17 @@ fn several_problems_are_reported_together() {
 #[test]
 fn malformed_json_gives_line_and_column() {
     let sandbox = Sandbox::empty();
-    sandbox.write("app.json", "{\n  \"polling\": {\n    \"batch_size\": 10,\n  }\n}\n");
+    sandbox.write(
+        "app.json",
+        "{\n  \"polling\": {\n    \"batch_size\": 10,\n  }\n}\n",
+    );
     let run = sandbox.run(&["config", "check"]);
     assert_eq!(run.code(), 78);
-    assert!(run.stderr().contains("app.json: line 4, column 3"), "{}", run.stderr());
+    assert!(
+        run.stderr().contains("app.json: line 4, column 3"),
+        "{}",
+        run.stderr()
+    );
 }
 
 #[test]
@@ -182,7 +194,10 @@ fn missing_config_is_a_config_error_that_says_how_to_fix_it() {
 fn secrets_come_from_dotenv_beside_the_config_and_are_never_printed() {
     let sandbox = Sandbox::empty();
     sandbox.write("conf/app.json", &fixture_config().to_string());
-    sandbox.write("conf/.env", "# secrets\nPERPLEXITY_API_KEY=pplx-very-secret-123\n");
+    sandbox.write(
+        "conf/.env",
+        "# secrets\nPERPLEXITY_API_KEY=pplx-very-secret-123\n",
+    );
     let run = sandbox.run(&["--config", "conf/app.json", "config", "check", "--json"]);
     assert_eq!(run.code(), 0, "{}", run.stderr());
     assert!(!run.stdout().contains("pplx-very-secret"));
@@ -195,16 +210,28 @@ fn secrets_come_from_dotenv_beside_the_config_and_are_never_printed() {
         .output()
         .unwrap();
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(report["secrets"]["PERPLEXITY_API_KEY"].as_str().unwrap().starts_with("missing"));
+    assert!(
+        report["secrets"]["PERPLEXITY_API_KEY"]
+            .as_str()
+            .unwrap()
+            .starts_with("missing")
+    );
 }
 
 #[test]
 fn a_malformed_dotenv_line_is_named_without_its_content() {
     let sandbox = Sandbox::new();
-    sandbox.write(".env", "A=1\nPERPLEXITY_API_KEY='pplx-secret-unterminated\n");
+    sandbox.write(
+        ".env",
+        "A=1\nPERPLEXITY_API_KEY='pplx-secret-unterminated\n",
+    );
     let run = sandbox.run(&["config", "check"]);
     assert_eq!(run.code(), 78);
-    assert!(run.stderr().contains(".env: line 2 is malformed"), "{}", run.stderr());
+    assert!(
+        run.stderr().contains(".env: line 2 is malformed"),
+        "{}",
+        run.stderr()
+    );
     assert!(!run.stderr().contains("pplx-secret"), "{}", run.stderr());
 }
 
@@ -218,6 +245,31 @@ fn relative_paths_resolve_against_the_config_directory() {
     assert_eq!(stats["database"]["path"], "deploy/store/wabot.db");
     assert!(sandbox.path("deploy/store/wabot.db").exists());
     // --db overrides, relative to the working directory.
-    let stats = sandbox.json(&["--config", "deploy/app.json", "--db", "other.db", "stats", "--json"]);
+    let stats = sandbox.json(&[
+        "--config",
+        "deploy/app.json",
+        "--db",
+        "other.db",
+        "stats",
+        "--json",
+    ]);
     assert_eq!(stats["database"]["path"], "other.db");
+}
+
+#[test]
+fn the_shipped_example_config_is_valid() {
+    let sandbox = Sandbox::empty();
+    let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("app.json.example");
+    let report = sandbox.json(&[
+        "--config",
+        example.to_str().unwrap(),
+        "config",
+        "check",
+        "--json",
+    ]);
+    assert_eq!(report["valid"], true);
+    assert_eq!(
+        report["config"]["monitored_entities"][0]["jid"],
+        "15550001111@s.whatsapp.net"
+    );
 }

@@ -38,10 +38,14 @@ fn importing_twice_adds_nothing_the_second_time_and_stats_agree() {
     assert_eq!(stats["top_chats"][0]["messages"], 3);
     // 2024-01-15T14:31:40Z, the newest fixture message.
     assert_eq!(stats["last_message_at"], 1_705_329_100_000i64);
-    assert_eq!(sandbox.sql::<i64>("SELECT count(*) FROM messages_fts WHERE messages_fts MATCH 'spark'"), 1);
+    assert_eq!(
+        sandbox.sql::<i64>("SELECT count(*) FROM messages_fts WHERE messages_fts MATCH 'spark'"),
+        1
+    );
     let alice: String = sandbox.sql(&format!("SELECT name FROM chats WHERE jid = '{ALICE}'"));
     assert_eq!(alice, "Alice");
-    let runs: i64 = sandbox.sql("SELECT count(*) FROM job_runs WHERE job = 'import' AND outcome = 'ok'");
+    let runs: i64 =
+        sandbox.sql("SELECT count(*) FROM job_runs WHERE job = 'import' AND outcome = 'ok'");
     assert_eq!(runs, 2);
 }
 
@@ -61,8 +65,19 @@ fn bad_lines_are_rejected_with_line_and_reason_and_the_rest_lands() {
         r#"{"id":"ok2","chat_jid":"+1 555-000-1111","sender":"15550001111:7@s.whatsapp.net","timestamp":"2024-01-15T15:00:00+01:00","content":"same chat"}"#,
     ];
     let file = sandbox.write("in.jsonl", &lines.join("\n"));
-    let run = sandbox.run(&["import", "--format", "jsonl", file.to_str().unwrap(), "--json"]);
-    assert_eq!(run.code(), 0, "a file with some good lines succeeds: {}", run.stderr());
+    let run = sandbox.run(&[
+        "import",
+        "--format",
+        "jsonl",
+        file.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(
+        run.code(),
+        0,
+        "a file with some good lines succeeds: {}",
+        run.stderr()
+    );
     let report: Value = serde_json::from_str(&run.stdout()).unwrap();
     assert_eq!(report["imported"], 2);
     assert_eq!(report["rejected"], 6);
@@ -70,7 +85,12 @@ fn bad_lines_are_rejected_with_line_and_reason_and_the_rest_lands() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| (e["line"].as_i64().unwrap(), e["reason"].as_str().unwrap().to_string()))
+        .map(|e| {
+            (
+                e["line"].as_i64().unwrap(),
+                e["reason"].as_str().unwrap().to_string(),
+            )
+        })
         .collect();
     let expect = [
         (3, "key must be a string"),
@@ -83,9 +103,14 @@ fn bad_lines_are_rejected_with_line_and_reason_and_the_rest_lands() {
     assert_eq!(errors.len(), expect.len(), "{errors:?}");
     for ((line, reason), (want_line, want)) in errors.iter().zip(expect) {
         assert_eq!(*line, want_line);
-        assert!(reason.contains(want), "line {line}: {reason:?} lacks {want:?}");
+        assert!(
+            reason.contains(want),
+            "line {line}: {reason:?} lacks {want:?}"
+        );
     }
-    let same_chat: i64 = sandbox.sql(&format!("SELECT count(*) FROM messages WHERE chat_jid = '{ALICE}'"));
+    let same_chat: i64 = sandbox.sql(&format!(
+        "SELECT count(*) FROM messages WHERE chat_jid = '{ALICE}'"
+    ));
     assert_eq!(same_chat, 2, "all spellings of one number land in one chat");
 }
 
@@ -95,13 +120,25 @@ fn human_mode_reports_rejections_on_stderr_and_stays_quiet_on_stdout() {
     let file = sandbox.write("in.jsonl", "{\"id\":\"a\"}\n");
     let run = sandbox.run(&["import", "--format", "jsonl", "in.jsonl"]);
     assert_eq!(run.code(), 1, "nothing importable is an error");
-    assert!(run.stderr().contains("in.jsonl:1: missing field"), "{}", run.stderr());
-    assert!(run.stderr().contains("no line could be imported"), "{}", run.stderr());
+    assert!(
+        run.stderr().contains("in.jsonl:1: missing field"),
+        "{}",
+        run.stderr()
+    );
+    assert!(
+        run.stderr().contains("no line could be imported"),
+        "{}",
+        run.stderr()
+    );
     assert!(run.stdout().is_empty());
     drop(file);
     let run = sandbox.run(&["import", "--format", "jsonl", "missing.jsonl"]);
     assert_eq!(run.code(), 1);
-    assert!(run.stderr().contains("cannot open missing.jsonl"), "{}", run.stderr());
+    assert!(
+        run.stderr().contains("cannot open missing.jsonl"),
+        "{}",
+        run.stderr()
+    );
 }
 
 #[test]
@@ -142,7 +179,13 @@ fn concurrent_imports_into_one_database_do_not_fail_with_locked() {
         let text: Vec<String> = range
             .map(|i| {
                 let chat = format!("1555{:07}@s.whatsapp.net", i % 50);
-                message_line(&chat, &format!("m{i}"), i % 3 == 0, BASE_TS + i, "some words here")
+                message_line(
+                    &chat,
+                    &format!("m{i}"),
+                    i % 3 == 0,
+                    BASE_TS + i,
+                    "some words here",
+                )
             })
             .collect();
         sandbox.write(name, &text.join("\n"))
@@ -152,7 +195,13 @@ fn concurrent_imports_into_one_database_do_not_fail_with_locked() {
     let b = write_file("b.jsonl", 20_000..50_000);
     let spawn = |file: &std::path::Path| {
         sandbox
-            .cmd(&["import", "--format", "jsonl", file.to_str().unwrap(), "--json"])
+            .cmd(&[
+                "import",
+                "--format",
+                "jsonl",
+                file.to_str().unwrap(),
+                "--json",
+            ])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -168,12 +217,22 @@ fn concurrent_imports_into_one_database_do_not_fail_with_locked() {
             serde_json::from_slice(&out.stdout).unwrap()
         })
         .collect();
-    let imported: i64 = reports.iter().map(|r| r["imported"].as_i64().unwrap()).sum();
-    let duplicates: i64 = reports.iter().map(|r| r["duplicates"].as_i64().unwrap()).sum();
+    let imported: i64 = reports
+        .iter()
+        .map(|r| r["imported"].as_i64().unwrap())
+        .sum();
+    let duplicates: i64 = reports
+        .iter()
+        .map(|r| r["duplicates"].as_i64().unwrap())
+        .sum();
     assert_eq!(imported, 50_000);
     assert_eq!(duplicates, 10_000);
     assert_eq!(sandbox.sql::<i64>("SELECT count(*) FROM messages"), 50_000);
     assert_eq!(sandbox.sql::<i64>("SELECT count(*) FROM chats"), 50);
-    let fts: i64 = sandbox.sql("SELECT count(*) FROM messages_fts WHERE messages_fts MATCH 'words'");
-    assert_eq!(fts, 50_000, "the FTS index holds every message exactly once");
+    let fts: i64 =
+        sandbox.sql("SELECT count(*) FROM messages_fts WHERE messages_fts MATCH 'words'");
+    assert_eq!(
+        fts, 50_000,
+        "the FTS index holds every message exactly once"
+    );
 }

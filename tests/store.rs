@@ -34,7 +34,8 @@ fn reopening_changes_nothing() {
     let sandbox = Sandbox::new();
     sandbox.json(&["stats", "--json"]);
     let schema = || -> String {
-        sandbox.sql("SELECT group_concat(sql, ';') FROM (SELECT sql FROM sqlite_master ORDER BY name)")
+        sandbox
+            .sql("SELECT group_concat(sql, ';') FROM (SELECT sql FROM sqlite_master ORDER BY name)")
     };
     let before = schema();
     sandbox.json(&["stats", "--json"]);
@@ -55,21 +56,32 @@ fn a_newer_schema_is_refused_and_left_untouched() {
     let run = sandbox.run(&["stats"]);
     assert_eq!(run.code(), 1);
     assert!(
-        run.stderr().contains("schema version 99 was written by a newer wabot"),
+        run.stderr()
+            .contains("schema version 99 was written by a newer wabot"),
         "{}",
         run.stderr()
     );
     assert_eq!(std::fs::read(sandbox.db_path()).unwrap(), before);
-    assert!(!sandbox.path("store/wabot.db-wal").exists(), "journal mode was changed");
+    assert!(
+        !sandbox.path("store/wabot.db-wal").exists(),
+        "journal mode was changed"
+    );
 }
 
 #[test]
 fn a_file_that_is_not_a_database_gets_a_clear_error() {
     let sandbox = Sandbox::new();
-    sandbox.write("store/wabot.db", "these are not the bytes you are looking for, not at all\n");
+    sandbox.write(
+        "store/wabot.db",
+        "these are not the bytes you are looking for, not at all\n",
+    );
     let run = sandbox.run(&["stats"]);
     assert_eq!(run.code(), 1);
-    assert!(run.stderr().contains("not an SQLite database"), "{}", run.stderr());
+    assert!(
+        run.stderr().contains("not an SQLite database"),
+        "{}",
+        run.stderr()
+    );
 }
 
 #[test]
@@ -77,10 +89,22 @@ fn help_lists_every_subcommand() {
     let sandbox = Sandbox::new();
     let help = sandbox.run(&["--help"]).stdout();
     for command in [
-        "pair", "listen", "process-once", "cleanup", "vitality", "sync", "stats", "backup",
-        "vacuum", "import", "config",
+        "pair",
+        "listen",
+        "process-once",
+        "cleanup",
+        "vitality",
+        "sync",
+        "stats",
+        "backup",
+        "vacuum",
+        "import",
+        "config",
     ] {
-        assert!(help.contains(&format!("  {command}")), "--help lacks {command}");
+        assert!(
+            help.contains(&format!("  {command}")),
+            "--help lacks {command}"
+        );
     }
     let run = sandbox.run(&["stats", "--bogus"]);
     assert_eq!(run.code(), 2, "usage errors exit 2");
@@ -99,7 +123,12 @@ fn a_closed_stdout_is_not_a_panic() {
         .unwrap();
     drop(child.stdout.take());
     let mut stderr = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
     let status = child.wait().unwrap();
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(status.code(), Some(0));
