@@ -18,6 +18,7 @@ CREATE TABLE messages (
     message_type    TEXT    NOT NULL DEFAULT 'text',
     push_name       TEXT,
     quoted_id       TEXT,
+    mentions        TEXT,   -- JSON array of the JIDs the message mentions
     raw             TEXT,
     source          TEXT    NOT NULL DEFAULT 'live' CHECK (source IN ('live', 'history', 'import', 'own')),
     status          TEXT    NOT NULL DEFAULT 'history'
@@ -112,6 +113,8 @@ CREATE TABLE outbox (
 );
 CREATE INDEX outbox_pending ON outbox (chat_jid, id) WHERE status = 'pending';
 CREATE INDEX outbox_status_updated ON outbox (status, updated_at);
+-- The per-chat reply rate limit.
+CREATE INDEX outbox_chat_created ON outbox (chat_jid, created_at);
 
 -- LLM calls with their token usage.
 CREATE TABLE llm_calls (

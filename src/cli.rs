@@ -52,7 +52,10 @@ pub enum Command {
     /// Hold the WhatsApp connection: store messages, send queued replies (run under systemd)
     Listen,
     /// Answer pending messages of monitored chats once (run from cron every minute)
-    ProcessOnce,
+    ProcessOnce(ProcessArgs),
+    /// Show the queue of messages to send
+    #[command(subcommand)]
+    Outbox(OutboxCommand),
     /// Delete messages and sessions older than the retention period
     Cleanup,
     /// Queue the daily "alive" message to the account's own chat
@@ -88,6 +91,52 @@ pub struct ImportArgs {
     /// Treat inbound messages of monitored chats as new: the agent will answer them
     #[arg(long)]
     pub as_new: bool,
+    #[command(flatten)]
+    pub output: JsonFlag,
+}
+
+#[derive(Debug, Args)]
+pub struct ProcessArgs {
+    /// Print the LLM requests that would be made; call nothing, change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub output: JsonFlag,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OutboxCommand {
+    /// List queued, sent and failed messages, oldest first
+    List(OutboxListArgs),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum OutboxStatus {
+    Pending,
+    Sent,
+    Failed,
+    Cancelled,
+}
+
+impl OutboxStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutboxStatus::Pending => "pending",
+            OutboxStatus::Sent => "sent",
+            OutboxStatus::Failed => "failed",
+            OutboxStatus::Cancelled => "cancelled",
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct OutboxListArgs {
+    /// Only rows with this status
+    #[arg(long, value_enum)]
+    pub status: Option<OutboxStatus>,
+    /// At most this many rows
+    #[arg(long, default_value_t = 100)]
+    pub limit: usize,
     #[command(flatten)]
     pub output: JsonFlag,
 }

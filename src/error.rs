@@ -7,6 +7,8 @@ use std::fmt;
 pub enum Kind {
     /// app.json, .env or the environment is wrong (exit 78).
     Config,
+    /// Retry later: database busy, LLM or network down (exit 75).
+    Temporary,
 }
 
 /// An error tagged with its [`Kind`]; it sits at the root of an `anyhow` chain.
@@ -43,6 +45,7 @@ pub fn exit_code(err: &anyhow::Error) -> i32 {
         if let Some(f) = cause.downcast_ref::<Failure>() {
             return match f.kind {
                 Kind::Config => exitcode::CONFIG,
+                Kind::Temporary => exitcode::TEMPFAIL,
             };
         }
     }
@@ -84,6 +87,7 @@ mod tests {
             .context("loading app.json")
             .unwrap_err();
         assert_eq!(exit_code(&err), 78);
+        assert_eq!(exit_code(&failure(Kind::Temporary, "x")), 75);
         assert_eq!(exit_code(&anyhow::anyhow!("other")), 1);
     }
 

@@ -1,13 +1,16 @@
 //! wabot: a self-hosted WhatsApp assistant driven the Unix way.
 
+mod agent;
 mod cli;
 mod clock;
 mod commands;
 mod config;
 mod db;
 mod error;
+mod expiry;
 mod import;
 mod jid;
+mod llm;
 mod message;
 mod output;
 

@@ -48,6 +48,8 @@ pub struct NewMessage {
     pub is_from_me: bool,
     pub message_type: String,
     pub push_name: Option<String>,
+    /// JIDs the message mentions (WhatsApp's @-mentions).
+    pub mentions: Vec<String>,
     pub origin: Origin,
     pub status: Status,
 }
@@ -101,6 +103,11 @@ impl NewMessage {
             ));
         }
         self.message_type = kind;
+        self.mentions = self
+            .mentions
+            .iter()
+            .map(|m| jid::normalize(m).map_err(|e| format!("mentions: {e}")))
+            .collect::<Result<_, _>>()?;
         self.push_name = self
             .push_name
             .map(|n| n.trim().to_string())
@@ -123,6 +130,7 @@ mod tests {
             is_from_me: false,
             message_type: "Text".into(),
             push_name: Some("  ".into()),
+            mentions: vec!["+1 555 000 9999".into()],
             origin: Origin::Import,
             status: Status::History,
         }
@@ -138,6 +146,7 @@ mod tests {
         assert_eq!(m.id, "ABC");
         assert_eq!(m.message_type, "text");
         assert_eq!(m.push_name, None);
+        assert_eq!(m.mentions, ["15550009999@s.whatsapp.net"]);
     }
 
     #[test]

@@ -2,12 +2,14 @@
 
 mod config;
 mod import;
+mod outbox;
+mod process_once;
 mod stats;
 
 use anyhow::Result;
 use serde_json::Value;
 
-use crate::cli::{Cli, Command, ConfigCommand, Global};
+use crate::cli::{Cli, Command, ConfigCommand, Global, OutboxCommand};
 use crate::config::{Config, Source};
 use crate::db::Db;
 
@@ -19,7 +21,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Config(ConfigCommand::Check(args)) => config::check(global, &args),
         Command::Pair => not_yet("pair"),
         Command::Listen => not_yet("listen"),
-        Command::ProcessOnce => not_yet("process-once"),
+        Command::ProcessOnce(args) => process_once::run(global, &args),
+        Command::Outbox(OutboxCommand::List(args)) => outbox::list(global, &args),
         Command::Cleanup => not_yet("cleanup"),
         Command::Vitality => not_yet("vitality"),
         Command::Sync => not_yet("sync"),

@@ -20,6 +20,10 @@ pub struct AppFile {
     #[serde(default)]
     pub polling: PollingSection,
     #[serde(default)]
+    pub rate_limit: RateLimitSection,
+    #[serde(default)]
+    pub replies: RepliesSection,
+    #[serde(default)]
     pub rotation: RotationSection,
     #[serde(default)]
     pub session_memory: SessionMemorySection,
@@ -34,8 +38,10 @@ pub struct AppFile {
 #[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct WhatsappSection {
-    /// The linked account's own number; used to find the self chat.
+    /// The linked account's own number; used to find the self chat and mentions.
     pub phone_number: Option<String>,
+    /// A name people use to address the bot in groups ("wabot, what is…").
+    pub bot_name: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Serialize)]
@@ -84,12 +90,49 @@ fn default_prompt() -> String {
 #[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PollingSection {
+    /// Chats answered per process-once run.
     pub batch_size: i64,
+    /// How long a run owns the messages it claimed; a run killed mid-way is taken over
+    /// after this.
+    pub lease_seconds: i64,
+    /// LLM attempts per turn before its messages are marked failed.
+    pub max_attempts: i64,
 }
 
 impl Default for PollingSection {
     fn default() -> Self {
-        Self { batch_size: 10 }
+        Self {
+            batch_size: 10,
+            lease_seconds: 300,
+            max_attempts: 5,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimitSection {
+    pub per_chat_per_minute: i64,
+}
+
+impl Default for RateLimitSection {
+    fn default() -> Self {
+        Self {
+            per_chat_per_minute: 6,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RepliesSection {
+    /// Longer replies are split at paragraph or sentence boundaries.
+    pub max_chars: i64,
+}
+
+impl Default for RepliesSection {
+    fn default() -> Self {
+        Self { max_chars: 3000 }
     }
 }
 
@@ -171,6 +214,8 @@ pub struct LlmSection {
     pub temperature: f64,
     pub max_tokens: i64,
     pub timeout_seconds: i64,
+    /// Append Perplexity's citations as a numbered source list.
+    pub citations: bool,
 }
 
 impl Default for LlmSection {
@@ -181,6 +226,7 @@ impl Default for LlmSection {
             temperature: 0.2,
             max_tokens: 600,
             timeout_seconds: 60,
+            citations: true,
         }
     }
 }

@@ -10,10 +10,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 
 pub use entities::Entity;
-pub use file::AppFile;
-pub use values::Secret;
+pub use file::{AppFile, EntityKind, SessionMode};
+pub use values::{Secret, TimeOfDay};
 
 use crate::error;
 
@@ -39,6 +40,9 @@ pub struct Config {
     pub database_path: PathBuf,
     #[serde(skip)]
     pub api_key: Option<Secret>,
+    /// SHA-256 of the app.json bytes, to notice edits between runs.
+    #[serde(skip)]
+    pub hash: String,
 }
 
 impl Config {
@@ -83,16 +87,32 @@ impl Config {
         };
         let api_key = secrets::lookup(&dir.join(".env"), API_KEY_VAR)?.map(Secret::new);
         Ok(Self {
-            config_path: text.is_some().then_some(path),
+            config_path: text.is_some().then_some(path.clone()),
             file,
             entities,
             database_path,
             api_key,
+            hash: hex::encode(Sha256::digest(text.as_deref().unwrap_or_default())),
         })
     }
 
     pub fn timezone(&self) -> chrono_tz::Tz {
         self.file.session_memory.timezone.0
+    }
+
+    /// The API key, which only the commands that call the LLM need.
+    pub fn require_api_key(&self) -> Result<&Secret> {
+        self.api_key.as_ref().ok_or_else(|| {
+            error::config(format!(
+                "{API_KEY_VAR} is not set: put it in the environment or in a .env file beside app.json"
+            ))
+        })
+    }
+
+    /// The account's own chat (messages to yourself), when the phone number is configured.
+    pub fn self_jid(&self) -> Option<String> {
+        let phone = self.file.whatsapp.phone_number.as_deref()?;
+        crate::jid::normalize(phone).ok()
     }
 
     /// The monitored entity a chat belongs to, whatever spelling of its JID is given.
@@ -146,6 +166,35 @@ fn validate(file: &AppFile) -> Result<Vec<Entity>, Vec<String>> {
         "polling.batch_size",
         format!("must be between 1 and 1000, got {}", p.batch_size),
     );
+    check(
+        p.lease_seconds > file.perplexity.timeout_seconds,
+        "polling.lease_seconds",
+        format!(
+            "must be longer than perplexity.timeout_seconds ({}), got {}",
+            file.perplexity.timeout_seconds, p.lease_seconds
+        ),
+    );
+    check(
+        (1..=100).contains(&p.max_attempts),
+        "polling.max_attempts",
+        format!("must be between 1 and 100, got {}", p.max_attempts),
+    );
+    check(
+        (1..=600).contains(&file.rate_limit.per_chat_per_minute),
+        "rate_limit.per_chat_per_minute",
+        format!(
+            "must be between 1 and 600, got {}",
+            file.rate_limit.per_chat_per_minute
+        ),
+    );
+    check(
+        (200..=60_000).contains(&file.replies.max_chars),
+        "replies.max_chars",
+        format!(
+            "must be between 200 and 60000, got {}",
+            file.replies.max_chars
+        ),
+    );
     let r = &file.rotation;
     check(
         r.retention_days > 0,
@@ -174,6 +223,13 @@ fn validate(file: &AppFile) -> Result<Vec<Entity>, Vec<String>> {
         "session_memory.max_context_messages",
         format!("must be between 0 and 1000, got {}", s.max_context_messages),
     );
+    if let Some(name) = &file.whatsapp.bot_name {
+        check(
+            !name.trim().is_empty(),
+            "whatsapp.bot_name",
+            "is empty".into(),
+        );
+    }
     let v = &file.vitality;
     check(
         !(v.enabled && v.message.trim().is_empty()),

@@ -81,6 +81,10 @@ impl Secret {
     pub fn new(value: String) -> Self {
         Self(value)
     }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
 }
 
 impl fmt::Debug for Secret {

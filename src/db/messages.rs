@@ -45,8 +45,8 @@ impl Db {
         {
             let mut insert = tx.prepare_cached(
                 "INSERT INTO messages (chat_jid, id, sender, content, timestamp, is_from_me,
-                     message_type, push_name, source, status, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+                     message_type, push_name, mentions, source, status, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
                  ON CONFLICT (chat_jid, id) DO NOTHING",
             )?;
             for m in &valid {
@@ -59,6 +59,7 @@ impl Db {
                     m.is_from_me,
                     m.message_type,
                     m.push_name,
+                    (!m.mentions.is_empty()).then(|| serde_json::json!(m.mentions).to_string()),
                     m.origin.as_str(),
                     m.status.as_str(),
                     now,

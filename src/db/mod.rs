@@ -1,7 +1,11 @@
 //! The only place SQL lives. Opening a database applies pragmas and migrations.
 
+mod control;
 mod jobs;
 mod messages;
+mod outbox;
+mod queue;
+mod sessions;
 mod stats;
 
 use std::fs::{DirBuilder, OpenOptions};
@@ -12,6 +16,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
+pub use outbox::{Kind as OutboxKind, LlmCall, Outgoing};
+pub use queue::{ClaimRequest, QueuedMessage, Release, Turn};
+pub use sessions::SessionRow;
 pub use stats::Stats;
 
 use crate::error;

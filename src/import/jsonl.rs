@@ -22,6 +22,8 @@ struct Record {
     #[serde(default = "text")]
     message_type: String,
     push_name: Option<String>,
+    #[serde(default)]
+    mentions: Vec<String>,
 }
 
 fn text() -> String {
@@ -43,6 +45,7 @@ pub fn parse_line(line: &str) -> Result<NewMessage, String> {
         is_from_me: record.is_from_me,
         message_type: record.message_type,
         push_name: record.push_name,
+        mentions: record.mentions,
         origin: Origin::Import,
         status: Status::History,
     })

@@ -1,6 +1,8 @@
 //! Helpers for tests that run the real binary in a temporary directory.
 #![allow(dead_code)]
 
+pub mod llm;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 

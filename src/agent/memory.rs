@@ -1,0 +1,101 @@
+//! Conversation memory: one session per (user, chat), expiring by the configured rule
+//! and re-checked on every load so old context never leaks into a new conversation.
+
+use anyhow::Result;
+use serde::{Deserialize, Serialize};
+
+use crate::db::{Db, SessionRow};
+use crate::expiry::{self, Rule};
+use crate::llm::Role;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    pub role: Role,
+    pub content: String,
+    pub timestamp: i64,
+}
+
+/// A loaded (or new) session and its context.
+pub struct Memory {
+    pub row: SessionRow,
+    pub entries: Vec<Entry>,
+}
+
+/// When an idle session counts as stale regardless of its expiry (self-debug chats).
+pub struct Staleness {
+    pub idle_ms: i64,
+}
+
+/// The live session of `user` in `chat`, or a fresh one if there is none, it expired
+/// (by its stored expiry or by the current rule), or it went stale.
+pub fn load(
+    db: &mut Db,
+    user: &str,
+    chat: &str,
+    rule: &Rule,
+    stale: Option<Staleness>,
+    now: i64,
+    read_only: bool,
+) -> Result<Memory> {
+    if let Some(row) = db.session(user, chat)? {
+        let expired = now >= row.expires_at || now >= expiry::expires_at(row.created_at, rule);
+        let stale = stale.is_some_and(|s| now - row.last_activity > s.idle_ms);
+        if !expired && !stale {
+            let entries = serde_json::from_str(&row.context).unwrap_or_else(|e| {
+                log::warn!(
+                    "session {} has unreadable context, starting afresh: {e}",
+                    row.id
+                );
+                Vec::new()
+            });
+            return Ok(Memory { row, entries });
+        }
+        log::info!(
+            "session {} ended ({}), starting a new one",
+            row.id,
+            if expired { "expired" } else { "stale" }
+        );
+        if !read_only {
+            db.delete_session(&row.id)?;
+        }
+    }
+    Ok(Memory {
+        row: SessionRow {
+            id: format!("{user}_{chat}_{}", now / 1000),
+            user_jid: user.to_string(),
+            chat_jid: chat.to_string(),
+            context: "[]".into(),
+            created_at: now,
+            expires_at: expiry::expires_at(now, rule),
+            last_activity: now,
+        },
+        entries: Vec::new(),
+    })
+}
+
+impl Memory {
+    /// The session after this exchange, keeping only the newest `cap` entries.
+    pub fn after_exchange(
+        mut self,
+        user: &str,
+        assistant: &str,
+        cap: usize,
+        now: i64,
+    ) -> SessionRow {
+        self.entries.push(Entry {
+            role: Role::User,
+            content: user.to_string(),
+            timestamp: now,
+        });
+        self.entries.push(Entry {
+            role: Role::Assistant,
+            content: assistant.to_string(),
+            timestamp: now,
+        });
+        let excess = self.entries.len().saturating_sub(cap);
+        self.entries.drain(..excess);
+        self.row.context = serde_json::to_string(&self.entries).unwrap_or_else(|_| "[]".into());
+        self.row.last_activity = now;
+        self.row
+    }
+}

@@ -1,0 +1,472 @@
+//! One processing pass: claim → context → LLM → reply + memory, atomically.
+//! The LLM call happens outside any write transaction; a run killed at any point
+//! leaves leases that the next run takes over once they expire.
+
+mod memory;
+mod prompt;
+mod reply;
+
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use serde::Serialize;
+
+use crate::clock;
+use crate::config::{Config, Entity, EntityKind};
+use crate::db::{ClaimRequest, Db, LlmCall, OutboxKind, Outgoing, Release, Turn};
+use crate::error::{self, Kind};
+use crate::expiry::Rule;
+use crate::llm::{self, ChatMessage, LlmError};
+
+/// LLM calls per turn inside one run; longer retry schedules continue in later runs.
+const IN_RUN_CALLS: i64 = 2;
+/// Waits up to this long are spent inside the run; longer ones defer to a later run.
+const IN_RUN_MAX_WAIT: Duration = Duration::from_secs(5);
+/// Group chatter before a mention that is shown to the LLM as context.
+const GROUP_CONTEXT: usize = 20;
+const HOUR_MS: i64 = 3_600_000;
+const MINUTE_MS: i64 = 60_000;
+
+#[derive(Debug, Default, Serialize)]
+pub struct Summary {
+    /// Messages claimed by this run.
+    pub claimed: usize,
+    /// Messages answered (a turn answers all messages of one chat with one reply).
+    pub answered: usize,
+    pub failed: usize,
+    pub skipped: usize,
+    /// Messages left pending for a later run (retry back-off, rate limit).
+    pub deferred: usize,
+    pub llm_calls: usize,
+    pub paused: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dry_run: Vec<DryRunTurn>,
+    #[serde(skip)]
+    turns_with_llm: usize,
+    #[serde(skip)]
+    turns_unreachable: usize,
+}
+
+impl Summary {
+    /// True when every turn that needed the LLM found it unreachable.
+    pub fn llm_down(&self) -> bool {
+        self.turns_with_llm > 0 && self.turns_unreachable == self.turns_with_llm
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct DryRunTurn {
+    pub chat_jid: String,
+    pub entity: String,
+    pub messages: usize,
+    pub request: serde_json::Value,
+}
+
+pub struct Agent<'a> {
+    config: &'a Config,
+    db: &'a mut Db,
+    client: Option<llm::Client>,
+    entities: Vec<Entity>,
+    rule: Rule,
+    self_jid: Option<String>,
+}
+
+enum Outcome {
+    Answered,
+    Deferred { unreachable: bool },
+    Failed,
+    Skipped,
+    Lost,
+}
+
+impl<'a> Agent<'a> {
+    /// `client` is `None` for a dry run, which makes no calls and writes nothing.
+    pub fn new(config: &'a Config, db: &'a mut Db, client: Option<llm::Client>) -> Self {
+        let memory = &config.file.session_memory;
+        Self {
+            entities: answered_entities(config),
+            rule: Rule {
+                mode: memory.mode,
+                reset_time: memory.reset_time,
+                reset_hours: memory.reset_hours,
+                zone: memory.timezone.0,
+            },
+            self_jid: config.self_jid(),
+            config,
+            db,
+            client,
+        }
+    }
+
+    pub fn run_once(&mut self) -> Result<Summary> {
+        let mut summary = Summary::default();
+        if self.db.is_paused()? {
+            summary.paused = true;
+            return Ok(summary);
+        }
+        let dry_run = self.client.is_none();
+        if !dry_run {
+            self.note_config_change()?;
+        }
+        if !self.db.has_pending()? {
+            return Ok(summary);
+        }
+        let now = clock::now_ms();
+        let monitored: Vec<String> = self.entities.iter().map(|e| e.jid.clone()).collect();
+        let token = reply::new_message_id();
+        let claimed = self.db.claim_turns(&ClaimRequest {
+            monitored: &monitored,
+            self_jid: self.self_jid.as_deref(),
+            batch: self.config.file.polling.batch_size.unsigned_abs() as usize,
+            now,
+            lease_until: now + self.lease_ms(),
+            token: &token,
+            preview: dry_run,
+        })?;
+        summary.skipped += claimed.skipped;
+        let mut turns = claimed.turns.into_iter();
+        while let Some(turn) = turns.next() {
+            let count = turn.messages.len();
+            summary.claimed += count;
+            if dry_run {
+                summary.dry_run.extend(self.preview(&turn)?);
+                continue;
+            }
+            match self.process(&turn, &mut summary) {
+                Ok(Outcome::Answered) => summary.answered += count,
+                Ok(Outcome::Deferred { unreachable }) => {
+                    summary.deferred += count;
+                    summary.turns_unreachable += usize::from(unreachable);
+                }
+                Ok(Outcome::Failed) => summary.failed += count,
+                Ok(Outcome::Skipped) => summary.skipped += count,
+                Ok(Outcome::Lost) => {}
+                Err(err) => {
+                    // The key was refused: no turn can succeed. Leave everything pending.
+                    let reason = format!("{err:#}");
+                    for rest in std::iter::once(turn).chain(turns) {
+                        self.db.annotate_turn(&rest, &reason)?;
+                    }
+                    return Err(err);
+                }
+            }
+        }
+        Ok(summary)
+    }
+
+    fn lease_ms(&self) -> i64 {
+        self.config.file.polling.lease_seconds * 1000
+    }
+
+    fn entity(&self, chat: &str) -> Option<&Entity> {
+        self.entities.iter().find(|e| e.jid == chat)
+    }
+
+    fn note_config_change(&mut self) -> Result<()> {
+        let jids: Vec<String> = self.entities.iter().map(|e| e.jid.clone()).collect();
+        let Some(before) = self
+            .db
+            .note_config(&self.config.hash, &jids, clock::now_ms())?
+        else {
+            return Ok(());
+        };
+        let added: Vec<&String> = jids.iter().filter(|j| !before.contains(j)).collect();
+        let removed: Vec<&String> = before.iter().filter(|j| !jids.contains(j)).collect();
+        log::info!("configuration changed: entities added {added:?}, removed {removed:?}");
+        Ok(())
+    }
+
+    /// Everything about a turn up to the LLM request, or why there is nothing to ask.
+    fn prepare(&mut self, turn: &Turn, now: i64) -> Result<Result<Prepared, &'static str>> {
+        let Some(entity) = self.entity(&turn.chat_jid).cloned() else {
+            return Ok(Err("chat is not monitored"));
+        };
+        let group = entity.kind == EntityKind::Group;
+        if group && entity.require_mention {
+            let name = self.config.file.whatsapp.bot_name.as_deref();
+            let own = self.self_jid.as_deref();
+            if !turn
+                .messages
+                .iter()
+                .any(|m| prompt::mentions_bot(m, own, name))
+            {
+                return Ok(Err("not mentioned"));
+            }
+        }
+        let is_self = self.self_jid.as_deref() == Some(turn.chat_jid.as_str());
+        let stale = (is_self && self.config.file.debug.self_debug).then(|| memory::Staleness {
+            idle_ms: self.config.file.debug.stale_session_seconds * 1000,
+        });
+        let preview = self.client.is_none();
+        let memory = memory::load(
+            self.db,
+            &turn.chat_jid,
+            &turn.chat_jid,
+            &self.rule,
+            stale,
+            now,
+            preview,
+        )?;
+        let mut shown = Vec::new();
+        if let (true, Some(first)) = (group, turn.messages.first()) {
+            shown = self.db.unmentioned_before(
+                &turn.chat_jid,
+                first.timestamp,
+                HOUR_MS,
+                GROUP_CONTEXT,
+            )?;
+        }
+        shown.extend(turn.messages.iter().cloned());
+        let text = prompt::turn_text(&shown, group);
+        if text.is_empty() {
+            return Ok(Err("no text to answer"));
+        }
+        let system = prompt::system_prompt(&entity);
+        let request = prompt::build(&system, &memory.entries, &text);
+        Ok(Ok(Prepared {
+            debug: entity.debug || (is_self && self.config.file.debug.self_debug),
+            entity,
+            memory,
+            text,
+            system,
+            request,
+        }))
+    }
+
+    fn preview(&mut self, turn: &Turn) -> Result<Option<DryRunTurn>> {
+        let Ok(p) = self.prepare(turn, clock::now_ms())? else {
+            return Ok(None);
+        };
+        let llm = &self.config.file.perplexity;
+        Ok(Some(DryRunTurn {
+            chat_jid: turn.chat_jid.clone(),
+            entity: p.entity.name,
+            messages: turn.messages.len(),
+            request: serde_json::json!({
+                "model": llm.model,
+                "messages": p.request,
+                "temperature": llm.temperature,
+                "max_tokens": llm.max_tokens,
+            }),
+        }))
+    }
+
+    fn process(&mut self, turn: &Turn, summary: &mut Summary) -> Result<Outcome> {
+        let now = clock::now_ms();
+        let p = match self.prepare(turn, now)? {
+            Ok(p) => p,
+            Err(reason) => {
+                self.db.release_turn(turn, Release::Skipped { reason })?;
+                return Ok(Outcome::Skipped);
+            }
+        };
+        let limit = self.config.file.rate_limit.per_chat_per_minute;
+        if self.db.replies_since(&turn.chat_jid, now - MINUTE_MS)? >= limit {
+            let at = now + MINUTE_MS / 2;
+            self.db.release_turn(
+                turn,
+                Release::Later {
+                    at,
+                    error: "rate limited",
+                    spent: 0,
+                },
+            )?;
+            return Ok(Outcome::Deferred { unreachable: false });
+        }
+        if p.debug {
+            self.queue_debug(turn, &p, now)?;
+        }
+        summary.turns_with_llm += 1;
+        let answer = match self.ask(turn, &p.request, summary)? {
+            Ok(answer) => answer,
+            Err(outcome) => return Ok(outcome),
+        };
+        let shown = if self.config.file.perplexity.citations {
+            reply::with_sources(&answer.content, &answer.citations)
+        } else {
+            answer.content.clone()
+        };
+        let reply_to = turn.messages.last().map(|m| m.id.clone());
+        let parts: Vec<Outgoing> = reply::split(
+            &shown,
+            self.config.file.replies.max_chars.unsigned_abs() as usize,
+        )
+        .into_iter()
+        .map(|content| Outgoing {
+            message_id: reply::new_message_id(),
+            chat_jid: turn.chat_jid.clone(),
+            content,
+            kind: OutboxKind::Reply,
+            reply_to_id: reply_to.clone(),
+        })
+        .collect();
+        let cap = self
+            .config
+            .file
+            .session_memory
+            .max_context_messages
+            .unsigned_abs() as usize;
+        let now = clock::now_ms();
+        let session = p.memory.after_exchange(&p.text, &answer.content, cap, now);
+        if self.db.answer_turn(turn, &parts, &session, now)? {
+            Ok(Outcome::Answered)
+        } else {
+            log::warn!(
+                "{}: lease expired before the answer was stored; another run answers it",
+                turn.chat_jid
+            );
+            Ok(Outcome::Lost)
+        }
+    }
+
+    /// Calls the LLM, retrying briefly; the inner error is how the turn ended instead.
+    fn ask(
+        &mut self,
+        turn: &Turn,
+        request: &[ChatMessage],
+        summary: &mut Summary,
+    ) -> Result<Result<llm::Reply, Outcome>> {
+        let Some(client) = &self.client else {
+            return Ok(Err(Outcome::Skipped));
+        };
+        let max_attempts = self.config.file.polling.max_attempts;
+        let model = self.config.file.perplexity.model.clone();
+        let mut calls = 0;
+        loop {
+            self.db
+                .renew_claim(turn, clock::now_ms() + self.lease_ms())?;
+            let started = Instant::now();
+            let result = client.complete(request);
+            calls += 1;
+            summary.llm_calls += 1;
+            let usage = result.as_ref().ok();
+            self.db.record_llm_call(
+                &LlmCall {
+                    chat_jid: &turn.chat_jid,
+                    model: &model,
+                    outcome: match &result {
+                        Ok(_) => "ok",
+                        Err(LlmError::Retryable { .. }) => "retryable",
+                        Err(LlmError::Rejected { .. }) => "rejected",
+                        Err(LlmError::Unauthorized { .. }) => "unauthorized",
+                    },
+                    prompt_tokens: usage.and_then(|u| u.prompt_tokens),
+                    completion_tokens: usage.and_then(|u| u.completion_tokens),
+                    duration_ms: started.elapsed().as_millis() as i64,
+                },
+                clock::now_ms(),
+            )?;
+            let (message, retry_after) = match result {
+                Ok(answer) => return Ok(Ok(answer)),
+                Err(LlmError::Unauthorized { message }) => {
+                    return Err(error::config(format!(
+                        "the LLM API refused the key ({message}); check {}; pending messages stay queued",
+                        crate::config::API_KEY_VAR
+                    )));
+                }
+                Err(LlmError::Rejected { message }) => {
+                    log::warn!("{}: the LLM rejected the request: {message}", turn.chat_jid);
+                    self.db
+                        .release_turn(turn, Release::Failed { error: &message })?;
+                    return Ok(Err(Outcome::Failed));
+                }
+                Err(LlmError::Retryable {
+                    message,
+                    retry_after,
+                }) => (message, retry_after),
+            };
+            let spent = turn.attempts + calls;
+            if spent >= max_attempts {
+                let error = format!("gave up after {spent} attempts: {message}");
+                log::warn!("{}: {error}", turn.chat_jid);
+                self.db
+                    .release_turn(turn, Release::Failed { error: &error })?;
+                return Ok(Err(Outcome::Failed));
+            }
+            let wait = retry_after.unwrap_or_else(|| backoff(spent));
+            if calls < IN_RUN_CALLS && wait <= IN_RUN_MAX_WAIT {
+                log::info!("{}: {message}; retrying in {wait:?}", turn.chat_jid);
+                std::thread::sleep(wait);
+                continue;
+            }
+            let at = clock::now_ms() + wait.as_millis() as i64;
+            log::info!("{}: {message}; next attempt in {wait:?}", turn.chat_jid);
+            self.db.release_turn(
+                turn,
+                Release::Later {
+                    at,
+                    error: &message,
+                    spent: calls,
+                },
+            )?;
+            return Ok(Err(Outcome::Deferred { unreachable: true }));
+        }
+    }
+
+    fn queue_debug(&mut self, turn: &Turn, p: &Prepared, now: i64) -> Result<()> {
+        let last = turn.messages.last().map_or("", |m| m.id.as_str());
+        let key = format!("debug/{}/{last}/{}", turn.chat_jid, turn.attempts);
+        let content = format!(
+            "[debug] user entry:\n{}\n\n[debug] prompt:\n{}\n\n[debug] persona: {}",
+            p.text, p.system, p.entity.persona
+        );
+        self.db.enqueue(
+            &Outgoing {
+                message_id: reply::stable_message_id(&key),
+                chat_jid: turn.chat_jid.clone(),
+                content,
+                kind: OutboxKind::Debug,
+                reply_to_id: None,
+            },
+            now,
+        )?;
+        Ok(())
+    }
+}
+
+struct Prepared {
+    entity: Entity,
+    memory: memory::Memory,
+    text: String,
+    system: String,
+    request: Vec<ChatMessage>,
+    debug: bool,
+}
+
+/// The configured entities, plus the account's own chat when self-debugging is on, so
+/// the owner can try the bot by messaging themselves.
+fn answered_entities(config: &Config) -> Vec<Entity> {
+    let mut entities = config.entities.clone();
+    if let Some(own) = config.self_jid()
+        && config.file.debug.self_debug
+        && !entities.iter().any(|e| e.jid == own)
+    {
+        entities.push(Entity {
+            kind: EntityKind::User,
+            jid: own,
+            name: "self".into(),
+            prompt: "You are a helpful assistant.".into(),
+            persona: String::new(),
+            debug: true,
+            require_mention: false,
+        });
+    }
+    entities
+}
+
+/// Exponential back-off with ±20 % jitter: 2 s, 4 s, 8 s, … capped at 30 minutes.
+fn backoff(attempt: i64) -> Duration {
+    let base = 2f64.powi(attempt.clamp(1, 20) as i32).min(1800.0);
+    Duration::from_secs_f64(base * (0.8 + 0.4 * fastrand::f64()))
+}
+
+/// A pass that found the LLM unreachable for every turn: exit 75 so cron retries.
+pub fn unreachable_error(summary: &Summary) -> anyhow::Error {
+    error::failure(
+        Kind::Temporary,
+        format!(
+            "the LLM could not be reached for any of {} chats; {} messages stay pending",
+            summary.turns_with_llm, summary.deferred
+        ),
+    )
+}

@@ -1,0 +1,42 @@
+//! `wabot outbox list`: what waits to be sent, and what was.
+
+use anyhow::Result;
+use comfy_table::Cell;
+
+use super::{load_config, open_db};
+use crate::cli::{Global, OutboxListArgs};
+use crate::clock;
+use crate::output;
+
+/// Characters of content shown per row in the table; `--json` has it all.
+const PREVIEW: usize = 60;
+
+pub fn list(global: &Global, args: &OutboxListArgs) -> Result<()> {
+    let config = load_config(global)?;
+    let db = open_db(&config)?;
+    let rows = db.outbox(args.status.map(|s| s.as_str()), args.limit)?;
+    if args.output.json {
+        return output::print_json(&rows);
+    }
+    let mut table = output::table();
+    table.set_header(["id", "chat", "kind", "status", "created", "content"]);
+    for row in &rows {
+        let mut content: String = row.content.chars().take(PREVIEW).collect();
+        if row.content.chars().count() > PREVIEW {
+            content.push('…');
+        }
+        let status = match &row.last_error {
+            Some(e) if row.status != "sent" => format!("{} ({e})", row.status),
+            _ => row.status.clone(),
+        };
+        table.add_row([
+            Cell::new(row.id),
+            Cell::new(&row.chat_jid),
+            Cell::new(&row.kind),
+            Cell::new(status),
+            Cell::new(clock::display(row.created_at, config.timezone())),
+            Cell::new(content.replace('\n', " ")),
+        ]);
+    }
+    output::line(table)
+}

@@ -1,0 +1,54 @@
+//! `wabot process-once`: one pass of the agent, for cron.
+
+use anyhow::Result;
+
+use super::{load_config, logged_job, open_db};
+use crate::agent::{self, Agent, Summary};
+use crate::cli::{Global, ProcessArgs};
+use crate::llm;
+use crate::output;
+
+pub fn run(global: &Global, args: &ProcessArgs) -> Result<()> {
+    let config = load_config(global)?;
+    let client = if args.dry_run {
+        None
+    } else {
+        Some(llm::Client::new(&config, config.require_api_key()?))
+    };
+    let mut db = open_db(&config)?;
+    let summary = if args.dry_run || !db.has_pending()? {
+        // Nothing to log: a no-op cron run stays read-only and fast.
+        Agent::new(&config, &mut db, client).run_once()?
+    } else {
+        logged_job(
+            &mut db,
+            "process-once",
+            |db| Agent::new(&config, db, client).run_once(),
+            |s| serde_json::to_value(s).unwrap_or_default(),
+        )?
+    };
+    report(args, &summary)?;
+    if summary.llm_down() {
+        return Err(agent::unreachable_error(&summary));
+    }
+    Ok(())
+}
+
+fn report(args: &ProcessArgs, s: &Summary) -> Result<()> {
+    if args.output.json {
+        return output::print_json(s);
+    }
+    if args.dry_run {
+        return output::print_json(&s.dry_run);
+    }
+    if output::stdout_is_terminal() {
+        if s.paused {
+            return output::line("processing is paused (wabot resume)");
+        }
+        output::line(format_args!(
+            "claimed {} messages: {} answered, {} failed, {} skipped, {} deferred; {} LLM calls",
+            s.claimed, s.answered, s.failed, s.skipped, s.deferred, s.llm_calls
+        ))?;
+    }
+    Ok(())
+}

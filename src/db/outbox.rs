@@ -1,0 +1,171 @@
+//! The outbox: everything wabot sends, queued for the listener. A turn's answer
+//! (outbox rows, session memory, messages marked answered) commits as one transaction.
+
+use anyhow::Result;
+use rusqlite::params;
+use serde::Serialize;
+
+use super::Db;
+use super::queue::Turn;
+use super::sessions::{self, SessionRow};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Reply,
+    Debug,
+}
+
+impl Kind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Kind::Reply => "reply",
+            Kind::Debug => "debug",
+        }
+    }
+}
+
+/// One message to send, with the WhatsApp id chosen before it is queued.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    pub message_id: String,
+    pub chat_jid: String,
+    pub content: String,
+    pub kind: Kind,
+    pub reply_to_id: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub message_id: String,
+    pub chat_jid: String,
+    pub content: String,
+    pub status: String,
+    pub kind: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub reply_to_id: Option<String>,
+    pub created_at: i64,
+    pub sent_at: Option<i64>,
+}
+
+/// One LLM call, for the usage log.
+pub struct LlmCall<'a> {
+    pub chat_jid: &'a str,
+    pub model: &'a str,
+    pub outcome: &'a str,
+    pub prompt_tokens: Option<i64>,
+    pub completion_tokens: Option<i64>,
+    pub duration_ms: i64,
+}
+
+impl Db {
+    /// Queues a message unless one with the same id is queued already.
+    pub fn enqueue(&mut self, message: &Outgoing, now: i64) -> Result<bool> {
+        let tx = self.write()?;
+        let added = insert(&tx, message, now)?;
+        tx.commit()?;
+        Ok(added)
+    }
+
+    /// Commits an answered turn: its replies queued, its memory saved, its messages marked
+    /// answered. Returns false, changing nothing, if the run lost its lease on the turn.
+    pub fn answer_turn(
+        &mut self,
+        turn: &Turn,
+        replies: &[Outgoing],
+        session: &SessionRow,
+        now: i64,
+    ) -> Result<bool> {
+        let tx = self.write()?;
+        let marked = tx.execute(
+            "UPDATE messages SET status = 'answered', claim_token = NULL, claim_until = NULL,
+                 last_error = NULL, next_attempt_at = NULL, attempts = attempts + 1
+             WHERE chat_jid = ?1 AND claim_token = ?2 AND status = 'pending'",
+            params![turn.chat_jid, turn.token],
+        )?;
+        if marked != turn.messages.len() {
+            return Ok(false);
+        }
+        for reply in replies {
+            insert(&tx, reply, now)?;
+        }
+        sessions::save(&tx, session)?;
+        tx.commit()?;
+        Ok(true)
+    }
+
+    /// Replies queued for a chat since `since`, counted per answered turn.
+    pub fn replies_since(&self, chat_jid: &str, since: i64) -> Result<i64> {
+        Ok(self.conn.query_row(
+            "SELECT count(DISTINCT coalesce(reply_to_id, message_id)) FROM outbox
+             WHERE chat_jid = ?1 AND created_at > ?2 AND kind = 'reply'",
+            params![chat_jid, since],
+            |r| r.get(0),
+        )?)
+    }
+
+    pub fn record_llm_call(&mut self, call: &LlmCall, now: i64) -> Result<()> {
+        let tx = self.write()?;
+        tx.execute(
+            "INSERT INTO llm_calls (chat_jid, model, outcome, prompt_tokens, completion_tokens,
+                 duration_ms, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                call.chat_jid,
+                call.model,
+                call.outcome,
+                call.prompt_tokens,
+                call.completion_tokens,
+                call.duration_ms,
+                now
+            ],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn outbox(&self, status: Option<&str>, limit: usize) -> Result<Vec<OutboxRow>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, message_id, chat_jid, content, status, kind, attempts, last_error,
+                    reply_to_id, created_at, sent_at
+             FROM outbox WHERE ?1 IS NULL OR status = ?1 ORDER BY id LIMIT ?2",
+        )?;
+        let rows = stmt
+            .query_map(params![status, limit as i64], |r| {
+                Ok(OutboxRow {
+                    id: r.get(0)?,
+                    message_id: r.get(1)?,
+                    chat_jid: r.get(2)?,
+                    content: r.get(3)?,
+                    status: r.get(4)?,
+                    kind: r.get(5)?,
+                    attempts: r.get(6)?,
+                    last_error: r.get(7)?,
+                    reply_to_id: r.get(8)?,
+                    created_at: r.get(9)?,
+                    sent_at: r.get(10)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+}
+
+fn insert(tx: &rusqlite::Transaction, m: &Outgoing, now: i64) -> Result<bool> {
+    let added = tx.execute(
+        "INSERT INTO outbox (message_id, chat_jid, content, kind, reply_to_chat, reply_to_id,
+             created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?2, ?5, ?6, ?6)
+         ON CONFLICT (message_id) DO NOTHING",
+        params![
+            m.message_id,
+            m.chat_jid,
+            m.content,
+            m.kind.as_str(),
+            m.reply_to_id,
+            now
+        ],
+    )?;
+    Ok(added == 1)
+}

@@ -1,0 +1,233 @@
+//! The agent's queue: pending messages are claimed per chat with a lease, and every
+//! outcome (answered, retried later, failed, skipped) is one transaction.
+
+use anyhow::Result;
+use rusqlite::{Transaction, named_params, params};
+
+use super::Db;
+
+/// A pending message as the agent sees it.
+#[derive(Debug, Clone)]
+pub struct QueuedMessage {
+    pub id: String,
+    pub sender: String,
+    pub push_name: Option<String>,
+    pub content: String,
+    pub timestamp: i64,
+    pub mentions: Vec<String>,
+}
+
+/// All pending messages of one chat, leased to one run under `token`.
+#[derive(Debug)]
+pub struct Turn {
+    pub chat_jid: String,
+    pub token: String,
+    pub messages: Vec<QueuedMessage>,
+    /// LLM attempts already spent on these messages.
+    pub attempts: i64,
+}
+
+pub struct ClaimRequest<'a> {
+    /// Canonical JIDs of the monitored chats.
+    pub monitored: &'a [String],
+    /// The account's own chat, where the owner's messages are input.
+    pub self_jid: Option<&'a str>,
+    pub batch: usize,
+    pub now: i64,
+    pub lease_until: i64,
+    pub token: &'a str,
+    /// Show what would be claimed without claiming it (dry run).
+    pub preview: bool,
+}
+
+#[derive(Debug, Default)]
+pub struct Claimed {
+    pub turns: Vec<Turn>,
+    /// Messages set aside while claiming: echoes of our own sends, the owner's messages
+    /// outside the self chat, chats no longer monitored.
+    pub skipped: usize,
+}
+
+/// How a claimed turn ends when it was not answered.
+pub enum Release<'a> {
+    /// Try again at `at`; `spent` is how many attempts this counts as.
+    Later {
+        at: i64,
+        error: &'a str,
+        spent: i64,
+    },
+    Failed {
+        error: &'a str,
+    },
+    Skipped {
+        reason: &'a str,
+    },
+}
+
+impl Db {
+    /// Claims up to `batch` chats with pending work, oldest first. A chat that another
+    /// run holds a live lease on is left alone, so a chat is answered by one run at a time.
+    pub fn claim_turns(&mut self, req: &ClaimRequest) -> Result<Claimed> {
+        let tx = self.write()?;
+        let mut claimed = Claimed {
+            skipped: set_aside(&tx, req)?,
+            ..Claimed::default()
+        };
+        let chats: Vec<String> = {
+            let mut stmt = tx.prepare_cached(
+                "SELECT chat_jid FROM messages
+                 WHERE status = 'pending'
+                   AND chat_jid NOT IN (SELECT chat_jid FROM chat_tracking WHERE excluded = 1)
+                 GROUP BY chat_jid
+                 HAVING max(coalesce(claim_until, 0)) < :now
+                    AND max(coalesce(next_attempt_at, 0)) <= :now
+                 ORDER BY min(timestamp)
+                 LIMIT :batch",
+            )?;
+            stmt.query_map(
+                named_params! {":now": req.now, ":batch": req.batch as i64},
+                |r| r.get(0),
+            )?
+            .collect::<rusqlite::Result<_>>()?
+        };
+        for chat_jid in chats {
+            let mut stmt = tx.prepare_cached(
+                "UPDATE messages SET claim_token = ?1, claim_until = ?2
+                 WHERE status = 'pending' AND chat_jid = ?3
+                 RETURNING id, sender, push_name, content, timestamp, mentions, attempts",
+            )?;
+            let mut attempts = 0;
+            let mut messages: Vec<QueuedMessage> = stmt
+                .query_map(params![req.token, req.lease_until, chat_jid], |r| {
+                    attempts = attempts.max(r.get::<_, i64>(6)?);
+                    let mentions: Option<String> = r.get(5)?;
+                    Ok(QueuedMessage {
+                        id: r.get(0)?,
+                        sender: r.get(1)?,
+                        push_name: r.get(2)?,
+                        content: r.get(3)?,
+                        timestamp: r.get(4)?,
+                        mentions: mentions
+                            .and_then(|m| serde_json::from_str(&m).ok())
+                            .unwrap_or_default(),
+                    })
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            messages.sort_by(|a, b| (a.timestamp, &a.id).cmp(&(b.timestamp, &b.id)));
+            claimed.turns.push(Turn {
+                chat_jid,
+                token: req.token.to_string(),
+                messages,
+                attempts,
+            });
+        }
+        if !req.preview {
+            tx.commit()?;
+        }
+        Ok(claimed)
+    }
+
+    /// Extends the lease of a turn before a long step, so no other run takes it over.
+    pub fn renew_claim(&mut self, turn: &Turn, until: i64) -> Result<()> {
+        let tx = self.write()?;
+        tx.execute(
+            "UPDATE messages SET claim_until = ?1 WHERE chat_jid = ?2 AND claim_token = ?3",
+            params![until, turn.chat_jid, turn.token],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Ends a turn without an answer.
+    pub fn release_turn(&mut self, turn: &Turn, release: Release) -> Result<()> {
+        let tx = self.write()?;
+        let (status, error, next, spent) = match release {
+            Release::Later { at, error, spent } => ("pending", error, Some(at), spent),
+            Release::Failed { error } => ("failed", error, None, 1),
+            Release::Skipped { reason } => ("skipped", reason, None, 0),
+        };
+        tx.execute(
+            "UPDATE messages SET status = ?1, last_error = ?2, next_attempt_at = ?3,
+                 attempts = attempts + ?4, claim_token = NULL, claim_until = NULL
+             WHERE chat_jid = ?5 AND claim_token = ?6 AND status = 'pending'",
+            params![status, error, next, spent, turn.chat_jid, turn.token],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Records that pending work was found unanswerable for the run as a whole (the key
+    /// was refused): the messages stay pending and say why.
+    pub fn annotate_turn(&mut self, turn: &Turn, error: &str) -> Result<()> {
+        let tx = self.write()?;
+        tx.execute(
+            "UPDATE messages SET last_error = ?1, claim_token = NULL, claim_until = NULL
+             WHERE chat_jid = ?2 AND claim_token = ?3",
+            params![error, turn.chat_jid, turn.token],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// What a group said without mentioning the bot in the `window` before `before` and
+    /// after its last answered message, oldest first: context for the question.
+    pub fn unmentioned_before(
+        &self,
+        chat_jid: &str,
+        before: i64,
+        window: i64,
+        limit: usize,
+    ) -> Result<Vec<QueuedMessage>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, sender, push_name, content, timestamp FROM messages
+             WHERE chat_jid = ?1 AND timestamp < ?2 AND status = 'skipped'
+               AND last_error = 'not mentioned'
+               AND timestamp > max(?2 - ?3, coalesce(
+                   (SELECT timestamp FROM messages WHERE chat_jid = ?1 AND status = 'answered'
+                    ORDER BY timestamp DESC LIMIT 1), 0))
+             ORDER BY timestamp DESC LIMIT ?4",
+        )?;
+        let mut rows: Vec<QueuedMessage> = stmt
+            .query_map(params![chat_jid, before, window, limit as i64], |r| {
+                Ok(QueuedMessage {
+                    id: r.get(0)?,
+                    sender: r.get(1)?,
+                    push_name: r.get(2)?,
+                    content: r.get(3)?,
+                    timestamp: r.get(4)?,
+                    mentions: Vec::new(),
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        rows.reverse();
+        Ok(rows)
+    }
+
+    /// Whether anything at all is pending: the fast path of a cron run with nothing to do.
+    pub fn has_pending(&self) -> Result<bool> {
+        Ok(self.conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM messages WHERE status = 'pending')",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+}
+
+/// Marks pending messages that must never be answered as skipped, with the reason.
+fn set_aside(tx: &Transaction, req: &ClaimRequest) -> Result<usize> {
+    let own = tx.execute(
+        "UPDATE messages SET status = 'skipped', last_error = 'own message',
+             claim_token = NULL, claim_until = NULL
+         WHERE status = 'pending'
+           AND (is_from_me = 1 AND chat_jid IS NOT ?1
+                OR EXISTS (SELECT 1 FROM outbox o WHERE o.message_id = messages.id))",
+        params![req.self_jid],
+    )?;
+    let unmonitored = tx.execute(
+        "UPDATE messages SET status = 'skipped', last_error = 'chat is not monitored',
+             claim_token = NULL, claim_until = NULL
+         WHERE status = 'pending' AND chat_jid NOT IN (SELECT value FROM json_each(?1))",
+        params![serde_json::json!(req.monitored).to_string()],
+    )?;
+    Ok(own + unmonitored)
+}

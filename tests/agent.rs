@@ -1,0 +1,563 @@
+//! `wabot process-once` against a local Perplexity stand-in: exactly-once answers,
+//! memory, mentions, every LLM failure, crashes and concurrency.
+
+mod common;
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use common::llm::{KEY, StandIn};
+use common::{Run, Sandbox, fixture_config, message_line};
+use serde_json::{Value, json};
+
+const ALICE: &str = "15550001111@s.whatsapp.net";
+const FAMILY: &str = "120363041234567890@g.us";
+const TS: i64 = 1_705_329_000;
+
+struct Bot {
+    sandbox: Sandbox,
+    llm: StandIn,
+    next_id: std::cell::Cell<usize>,
+}
+
+impl Bot {
+    fn new(edit: impl FnOnce(&mut Value)) -> Self {
+        Self::with_delay(Duration::ZERO, edit)
+    }
+
+    fn with_delay(delay: Duration, edit: impl FnOnce(&mut Value)) -> Self {
+        let llm = StandIn::start(delay);
+        let sandbox = Sandbox::new();
+        let mut config = fixture_config();
+        config["perplexity"]["base_url"] = json!(llm.url);
+        config["perplexity"]["timeout_seconds"] = json!(2);
+        config["polling"]["lease_seconds"] = json!(3);
+        config["debug"]["self_debug"] = json!(false);
+        edit(&mut config);
+        sandbox.write_config(&config);
+        sandbox.write(".env", &format!("PERPLEXITY_API_KEY={KEY}\n"));
+        Self {
+            sandbox,
+            llm,
+            next_id: std::cell::Cell::new(0),
+        }
+    }
+
+    /// Stores inbound messages as new (pending) through the real import path.
+    fn receive(&self, messages: &[(&str, &str)]) {
+        let lines: Vec<String> = messages
+            .iter()
+            .map(|(chat, text)| {
+                let n = self.next_id.get();
+                self.next_id.set(n + 1);
+                let mut line: Value = serde_json::from_str(&message_line(
+                    chat,
+                    &format!("in{n}"),
+                    false,
+                    TS + n as i64,
+                    text,
+                ))
+                .unwrap();
+                if chat.ends_with("@g.us") {
+                    line["sender"] = json!("15550002222@s.whatsapp.net");
+                    line["push_name"] = json!("Bob");
+                }
+                line.to_string()
+            })
+            .collect();
+        let file = self.sandbox.write(
+            &format!("batch{}.jsonl", self.next_id.get()),
+            &lines.join("\n"),
+        );
+        let report = self.sandbox.json(&[
+            "import",
+            "--format",
+            "jsonl",
+            file.to_str().unwrap(),
+            "--as-new",
+            "--json",
+        ]);
+        assert_eq!(report["imported"], messages.len(), "{report}");
+    }
+
+    fn process(&self) -> (Run, Value) {
+        let run = self.sandbox.run(&["process-once", "--json"]);
+        let summary = serde_json::from_str(&run.stdout()).unwrap_or(Value::Null);
+        (run, summary)
+    }
+
+    fn process_ok(&self) -> Value {
+        let (run, summary) = self.process();
+        assert_eq!(run.code(), 0, "process-once failed: {}", run.stderr());
+        summary
+    }
+
+    fn outbox(&self) -> Vec<Value> {
+        let list = self.sandbox.json(&["outbox", "list", "--json"]);
+        list.as_array().unwrap().clone()
+    }
+
+    fn count(&self, sql: &str) -> i64 {
+        self.sandbox.sql(sql)
+    }
+}
+
+#[test]
+fn answers_each_chat_turn_once_and_remembers_the_exchange() {
+    let bot = Bot::new(|_| {});
+    bot.receive(&[(ALICE, "What is Apache Spark?"), (ALICE, "And Flink?")]);
+    let summary = bot.process_ok();
+    assert_eq!(
+        (
+            summary["claimed"].as_i64(),
+            summary["answered"].as_i64(),
+            summary["llm_calls"].as_i64()
+        ),
+        (Some(2), Some(2), Some(1))
+    );
+    let outbox = bot.outbox();
+    assert_eq!(outbox.len(), 1, "one reply for the whole turn");
+    let reply = &outbox[0];
+    assert_eq!(reply["chat_jid"], ALICE);
+    assert_eq!(reply["kind"], "reply");
+    assert_eq!(reply["status"], "pending");
+    assert_eq!(
+        reply["content"],
+        "Answer to: And Flink?\n\nSources:\n[1] https://example.com/source"
+    );
+    assert_eq!(reply["reply_to_id"], "in1");
+    assert!(reply["created_at"].as_i64().unwrap() > 0 && reply["id"].as_i64().is_some());
+
+    let again = bot.process_ok();
+    assert_eq!(again["claimed"], 0, "nothing is answered twice");
+
+    bot.receive(&[(ALICE, "Which is faster?")]);
+    bot.process_ok();
+    let requests = bot.llm.requests();
+    assert_eq!(requests.len(), 2);
+    let second: Vec<(String, String)> = requests[1]["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["role"].as_str().unwrap().into(),
+                m["content"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    let roles: Vec<&str> = second.iter().map(|(r, _)| r.as_str()).collect();
+    assert_eq!(roles, ["system", "user", "assistant", "user"]);
+    assert!(
+        second[0]
+            .1
+            .starts_with("You are a concise research assistant")
+            && second[0].1.contains("Friendly, precise")
+    );
+    assert_eq!(second[1].1, "What is Apache Spark?\nAnd Flink?");
+    assert_eq!(
+        second[2].1, "Answer to: And Flink?",
+        "memory holds the answer, not the source list"
+    );
+    assert_eq!(second[3].1, "Which is faster?");
+    assert_eq!(requests[1]["model"], "sonar");
+    assert_eq!(requests[1]["max_tokens"], 600);
+    assert_eq!(
+        bot.count("SELECT count(*) FROM messages WHERE status = 'answered'"),
+        3
+    );
+    assert_eq!(
+        bot.count("SELECT sum(prompt_tokens) FROM llm_calls WHERE outcome = 'ok'"),
+        22
+    );
+    let stats = bot.sandbox.json(&["stats", "--json"]);
+    assert_eq!(stats["messages"]["answered"], 3);
+    assert_eq!(stats["outbox"]["pending"], 2);
+    assert_eq!(stats["sessions"]["active"], 1);
+}
+
+#[test]
+fn an_expired_session_starts_a_fresh_conversation() {
+    let bot = Bot::new(|c| {
+        c["session_memory"]["mode"] = json!("duration");
+        c["session_memory"]["reset_hours"] = json!(1);
+    });
+    bot.receive(&[(ALICE, "first")]);
+    bot.process_ok();
+    // Two hours pass: the row still says it is valid, but the rule says it is not.
+    let conn = rusqlite::Connection::open(bot.sandbox.db_path()).unwrap();
+    conn.execute("UPDATE chat_sessions SET created_at = created_at - 7200000, expires_at = expires_at + 86400000", []).unwrap();
+    bot.receive(&[(ALICE, "second")]);
+    bot.process_ok();
+    let requests = bot.llm.requests();
+    assert_eq!(
+        requests[1]["messages"].as_array().unwrap().len(),
+        2,
+        "no old context: {}",
+        requests[1]
+    );
+    assert_eq!(bot.count("SELECT count(*) FROM chat_sessions"), 1);
+}
+
+#[test]
+fn groups_answer_only_when_mentioned_with_the_chatter_as_context() {
+    let bot = Bot::new(|c| c["whatsapp"]["bot_name"] = json!("wabot"));
+    bot.receive(&[(FAMILY, "Dinner at 8?")]);
+    let summary = bot.process_ok();
+    assert_eq!(summary["skipped"], 1);
+    assert!(bot.outbox().is_empty());
+    bot.receive(&[(FAMILY, "@15550009999 what should we cook?")]);
+    assert_eq!(bot.process_ok()["answered"], 1);
+    let request = &bot.llm.requests()[0];
+    let user = request["messages"][1]["content"].as_str().unwrap();
+    assert_eq!(
+        user,
+        "Bob: Dinner at 8?\nBob: @15550009999 what should we cook?"
+    );
+    bot.receive(&[(FAMILY, "Wabot, and dessert?")]);
+    assert_eq!(
+        bot.process_ok()["answered"],
+        1,
+        "the configured name counts as a mention"
+    );
+    assert_eq!(bot.outbox().len(), 2);
+}
+
+#[test]
+fn a_wrong_key_stops_the_run_and_loses_nothing() {
+    let bot = Bot::new(|_| {});
+    bot.receive(&[(ALICE, "hello")]);
+    let run = bot
+        .sandbox
+        .cmd(&["process-once"])
+        .env("PERPLEXITY_API_KEY", "pplx-wrong")
+        .output()
+        .unwrap();
+    let run = Run(run);
+    assert_eq!(run.code(), 78, "{}", run.stderr());
+    assert!(
+        run.stderr().contains("HTTP 401") && run.stderr().contains("PERPLEXITY_API_KEY"),
+        "{}",
+        run.stderr()
+    );
+    assert!(!run.stderr().contains("pplx-wrong") && !run.stderr().contains(KEY));
+    assert_eq!(bot.count("SELECT count(*) FROM messages WHERE status = 'pending' AND claim_token IS NULL AND last_error LIKE '%401%'"), 1);
+    assert_eq!(
+        bot.process_ok()["answered"],
+        1,
+        "the right key answers what waited"
+    );
+}
+
+#[test]
+fn a_missing_key_is_a_configuration_error() {
+    let bot = Bot::new(|_| {});
+    std::fs::remove_file(bot.sandbox.path(".env")).unwrap();
+    let run = bot.sandbox.run(&["process-once"]);
+    assert_eq!(run.code(), 78);
+    assert!(
+        run.stderr().contains("PERPLEXITY_API_KEY is not set"),
+        "{}",
+        run.stderr()
+    );
+}
+
+#[test]
+fn every_llm_error_is_handled_and_a_failing_chat_never_blocks_the_others() {
+    let bot = Bot::new(|c| {
+        c["polling"]["max_attempts"] = json!(2);
+        c["monitored_entities"] = json!([
+            {"type": "user", "phone": "15550000001", "name": "bad-request"},
+            {"type": "user", "phone": "15550000002", "name": "garbage"},
+            {"type": "user", "phone": "15550000003", "name": "always-500"},
+            {"type": "user", "phone": "15550000004", "name": "one-429"},
+            {"type": "user", "phone": "15550000005", "name": "one-stall"},
+            {"type": "user", "phone": "15550000006", "name": "fine"},
+        ]);
+    });
+    bot.receive(&[
+        ("15550000001", "[400] please"),
+        ("15550000002", "[garbage] please"),
+        ("15550000003", "[500] please"),
+        ("15550000004", "[429:1x1] please"),
+        ("15550000005", "[stall:3000x1] please"),
+        ("15550000006", "plain question"),
+    ]);
+    let summary = bot.process_ok();
+    assert_eq!(summary["answered"], 3, "{summary}");
+    assert_eq!(summary["failed"], 3, "{summary}");
+    let status = |phone: &str| -> (String, String) {
+        let conn = rusqlite::Connection::open(bot.sandbox.db_path()).unwrap();
+        conn.query_row(
+            "SELECT status, coalesce(last_error, '') FROM messages WHERE chat_jid = ?1",
+            [format!("{phone}@s.whatsapp.net")],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap()
+    };
+    let (s, e) = status("15550000001");
+    assert_eq!(s, "failed");
+    assert!(e.contains("HTTP 400: Invalid model"), "{e}");
+    let (s, e) = status("15550000002");
+    assert_eq!(s, "failed");
+    assert!(e.contains("unreadable answer"), "{e}");
+    let (s, e) = status("15550000003");
+    assert_eq!(s, "failed");
+    assert!(e.contains("gave up after 2 attempts: HTTP 500"), "{e}");
+    assert_eq!(
+        status("15550000004").0,
+        "answered",
+        "429 with a short Retry-After is retried in the run"
+    );
+    assert_eq!(
+        status("15550000005").0,
+        "answered",
+        "a stalled call times out and is retried"
+    );
+    assert_eq!(status("15550000006").0, "answered");
+    let stats = bot.sandbox.json(&["stats", "--json"]);
+    assert_eq!(stats["messages"]["failed"], 3);
+}
+
+#[test]
+fn an_unreachable_llm_defers_everything_and_exits_75() {
+    let bot = Bot::new(|c| {
+        c["polling"]["max_attempts"] = json!(10);
+    });
+    bot.receive(&[(ALICE, "[429:600] hi"), (FAMILY, "@15550009999 [500] hi")]);
+    let (run, summary) = bot.process();
+    assert_eq!(run.code(), 75, "{}", run.stderr());
+    assert_eq!(summary["deferred"], 2);
+    let wait: i64 = bot.count(&format!("SELECT next_attempt_at - (strftime('%s','now') * 1000) FROM messages WHERE chat_jid = '{ALICE}'"));
+    assert!(
+        (590_000..=601_000).contains(&wait),
+        "Retry-After is honoured across runs: {wait}"
+    );
+    assert_eq!(
+        bot.count("SELECT count(*) FROM messages WHERE status = 'pending' AND claim_token IS NULL"),
+        2
+    );
+    assert_eq!(
+        bot.process_ok()["claimed"],
+        0,
+        "deferred work waits for its time"
+    );
+}
+
+#[test]
+fn the_rate_limit_defers_a_chat_that_talks_too_fast() {
+    let bot = Bot::new(|c| c["rate_limit"]["per_chat_per_minute"] = json!(1));
+    bot.receive(&[(ALICE, "one")]);
+    assert_eq!(bot.process_ok()["answered"], 1);
+    bot.receive(&[(ALICE, "two")]);
+    let summary = bot.process_ok();
+    assert_eq!(summary["deferred"], 1);
+    assert_eq!(summary["llm_calls"], 0);
+    assert_eq!(bot.outbox().len(), 1);
+}
+
+#[test]
+fn long_replies_are_split_and_debug_entities_get_a_debug_message() {
+    let bot = Bot::new(|c| {
+        c["replies"]["max_chars"] = json!(200);
+        c["perplexity"]["citations"] = json!(false);
+        c["monitored_entities"][0]["debug"] = json!(true);
+    });
+    bot.receive(&[(ALICE, "[long] tell me everything")]);
+    bot.process_ok();
+    let outbox = bot.outbox();
+    assert_eq!(
+        outbox[0]["kind"], "debug",
+        "the debug message comes before the reply"
+    );
+    assert!(
+        outbox[0]["content"]
+            .as_str()
+            .unwrap()
+            .contains("[long] tell me everything")
+    );
+    let parts: Vec<&Value> = outbox.iter().filter(|r| r["kind"] == "reply").collect();
+    assert_eq!(parts.len(), 3);
+    for part in &parts {
+        let text = part["content"].as_str().unwrap();
+        assert!(
+            text.chars().count() <= 200 && text.ends_with('.'),
+            "{text:?}"
+        );
+        assert_eq!(part["reply_to_id"], parts[0]["reply_to_id"]);
+    }
+}
+
+#[test]
+fn own_sends_and_removed_entities_are_never_answered() {
+    let bot = Bot::new(|_| {});
+    bot.receive(&[(ALICE, "hello"), ("15550004444", "not monitored")]);
+    bot.process_ok();
+    let reply_id = bot.outbox()[0]["message_id"].as_str().unwrap().to_string();
+    // The listener stores the echo of our own reply, and something marks it pending.
+    let conn = rusqlite::Connection::open(bot.sandbox.db_path()).unwrap();
+    conn.execute(
+        "INSERT INTO messages (chat_jid, id, sender, content, timestamp, is_from_me, status, created_at)
+         VALUES (?1, ?2, '15550009999@s.whatsapp.net', 'echo', 1705329999000, 1, 'pending', 0),
+                (?1, 'mine', '15550009999@s.whatsapp.net', 'typed on the phone', 1705329999000, 1, 'pending', 0)",
+        rusqlite::params![ALICE, reply_id],
+    ).unwrap();
+    conn.execute(
+        "UPDATE messages SET status = 'pending' WHERE chat_jid = '15550004444@s.whatsapp.net'",
+        [],
+    )
+    .unwrap();
+    let summary = bot.process_ok();
+    assert_eq!(summary["llm_calls"], 0);
+    assert_eq!(summary["skipped"], 3, "{summary}");
+    // Alice is removed from the configuration: what she sent meanwhile is skipped.
+    bot.receive(&[(ALICE, "are you there?")]);
+    let mut config: Value =
+        serde_json::from_str(&std::fs::read_to_string(bot.sandbox.path("app.json")).unwrap())
+            .unwrap();
+    config["monitored_entities"]
+        .as_array_mut()
+        .unwrap()
+        .remove(0);
+    bot.sandbox.write_config(&config);
+    assert_eq!(bot.process_ok()["skipped"], 1);
+    assert_eq!(bot.outbox().len(), 1);
+    assert_eq!(
+        bot.count("SELECT count(*) FROM messages WHERE last_error = 'chat is not monitored'"),
+        2
+    );
+}
+
+#[test]
+fn dry_run_shows_the_requests_and_changes_nothing() {
+    let bot = Bot::new(|_| {});
+    bot.receive(&[(ALICE, "What is Spark?")]);
+    std::fs::remove_file(bot.sandbox.path(".env")).unwrap();
+    let run = bot.sandbox.run(&["process-once", "--dry-run"]);
+    assert_eq!(run.code(), 0, "a dry run needs no key: {}", run.stderr());
+    let turns: Value = serde_json::from_str(&run.stdout()).unwrap();
+    assert_eq!(turns[0]["chat_jid"], ALICE);
+    assert_eq!(
+        turns[0]["request"]["messages"][1]["content"],
+        "What is Spark?"
+    );
+    assert!(bot.llm.requests().is_empty());
+    assert_eq!(
+        bot.count("SELECT count(*) FROM messages WHERE status = 'pending' AND claim_token IS NULL"),
+        1
+    );
+    assert_eq!(
+        bot.count("SELECT count(*) FROM outbox")
+            + bot.count("SELECT count(*) FROM job_runs WHERE job = 'process-once'"),
+        0
+    );
+}
+
+/// SIGKILL during the LLM call: the next run after the lease answers exactly once.
+#[test]
+fn a_run_killed_during_the_llm_call_is_answered_exactly_once_later() {
+    let bot = Bot::new(|c| c["monitored_entities"][0]["debug"] = json!(true));
+    bot.receive(&[(ALICE, "[stall:1500x1] slow question")]);
+    let mut child = bot
+        .sandbox
+        .cmd(&["process-once"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while bot.count("SELECT count(*) FROM llm_calls") == 0
+        && bot.count("SELECT count(*) FROM outbox") == 0
+        && Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The debug message is queued right before the call; the call stalls 1.5 s.
+    std::thread::sleep(Duration::from_millis(300));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(
+        bot.count(
+            "SELECT count(*) FROM messages WHERE status = 'pending' AND claim_token IS NOT NULL"
+        ),
+        1
+    );
+    assert_eq!(
+        bot.process_ok()["claimed"],
+        0,
+        "the lease of the dead run still holds"
+    );
+    std::thread::sleep(Duration::from_millis(3_100));
+    assert_eq!(bot.process_ok()["answered"], 1);
+    assert_eq!(bot.process_ok()["claimed"], 0);
+    let outbox = bot.outbox();
+    let kinds: Vec<&str> = outbox.iter().map(|r| r["kind"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        ["debug", "reply"],
+        "one debug message and one reply, no duplicates"
+    );
+}
+
+/// Two runs started together on 200 messages in 50 chats: one reply per chat turn.
+#[test]
+fn overlapping_runs_never_answer_a_turn_twice() {
+    let bot = Bot::with_delay(Duration::from_millis(15), |c| {
+        c["polling"]["batch_size"] = json!(50);
+        let entities: Vec<Value> = (0..50)
+            .map(|i| json!({"type": "user", "phone": format!("1555100{i:04}"), "name": format!("u{i}")}))
+            .collect();
+        c["monitored_entities"] = json!(entities);
+    });
+    let messages: Vec<(String, String)> = (0..200)
+        .map(|i| (format!("1555100{:04}", i % 50), format!("question {i}")))
+        .collect();
+    let refs: Vec<(&str, &str)> = messages
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    bot.receive(&refs);
+    let spawn = || {
+        bot.sandbox
+            .cmd(&["process-once", "--json"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (spawn(), spawn());
+    let mut answered = 0;
+    for child in [a, b] {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+        answered += summary["answered"].as_i64().unwrap();
+    }
+    assert_eq!(answered, 200);
+    assert_eq!(
+        bot.count("SELECT count(*) FROM outbox WHERE kind = 'reply'"),
+        50
+    );
+    assert_eq!(bot.count("SELECT count(DISTINCT chat_jid) FROM outbox"), 50);
+    assert_eq!(bot.llm.requests().len(), 50);
+    assert_eq!(
+        bot.count("SELECT count(*) FROM messages WHERE status != 'answered'"),
+        0
+    );
+}
+
+#[test]
+fn a_paused_bot_answers_nothing() {
+    let bot = Bot::new(|_| {});
+    bot.receive(&[(ALICE, "hello")]);
+    let conn = rusqlite::Connection::open(bot.sandbox.db_path()).unwrap();
+    conn.execute("UPDATE processing_state SET paused = 1", [])
+        .unwrap();
+    let summary = bot.process_ok();
+    assert_eq!(summary["paused"], true);
+    assert_eq!(summary["claimed"], 0);
+}
