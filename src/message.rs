@@ -51,7 +51,6 @@ pub struct NewMessage {
     /// JIDs the message mentions (WhatsApp's @-mentions).
     pub mentions: Vec<String>,
     pub origin: Origin,
-    pub status: Status,
 }
 
 /// WhatsApp began in 2009; anything stamped before 2010 is a unit or parsing mistake.
@@ -132,7 +131,6 @@ mod tests {
             push_name: Some("  ".into()),
             mentions: vec!["+1 555 000 9999".into()],
             origin: Origin::Import,
-            status: Status::History,
         }
     }
 

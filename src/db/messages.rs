@@ -3,12 +3,12 @@
 use std::collections::HashMap;
 
 use anyhow::Result;
-use rusqlite::{Transaction, params};
+use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::Db;
 use crate::clock;
 use crate::jid;
-use crate::message::NewMessage;
+use crate::message::{NewMessage, Status};
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct IngestReport {
@@ -27,8 +27,13 @@ pub struct Rejection {
 impl Db {
     /// Stores a batch in one transaction. Records already stored (same chat and id) are
     /// counted as duplicates and left untouched; invalid records are rejected with a reason
-    /// while the rest of the batch still lands.
-    pub fn ingest(&mut self, batch: Vec<NewMessage>) -> Result<IngestReport> {
+    /// while the rest of the batch still lands. `status_of` sees each record with its
+    /// identities resolved and says whether the agent should answer it.
+    pub fn ingest(
+        &mut self,
+        batch: Vec<NewMessage>,
+        status_of: &dyn Fn(&NewMessage) -> Status,
+    ) -> Result<IngestReport> {
         let now = clock::now_ms();
         let mut report = IngestReport::default();
         let mut valid = Vec::with_capacity(batch.len());
@@ -42,6 +47,7 @@ impl Db {
             return Ok(report);
         }
         let tx = self.write()?;
+        resolve_lids(&tx, &mut valid)?;
         {
             let mut insert = tx.prepare_cached(
                 "INSERT INTO messages (chat_jid, id, sender, content, timestamp, is_from_me,
@@ -61,7 +67,7 @@ impl Db {
                     m.push_name,
                     (!m.mentions.is_empty()).then(|| serde_json::json!(m.mentions).to_string()),
                     m.origin.as_str(),
-                    m.status.as_str(),
+                    status_of(m).as_str(),
                     now,
                 ])?;
                 if changed == 1 {
@@ -76,6 +82,34 @@ impl Db {
         tx.commit()?;
         Ok(report)
     }
+}
+
+/// Rewrites LID identities to the phone-number JID they belong to, where the mapping is
+/// known, so a sender switching forms never splits a conversation.
+fn resolve_lids(tx: &Transaction, batch: &mut [NewMessage]) -> Result<()> {
+    if !batch.iter().any(|m| is_lid(&m.chat_jid) || is_lid(&m.sender)) {
+        return Ok(());
+    }
+    let mut lookup = tx.prepare_cached("SELECT jid FROM contacts WHERE lid = ?1")?;
+    let mut resolve = |jid: &mut String| -> Result<()> {
+        if is_lid(jid)
+            && let Some(phone) = lookup
+                .query_row([jid.as_str()], |r| r.get::<_, String>(0))
+                .optional()?
+        {
+            *jid = phone;
+        }
+        Ok(())
+    };
+    for m in batch.iter_mut() {
+        resolve(&mut m.chat_jid)?;
+        resolve(&mut m.sender)?;
+    }
+    Ok(())
+}
+
+fn is_lid(jid: &str) -> bool {
+    jid::kind(jid) == Some(jid::JidKind::Lid)
 }
 
 /// One upsert per chat of the batch: last activity only ever moves forward, and a 1:1

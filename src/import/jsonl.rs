@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::error::json_message;
-use crate::message::{NewMessage, Origin, Status};
+use crate::message::{NewMessage, Origin};
 
 #[derive(Deserialize)]
 struct Record {
@@ -47,7 +47,6 @@ pub fn parse_line(line: &str) -> Result<NewMessage, String> {
         push_name: record.push_name,
         mentions: record.mentions,
         origin: Origin::Import,
-        status: Status::History,
     })
 }
 

@@ -41,7 +41,7 @@ impl Summary {
     }
 }
 
-/// Imports JSONL from `input`; `status_of` decides which valid records the agent answers.
+/// Imports JSONL from `input`; `status_of` decides which stored records the agent answers.
 pub fn jsonl(
     db: &mut Db,
     input: impl BufRead,
@@ -61,17 +61,14 @@ pub fn jsonl(
             continue;
         }
         match jsonl::parse_line(text) {
-            Ok(mut record) => {
-                record.status = status_of(&record);
-                batch.push(number, record);
-            }
+            Ok(record) => batch.push(number, record),
             Err(reason) => summary.reject(number, reason),
         }
         if batch.records.len() >= BATCH {
-            batch.flush(db, &mut summary)?;
+            batch.flush(db, &mut summary, status_of)?;
         }
     }
-    batch.flush(db, &mut summary)?;
+    batch.flush(db, &mut summary, status_of)?;
     summary.errors.sort_by_key(|e| e.line);
     Ok(summary)
 }
@@ -89,11 +86,16 @@ impl Batch {
         self.records.push(record);
     }
 
-    fn flush(&mut self, db: &mut Db, summary: &mut Summary) -> Result<()> {
+    fn flush(
+        &mut self,
+        db: &mut Db,
+        summary: &mut Summary,
+        status_of: &dyn Fn(&NewMessage) -> Status,
+    ) -> Result<()> {
         if self.records.is_empty() {
             return Ok(());
         }
-        let report = db.ingest(std::mem::take(&mut self.records))?;
+        let report = db.ingest(std::mem::take(&mut self.records), status_of)?;
         summary.imported += report.inserted;
         summary.duplicates += report.duplicates;
         for rejection in report.rejected {
