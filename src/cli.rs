@@ -57,17 +57,19 @@ pub enum Command {
     #[command(subcommand)]
     Outbox(OutboxCommand),
     /// Delete messages and sessions older than the retention period
-    Cleanup,
+    Cleanup(CleanupArgs),
     /// Queue the daily "alive" message to the account's own chat
-    Vitality,
+    Vitality(VitalityArgs),
     /// Fetch older history of a chat from the phone, resumably
     Sync,
     /// Show what is stored and how the jobs are doing
     Stats(JsonFlag),
     /// Copy the database to a backup file with SQLite's online backup
-    Backup,
+    Backup(BackupArgs),
+    /// Replace the database with a backup (the current one is kept as *.pre-restore)
+    Restore(RestoreArgs),
     /// Compact the database
-    Vacuum,
+    Vacuum(VacuumArgs),
     /// Import messages from a file (history: never answered unless --as-new)
     Import(ImportArgs),
     /// Check and show the configuration
@@ -137,6 +139,66 @@ pub struct OutboxListArgs {
     /// At most this many rows
     #[arg(long, default_value_t = 100)]
     pub limit: usize,
+    #[command(flatten)]
+    pub output: JsonFlag,
+}
+
+#[derive(Debug, Args)]
+pub struct CleanupArgs {
+    /// Keep this many days instead of rotation.retention_days (0: delete all stored before now)
+    #[arg(long, value_name = "N")]
+    pub retention_days: Option<u32>,
+    /// Report what would be deleted; delete nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// First append the messages to be deleted to FILE as JSONL (the import format)
+    #[arg(long, value_name = "FILE")]
+    pub archive: Option<PathBuf>,
+    /// Run even if the last cleanup was less than rotation.cleanup_interval_hours ago
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub output: JsonFlag,
+}
+
+#[derive(Debug, Args)]
+pub struct VitalityArgs {
+    /// Print the crontab lines that run vitality at the configured time, and exit
+    #[arg(long)]
+    pub print_cron: bool,
+    #[command(flatten)]
+    pub output: JsonFlag,
+}
+
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// Write the backup here instead of backup.dir
+    #[arg(long, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+    /// Keep the newest N backups in backup.dir
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub keep: Option<u32>,
+    /// Keep the backups younger than N days in backup.dir
+    #[arg(long, value_name = "N")]
+    pub keep_days: Option<u32>,
+    #[command(flatten)]
+    pub json: JsonFlag,
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// The backup file to restore
+    pub file: PathBuf,
+    /// Do not ask for confirmation
+    #[arg(long)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct VacuumArgs {
+    /// Write a compacted copy to PATH instead of compacting in place
+    #[arg(long, value_name = "PATH")]
+    pub into: Option<PathBuf>,
     #[command(flatten)]
     pub output: JsonFlag,
 }

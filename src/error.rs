@@ -9,6 +9,10 @@ pub enum Kind {
     Config,
     /// Retry later: database busy, LLM or network down (exit 75).
     Temporary,
+    /// A service we need is not there: not paired, no live listener (exit 69).
+    Unavailable,
+    /// The command line asks for something that cannot be done as asked (exit 2).
+    Usage,
 }
 
 /// An error tagged with its [`Kind`]; it sits at the root of an `anyhow` chain.
@@ -46,6 +50,9 @@ pub fn exit_code(err: &anyhow::Error) -> i32 {
             return match f.kind {
                 Kind::Config => exitcode::CONFIG,
                 Kind::Temporary => exitcode::TEMPFAIL,
+                Kind::Unavailable => exitcode::UNAVAILABLE,
+                // 2, as clap uses for a bad command line (sysexits' 64 is rarely checked).
+                Kind::Usage => 2,
             };
         }
     }
@@ -88,6 +95,8 @@ mod tests {
             .unwrap_err();
         assert_eq!(exit_code(&err), 78);
         assert_eq!(exit_code(&failure(Kind::Temporary, "x")), 75);
+        assert_eq!(exit_code(&failure(Kind::Unavailable, "x")), 69);
+        assert_eq!(exit_code(&failure(Kind::Usage, "x")), 2);
         assert_eq!(exit_code(&anyhow::anyhow!("other")), 1);
     }
 

@@ -1,6 +1,7 @@
 //! wabot: a self-hosted WhatsApp assistant driven the Unix way.
 
 mod agent;
+mod backups;
 mod cli;
 mod clock;
 mod commands;
@@ -11,7 +12,9 @@ mod expiry;
 mod import;
 mod jid;
 mod llm;
+mod lock;
 mod message;
+mod message_id;
 mod output;
 
 use std::process::ExitCode;

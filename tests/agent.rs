@@ -569,10 +569,23 @@ fn a_sender_switching_to_its_lid_form_stays_in_one_conversation() {
     bot.process_ok();
     // The listener learnt Alice's LID from WhatsApp.
     let conn = rusqlite::Connection::open(bot.sandbox.db_path()).unwrap();
-    conn.execute("UPDATE contacts SET lid = '987654321012345@lid' WHERE jid = ?1", [ALICE]).unwrap();
+    conn.execute(
+        "UPDATE contacts SET lid = '987654321012345@lid' WHERE jid = ?1",
+        [ALICE],
+    )
+    .unwrap();
     bot.receive(&[("987654321012345:3@lid", "second, by LID")]);
     assert_eq!(bot.process_ok()["answered"], 1);
-    assert_eq!(bot.count(&format!("SELECT count(*) FROM messages WHERE chat_jid = '{ALICE}'")), 2);
+    assert_eq!(
+        bot.count(&format!(
+            "SELECT count(*) FROM messages WHERE chat_jid = '{ALICE}'"
+        )),
+        2
+    );
     let second = &bot.llm.requests()[1]["messages"];
-    assert_eq!(second.as_array().unwrap().len(), 4, "the LID message continues Alice's session");
+    assert_eq!(
+        second.as_array().unwrap().len(),
+        4,
+        "the LID message continues Alice's session"
+    );
 }

@@ -17,6 +17,7 @@ use crate::db::{ClaimRequest, Db, LlmCall, OutboxKind, Outgoing, Release, Turn};
 use crate::error::{self, Kind};
 use crate::expiry::Rule;
 use crate::llm::{self, ChatMessage, LlmError};
+use crate::message_id;
 
 /// LLM calls per turn inside one run; longer retry schedules continue in later runs.
 const IN_RUN_CALLS: i64 = 2;
@@ -113,7 +114,7 @@ impl<'a> Agent<'a> {
         }
         let now = clock::now_ms();
         let monitored: Vec<String> = self.entities.iter().map(|e| e.jid.clone()).collect();
-        let token = reply::new_message_id();
+        let token = message_id::new();
         let claimed = self.db.claim_turns(&ClaimRequest {
             monitored: &monitored,
             self_jid: self.self_jid.as_deref(),
@@ -293,7 +294,7 @@ impl<'a> Agent<'a> {
         )
         .into_iter()
         .map(|content| Outgoing {
-            message_id: reply::new_message_id(),
+            message_id: message_id::new(),
             chat_jid: turn.chat_jid.clone(),
             content,
             kind: OutboxKind::Reply,
@@ -412,7 +413,7 @@ impl<'a> Agent<'a> {
         );
         self.db.enqueue(
             &Outgoing {
-                message_id: reply::stable_message_id(&key),
+                message_id: message_id::stable(&key),
                 chat_jid: turn.chat_jid.clone(),
                 content,
                 kind: OutboxKind::Debug,

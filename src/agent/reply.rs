@@ -1,8 +1,6 @@
 //! Shaping an LLM answer into WhatsApp messages: sources appended, long text split at
 //! natural boundaries, each part with its own pre-assigned message id.
 
-use sha2::{Digest, Sha256};
-
 /// Sources shown at most; answers rarely cite more that matter.
 const MAX_SOURCES: usize = 10;
 
@@ -46,21 +44,6 @@ pub fn split(text: &str, max: usize) -> Vec<String> {
     parts
 }
 
-/// A fresh WhatsApp-style message id (`3EB0` + 20 hex digits), as WhatsApp Web uses.
-pub fn new_message_id() -> String {
-    let mut id = String::from("3EB0");
-    for _ in 0..20 {
-        id.push(char::from_digit(fastrand::u32(0..16), 16).unwrap_or('0'));
-    }
-    id.to_ascii_uppercase()
-}
-
-/// A message id derived from `key`, so queuing the same thing twice yields one row.
-pub fn stable_message_id(key: &str) -> String {
-    let digest = hex::encode(Sha256::digest(key.as_bytes()));
-    format!("3EB0{}", digest[..20].to_ascii_uppercase())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,15 +76,5 @@ mod tests {
         let text = with_sources("Answer.", &["https://a".into(), "https://b".into()]);
         assert_eq!(text, "Answer.\n\nSources:\n[1] https://a\n[2] https://b");
         assert_eq!(with_sources("Answer.", &[]), "Answer.");
-    }
-
-    #[test]
-    fn ids_look_like_whatsapp_ids() {
-        let id = new_message_id();
-        assert_eq!(id.len(), 24);
-        assert!(id.starts_with("3EB0") && id.chars().all(|c| c.is_ascii_hexdigit()));
-        assert_ne!(new_message_id(), id);
-        assert_eq!(stable_message_id("k"), stable_message_id("k"));
-        assert_ne!(stable_message_id("k"), stable_message_id("l"));
     }
 }

@@ -1,10 +1,14 @@
 //! One thin file per subcommand: arguments → domain call → output.
 
+mod backup;
+mod cleanup;
 mod config;
 mod import;
 mod outbox;
 mod process_once;
 mod stats;
+mod vacuum;
+mod vitality;
 
 use anyhow::Result;
 use serde_json::Value;
@@ -23,11 +27,12 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Listen => not_yet("listen"),
         Command::ProcessOnce(args) => process_once::run(global, &args),
         Command::Outbox(OutboxCommand::List(args)) => outbox::list(global, &args),
-        Command::Cleanup => not_yet("cleanup"),
-        Command::Vitality => not_yet("vitality"),
+        Command::Cleanup(args) => cleanup::run(global, &args),
+        Command::Vitality(args) => vitality::run(global, &args),
         Command::Sync => not_yet("sync"),
-        Command::Backup => not_yet("backup"),
-        Command::Vacuum => not_yet("vacuum"),
+        Command::Backup(args) => backup::run(global, &args),
+        Command::Restore(args) => backup::restore(global, &args),
+        Command::Vacuum(args) => vacuum::run(global, &args),
     }
 }
 

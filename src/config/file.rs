@@ -33,6 +33,29 @@ pub struct AppFile {
     pub perplexity: LlmSection,
     #[serde(default)]
     pub debug: DebugSection,
+    #[serde(default)]
+    pub backup: BackupSection,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BackupSection {
+    /// Where `wabot backup` writes, relative to the config file.
+    pub dir: PathBuf,
+    /// Keep at least the newest N backups (none: only `keep_days` decides).
+    pub keep: Option<i64>,
+    /// Keep backups younger than this many days.
+    pub keep_days: i64,
+}
+
+impl Default for BackupSection {
+    fn default() -> Self {
+        Self {
+            dir: PathBuf::from("store/backups"),
+            keep: None,
+            keep_days: 7,
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize, Serialize)]

@@ -38,6 +38,8 @@ pub struct Config {
     pub entities: Vec<Entity>,
     /// `database.path` resolved against the config directory, or `--db`.
     pub database_path: PathBuf,
+    /// `backup.dir` resolved against the config directory.
+    pub backup_dir: PathBuf,
     #[serde(skip)]
     pub api_key: Option<Secret>,
     /// SHA-256 of the app.json bytes, to notice edits between runs.
@@ -81,6 +83,7 @@ impl Config {
         })?;
         let session_zone = file.session_memory.timezone;
         file.vitality.timezone.get_or_insert(session_zone);
+        let backup_dir = dir.join(&file.backup.dir);
         let database_path = match &source.db {
             Some(db) => db.clone(),
             None => dir.join(&file.database.path),
@@ -91,6 +94,7 @@ impl Config {
             file,
             entities,
             database_path,
+            backup_dir,
             api_key,
             hash: hex::encode(Sha256::digest(text.as_deref().unwrap_or_default())),
         })
@@ -113,6 +117,11 @@ impl Config {
     pub fn self_jid(&self) -> Option<String> {
         let phone = self.file.whatsapp.phone_number.as_deref()?;
         crate::jid::normalize(phone).ok()
+    }
+
+    /// whatsapp-rust's device store (identity and Signal keys), beside the database.
+    pub fn device_store_path(&self) -> PathBuf {
+        self.database_path.with_file_name("device.db")
     }
 
     /// The monitored entity a chat belongs to, whatever spelling of its JID is given.
@@ -269,6 +278,17 @@ fn validate(file: &AppFile) -> Result<Vec<Entity>, Vec<String>> {
         file.debug.stale_session_seconds > 0,
         "debug.stale_session_seconds",
         format!("must be positive, got {}", file.debug.stale_session_seconds),
+    );
+    let b = &file.backup;
+    check(
+        b.keep.is_none_or(|k| k >= 1),
+        "backup.keep",
+        format!("must be at least 1, got {}", b.keep.unwrap_or_default()),
+    );
+    check(
+        b.keep_days >= 0,
+        "backup.keep_days",
+        format!("must not be negative, got {}", b.keep_days),
     );
     let entities = entities::resolve(&file.monitored_entities, &mut problems);
     if problems.is_empty() {

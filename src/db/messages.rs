@@ -87,7 +87,10 @@ impl Db {
 /// Rewrites LID identities to the phone-number JID they belong to, where the mapping is
 /// known, so a sender switching forms never splits a conversation.
 fn resolve_lids(tx: &Transaction, batch: &mut [NewMessage]) -> Result<()> {
-    if !batch.iter().any(|m| is_lid(&m.chat_jid) || is_lid(&m.sender)) {
+    if !batch
+        .iter()
+        .any(|m| is_lid(&m.chat_jid) || is_lid(&m.sender))
+    {
         return Ok(());
     }
     let mut lookup = tx.prepare_cached("SELECT jid FROM contacts WHERE lid = ?1")?;

@@ -1,7 +1,10 @@
 //! The only place SQL lives. Opening a database applies pragmas and migrations.
 
+mod backup;
 mod control;
+mod heartbeat;
 mod jobs;
+mod maintenance;
 mod messages;
 mod outbox;
 mod queue;
@@ -16,6 +19,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
+pub use backup::{copy_file, overwrite_file, verify};
+pub use maintenance::{ArchivedMessage, CleanupCounts, Cutoffs};
 pub use outbox::{Kind as OutboxKind, LlmCall, Outgoing};
 pub use queue::{ClaimRequest, QueuedMessage, Release, Turn};
 pub use sessions::SessionRow;
@@ -137,17 +142,23 @@ fn check_version(version: i64) -> Result<()> {
     Ok(())
 }
 
-/// Creates the database's directory (0700) and file (0600) if they do not exist, so
-/// messages are never readable by other users, not even for a moment.
-fn create_private(path: &Path) -> Result<()> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
-        && !dir.exists()
-    {
+/// Creates a directory (0700) and its parents, if missing.
+pub fn create_private_dir(dir: &Path) -> Result<()> {
+    if !dir.exists() {
         DirBuilder::new()
             .recursive(true)
             .mode(0o700)
             .create(dir)
             .with_context(|| format!("creating directory {}", dir.display()))?;
+    }
+    Ok(())
+}
+
+/// Creates the database's directory (0700) and file (0600) if they do not exist, so
+/// messages are never readable by other users, not even for a moment.
+pub fn create_private(path: &Path) -> Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        create_private_dir(dir)?;
     }
     OpenOptions::new()
         .read(true)

@@ -13,6 +13,7 @@ use super::sessions::{self, SessionRow};
 pub enum Kind {
     Reply,
     Debug,
+    Vitality,
 }
 
 impl Kind {
@@ -20,6 +21,7 @@ impl Kind {
         match self {
             Kind::Reply => "reply",
             Kind::Debug => "debug",
+            Kind::Vitality => "vitality",
         }
     }
 }
@@ -93,6 +95,15 @@ impl Db {
         sessions::save(&tx, session)?;
         tx.commit()?;
         Ok(true)
+    }
+
+    /// Messages stored since `since` (Unix ms).
+    pub fn messages_stored_since(&self, since: i64) -> Result<i64> {
+        Ok(self.conn.query_row(
+            "SELECT count(*) FROM messages WHERE created_at >= ?1",
+            [since],
+            |r| r.get(0),
+        )?)
     }
 
     /// Replies queued for a chat since `since`, counted per answered turn.

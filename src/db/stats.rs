@@ -1,6 +1,9 @@
 //! Figures for `wabot stats`. The JSON keys are a documented interface: keep them.
 
+use std::collections::BTreeMap;
+
 use anyhow::Result;
+use rusqlite::OptionalExtension;
 use serde::Serialize;
 
 use super::Db;
@@ -16,6 +19,51 @@ pub struct Stats {
     pub database: DatabaseFiles,
     pub last_message_at: Option<i64>,
     pub top_chats: Vec<ChatCount>,
+    pub listener: ListenerState,
+    pub sync: SyncSummary,
+    /// The last run of each job, `null` for a job that never ran.
+    pub jobs: BTreeMap<&'static str, Option<JobSummary>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ListenerState {
+    /// A heartbeat younger than 90 seconds exists.
+    pub alive: bool,
+    pub connected: bool,
+    pub state: Option<String>,
+    pub detail: Option<String>,
+    pub pid: Option<i64>,
+    pub last_heartbeat_at: Option<i64>,
+    pub last_event_at: Option<i64>,
+    pub uptime_seconds: Option<i64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SyncSummary {
+    pub is_syncing: bool,
+    pub is_latest: bool,
+    pub last_sync_time: Option<i64>,
+    pub messages_synced: i64,
+    /// Checkpoints per state (`not_started`, `in_progress`, `completed`, …).
+    pub checkpoints: BTreeMap<String, i64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct JobSummary {
+    pub started_at: i64,
+    pub finished_at: Option<i64>,
+    /// `ok`, `failed`, or `unfinished` for a run that died or still runs.
+    pub outcome: String,
+    pub summary: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct OutboxFailure {
+    pub id: i64,
+    pub chat_jid: String,
+    pub kind: String,
+    pub last_error: Option<String>,
+    pub updated_at: i64,
 }
 
 #[derive(Debug, Serialize)]
@@ -38,6 +86,8 @@ pub struct OutboxCounts {
     pub pending: i64,
     pub sent: i64,
     pub failed: i64,
+    /// The newest failed sends with their errors.
+    pub recent_failures: Vec<OutboxFailure>,
 }
 
 #[derive(Debug, Serialize)]
@@ -56,6 +106,16 @@ pub struct ChatCount {
 }
 
 const TOP_CHATS: i64 = 10;
+
+/// The jobs whose last run `stats` reports.
+const JOBS: [&str; 6] = [
+    "process-once",
+    "cleanup",
+    "vitality",
+    "backup",
+    "vacuum",
+    "import",
+];
 
 impl Db {
     pub fn stats(&self) -> Result<Stats> {
@@ -95,6 +155,7 @@ impl Db {
                     pending: r.get(0)?,
                     sent: r.get(1)?,
                     failed: r.get(2)?,
+                    recent_failures: Vec::new(),
                 })
             },
         )?;
@@ -119,6 +180,10 @@ impl Db {
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
+        let outbox = OutboxCounts {
+            recent_failures: self.recent_failures()?,
+            ..outbox
+        };
         Ok(Stats {
             messages: MessageCounts {
                 pending,
@@ -134,7 +199,95 @@ impl Db {
             last_message_at: conn
                 .query_row("SELECT max(last_activity) FROM chats", [], |r| r.get(0))?,
             top_chats,
+            listener: self.listener_state()?,
+            sync: self.sync_summary()?,
+            jobs: self.last_jobs()?,
         })
+    }
+
+    fn recent_failures(&self) -> Result<Vec<OutboxFailure>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, chat_jid, kind, last_error, updated_at FROM outbox
+             WHERE status = 'failed' ORDER BY updated_at DESC LIMIT 5",
+        )?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(OutboxFailure {
+                    id: r.get(0)?,
+                    chat_jid: r.get(1)?,
+                    kind: r.get(2)?,
+                    last_error: r.get(3)?,
+                    updated_at: r.get(4)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    fn listener_state(&self) -> Result<ListenerState> {
+        let now = clock::now_ms();
+        let beat = self.heartbeat()?;
+        let alive = beat.as_ref().is_some_and(|b| b.is_fresh(now));
+        Ok(ListenerState {
+            alive,
+            connected: alive && beat.as_ref().is_some_and(|b| b.connected),
+            uptime_seconds: beat
+                .as_ref()
+                .filter(|_| alive)
+                .map(|b| (now - b.started_at) / 1000),
+            state: beat.as_ref().map(|b| b.state.clone()),
+            detail: beat.as_ref().and_then(|b| b.detail.clone()),
+            pid: beat.as_ref().map(|b| b.pid),
+            last_heartbeat_at: beat.as_ref().map(|b| b.updated_at),
+            last_event_at: beat.and_then(|b| b.last_event_at),
+        })
+    }
+
+    fn sync_summary(&self) -> Result<SyncSummary> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT state, count(*) FROM sync_checkpoints GROUP BY state")?;
+        let checkpoints = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(self.conn.query_row(
+            "SELECT is_syncing, is_latest, last_sync_time, messages_synced FROM sync_status WHERE id = 1",
+            [],
+            |r| {
+                Ok(SyncSummary {
+                    is_syncing: r.get(0)?,
+                    is_latest: r.get(1)?,
+                    last_sync_time: r.get(2)?,
+                    messages_synced: r.get(3)?,
+                    checkpoints,
+                })
+            },
+        )?)
+    }
+
+    fn last_jobs(&self) -> Result<BTreeMap<&'static str, Option<JobSummary>>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT started_at, finished_at, outcome, summary FROM job_runs
+             WHERE job = ?1 ORDER BY started_at DESC, id DESC LIMIT 1",
+        )?;
+        let mut jobs = BTreeMap::new();
+        for job in JOBS {
+            let last = stmt
+                .query_row([job], |r| {
+                    let summary: Option<String> = r.get(3)?;
+                    Ok(JobSummary {
+                        started_at: r.get(0)?,
+                        finished_at: r.get(1)?,
+                        outcome: r
+                            .get::<_, Option<String>>(2)?
+                            .unwrap_or_else(|| "unfinished".into()),
+                        summary: summary.and_then(|s| serde_json::from_str(&s).ok()),
+                    })
+                })
+                .optional()?;
+            jobs.insert(job, last);
+        }
+        Ok(jobs)
     }
 
     fn files(&self) -> Result<DatabaseFiles> {

@@ -1,0 +1,184 @@
+//! `wabot backup` and `wabot restore`.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+
+use super::{load_config, logged_job, open_db};
+use crate::backups::{self, Retention};
+use crate::cli::{BackupArgs, Global, RestoreArgs};
+use crate::clock;
+use crate::db::{self, Db};
+use crate::error::{self, Kind};
+use crate::{lock, output};
+
+#[derive(Debug, Serialize)]
+struct BackupReport {
+    path: String,
+    bytes: u64,
+    seconds: f64,
+    device_store: Option<String>,
+    removed: Vec<String>,
+}
+
+pub fn run(global: &Global, args: &BackupArgs) -> Result<()> {
+    let config = load_config(global)?;
+    let mut db = open_db(&config)?;
+    let now = clock::now_ms();
+    let dir = &config.backup_dir;
+    let target = match &args.output {
+        Some(path) => path.clone(),
+        None => {
+            db::create_private_dir(dir)?;
+            backups::new_path(dir, now)
+        }
+    };
+    let bar = progress_bar(global, args.json.json);
+    let device = config.device_store_path();
+    let started = Instant::now();
+    let report = logged_job(
+        &mut db,
+        "backup",
+        |db| {
+            let rule = Retention {
+                keep: args.keep.or(config.file.backup.keep.map(|k| k as u32)),
+                keep_days: args
+                    .keep_days
+                    .or(Some(config.file.backup.keep_days.unsigned_abs() as u32)),
+            };
+            write_backup(db, &target, &device, &bar)?;
+            let removed = if args.output.is_none() {
+                backups::rotate(dir, &rule, now, &target)?
+            } else {
+                Vec::new()
+            };
+            Ok(BackupReport {
+                path: target.display().to_string(),
+                bytes: std::fs::metadata(&target).map_or(0, |m| m.len()),
+                seconds: started.elapsed().as_secs_f64(),
+                device_store: device
+                    .exists()
+                    .then(|| backups::device_path(&target).display().to_string()),
+                removed: removed.iter().map(|p| p.display().to_string()).collect(),
+            })
+        },
+        |r| serde_json::to_value(r).unwrap_or_default(),
+    )?;
+    bar.finish_and_clear();
+    if args.json.json {
+        return output::print_json(&report);
+    }
+    if output::stdout_is_terminal() {
+        output::line(format_args!(
+            "backed up to {} ({}, {:.1} s){}",
+            report.path,
+            indicatif::HumanBytes(report.bytes),
+            report.seconds,
+            if report.removed.is_empty() {
+                String::new()
+            } else {
+                format!("; removed {} old backups", report.removed.len())
+            }
+        ))?;
+    }
+    Ok(())
+}
+
+/// Copies into a temporary name first, so a backup that exists under its final name is
+/// always complete and verified.
+fn write_backup(db: &Db, target: &Path, device: &Path, bar: &ProgressBar) -> Result<()> {
+    let temporary = target.with_extension("db.partial");
+    let result = db
+        .backup_to(&temporary, &|done, total| {
+            bar.set_length(total);
+            bar.set_position(done);
+        })
+        .and_then(|()| {
+            std::fs::rename(&temporary, target)
+                .with_context(|| format!("renaming to {}", target.display()))
+        });
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+    result?;
+    if device.exists() {
+        db::copy_file(device, &backups::device_path(target))
+            .context("backing up the device store")?;
+    }
+    if let Some(dir) = target.parent() {
+        std::fs::File::open(dir).and_then(|d| d.sync_all()).ok();
+    }
+    Ok(())
+}
+
+fn progress_bar(global: &Global, json: bool) -> ProgressBar {
+    if global.quiet || json || !output::stderr_is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(0);
+    if let Ok(style) = ProgressStyle::with_template("backup {bar:40} {pos}/{len} pages") {
+        bar.set_style(style);
+    }
+    bar
+}
+
+pub fn restore(global: &Global, args: &RestoreArgs) -> Result<()> {
+    let config = load_config(global)?;
+    let path = &config.database_path;
+    // No listener may hold the connection (or the database) while it is replaced.
+    let _lock = lock::acquire(path)?;
+    let version = db::verify(&args.file)?;
+    if !args.yes {
+        confirm(&format!(
+            "Replace {} with the backup {} (schema {version})? The current database is kept as {}.pre-restore.",
+            path.display(),
+            args.file.display(),
+            path.display()
+        ))?;
+    }
+    let mut db = Db::open(path)?;
+    let mut keep = path.as_os_str().to_owned();
+    keep.push(".pre-restore");
+    let keep = std::path::PathBuf::from(keep);
+    let _ = std::fs::remove_file(&keep);
+    db.backup_to(&keep, &|_, _| {})
+        .context("keeping the current database")?;
+    db.restore_from(&args.file)?;
+    let device_backup = backups::device_path(&args.file);
+    if device_backup.exists() {
+        db::overwrite_file(&device_backup, &config.device_store_path())
+            .context("restoring the device store")?;
+    }
+    if !global.quiet {
+        eprintln!(
+            "restored {} from {}; the previous database is {}",
+            path.display(),
+            args.file.display(),
+            keep.display()
+        );
+    }
+    Ok(())
+}
+
+/// Asks on the terminal; refuses rather than guess when nobody can answer.
+fn confirm(question: &str) -> Result<()> {
+    if !std::io::stdin().is_terminal() {
+        return Err(error::failure(
+            Kind::Usage,
+            "restore replaces the database: pass --yes when not running interactively",
+        ));
+    }
+    eprint!("{question} [y/N] ");
+    std::io::stderr().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    if matches!(answer.trim(), "y" | "Y" | "yes") {
+        Ok(())
+    } else {
+        Err(error::failure(Kind::Usage, "restore cancelled"))
+    }
+}

@@ -1,0 +1,133 @@
+//! Copies of the database made with SQLite's online backup API: consistent while other
+//! processes write, and verified before they are trusted.
+
+use std::fs::File;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use rusqlite::backup::{Backup, StepResult};
+use rusqlite::{Connection, OpenFlags};
+
+use super::{Db, SCHEMA_VERSION, create_private};
+use crate::error;
+
+/// Pages copied per step, between progress reports.
+const PAGES_PER_STEP: i32 = 1024;
+
+impl Db {
+    /// Writes a consistent copy of the database to `dest` (mode 0600), checks it with
+    /// `integrity_check` and syncs it to disk. `progress` gets (pages done, pages total).
+    pub fn backup_to(&self, dest: &Path, progress: &dyn Fn(u64, u64)) -> Result<()> {
+        copy(&self.conn, dest, progress)
+    }
+
+    /// Replaces the whole content of this database with `source`, in one transaction
+    /// through SQLite's own locking, then applies any migrations the copy lacks.
+    pub fn restore_from(&mut self, source: &Path) -> Result<()> {
+        overwrite(source, &mut self.conn)?;
+        let version = self.user_version()?;
+        if version < SCHEMA_VERSION {
+            self.migrate()?;
+        }
+        Ok(())
+    }
+}
+
+/// Copies the SQLite database at `source` (any SQLite file, such as the device store) to
+/// `dest` the same way.
+pub fn copy_file(source: &Path, dest: &Path) -> Result<()> {
+    let src = open_read_only(source)?;
+    copy(&src, dest, &|_, _| {})
+}
+
+/// Replaces the SQLite database at `dest` (created if missing) with a copy of `source`.
+pub fn overwrite_file(source: &Path, dest: &Path) -> Result<()> {
+    create_private(dest)?;
+    let mut dst = Connection::open(dest).with_context(|| format!("opening {}", dest.display()))?;
+    overwrite(source, &mut dst)
+}
+
+/// One step of -1 pages copies everything in one transaction of the destination.
+fn overwrite(source: &Path, dst: &mut Connection) -> Result<()> {
+    let src = open_read_only(source)?;
+    let backup = Backup::new(&src, dst)?;
+    let deadline = Instant::now() + super::BUSY_TIMEOUT;
+    loop {
+        match backup.step(-1)? {
+            StepResult::Done => return Ok(()),
+            _ if Instant::now() > deadline => {
+                return Err(error::failure(
+                    error::Kind::Temporary,
+                    "the database stayed busy; try again when the other job is done",
+                ));
+            }
+            _ => std::thread::sleep(Duration::from_millis(50)),
+        }
+    }
+}
+
+/// Checks a backup before it is restored: readable, intact, and not from a newer wabot.
+/// Returns its schema version.
+pub fn verify(path: &Path) -> Result<i64> {
+    let conn = open_read_only(path)?;
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .with_context(|| format!("{} is not an SQLite database", path.display()))?;
+    if version > SCHEMA_VERSION {
+        bail!(
+            "{} has schema version {version}, written by a newer wabot (this one knows up to {SCHEMA_VERSION})",
+            path.display()
+        );
+    }
+    let check: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+    if check != "ok" {
+        bail!("{} failed its integrity check: {check}", path.display());
+    }
+    Ok(version)
+}
+
+fn open_read_only(path: &Path) -> Result<Connection> {
+    if !path.is_file() {
+        bail!("{}: no such file", path.display());
+    }
+    Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .with_context(|| format!("opening {}", path.display()))
+}
+
+fn copy(src: &Connection, dest: &Path, progress: &dyn Fn(u64, u64)) -> Result<()> {
+    create_private(dest)?;
+    let mut dst = Connection::open(dest).with_context(|| format!("creating {}", dest.display()))?;
+    // A read transaction pins one snapshot: writers carry on, and the copy never has to
+    // restart because the source changed under it.
+    src.execute_batch("BEGIN")?;
+    let copied = (|| -> Result<()> {
+        src.query_row("SELECT count(*) FROM sqlite_schema", [], |_| Ok(()))?;
+        let backup = Backup::new(src, &mut dst)?;
+        loop {
+            let step = backup.step(PAGES_PER_STEP)?;
+            let p = backup.progress();
+            let total = p.pagecount.max(0) as u64;
+            progress(total.saturating_sub(p.remaining.max(0) as u64), total);
+            match step {
+                StepResult::Done => return Ok(()),
+                StepResult::More => {}
+                _ => std::thread::sleep(Duration::from_millis(10)),
+            }
+        }
+    })();
+    src.execute_batch("COMMIT")?;
+    copied.with_context(|| format!("copying into {}", dest.display()))?;
+    // A backup is one self-contained file, not a WAL database with side files.
+    dst.query_row("PRAGMA journal_mode = DELETE", [], |_| Ok(()))?;
+    let check: String = dst.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+    if check != "ok" {
+        bail!(
+            "the copy {} failed its integrity check: {check}",
+            dest.display()
+        );
+    }
+    drop(dst);
+    File::open(dest)?.sync_all()?;
+    Ok(())
+}

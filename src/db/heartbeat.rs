@@ -1,0 +1,51 @@
+//! The listener's heartbeat, as other jobs read it.
+
+use anyhow::Result;
+use rusqlite::OptionalExtension;
+use serde::Serialize;
+
+use super::Db;
+
+/// A heartbeat older than this means the listener is gone or hung.
+pub const STALE_AFTER_MS: i64 = 90_000;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Heartbeat {
+    pub pid: i64,
+    pub started_at: i64,
+    pub updated_at: i64,
+    pub connected: bool,
+    pub state: String,
+    pub detail: Option<String>,
+    pub last_event_at: Option<i64>,
+}
+
+impl Heartbeat {
+    pub fn is_fresh(&self, now: i64) -> bool {
+        now - self.updated_at <= STALE_AFTER_MS
+    }
+}
+
+impl Db {
+    pub fn heartbeat(&self) -> Result<Option<Heartbeat>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT pid, started_at, updated_at, connected, state, detail, last_event_at
+                 FROM listener_heartbeat WHERE id = 1",
+                [],
+                |r| {
+                    Ok(Heartbeat {
+                        pid: r.get(0)?,
+                        started_at: r.get(1)?,
+                        updated_at: r.get(2)?,
+                        connected: r.get(3)?,
+                        state: r.get(4)?,
+                        detail: r.get(5)?,
+                        last_event_at: r.get(6)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+}

@@ -1,0 +1,221 @@
+//! Retention and compaction: cleanup deletes in small transactions so a concurrently
+//! writing listener never waits long; vacuum compacts.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use rusqlite::params;
+use serde::Serialize;
+
+use super::Db;
+
+/// Rows deleted per transaction: small enough that a writer waits milliseconds.
+const BATCH: i64 = 2_000;
+
+/// A message as the JSONL archive (and `wabot import`) writes it.
+#[derive(Debug, Serialize)]
+pub struct ArchivedMessage {
+    pub id: String,
+    pub chat_jid: String,
+    pub sender: String,
+    pub content: String,
+    /// RFC 3339 with milliseconds, so re-importing restores the exact instant.
+    pub timestamp: String,
+    pub is_from_me: bool,
+    pub message_type: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub push_name: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub mentions: Vec<String>,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct CleanupCounts {
+    pub messages: usize,
+    pub sessions: usize,
+    pub outbox: usize,
+    pub llm_calls: usize,
+    pub job_runs: usize,
+    pub media_files: usize,
+}
+
+/// Where cleanup draws its lines.
+pub struct Cutoffs {
+    /// Messages stored before this go (pending ones stay: they are the agent's queue).
+    pub before: i64,
+    pub now: i64,
+}
+
+const OLD_MESSAGES: &str = "created_at < ?1 AND status != 'pending'";
+
+impl Db {
+    /// What cleanup would delete, without deleting it.
+    pub fn cleanup_preview(&self, cut: &Cutoffs) -> Result<CleanupCounts> {
+        let count = |sql: &str, at: i64| -> Result<usize> {
+            let n: i64 = self.conn.query_row(sql, [at], |r| r.get(0))?;
+            Ok(n as usize)
+        };
+        Ok(CleanupCounts {
+            messages: count(
+                &format!("SELECT count(*) FROM messages WHERE {OLD_MESSAGES}"),
+                cut.before,
+            )?,
+            sessions: count(
+                "SELECT count(*) FROM chat_sessions WHERE expires_at <= ?1",
+                cut.now,
+            )?,
+            outbox: count(
+                "SELECT count(*) FROM outbox WHERE status IN ('sent', 'failed', 'cancelled') AND updated_at < ?1",
+                cut.before,
+            )?,
+            llm_calls: count(
+                "SELECT count(*) FROM llm_calls WHERE created_at < ?1",
+                cut.before,
+            )?,
+            job_runs: count(
+                "SELECT count(*) FROM job_runs WHERE started_at < ?1
+                 AND id NOT IN (SELECT max(id) FROM job_runs GROUP BY job)",
+                cut.before,
+            )?,
+            media_files: count(
+                "SELECT count(*) FROM media_files m WHERE ?1 = ?1 AND NOT EXISTS
+                 (SELECT 1 FROM messages WHERE chat_jid = m.chat_jid AND id = m.message_id)",
+                0,
+            )?,
+        })
+    }
+
+    /// Deletes old messages batch by batch; `archive` receives each batch first and must
+    /// have it safely written before it returns.
+    pub fn delete_old_messages(
+        &mut self,
+        before: i64,
+        archive: &mut dyn FnMut(&[ArchivedMessage]) -> Result<()>,
+    ) -> Result<usize> {
+        let mut deleted = 0;
+        loop {
+            let tx = self.write()?;
+            let (keys, rows) = {
+                let mut select = tx.prepare_cached(&format!(
+                    "SELECT pk, id, chat_jid, sender, content, timestamp, is_from_me, message_type,
+                            push_name, mentions
+                     FROM messages WHERE {OLD_MESSAGES} ORDER BY created_at LIMIT ?2"
+                ))?;
+                let mut keys = Vec::new();
+                let mut rows = Vec::new();
+                let mut cursor = select.query(params![before, BATCH])?;
+                while let Some(r) = cursor.next()? {
+                    keys.push(r.get::<_, i64>(0)?);
+                    let ts: i64 = r.get(5)?;
+                    let mentions: Option<String> = r.get(9)?;
+                    rows.push(ArchivedMessage {
+                        id: r.get(1)?,
+                        chat_jid: r.get(2)?,
+                        sender: r.get(3)?,
+                        content: r.get(4)?,
+                        timestamp: chrono::DateTime::from_timestamp_millis(ts)
+                            .unwrap_or_default()
+                            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                        is_from_me: r.get(6)?,
+                        message_type: r.get(7)?,
+                        push_name: r.get(8)?,
+                        mentions: mentions
+                            .and_then(|m| serde_json::from_str(&m).ok())
+                            .unwrap_or_default(),
+                    });
+                }
+                (keys, rows)
+            };
+            if keys.is_empty() {
+                return Ok(deleted);
+            }
+            archive(&rows)?;
+            {
+                let mut delete = tx.prepare_cached("DELETE FROM messages WHERE pk = ?1")?;
+                for key in &keys {
+                    delete.execute([key])?;
+                }
+            }
+            tx.commit()?;
+            deleted += keys.len();
+        }
+    }
+
+    /// Deletes what outlived its use besides messages. Media files whose message is gone
+    /// are removed from disk (paths relative to the database's directory).
+    pub fn delete_old_records(&mut self, cut: &Cutoffs) -> Result<CleanupCounts> {
+        let base = self
+            .path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let tx = self.write()?;
+        let orphans: Vec<(i64, Option<String>)> = {
+            let mut stmt = tx.prepare(
+                "SELECT id, local_path FROM media_files m WHERE NOT EXISTS
+                 (SELECT 1 FROM messages WHERE chat_jid = m.chat_jid AND id = m.message_id)",
+            )?;
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<_>>()?
+        };
+        for (id, path) in &orphans {
+            if let Some(path) = path {
+                match std::fs::remove_file(base.join(path)) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(e).with_context(|| format!("removing media file {path}")),
+                }
+            }
+            tx.execute("DELETE FROM media_files WHERE id = ?1", [id])?;
+        }
+        let counts = CleanupCounts {
+            messages: 0,
+            sessions: tx.execute("DELETE FROM chat_sessions WHERE expires_at <= ?1", [cut.now])?,
+            outbox: tx.execute(
+                "DELETE FROM outbox WHERE status IN ('sent', 'failed', 'cancelled') AND updated_at < ?1",
+                [cut.before],
+            )?,
+            llm_calls: tx.execute("DELETE FROM llm_calls WHERE created_at < ?1", [cut.before])?,
+            job_runs: tx.execute(
+                "DELETE FROM job_runs WHERE started_at < ?1
+                 AND id NOT IN (SELECT max(id) FROM job_runs GROUP BY job)",
+                [cut.before],
+            )?,
+            media_files: orphans.len(),
+        };
+        tx.commit()?;
+        Ok(counts)
+    }
+
+    /// When cleanup last completed successfully.
+    pub fn last_successful(&self, job: &str) -> Result<Option<i64>> {
+        Ok(self.conn.query_row(
+            "SELECT max(finished_at) FROM job_runs WHERE job = ?1 AND outcome = 'ok'",
+            [job],
+            |r| r.get(0),
+        )?)
+    }
+
+    pub fn file_size(&self) -> u64 {
+        std::fs::metadata(&self.path).map_or(0, |m| m.len())
+    }
+
+    /// Folds the WAL into the database file, compacts it (in place, or into a new file),
+    /// and refreshes the query planner's statistics.
+    pub fn vacuum(&mut self, into: Option<&Path>) -> Result<()> {
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        match into {
+            Some(path) => {
+                self.conn
+                    .execute("VACUUM INTO ?1", [path.to_string_lossy()])
+                    .with_context(|| format!("VACUUM INTO {}", path.display()))?;
+            }
+            None => self.conn.execute_batch("VACUUM")?,
+        }
+        self.conn.execute_batch("PRAGMA optimize")?;
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
+    }
+}

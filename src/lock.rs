@@ -1,0 +1,82 @@
+//! The WhatsApp connection has one owner: an exclusive OS lock on a file beside the
+//! database. The holder's pid is written into the file so others can name it.
+
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::{Read, Seek, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+use crate::error::{self, Kind};
+
+/// Held until dropped; the OS releases it if the process dies.
+#[derive(Debug)]
+pub struct ConnectionLock {
+    _file: File,
+}
+
+pub fn path_for(database: &Path) -> PathBuf {
+    let mut name = database.as_os_str().to_owned();
+    name.push(".lock");
+    PathBuf::from(name)
+}
+
+/// Takes the lock, or fails with exit 69 naming the process that holds it.
+pub fn acquire(database: &Path) -> Result<ConnectionLock> {
+    let path = path_for(database);
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(&path)
+        .with_context(|| format!("opening lock file {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(TryLockError::WouldBlock) => {
+            let mut pid = String::new();
+            let _ = file.read_to_string(&mut pid);
+            let pid = pid.trim();
+            let who = if pid.is_empty() {
+                "unknown".into()
+            } else {
+                pid.to_string()
+            };
+            return Err(error::failure(
+                Kind::Unavailable,
+                format!("another wabot process (pid {who}) holds the WhatsApp connection"),
+            ));
+        }
+        Err(TryLockError::Error(e)) => {
+            return Err(e).with_context(|| format!("locking {}", path.display()));
+        }
+    }
+    file.set_len(0)?;
+    file.rewind()?;
+    write!(file, "{}", std::process::id())?;
+    file.flush()?;
+    Ok(ConnectionLock { _file: file })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_holder_is_refused_with_the_first_ones_pid() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("wabot.db");
+        let first = acquire(&db).unwrap();
+        let err = acquire(&db).unwrap_err();
+        assert_eq!(error::exit_code(&err), 69);
+        assert!(
+            err.to_string()
+                .contains(&format!("pid {}", std::process::id())),
+            "{err}"
+        );
+        drop(first);
+        acquire(&db).unwrap();
+    }
+}
