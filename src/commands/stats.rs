@@ -6,6 +6,7 @@ use comfy_table::Cell;
 use super::{load_config, open_db};
 use crate::cli::{Global, JsonFlag};
 use crate::clock;
+use crate::config::Config;
 use crate::db::Stats;
 use crate::output;
 
@@ -16,10 +17,11 @@ pub fn run(global: &Global, args: &JsonFlag) -> Result<()> {
     if args.json {
         return output::print_json(&stats);
     }
-    print_tables(&stats, config.timezone())
+    print_tables(&stats, &config)
 }
 
-fn print_tables(s: &Stats, tz: chrono_tz::Tz) -> Result<()> {
+fn print_tables(s: &Stats, config: &Config) -> Result<()> {
+    let tz = config.timezone();
     let m = &s.messages;
     let o = &s.outbox;
     let mut overview = output::table();
@@ -67,6 +69,34 @@ fn print_tables(s: &Stats, tz: chrono_tz::Tz) -> Result<()> {
     for (key, value) in rows {
         overview.add_row([Cell::new(key), Cell::new(value)]);
     }
+    overview.add_row([Cell::new("listener"), Cell::new(listener_line(s, tz))]);
+    for failure in &s.outbox.recent_failures {
+        overview.add_row([
+            Cell::new("failed send"),
+            Cell::new(format!(
+                "#{} to {}: {}",
+                failure.id,
+                failure.chat_jid,
+                failure.last_error.as_deref().unwrap_or("unknown error")
+            )),
+        ]);
+    }
+    if !s.sync.checkpoints.is_empty() {
+        let states: Vec<String> = s
+            .sync
+            .checkpoints
+            .iter()
+            .map(|(k, v)| format!("{v} {k}"))
+            .collect();
+        overview.add_row([Cell::new("history sync"), Cell::new(states.join(" · "))]);
+    }
+    for (job, last) in &s.jobs {
+        let text = last.as_ref().map_or_else(
+            || "never ran".to_string(),
+            |run| format!("{} at {}", run.outcome, clock::display(run.started_at, tz)),
+        );
+        overview.add_row([Cell::new(format!("last {job}")), Cell::new(text)]);
+    }
     output::line(overview)?;
     if !s.top_chats.is_empty() {
         let mut top = output::table();
@@ -74,13 +104,39 @@ fn print_tables(s: &Stats, tz: chrono_tz::Tz) -> Result<()> {
         for chat in &s.top_chats {
             top.add_row([
                 Cell::new(&chat.chat_jid),
-                Cell::new(chat.name.as_deref().unwrap_or("")),
+                Cell::new(chat.name.as_deref().unwrap_or_else(|| {
+                    config
+                        .entity_for_chat(&chat.chat_jid)
+                        .map_or("", |e| e.name.as_str())
+                })),
                 Cell::new(chat.messages),
             ]);
         }
         output::line(top)?;
     }
     Ok(())
+}
+
+fn listener_line(s: &Stats, tz: chrono_tz::Tz) -> String {
+    let l = &s.listener;
+    match (l.alive, l.last_heartbeat_at) {
+        (_, None) => "never ran".into(),
+        (false, Some(t)) => format!("NOT running (last heartbeat {})", clock::display(t, tz)),
+        (true, _) => format!(
+            "{} (pid {}, up {} min{})",
+            if l.connected {
+                "connected"
+            } else {
+                "running, NOT connected"
+            },
+            l.pid.unwrap_or_default(),
+            l.uptime_seconds.unwrap_or_default() / 60,
+            l.detail
+                .as_deref()
+                .map(|d| format!(", {d}"))
+                .unwrap_or_default()
+        ),
+    }
 }
 
 fn human_bytes(bytes: u64) -> String {
