@@ -47,6 +47,8 @@ pub struct Cutoffs {
 }
 
 const OLD_MESSAGES: &str = "created_at < ?1 AND status != 'pending'";
+const ORPHAN_MEDIA: &str =
+    "NOT EXISTS (SELECT 1 FROM messages WHERE chat_jid = m.chat_jid AND id = m.message_id)";
 
 impl Db {
     /// What cleanup would delete, without deleting it.
@@ -77,11 +79,11 @@ impl Db {
                  AND id NOT IN (SELECT max(id) FROM job_runs GROUP BY job)",
                 cut.before,
             )?,
-            media_files: count(
-                "SELECT count(*) FROM media_files m WHERE ?1 = ?1 AND NOT EXISTS
-                 (SELECT 1 FROM messages WHERE chat_jid = m.chat_jid AND id = m.message_id)",
-                0,
-            )?,
+            media_files: self.conn.query_row(
+                &format!("SELECT count(*) FROM media_files m WHERE {ORPHAN_MEDIA}"),
+                [],
+                |r| r.get::<_, i64>(0),
+            )? as usize,
         })
     }
 
@@ -119,9 +121,7 @@ impl Db {
                         is_from_me: r.get(6)?,
                         message_type: r.get(7)?,
                         push_name: r.get(8)?,
-                        mentions: mentions
-                            .and_then(|m| serde_json::from_str(&m).ok())
-                            .unwrap_or_default(),
+                        mentions: super::mentions(mentions),
                     });
                 }
                 (keys, rows)
@@ -151,10 +151,9 @@ impl Db {
             .unwrap_or_default();
         let tx = self.write()?;
         let orphans: Vec<(i64, Option<String>)> = {
-            let mut stmt = tx.prepare(
-                "SELECT id, local_path FROM media_files m WHERE NOT EXISTS
-                 (SELECT 1 FROM messages WHERE chat_jid = m.chat_jid AND id = m.message_id)",
-            )?;
+            let mut stmt = tx.prepare(&format!(
+                "SELECT id, local_path FROM media_files m WHERE {ORPHAN_MEDIA}"
+            ))?;
             stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
                 .collect::<rusqlite::Result<_>>()?
         };

@@ -132,6 +132,13 @@ fn retry_while_busy(mut step: impl FnMut() -> Result<()>) -> Result<()> {
     }
 }
 
+/// The `mentions` column: a JSON array of JIDs, or NULL for none.
+fn mentions(column: Option<String>) -> Vec<String> {
+    column
+        .and_then(|m| serde_json::from_str(&m).ok())
+        .unwrap_or_default()
+}
+
 fn check_version(version: i64) -> Result<()> {
     if version > SCHEMA_VERSION {
         bail!(

@@ -100,17 +100,7 @@ impl Db {
             let mut messages: Vec<QueuedMessage> = stmt
                 .query_map(params![req.token, req.lease_until, chat_jid], |r| {
                     attempts = attempts.max(r.get::<_, i64>(6)?);
-                    let mentions: Option<String> = r.get(5)?;
-                    Ok(QueuedMessage {
-                        id: r.get(0)?,
-                        sender: r.get(1)?,
-                        push_name: r.get(2)?,
-                        content: r.get(3)?,
-                        timestamp: r.get(4)?,
-                        mentions: mentions
-                            .and_then(|m| serde_json::from_str(&m).ok())
-                            .unwrap_or_default(),
-                    })
+                    queued(r)
                 })?
                 .collect::<rusqlite::Result<_>>()?;
             messages.sort_by(|a, b| (a.timestamp, &a.id).cmp(&(b.timestamp, &b.id)));
@@ -179,7 +169,7 @@ impl Db {
         limit: usize,
     ) -> Result<Vec<QueuedMessage>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT id, sender, push_name, content, timestamp FROM messages
+            "SELECT id, sender, push_name, content, timestamp, mentions FROM messages
              WHERE chat_jid = ?1 AND timestamp < ?2 AND status = 'skipped'
                AND last_error = 'not mentioned'
                AND timestamp > max(?2 - ?3, coalesce(
@@ -188,16 +178,7 @@ impl Db {
              ORDER BY timestamp DESC LIMIT ?4",
         )?;
         let mut rows: Vec<QueuedMessage> = stmt
-            .query_map(params![chat_jid, before, window, limit as i64], |r| {
-                Ok(QueuedMessage {
-                    id: r.get(0)?,
-                    sender: r.get(1)?,
-                    push_name: r.get(2)?,
-                    content: r.get(3)?,
-                    timestamp: r.get(4)?,
-                    mentions: Vec::new(),
-                })
-            })?
+            .query_map(params![chat_jid, before, window, limit as i64], queued)?
             .collect::<rusqlite::Result<_>>()?;
         rows.reverse();
         Ok(rows)
@@ -211,6 +192,18 @@ impl Db {
             |r| r.get(0),
         )?)
     }
+}
+
+/// A message from the columns `id, sender, push_name, content, timestamp, mentions`.
+fn queued(r: &rusqlite::Row) -> rusqlite::Result<QueuedMessage> {
+    Ok(QueuedMessage {
+        id: r.get(0)?,
+        sender: r.get(1)?,
+        push_name: r.get(2)?,
+        content: r.get(3)?,
+        timestamp: r.get(4)?,
+        mentions: super::mentions(r.get(5)?),
+    })
 }
 
 /// Marks pending messages that must never be answered as skipped, with the reason.
