@@ -16,6 +16,7 @@ mod lock;
 mod message;
 mod message_id;
 mod output;
+mod whatsapp;
 
 use std::process::ExitCode;
 

@@ -21,7 +21,7 @@ use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
 pub use backup::{copy_file, overwrite_file, verify};
 pub use maintenance::{ArchivedMessage, CleanupCounts, Cutoffs};
-pub use outbox::{Kind as OutboxKind, LlmCall, Outgoing};
+pub use outbox::{Kind as OutboxKind, LlmCall, OutboxRow, Outgoing};
 pub use queue::{ClaimRequest, QueuedMessage, Release, Turn};
 pub use sessions::SessionRow;
 pub use stats::Stats;

@@ -137,30 +137,80 @@ impl Db {
     }
 
     pub fn outbox(&self, status: Option<&str>, limit: usize) -> Result<Vec<OutboxRow>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT id, message_id, chat_jid, content, status, kind, attempts, last_error,
-                    reply_to_id, created_at, sent_at
-             FROM outbox WHERE ?1 IS NULL OR status = ?1 ORDER BY id LIMIT ?2",
-        )?;
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {ROW_COLUMNS} FROM outbox WHERE ?1 IS NULL OR status = ?1 ORDER BY id LIMIT ?2"
+        ))?;
         let rows = stmt
-            .query_map(params![status, limit as i64], |r| {
-                Ok(OutboxRow {
-                    id: r.get(0)?,
-                    message_id: r.get(1)?,
-                    chat_jid: r.get(2)?,
-                    content: r.get(3)?,
-                    status: r.get(4)?,
-                    kind: r.get(5)?,
-                    attempts: r.get(6)?,
-                    last_error: r.get(7)?,
-                    reply_to_id: r.get(8)?,
-                    created_at: r.get(9)?,
-                    sent_at: r.get(10)?,
-                })
-            })?
+            .query_map(params![status, limit as i64], outbox_row)?
             .collect::<rusqlite::Result<_>>()?;
         Ok(rows)
     }
+
+    /// The next row to send of each chat, oldest first. A chat whose oldest pending row
+    /// waits for a retry sends nothing newer meanwhile: order within a chat is kept.
+    pub fn due_sends(&self, now: i64, limit: usize) -> Result<Vec<OutboxRow>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {ROW_COLUMNS} FROM outbox AS o
+             WHERE o.status = 'pending'
+               AND o.id = (SELECT min(id) FROM outbox WHERE status = 'pending' AND chat_jid = o.chat_jid)
+               AND coalesce(o.next_attempt_at, 0) <= ?1
+             ORDER BY o.id LIMIT ?2"
+        ))?;
+        let rows = stmt
+            .query_map(params![now, limit as i64], outbox_row)?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    pub fn mark_sent(&mut self, id: i64, now: i64) -> Result<()> {
+        let tx = self.write()?;
+        tx.execute(
+            "UPDATE outbox SET status = 'sent', sent_at = ?2, updated_at = ?2,
+                 attempts = attempts + 1, last_error = NULL, next_attempt_at = NULL
+             WHERE id = ?1 AND status = 'pending'",
+            params![id, now],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Records a failed send: retried at `retry_at`, or given up for good when `None`.
+    pub fn mark_send_failed(
+        &mut self,
+        id: i64,
+        error: &str,
+        retry_at: Option<i64>,
+        now: i64,
+    ) -> Result<()> {
+        let tx = self.write()?;
+        tx.execute(
+            "UPDATE outbox SET status = CASE WHEN ?3 IS NULL THEN 'failed' ELSE 'pending' END,
+                 next_attempt_at = ?3, last_error = ?2, attempts = attempts + 1, updated_at = ?4
+             WHERE id = ?1 AND status = 'pending'",
+            params![id, error, retry_at, now],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+const ROW_COLUMNS: &str = "id, message_id, chat_jid, content, status, kind, attempts, last_error,
+     reply_to_id, created_at, sent_at";
+
+fn outbox_row(r: &rusqlite::Row) -> rusqlite::Result<OutboxRow> {
+    Ok(OutboxRow {
+        id: r.get(0)?,
+        message_id: r.get(1)?,
+        chat_jid: r.get(2)?,
+        content: r.get(3)?,
+        status: r.get(4)?,
+        kind: r.get(5)?,
+        attempts: r.get(6)?,
+        last_error: r.get(7)?,
+        reply_to_id: r.get(8)?,
+        created_at: r.get(9)?,
+        sent_at: r.get(10)?,
+    })
 }
 
 fn insert(tx: &rusqlite::Transaction, m: &Outgoing, now: i64) -> Result<bool> {

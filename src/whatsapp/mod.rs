@@ -1,0 +1,3 @@
+//! The WhatsApp side of wabot: the only async code, behind blocking functions.
+
+pub mod drain;
