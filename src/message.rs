@@ -28,17 +28,20 @@ impl Status {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Origin {
     Import,
+    /// Received by the listener as it happened.
+    Live,
 }
 
 impl Origin {
     pub fn as_str(self) -> &'static str {
         match self {
             Origin::Import => "import",
+            Origin::Live => "live",
         }
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct NewMessage {
     pub chat_jid: String,
     pub id: String,
@@ -50,6 +53,8 @@ pub struct NewMessage {
     pub push_name: Option<String>,
     /// JIDs the message mentions (WhatsApp's @-mentions).
     pub mentions: Vec<String>,
+    /// The message this one replies to (quotes).
+    pub quoted_id: Option<String>,
     pub origin: Origin,
 }
 
@@ -130,6 +135,7 @@ mod tests {
             message_type: "Text".into(),
             push_name: Some("  ".into()),
             mentions: vec!["+1 555 000 9999".into()],
+            quoted_id: None,
             origin: Origin::Import,
         }
     }

@@ -65,6 +65,9 @@ pub struct WhatsappSection {
     pub phone_number: Option<String>,
     /// A name people use to address the bot in groups ("wabot, what is…").
     pub bot_name: Option<String>,
+    /// Archive the messages of chats that are not monitored too (never answered).
+    #[serde(default)]
+    pub store_all_chats: bool,
 }
 
 #[derive(Debug, Deserialize, Serialize)]

@@ -51,8 +51,8 @@ impl Db {
         {
             let mut insert = tx.prepare_cached(
                 "INSERT INTO messages (chat_jid, id, sender, content, timestamp, is_from_me,
-                     message_type, push_name, mentions, source, status, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                     message_type, push_name, mentions, quoted_id, source, status, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
                  ON CONFLICT (chat_jid, id) DO NOTHING",
             )?;
             for m in &valid {
@@ -66,6 +66,7 @@ impl Db {
                     m.message_type,
                     m.push_name,
                     (!m.mentions.is_empty()).then(|| serde_json::json!(m.mentions).to_string()),
+                    m.quoted_id,
                     m.origin.as_str(),
                     status_of(m).as_str(),
                     now,
@@ -84,6 +85,65 @@ impl Db {
     }
 }
 
+impl Db {
+    /// Applies an edit to a stored message; returns whether it was found.
+    pub fn apply_edit(&mut self, chat_jid: &str, id: &str, content: &str, at: i64) -> Result<bool> {
+        let tx = self.write()?;
+        let chat = resolve_lid(&tx, chat_jid)?;
+        let n = tx.execute(
+            "UPDATE messages SET content = ?3, edited_at = ?4 WHERE chat_jid = ?1 AND id = ?2",
+            params![chat, id, content, at],
+        )?;
+        tx.commit()?;
+        Ok(n == 1)
+    }
+
+    /// Applies "delete for everyone": the text is wiped and a pending message is no
+    /// longer answered.
+    pub fn apply_revoke(&mut self, chat_jid: &str, id: &str, at: i64) -> Result<bool> {
+        let tx = self.write()?;
+        let chat = resolve_lid(&tx, chat_jid)?;
+        let n = tx.execute(
+            "UPDATE messages SET content = '', revoked_at = ?3,
+                 status = CASE status WHEN 'pending' THEN 'skipped' ELSE status END,
+                 last_error = CASE status WHEN 'pending' THEN 'revoked' ELSE last_error END
+             WHERE chat_jid = ?1 AND id = ?2",
+            params![chat, id, at],
+        )?;
+        tx.commit()?;
+        Ok(n == 1)
+    }
+
+    /// Records that `lid` (…@lid) and `phone_jid` (…@s.whatsapp.net) are one person.
+    pub fn record_lid(&mut self, lid: &str, phone_jid: &str) -> Result<()> {
+        let now = clock::now_ms();
+        let tx = self.write()?;
+        tx.execute(
+            "UPDATE contacts SET lid = NULL WHERE lid = ?1 AND jid != ?2",
+            params![lid, phone_jid],
+        )?;
+        tx.execute(
+            "INSERT INTO contacts (jid, phone, lid, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)
+             ON CONFLICT (jid) DO UPDATE SET lid = excluded.lid, updated_at = excluded.updated_at",
+            params![phone_jid, jid::phone(phone_jid), lid, now],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+fn resolve_lid(tx: &Transaction, jid: &str) -> Result<String> {
+    if !is_lid(jid) {
+        return Ok(jid.to_string());
+    }
+    Ok(tx
+        .query_row("SELECT jid FROM contacts WHERE lid = ?1", [jid], |r| {
+            r.get(0)
+        })
+        .optional()?
+        .unwrap_or_else(|| jid.to_string()))
+}
+
 /// Rewrites LID identities to the phone-number JID they belong to, where the mapping is
 /// known, so a sender switching forms never splits a conversation.
 fn resolve_lids(tx: &Transaction, batch: &mut [NewMessage]) -> Result<()> {
@@ -93,20 +153,9 @@ fn resolve_lids(tx: &Transaction, batch: &mut [NewMessage]) -> Result<()> {
     {
         return Ok(());
     }
-    let mut lookup = tx.prepare_cached("SELECT jid FROM contacts WHERE lid = ?1")?;
-    let mut resolve = |jid: &mut String| -> Result<()> {
-        if is_lid(jid)
-            && let Some(phone) = lookup
-                .query_row([jid.as_str()], |r| r.get::<_, String>(0))
-                .optional()?
-        {
-            *jid = phone;
-        }
-        Ok(())
-    };
     for m in batch.iter_mut() {
-        resolve(&mut m.chat_jid)?;
-        resolve(&mut m.sender)?;
+        m.chat_jid = resolve_lid(tx, &m.chat_jid)?;
+        m.sender = resolve_lid(tx, &m.sender)?;
     }
     Ok(())
 }

@@ -20,6 +20,7 @@ use anyhow::{Context, Result, bail};
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
 pub use backup::{copy_file, overwrite_file, verify};
+pub use heartbeat::Heartbeat;
 pub use maintenance::{ArchivedMessage, CleanupCounts, Cutoffs};
 pub use outbox::{Kind as OutboxKind, LlmCall, OutboxRow, Outgoing};
 pub use queue::{ClaimRequest, QueuedMessage, Release, Turn};

@@ -46,6 +46,7 @@ pub fn parse_line(line: &str) -> Result<NewMessage, String> {
         message_type: record.message_type,
         push_name: record.push_name,
         mentions: record.mentions,
+        quoted_id: None,
         origin: Origin::Import,
     })
 }
