@@ -48,7 +48,7 @@ pub struct JsonFlag {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Link this machine to a WhatsApp account as a linked device (QR code or pair code)
-    Pair,
+    Pair(PairArgs),
     /// Hold the WhatsApp connection: store messages, send queued replies (run under systemd)
     Listen,
     /// Answer pending messages of monitored chats once (run from cron every minute)
@@ -95,6 +95,22 @@ pub struct ImportArgs {
     pub as_new: bool,
     #[command(flatten)]
     pub output: JsonFlag,
+}
+
+#[derive(Debug, Args)]
+pub struct PairArgs {
+    /// Link with an 8-character code entered on the phone for this number, instead of a QR code
+    #[arg(long, value_name = "NUMBER")]
+    pub phone: Option<String>,
+    /// Discard the current link and pair again
+    #[arg(long)]
+    pub force: bool,
+    /// With --force: do not ask before discarding the current link
+    #[arg(long, requires = "force")]
+    pub yes: bool,
+    /// Seconds to wait for WhatsApp's servers before giving up (exit 75)
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub timeout: u64,
 }
 
 #[derive(Debug, Args)]

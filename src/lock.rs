@@ -25,6 +25,9 @@ pub fn path_for(database: &Path) -> PathBuf {
 /// Takes the lock, or fails with exit 69 naming the process that holds it.
 pub fn acquire(database: &Path) -> Result<ConnectionLock> {
     let path = path_for(database);
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        crate::db::create_private_dir(dir)?;
+    }
     let mut file = OpenOptions::new()
         .read(true)
         .write(true)

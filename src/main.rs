@@ -43,9 +43,24 @@ fn init_logging(global: &cli::Global) {
         (false, 1) => log::LevelFilter::Info,
         (false, _) => log::LevelFilter::Debug,
     };
-    env_logger::Builder::new()
-        .filter_level(level)
-        .parse_default_env()
-        .format_timestamp_secs()
-        .init();
+    // The WhatsApp library logs every retry as an error; wabot reports what matters
+    // itself, so the library speaks only when asked with -v.
+    let library = match level {
+        log::LevelFilter::Debug => log::LevelFilter::Info,
+        log::LevelFilter::Info => log::LevelFilter::Warn,
+        _ => log::LevelFilter::Off,
+    };
+    let mut builder = env_logger::Builder::new();
+    builder.filter_level(level);
+    for module in [
+        "whatsapp_rust",
+        "wacore",
+        "wacore_binary",
+        "wacore_libsignal",
+        "wacore_noise",
+        "wacore_appstate",
+    ] {
+        builder.filter_module(module, library);
+    }
+    builder.parse_default_env().format_timestamp_secs().init();
 }

@@ -7,6 +7,8 @@ use std::io::{IsTerminal, Write};
 use anyhow::Result;
 use serde::Serialize;
 
+use crate::error::{self, Kind};
+
 pub fn print_json(value: &impl Serialize) -> Result<()> {
     line(serde_json::to_string_pretty(value)?)
 }
@@ -34,6 +36,24 @@ pub fn stdout_is_terminal() -> bool {
 
 pub fn stderr_is_terminal() -> bool {
     std::io::stderr().is_terminal()
+}
+
+/// Asks a yes/no question on the terminal; refuses (exit 2) rather than guess when
+/// nobody can answer.
+pub fn confirm(question: &str, without_terminal: &str) -> Result<()> {
+    use std::io::BufRead;
+    if !std::io::stdin().is_terminal() {
+        return Err(error::failure(Kind::Usage, without_terminal));
+    }
+    eprint!("{question} [y/N] ");
+    std::io::stderr().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    if matches!(answer.trim(), "y" | "Y" | "yes") {
+        Ok(())
+    } else {
+        Err(error::failure(Kind::Usage, "cancelled"))
+    }
 }
 
 pub fn table() -> comfy_table::Table {

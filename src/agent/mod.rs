@@ -436,7 +436,7 @@ struct Prepared {
 
 /// The configured entities, plus the account's own chat when self-debugging is on, so
 /// the owner can try the bot by messaging themselves.
-fn answered_entities(config: &Config) -> Vec<Entity> {
+pub fn answered_entities(config: &Config) -> Vec<Entity> {
     let mut entities = config.entities.clone();
     if let Some(own) = config.self_jid()
         && config.file.debug.self_debug

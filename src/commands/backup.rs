@@ -1,6 +1,5 @@
 //! `wabot backup` and `wabot restore`.
 
-use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 use std::time::Instant;
 
@@ -13,7 +12,6 @@ use crate::backups::{self, Retention};
 use crate::cli::{BackupArgs, Global, RestoreArgs};
 use crate::clock;
 use crate::db::{self, Db};
-use crate::error::{self, Kind};
 use crate::{lock, output};
 
 #[derive(Debug, Serialize)]
@@ -133,12 +131,15 @@ pub fn restore(global: &Global, args: &RestoreArgs) -> Result<()> {
     let _lock = lock::acquire(path)?;
     let version = db::verify(&args.file)?;
     if !args.yes {
-        confirm(&format!(
-            "Replace {} with the backup {} (schema {version})? The current database is kept as {}.pre-restore.",
-            path.display(),
-            args.file.display(),
-            path.display()
-        ))?;
+        output::confirm(
+            &format!(
+                "Replace {} with the backup {} (schema {version})? The current database is kept as {}.pre-restore.",
+                path.display(),
+                args.file.display(),
+                path.display()
+            ),
+            "restore replaces the database: pass --yes when not running interactively",
+        )?;
     }
     let mut db = Db::open(path)?;
     let mut keep = path.as_os_str().to_owned();
@@ -162,23 +163,4 @@ pub fn restore(global: &Global, args: &RestoreArgs) -> Result<()> {
         );
     }
     Ok(())
-}
-
-/// Asks on the terminal; refuses rather than guess when nobody can answer.
-fn confirm(question: &str) -> Result<()> {
-    if !std::io::stdin().is_terminal() {
-        return Err(error::failure(
-            Kind::Usage,
-            "restore replaces the database: pass --yes when not running interactively",
-        ));
-    }
-    eprint!("{question} [y/N] ");
-    std::io::stderr().flush()?;
-    let mut answer = String::new();
-    std::io::stdin().lock().read_line(&mut answer)?;
-    if matches!(answer.trim(), "y" | "Y" | "yes") {
-        Ok(())
-    } else {
-        Err(error::failure(Kind::Usage, "restore cancelled"))
-    }
 }

@@ -22,11 +22,13 @@ pub fn run(global: &Global, args: &ImportArgs) -> Result<()> {
     let progress = progress_bar(global, args);
     let input = open_input(&args.file, &progress)?;
     let status_of = |m: &crate::message::NewMessage| {
-        if args.as_new && !m.is_from_me && config.entity_for_chat(&m.chat_jid).is_some() {
-            Status::Pending
-        } else {
-            Status::History
-        }
+        Some(
+            if args.as_new && !m.is_from_me && config.entity_for_chat(&m.chat_jid).is_some() {
+                Status::Pending
+            } else {
+                Status::History
+            },
+        )
     };
     let summary = logged_job(
         &mut db,

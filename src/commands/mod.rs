@@ -4,6 +4,7 @@ mod backup;
 mod cleanup;
 mod config;
 mod import;
+mod link;
 mod outbox;
 mod process_once;
 mod stats;
@@ -23,8 +24,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Import(args) => import::run(global, &args),
         Command::Stats(args) => stats::run(global, &args),
         Command::Config(ConfigCommand::Check(args)) => config::check(global, &args),
-        Command::Pair => not_yet("pair"),
-        Command::Listen => not_yet("listen"),
+        Command::Pair(args) => link::pair(global, &args),
+        Command::Listen => link::listen(global),
         Command::ProcessOnce(args) => process_once::run(global, &args),
         Command::Outbox(OutboxCommand::List(args)) => outbox::list(global, &args),
         Command::Cleanup(args) => cleanup::run(global, &args),

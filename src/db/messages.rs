@@ -14,6 +14,8 @@ use crate::message::{NewMessage, Status};
 pub struct IngestReport {
     pub inserted: usize,
     pub duplicates: usize,
+    /// Valid records the caller chose not to store.
+    pub ignored: usize,
     pub rejected: Vec<Rejection>,
 }
 
@@ -28,11 +30,12 @@ impl Db {
     /// Stores a batch in one transaction. Records already stored (same chat and id) are
     /// counted as duplicates and left untouched; invalid records are rejected with a reason
     /// while the rest of the batch still lands. `status_of` sees each record with its
-    /// identities resolved and says whether the agent should answer it.
+    /// identities resolved and says whether the agent should answer it, or (`None`)
+    /// that it is not to be stored at all.
     pub fn ingest(
         &mut self,
         batch: Vec<NewMessage>,
-        status_of: &dyn Fn(&NewMessage) -> Status,
+        status_of: &dyn Fn(&NewMessage) -> Option<Status>,
     ) -> Result<IngestReport> {
         let now = clock::now_ms();
         let mut report = IngestReport::default();
@@ -48,6 +51,12 @@ impl Db {
         }
         let tx = self.write()?;
         resolve_lids(&tx, &mut valid)?;
+        let before = valid.len();
+        let (valid, statuses): (Vec<NewMessage>, Vec<Status>) = valid
+            .into_iter()
+            .filter_map(|m| status_of(&m).map(|s| (m, s)))
+            .unzip();
+        report.ignored = before - valid.len();
         {
             let mut insert = tx.prepare_cached(
                 "INSERT INTO messages (chat_jid, id, sender, content, timestamp, is_from_me,
@@ -55,7 +64,7 @@ impl Db {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
                  ON CONFLICT (chat_jid, id) DO NOTHING",
             )?;
-            for m in &valid {
+            for (m, status) in valid.iter().zip(&statuses) {
                 let changed = insert.execute(params![
                     m.chat_jid,
                     m.id,
@@ -68,7 +77,7 @@ impl Db {
                     (!m.mentions.is_empty()).then(|| serde_json::json!(m.mentions).to_string()),
                     m.quoted_id,
                     m.origin.as_str(),
-                    status_of(m).as_str(),
+                    status.as_str(),
                     now,
                 ])?;
                 if changed == 1 {

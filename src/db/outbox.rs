@@ -162,13 +162,23 @@ impl Db {
         Ok(rows)
     }
 
-    pub fn mark_sent(&mut self, id: i64, now: i64) -> Result<()> {
+    /// Marks a row sent and stores it as an outbound message of its chat (WhatsApp does
+    /// not echo a device's own sends back to it), under its WhatsApp id.
+    pub fn mark_sent(&mut self, id: i64, own_jid: &str, now: i64) -> Result<()> {
         let tx = self.write()?;
         tx.execute(
             "UPDATE outbox SET status = 'sent', sent_at = ?2, updated_at = ?2,
                  attempts = attempts + 1, last_error = NULL, next_attempt_at = NULL
              WHERE id = ?1 AND status = 'pending'",
             params![id, now],
+        )?;
+        tx.execute(
+            "INSERT INTO messages (chat_jid, id, sender, content, timestamp, is_from_me,
+                 message_type, source, status, created_at)
+             SELECT chat_jid, message_id, ?2, content, ?3, 1, 'text', 'own', 'history', ?3
+             FROM outbox WHERE id = ?1
+             ON CONFLICT (chat_jid, id) DO NOTHING",
+            params![id, own_jid, now],
         )?;
         tx.commit()?;
         Ok(())

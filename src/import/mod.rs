@@ -45,7 +45,7 @@ impl Summary {
 pub fn jsonl(
     db: &mut Db,
     input: impl BufRead,
-    status_of: &dyn Fn(&NewMessage) -> Status,
+    status_of: &dyn Fn(&NewMessage) -> Option<Status>,
 ) -> Result<Summary> {
     let mut summary = Summary::default();
     let mut batch = Batch::default();
@@ -90,7 +90,7 @@ impl Batch {
         &mut self,
         db: &mut Db,
         summary: &mut Summary,
-        status_of: &dyn Fn(&NewMessage) -> Status,
+        status_of: &dyn Fn(&NewMessage) -> Option<Status>,
     ) -> Result<()> {
         if self.records.is_empty() {
             return Ok(());

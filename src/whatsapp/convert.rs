@@ -403,7 +403,6 @@ mod tests {
     fn ephemeral_and_view_once_wrappers_are_unwrapped() {
         let wrap = |inner: wa::Message| wa::message::FutureProofMessage {
             message: MessageField::some(inner),
-            ..Default::default()
         };
         let ephemeral = wa::Message {
             ephemeral_message: MessageField::some(wrap(wa::Message::text("vanishing"))),

@@ -10,8 +10,6 @@ use crate::db::{Db, OutboxRow};
 
 /// Sends attempted per row before it is marked failed.
 pub const MAX_SEND_ATTEMPTS: i64 = 6;
-/// Rows sent per drain pass.
-const PASS: usize = 50;
 
 #[derive(Debug)]
 pub struct SendError {
@@ -33,13 +31,26 @@ pub struct DrainReport {
     pub failed: usize,
 }
 
-/// Sends what is due, oldest first, keeping each chat's order.
-pub fn drain_once(db: &mut Db, sender: &mut dyn Sender, now: i64) -> Result<DrainReport> {
+impl DrainReport {
+    pub fn attempted(&self) -> usize {
+        self.sent + self.retried + self.failed
+    }
+}
+
+/// Sends up to `limit` due rows, oldest first, keeping each chat's order; `own_jid` is
+/// the account the sent messages are stored under.
+pub fn drain_once(
+    db: &mut Db,
+    sender: &mut dyn Sender,
+    own_jid: &str,
+    now: i64,
+    limit: usize,
+) -> Result<DrainReport> {
     let mut report = DrainReport::default();
-    for row in db.due_sends(now, PASS)? {
+    for row in db.due_sends(now, limit)? {
         match sender.send(&row.chat_jid, &row.message_id, &row.content) {
             Ok(()) => {
-                db.mark_sent(row.id, crate::clock::now_ms())?;
+                db.mark_sent(row.id, own_jid, crate::clock::now_ms())?;
                 report.sent += 1;
             }
             Err(err) => {
@@ -128,6 +139,7 @@ mod tests {
 
     const A: &str = "15550001111@s.whatsapp.net";
     const B: &str = "15550002222@s.whatsapp.net";
+    const OWN: &str = "15550009999@s.whatsapp.net";
 
     #[test]
     fn sends_in_order_per_chat_with_the_preassigned_ids() {
@@ -137,13 +149,18 @@ mod tests {
         let a2 = queue(&mut db, A, "a2");
         let mut phone = Phone::default();
         // One row per chat per pass: the second message of a chat waits for the first.
-        assert_eq!(drain_once(&mut db, &mut phone, 0).unwrap().sent, 2);
-        assert_eq!(drain_once(&mut db, &mut phone, 0).unwrap().sent, 1);
+        assert_eq!(drain_once(&mut db, &mut phone, OWN, 0, 50).unwrap().sent, 2);
+        assert_eq!(drain_once(&mut db, &mut phone, OWN, 0, 50).unwrap().sent, 1);
         let ids: Vec<&str> = phone.sends.iter().map(|s| s.1.as_str()).collect();
         assert_eq!(ids, [a1.as_str(), b1.as_str(), a2.as_str()]);
         assert_eq!(db.outbox(Some("sent"), 10).unwrap().len(), 3);
+        let stats = db.stats().unwrap();
         assert_eq!(
-            drain_once(&mut db, &mut phone, 0).unwrap(),
+            stats.messages.outbound, 3,
+            "sent messages join their chats' history"
+        );
+        assert_eq!(
+            drain_once(&mut db, &mut phone, OWN, 0, 50).unwrap(),
             DrainReport::default()
         );
     }
@@ -159,7 +176,7 @@ mod tests {
             .send(&row.chat_jid, &row.message_id, &row.content)
             .unwrap();
         // The restarted listener drains again.
-        drain_once(&mut db, &mut phone, 0).unwrap();
+        drain_once(&mut db, &mut phone, OWN, 0, 50).unwrap();
         assert_eq!(phone.sends.len(), 2);
         assert!(
             phone.sends.iter().all(|s| s.1 == id),
@@ -183,12 +200,12 @@ mod tests {
         }
         let mut now = 0;
         for attempt in 1..=MAX_SEND_ATTEMPTS {
-            let report = drain_once(&mut db, &mut phone, now).unwrap();
+            let report = drain_once(&mut db, &mut phone, OWN, now, 50).unwrap();
             assert_eq!(report.sent, 0, "the second row never overtakes the first");
             if attempt < MAX_SEND_ATTEMPTS {
                 assert_eq!(report.retried, 1);
                 // Before the back-off has passed nothing is due.
-                let early = drain_once(&mut db, &mut phone, now + 1).unwrap();
+                let early = drain_once(&mut db, &mut phone, OWN, now + 1, 50).unwrap();
                 assert_eq!(early, DrainReport::default());
             } else {
                 assert_eq!(report.failed, 1);
@@ -200,7 +217,10 @@ mod tests {
         assert_eq!(gave_up[0].attempts, MAX_SEND_ATTEMPTS);
         assert_eq!(gave_up[0].last_error.as_deref(), Some("network down"));
         // Once the first is given up, the chat moves on.
-        assert_eq!(drain_once(&mut db, &mut phone, now).unwrap().sent, 1);
+        assert_eq!(
+            drain_once(&mut db, &mut phone, OWN, now, 50).unwrap().sent,
+            1
+        );
     }
 
     #[test]
@@ -212,6 +232,9 @@ mod tests {
             retryable: false,
             message: "not on WhatsApp".into(),
         });
-        assert_eq!(drain_once(&mut db, &mut phone, 0).unwrap().failed, 1);
+        assert_eq!(
+            drain_once(&mut db, &mut phone, OWN, 0, 50).unwrap().failed,
+            1
+        );
     }
 }

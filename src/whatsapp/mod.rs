@@ -1,4 +1,17 @@
 //! The WhatsApp side of wabot: the only async code, behind blocking functions.
 
 pub mod convert;
+pub mod device;
 pub mod drain;
+mod ingest;
+pub mod listen;
+pub mod pair;
+mod qr;
+
+/// The one tokio runtime of a process that talks to WhatsApp (the library needs the
+/// multi-threaded kind).
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}

@@ -1,0 +1,91 @@
+//! `wabot pair` and `wabot listen`: the commands that hold the WhatsApp connection.
+
+use std::io::Write;
+use std::time::Duration;
+
+use anyhow::Result;
+
+use super::load_config;
+use crate::cli::{Global, PairArgs};
+use crate::config::{Config, Source};
+use crate::error::{self, Kind};
+use crate::whatsapp::{device, listen as listener, pair as pairing};
+use crate::{jid, lock, output};
+
+pub fn pair(global: &Global, args: &PairArgs) -> Result<()> {
+    let config = load_config(global)?;
+    let phone = match &args.phone {
+        Some(number) => Some(phone_digits(number)?),
+        None => None,
+    };
+    let _lock = lock::acquire(&config.database_path)?;
+    let store = config.device_store_path();
+    if let Some(account) = device::paired_as(&store)? {
+        if !args.force {
+            return output::line(format_args!(
+                "already linked as {} (wabot pair --force links again)",
+                device::display_number(&account)
+            ));
+        }
+        if !args.yes {
+            output::confirm(
+                &format!(
+                    "Discard the link to {} and pair again?",
+                    device::display_number(&account)
+                ),
+                "pass --yes to discard the current link when not running interactively",
+            )?;
+        }
+        device::remove(&store)?;
+    }
+    let options = pairing::Options {
+        phone,
+        connect_timeout: Duration::from_secs(args.timeout),
+    };
+    let account = pairing::run(&config, &options, &show)?;
+    output::line(format_args!(
+        "linked as {}",
+        device::display_number(&account)
+    ))
+}
+
+fn show(prompt: pairing::Prompt) {
+    match prompt {
+        pairing::Prompt::Qr { art, valid_for } => {
+            println!(
+                "\n{art}\nScan with WhatsApp on your phone: Settings → Linked devices → Link a device \
+                 (this code is valid for {} s)",
+                valid_for.as_secs()
+            );
+        }
+        pairing::Prompt::Code(code) => {
+            let (a, b) = code.split_at(code.len().min(4));
+            println!(
+                "\nOn your phone: WhatsApp → Settings → Linked devices → Link a device → \
+                 Link with phone number instead, and enter:\n\n    {a}-{b}\n"
+            );
+        }
+    }
+    let _ = std::io::stdout().flush();
+}
+
+/// The digits WhatsApp wants for a pair code: country code and number, nothing else.
+fn phone_digits(number: &str) -> Result<String> {
+    let jid =
+        jid::normalize(number).map_err(|e| error::failure(Kind::Usage, format!("--phone: {e}")))?;
+    jid::phone(&jid).map(str::to_string).ok_or_else(|| {
+        error::failure(
+            Kind::Usage,
+            format!("--phone: {number:?} is not a phone number"),
+        )
+    })
+}
+
+pub fn listen(global: &Global) -> Result<()> {
+    let config: Config = load_config(global)?;
+    let source = Source {
+        config: global.config.clone(),
+        db: global.db.clone(),
+    };
+    listener::run(config, move || Config::load(&source))
+}

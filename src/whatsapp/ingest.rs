@@ -1,0 +1,241 @@
+//! Storing what the listener receives, inside whatsapp-rust's durability hook: the
+//! library acknowledges a batch only after this committed it, so a crash loses nothing;
+//! a redelivered batch is harmless because every step is idempotent.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, RwLock};
+
+use anyhow::Result;
+use whatsapp_rust::prelude::*;
+
+use super::convert::{self, Inbound};
+use crate::config::Config;
+use crate::db::Db;
+use crate::message::{NewMessage, Status};
+
+/// Which chats are answered, which archived, which ignored.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    monitored: HashSet<String>,
+    self_jid: Option<String>,
+    store_all: bool,
+}
+
+impl Policy {
+    pub fn new(config: &Config) -> Self {
+        Self {
+            monitored: crate::agent::answered_entities(config)
+                .into_iter()
+                .map(|e| e.jid)
+                .collect(),
+            self_jid: config.self_jid(),
+            store_all: config.file.whatsapp.store_all_chats,
+        }
+    }
+
+    /// Pending for the agent, history, or not stored (`None`).
+    pub fn status(&self, m: &NewMessage) -> Option<Status> {
+        let monitored = self.monitored.contains(&m.chat_jid);
+        let in_self_chat = self.self_jid.as_deref() == Some(m.chat_jid.as_str());
+        let asks = !m.is_from_me || in_self_chat;
+        match (monitored, asks && m.message_type != "reaction") {
+            (true, true) => Some(Status::Pending),
+            (true, false) => Some(Status::History),
+            (false, _) if self.store_all => Some(Status::History),
+            (false, _) => None,
+        }
+    }
+}
+
+/// Stores one batch: identities first, then messages, then edits and revokes.
+pub fn store(
+    db: &mut Db,
+    policy: &Policy,
+    batch: Vec<(Inbound, Option<(String, String)>)>,
+) -> Result<()> {
+    for (lid, phone) in batch.iter().filter_map(|(_, m)| m.as_ref()) {
+        db.record_lid(lid, phone)?;
+    }
+    let mut messages = Vec::new();
+    let mut changes = Vec::new();
+    for (inbound, _) in batch {
+        match inbound {
+            Inbound::Message(m) => messages.push(m),
+            Inbound::Skip(reason) => log::debug!("not stored: {reason}"),
+            change => changes.push(change),
+        }
+    }
+    let report = db.ingest(messages, &|m| policy.status(m))?;
+    for rejected in &report.rejected {
+        log::warn!("a received message was not stored: {}", rejected.reason);
+    }
+    for change in changes {
+        match change {
+            Inbound::Edit {
+                chat_jid,
+                id,
+                content,
+                at,
+            } => {
+                db.apply_edit(&chat_jid, &id, &content, at)?;
+            }
+            Inbound::Revoke { chat_jid, id, at } => {
+                db.apply_revoke(&chat_jid, &id, at)?;
+            }
+            Inbound::Message(_) | Inbound::Skip(_) => {}
+        }
+    }
+    Ok(())
+}
+
+/// The hook whatsapp-rust calls before it acknowledges received messages.
+pub struct Hook {
+    pub db: Arc<Mutex<Db>>,
+    pub policy: Arc<RwLock<Policy>>,
+    pub last_event: Arc<std::sync::atomic::AtomicI64>,
+}
+
+#[whatsapp_rust::async_trait]
+impl whatsapp_rust::InboundDurabilityHook for Hook {
+    async fn on_messages(
+        &self,
+        _client: Arc<Client>,
+        batch: &[InboundMessage],
+    ) -> anyhow::Result<()> {
+        let items: Vec<_> = batch
+            .iter()
+            .map(|m| {
+                (
+                    convert::convert(&m.info, &m.message),
+                    convert::lid_mapping(&m.info),
+                )
+            })
+            .collect();
+        let policy = self
+            .policy
+            .read()
+            .map_err(|_| anyhow::anyhow!("policy lock poisoned"))?
+            .clone();
+        let db = Arc::clone(&self.db);
+        self.last_event
+            .store(crate::clock::now_ms(), std::sync::atomic::Ordering::Relaxed);
+        tokio::task::spawn_blocking(move || {
+            let mut db = db
+                .lock()
+                .map_err(|_| anyhow::anyhow!("database lock poisoned"))?;
+            store(&mut db, &policy, items)
+        })
+        .await?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::message::Origin;
+
+    fn message(chat: &str, id: &str, from_me: bool, kind: &str) -> NewMessage {
+        NewMessage {
+            chat_jid: chat.into(),
+            id: id.into(),
+            sender: if from_me {
+                "15550009999@s.whatsapp.net".into()
+            } else {
+                chat.into()
+            },
+            content: "hi".into(),
+            timestamp_ms: 1_700_000_000_000,
+            is_from_me: from_me,
+            message_type: kind.into(),
+            push_name: None,
+            mentions: vec![],
+            quoted_id: None,
+            origin: Origin::Live,
+        }
+    }
+
+    fn policy(store_all: bool) -> Policy {
+        Policy {
+            monitored: ["15550001111@s.whatsapp.net", "15550009999@s.whatsapp.net"]
+                .map(String::from)
+                .into(),
+            self_jid: Some("15550009999@s.whatsapp.net".into()),
+            store_all,
+        }
+    }
+
+    #[test]
+    fn monitored_inbound_is_pending_the_rest_history_or_dropped() {
+        let p = policy(false);
+        let alice = "15550001111@s.whatsapp.net";
+        assert_eq!(
+            p.status(&message(alice, "a", false, "text")),
+            Some(Status::Pending)
+        );
+        assert_eq!(
+            p.status(&message(alice, "b", true, "text")),
+            Some(Status::History)
+        );
+        assert_eq!(
+            p.status(&message(alice, "c", false, "reaction")),
+            Some(Status::History)
+        );
+        let own = "15550009999@s.whatsapp.net";
+        assert_eq!(
+            p.status(&message(own, "d", true, "text")),
+            Some(Status::Pending),
+            "the self chat asks"
+        );
+        let stranger = "15550004444@s.whatsapp.net";
+        assert_eq!(p.status(&message(stranger, "e", false, "text")), None);
+        assert_eq!(
+            policy(true).status(&message(stranger, "e", false, "text")),
+            Some(Status::History)
+        );
+    }
+
+    #[test]
+    fn a_redelivered_batch_with_edits_and_revokes_is_stored_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = Db::open(&dir.path().join("w.db")).unwrap();
+        let alice = "15550001111@s.whatsapp.net";
+        let batch = vec![
+            (
+                Inbound::Message(message("987654321@lid", "m1", false, "text")),
+                Some(("987654321@lid".into(), alice.into())),
+            ),
+            (Inbound::Message(message(alice, "m2", false, "text")), None),
+            (
+                Inbound::Edit {
+                    chat_jid: alice.into(),
+                    id: "m2".into(),
+                    content: "edited".into(),
+                    at: 5,
+                },
+                None,
+            ),
+            (
+                Inbound::Revoke {
+                    chat_jid: "987654321@lid".into(),
+                    id: "m1".into(),
+                    at: 6,
+                },
+                None,
+            ),
+            (Inbound::Skip("protocol message"), None),
+        ];
+        for _ in 0..2 {
+            store(&mut db, &policy(false), batch.clone()).unwrap();
+        }
+        let stats = db.stats().unwrap();
+        assert_eq!(
+            stats.messages.total, 2,
+            "the LID message joined Alice's chat, once"
+        );
+        assert_eq!(stats.chats, 1);
+        assert_eq!(
+            stats.messages.pending, 1,
+            "the revoked message is no longer pending"
+        );
+    }
+}

@@ -1,0 +1,333 @@
+//! `wabot listen`: owns the connection, stores what arrives, sends the outbox, and
+//! tells everyone through its heartbeat how it is doing.
+
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use tokio::sync::mpsc;
+use whatsapp_rust::prelude::*;
+use whatsapp_rust::types::events::ConnectFailure;
+
+use super::drain::{self, SendError, Sender};
+use super::ingest::{Hook, Policy};
+use super::{device, runtime};
+use crate::clock;
+use crate::config::Config;
+use crate::db::{Db, Heartbeat};
+use crate::error::{self, Kind};
+
+const HEARTBEAT_EVERY: Duration = Duration::from_secs(5);
+const DRAIN_EVERY: Duration = Duration::from_millis(500);
+const SEND_TIMEOUT: Duration = Duration::from_secs(30);
+/// systemd's stop timeout should exceed this.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(4);
+
+/// Why the listener stops.
+#[derive(Debug)]
+enum Exit {
+    Signal,
+    LoggedOut,
+    Replaced,
+    Banned(String),
+    Failed(String),
+    Ended,
+}
+
+/// What the connection is doing, shared between the event handler and the heartbeat.
+struct Live {
+    connected: AtomicBool,
+    last_event: Arc<AtomicI64>,
+    detail: Mutex<String>,
+}
+
+impl Live {
+    fn set(&self, connected: bool, detail: impl Into<String>) {
+        self.connected.store(connected, Ordering::Relaxed);
+        if let Ok(mut d) = self.detail.lock() {
+            *d = detail.into();
+        }
+    }
+}
+
+/// Runs until a signal or a terminal connection event; `reload` re-reads app.json.
+pub fn run(
+    config: Config,
+    reload: impl Fn() -> Result<Config> + Send + Sync + 'static,
+) -> Result<()> {
+    let _lock = crate::lock::acquire(&config.database_path)?;
+    let store = config.device_store_path();
+    let Some(account) = device::paired_as(&store)? else {
+        return Err(error::failure(
+            Kind::Unavailable,
+            "this machine is not linked to WhatsApp yet: run `wabot pair` first",
+        ));
+    };
+    log::info!("listening as {}", device::display_number(&account));
+    runtime()?.block_on(serve(config, reload, account))
+}
+
+async fn serve(
+    config: Config,
+    reload: impl Fn() -> Result<Config> + Send + Sync + 'static,
+    account: String,
+) -> Result<()> {
+    let db = Arc::new(Mutex::new(Db::open(&config.database_path)?));
+    let policy = Arc::new(RwLock::new(Policy::new(&config)));
+    let live = Arc::new(Live {
+        connected: AtomicBool::new(false),
+        last_event: Arc::new(AtomicI64::new(0)),
+        detail: Mutex::new("connecting".into()),
+    });
+    let (exit_tx, mut exit_rx) = mpsc::unbounded_channel::<Exit>();
+    let store_path = config.device_store_path();
+    device::prepare(&store_path)?;
+    let store = SqliteStore::new(&store_path.to_string_lossy())
+        .await
+        .context("opening the device store")?;
+    let events_live = Arc::clone(&live);
+    let bot = Bot::builder()
+        .with_backend(store)
+        .with_inbound_durability_hook(Hook {
+            db: Arc::clone(&db),
+            policy: Arc::clone(&policy),
+            last_event: Arc::clone(&live.last_event),
+        })
+        .on_event(move |event, _client| {
+            let live = Arc::clone(&events_live);
+            let exit = exit_tx.clone();
+            async move { on_event(&event, &live, &exit) }
+        })
+        .build()
+        .await
+        .context("starting the WhatsApp client")?;
+    let client = bot.client();
+    let mut handle = bot.spawn();
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let drainer = spawn_drainer(&config, Arc::clone(&client), Arc::clone(&stop), account)?;
+    let beat = tokio::spawn(heartbeat_loop(
+        Arc::clone(&db),
+        Arc::clone(&live),
+        Arc::clone(&policy),
+        config.hash.clone(),
+        reload,
+    ));
+
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let exit = tokio::select! {
+        () = &mut handle => Exit::Ended,
+        e = exit_rx.recv() => e.unwrap_or(Exit::Ended),
+        _ = terminate.recv() => Exit::Signal,
+        _ = tokio::signal::ctrl_c() => Exit::Signal,
+    };
+    log::info!("stopping: {exit:?}");
+    // Let the send in flight finish before the connection goes.
+    stop.store(true, Ordering::Relaxed);
+    let _ = tokio::task::spawn_blocking(move || drainer.join()).await;
+    beat.abort();
+    if tokio::time::timeout(SHUTDOWN_GRACE, handle.shutdown())
+        .await
+        .is_err()
+    {
+        log::warn!("the connection did not close in time");
+    }
+    let state = format!("{exit:?}");
+    live.set(false, state.clone());
+    let db = Arc::clone(&db);
+    let live2 = Arc::clone(&live);
+    tokio::task::spawn_blocking(move || write_heartbeat(&db, &live2, "stopped")).await??;
+    outcome(exit)
+}
+
+fn outcome(exit: Exit) -> Result<()> {
+    match exit {
+        Exit::Signal => Ok(()),
+        Exit::LoggedOut => Err(error::failure(
+            Kind::Unavailable,
+            "WhatsApp logged this device out: run `wabot pair --force` to link it again",
+        )),
+        Exit::Replaced => Err(error::failure(
+            Kind::Unavailable,
+            "another client took over this WhatsApp session (stream replaced); is a second wabot running elsewhere with a copy of the device store?",
+        )),
+        Exit::Banned(detail) => Err(error::failure(
+            Kind::Temporary,
+            format!("WhatsApp temporarily banned this account: {detail}"),
+        )),
+        Exit::Failed(detail) => Err(anyhow::anyhow!("WhatsApp refused the connection: {detail}")),
+        Exit::Ended => Err(error::failure(
+            Kind::Temporary,
+            "the WhatsApp connection ended; restart to reconnect",
+        )),
+    }
+}
+
+fn on_event(event: &Event, live: &Live, exit: &mpsc::UnboundedSender<Exit>) {
+    live.last_event.store(clock::now_ms(), Ordering::Relaxed);
+    let stop = |e: Exit| {
+        let _ = exit.send(e);
+    };
+    match event {
+        Event::Connected(_) => {
+            log::info!("connected");
+            live.set(true, "connected");
+        }
+        Event::Disconnected(d) => {
+            log::warn!("disconnected ({:?}); reconnecting", d.reason);
+            live.set(false, format!("disconnected: {:?}", d.reason));
+        }
+        Event::LoggedOut(_) => stop(Exit::LoggedOut),
+        Event::StreamReplaced(_) => stop(Exit::Replaced),
+        Event::TemporaryBan(ban) => stop(Exit::Banned(format!(
+            "{} for {} minutes",
+            ban.code,
+            ban.expire.num_minutes()
+        ))),
+        Event::ClientOutdated(_) => stop(Exit::Failed(
+            "this WhatsApp Web version is outdated: upgrade wabot".into(),
+        )),
+        Event::ConnectFailure(ConnectFailure {
+            reason, message, ..
+        }) if !reason.should_reconnect() => {
+            stop(Exit::Failed(format!(
+                "{reason:?} {}",
+                message.as_deref().unwrap_or("")
+            )));
+        }
+        _ => {}
+    }
+}
+
+fn write_heartbeat(db: &Mutex<Db>, live: &Live, state: &str) -> Result<()> {
+    static STARTED: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
+    let started = *STARTED.get_or_init(clock::now_ms);
+    let last = live.last_event.load(Ordering::Relaxed);
+    let beat = Heartbeat {
+        pid: i64::from(std::process::id()),
+        started_at: started,
+        updated_at: clock::now_ms(),
+        connected: live.connected.load(Ordering::Relaxed),
+        state: state.into(),
+        detail: live.detail.lock().ok().map(|d| d.clone()),
+        last_event_at: (last > 0).then_some(last),
+    };
+    db.lock()
+        .map_err(|_| anyhow::anyhow!("database lock poisoned"))?
+        .write_heartbeat(&beat)
+}
+
+/// Every few seconds: the heartbeat, and a look at app.json for changed entities.
+async fn heartbeat_loop(
+    db: Arc<Mutex<Db>>,
+    live: Arc<Live>,
+    policy: Arc<RwLock<Policy>>,
+    mut hash: String,
+    reload: impl Fn() -> Result<Config> + Send + Sync + 'static,
+) {
+    let reload = Arc::new(reload);
+    loop {
+        let (db2, live2, policy2, reload2, seen) = (
+            Arc::clone(&db),
+            Arc::clone(&live),
+            Arc::clone(&policy),
+            Arc::clone(&reload),
+            hash.clone(),
+        );
+        let result = tokio::task::spawn_blocking(move || -> Result<String> {
+            write_heartbeat(&db2, &live2, "running")?;
+            match reload2() {
+                Ok(config) if config.hash != seen => {
+                    log::info!(
+                        "app.json changed: now monitoring {} entities",
+                        config.entities.len()
+                    );
+                    if let Ok(mut p) = policy2.write() {
+                        *p = Policy::new(&config);
+                    }
+                    Ok(config.hash)
+                }
+                Ok(_) => Ok(seen),
+                Err(e) => {
+                    log::warn!("app.json could not be reloaded, keeping the old one: {e:#}");
+                    Ok(seen)
+                }
+            }
+        })
+        .await;
+        match result {
+            Ok(Ok(new)) => hash = new,
+            Ok(Err(e)) => log::warn!("heartbeat: {e:#}"),
+            Err(e) => log::warn!("heartbeat task: {e}"),
+        }
+        tokio::time::sleep(HEARTBEAT_EVERY).await;
+    }
+}
+
+/// Sends through the live client, waiting at most [`SEND_TIMEOUT`].
+struct ClientSender {
+    runtime: tokio::runtime::Handle,
+    client: Arc<Client>,
+}
+
+impl Sender for ClientSender {
+    fn send(&mut self, chat_jid: &str, message_id: &str, text: &str) -> Result<(), SendError> {
+        let to: Jid = chat_jid.parse().map_err(|e| SendError {
+            retryable: false,
+            message: format!("{chat_jid} is not a JID: {e:?}"),
+        })?;
+        let options = SendOptions::default().with_message_id(message_id);
+        let send = self
+            .client
+            .send_message_with_options(&to, wa::Message::text(text), options);
+        match self
+            .runtime
+            .block_on(tokio::time::timeout(SEND_TIMEOUT, send))
+        {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(SendError {
+                retryable: !matches!(e, whatsapp_rust::SendError::InvalidRequest(_)),
+                message: e.to_string(),
+            }),
+            Err(_) => Err(SendError {
+                retryable: true,
+                message: format!("no answer from WhatsApp within {SEND_TIMEOUT:?}"),
+            }),
+        }
+    }
+}
+
+/// The outbox drainer: a plain thread with its own database connection, polling for new
+/// rows (they appear within about a second) while the client is logged in.
+fn spawn_drainer(
+    config: &Config,
+    client: Arc<Client>,
+    stop: Arc<AtomicBool>,
+    account: String,
+) -> Result<std::thread::JoinHandle<()>> {
+    let mut db = Db::open(&config.database_path)?;
+    let own = crate::jid::normalize(&account).unwrap_or(account);
+    let mut sender = ClientSender {
+        runtime: tokio::runtime::Handle::current(),
+        client: Arc::clone(&client),
+    };
+    Ok(std::thread::spawn(move || {
+        // One row at a time, so a stop request waits for one send at most.
+        while !stop.load(Ordering::Relaxed) {
+            let attempted = if client.is_logged_in() {
+                drain::drain_once(&mut db, &mut sender, &own, clock::now_ms(), 1)
+                    .map(|r| r.attempted())
+                    .unwrap_or_else(|e| {
+                        log::warn!("outbox: {e:#}");
+                        0
+                    })
+            } else {
+                0
+            };
+            if attempted == 0 {
+                std::thread::sleep(DRAIN_EVERY);
+            }
+        }
+    }))
+}

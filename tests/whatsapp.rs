@@ -1,0 +1,78 @@
+//! The WhatsApp commands at their boundary: no server is reachable from here, so these
+//! check that every failure is clear, bounded and coded for systemd and scripts.
+
+mod common;
+
+use std::fs::File;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::{Run, Sandbox};
+
+#[test]
+fn listen_without_a_linked_device_exits_69_and_says_what_to_do() {
+    let sandbox = Sandbox::new();
+    let run = sandbox.run(&["listen"]);
+    assert_eq!(run.code(), 69, "{}", run.stderr());
+    assert!(
+        run.stderr().contains("run `wabot pair` first"),
+        "{}",
+        run.stderr()
+    );
+}
+
+#[test]
+fn a_second_connection_owner_is_refused() {
+    let sandbox = Sandbox::new();
+    std::fs::create_dir_all(sandbox.path("store")).unwrap();
+    let lock = File::create(sandbox.path("store/wabot.db.lock")).unwrap();
+    lock.try_lock().unwrap();
+    for args in [&["listen"][..], &["pair"][..]] {
+        let run = sandbox.run(args);
+        assert_eq!(run.code(), 69, "{args:?}: {}", run.stderr());
+        assert!(
+            run.stderr().contains("holds the WhatsApp connection"),
+            "{}",
+            run.stderr()
+        );
+    }
+}
+
+/// In a network namespace of its own (no interfaces), so nothing leaves this machine.
+#[test]
+fn pair_without_network_gives_up_in_bounded_time_with_exit_75() {
+    let sandbox = Sandbox::new();
+    let mut cmd = Command::new("unshare");
+    cmd.arg("--net")
+        .arg(env!("CARGO_BIN_EXE_wabot"))
+        .args(["pair", "--timeout", "5"])
+        .current_dir(sandbox.dir.path())
+        .env_remove("WABOT_CONFIG")
+        .env_remove("WABOT_DB");
+    let started = Instant::now();
+    let run = Run(cmd
+        .output()
+        .expect("unshare (util-linux) runs the test offline"));
+    let took = started.elapsed();
+    assert_eq!(run.code(), 75, "{}", run.stderr());
+    assert!(
+        run.stderr().contains("could not reach WhatsApp"),
+        "{}",
+        run.stderr()
+    );
+    assert!(took < Duration::from_secs(60), "took {took:?}");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(sandbox.path("store/device.db"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "the device store holds keys");
+}
+
+#[test]
+fn pair_checks_the_phone_number_before_connecting() {
+    let sandbox = Sandbox::new();
+    let run = sandbox.run(&["pair", "--phone", "call me maybe"]);
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert!(run.stderr().contains("--phone"), "{}", run.stderr());
+}
