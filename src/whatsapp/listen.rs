@@ -21,7 +21,7 @@ use crate::error::{self, Kind};
 const HEARTBEAT_EVERY: Duration = Duration::from_secs(5);
 const DRAIN_EVERY: Duration = Duration::from_millis(500);
 const SEND_TIMEOUT: Duration = Duration::from_secs(30);
-/// systemd's stop timeout should exceed this.
+/// Stopping takes at most about this long; systemd's stop timeout should exceed it.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(4);
 
 /// Why the listener stops.
@@ -65,7 +65,10 @@ pub fn run(
         ));
     };
     log::info!("listening as {}", device::display_number(&account));
-    runtime()?.block_on(serve(config, reload, account))
+    let rt = runtime()?;
+    let result = rt.block_on(serve(config, reload, account));
+    rt.shutdown_timeout(Duration::from_secs(1));
+    result
 }
 
 async fn serve(
@@ -123,9 +126,12 @@ async fn serve(
         _ = tokio::signal::ctrl_c() => Exit::Signal,
     };
     log::info!("stopping: {exit:?}");
-    // Let the send in flight finish before the connection goes.
+    // Let the send in flight finish before the connection goes, but not for long.
     stop.store(true, Ordering::Relaxed);
-    let _ = tokio::task::spawn_blocking(move || drainer.join()).await;
+    let drained = tokio::task::spawn_blocking(move || drainer.join());
+    if tokio::time::timeout(SHUTDOWN_GRACE / 2, drained).await.is_err() {
+        log::warn!("a send was still in flight at shutdown; it is retried with the same id");
+    }
     beat.abort();
     if tokio::time::timeout(SHUTDOWN_GRACE, handle.shutdown())
         .await
