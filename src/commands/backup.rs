@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
-use super::{load_config, logged_job, open_db};
+use super::{load_config, open_db};
 use crate::backups::{self, Retention};
 use crate::cli::{BackupArgs, Global, RestoreArgs};
 use crate::clock;
@@ -38,34 +38,36 @@ pub fn run(global: &Global, args: &BackupArgs) -> Result<()> {
     let bar = progress_bar(global, args.json.json);
     let device = config.device_store_path();
     let started = Instant::now();
-    let report = logged_job(
-        &mut db,
-        "backup",
-        |db| {
-            let rule = Retention {
-                keep: args.keep.or(config.file.backup.keep.map(|k| k as u32)),
-                keep_days: args
-                    .keep_days
-                    .or(Some(config.file.backup.keep_days.unsigned_abs() as u32)),
-            };
-            write_backup(db, &target, &device, &bar)?;
-            let removed = if args.output.is_none() {
-                backups::rotate(dir, &rule, now, &target)?
-            } else {
-                Vec::new()
-            };
-            Ok(BackupReport {
-                path: target.display().to_string(),
-                bytes: std::fs::metadata(&target).map_or(0, |m| m.len()),
-                seconds: started.elapsed().as_secs_f64(),
-                device_store: device
-                    .exists()
-                    .then(|| backups::device_path(&target).display().to_string()),
-                removed: removed.iter().map(|p| p.display().to_string()).collect(),
-            })
-        },
-        |r| serde_json::to_value(r).unwrap_or_default(),
-    )?;
+    let result = (|| -> Result<BackupReport> {
+        let db = &mut db;
+        let rule = Retention {
+            keep: args.keep.or(config.file.backup.keep.map(|k| k as u32)),
+            keep_days: args
+                .keep_days
+                .or(Some(config.file.backup.keep_days.unsigned_abs() as u32)),
+        };
+        write_backup(db, &target, &device, &bar)?;
+        let removed = if args.output.is_none() {
+            backups::rotate(dir, &rule, now, &target)?
+        } else {
+            Vec::new()
+        };
+        Ok(BackupReport {
+            path: target.display().to_string(),
+            bytes: std::fs::metadata(&target).map_or(0, |m| m.len()),
+            seconds: started.elapsed().as_secs_f64(),
+            device_store: device
+                .exists()
+                .then(|| backups::device_path(&target).display().to_string()),
+            removed: removed.iter().map(|p| p.display().to_string()).collect(),
+        })
+    })();
+    let summary = match &result {
+        Ok(report) => serde_json::to_value(report).unwrap_or_default(),
+        Err(e) => serde_json::json!({ "error": format!("{e:#}") }),
+    };
+    db.record_job("backup", now, result.is_ok(), &summary)?;
+    let report = result?;
     bar.finish_and_clear();
     if args.json.json {
         return output::print_json(&report);

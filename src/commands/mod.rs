@@ -24,6 +24,16 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Import(args) => import::run(global, &args),
         Command::Stats(args) => stats::run(global, &args),
         Command::Config(ConfigCommand::Check(args)) => config::check(global, &args),
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "wabot", &mut std::io::stdout());
+            Ok(())
+        }
+        Command::Man => {
+            let page = clap_mangen::Man::new(<Cli as clap::CommandFactory>::command());
+            page.render(&mut std::io::stdout())?;
+            Ok(())
+        }
         Command::Pair(args) => link::pair(global, &args),
         Command::Listen => link::listen(global),
         Command::ProcessOnce(args) => process_once::run(global, &args),

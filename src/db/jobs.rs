@@ -25,6 +25,28 @@ impl Db {
         Ok(JobRun { id })
     }
 
+    /// Logs a run after the fact, for jobs whose own row must not be part of their work
+    /// (a backup would otherwise contain its own run as unfinished).
+    pub fn record_job(
+        &mut self,
+        job: &str,
+        started_at: i64,
+        ok: bool,
+        summary: &serde_json::Value,
+    ) -> Result<()> {
+        let run = {
+            let tx = self.write()?;
+            tx.execute(
+                "INSERT INTO job_runs (job, pid, started_at) VALUES (?1, ?2, ?3)",
+                params![job, std::process::id(), started_at],
+            )?;
+            let id = tx.last_insert_rowid();
+            tx.commit()?;
+            JobRun { id }
+        };
+        self.finish_job(run, ok, summary)
+    }
+
     pub fn finish_job(&mut self, run: JobRun, ok: bool, summary: &serde_json::Value) -> Result<()> {
         let tx = self.write()?;
         tx.execute(

@@ -129,7 +129,10 @@ async fn serve(
     // Let the send in flight finish before the connection goes, but not for long.
     stop.store(true, Ordering::Relaxed);
     let drained = tokio::task::spawn_blocking(move || drainer.join());
-    if tokio::time::timeout(SHUTDOWN_GRACE / 2, drained).await.is_err() {
+    if tokio::time::timeout(SHUTDOWN_GRACE / 2, drained)
+        .await
+        .is_err()
+    {
         log::warn!("a send was still in flight at shutdown; it is retried with the same id");
     }
     beat.abort();

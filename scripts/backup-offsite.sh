@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Take a wabot backup and copy it (and the device store) to another machine.
+# Usage: backup-offsite.sh user@host:/path/to/backups/
+# Environment: WABOT (default: wabot), WABOT_CONFIG (passed through to wabot).
+set -euo pipefail
+
+target=${1:?usage: backup-offsite.sh user@host:/path/}
+wabot=${WABOT:-wabot}
+
+report=$($wabot backup --json)
+path=$(printf '%s' "$report" | python3 -c 'import json, sys; print(json.load(sys.stdin)["path"])')
+device=$(printf '%s' "$report" | python3 -c 'import json, sys; print(json.load(sys.stdin)["device_store"] or "")')
+
+files=("$path")
+if [ -n "$device" ]; then
+    files+=("$device")
+fi
+# --chmod keeps the copies private on the other side too.
+rsync --chmod=F600 --partial -- "${files[@]}" "$target"
+echo "copied ${files[*]} to $target" >&2
