@@ -42,7 +42,10 @@ fn a_day_in_the_life() {
     step(&["vacuum"], 0);
     let stats = sandbox.json(&["stats", "--json"]);
     assert_eq!(stats["messages"]["total"], 6);
-    assert_ne!(stats["jobs"]["backup"]["outcome"], "unfinished", "a backup never holds its own run half-done");
+    assert_ne!(
+        stats["jobs"]["backup"]["outcome"], "unfinished",
+        "a backup never holds its own run half-done"
+    );
     assert_eq!(stats["jobs"]["vacuum"]["outcome"], "ok");
     assert_eq!(stats["jobs"]["cleanup"]["outcome"], "ok");
     step(&["listen"], 69);
