@@ -75,6 +75,23 @@ pub enum Command {
     /// Check and show the configuration
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Search stored messages (FTS5 syntax: words, "phrases", prefix*, AND/OR/NOT)
+    Search(SearchArgs),
+    /// Stop answering (messages are still stored)
+    Pause,
+    /// Answer again after `wabot pause`
+    Resume(ResumeArgs),
+    /// Stop answering one chat
+    Exclude {
+        /// Chat JID or phone number
+        chat: String,
+    },
+    /// Answer an excluded chat again
+    Include(IncludeArgs),
+    /// List known chats with their state
+    Chats(JsonFlag),
+    /// Queue a message to send (the listener sends it)
+    Send(SendArgs),
     /// Print shell completions (bash, zsh, fish, elvish, powershell)
     Completions {
         #[arg(value_enum)]
@@ -133,6 +150,78 @@ pub struct ProcessArgs {
 pub enum OutboxCommand {
     /// List queued, sent and failed messages, oldest first
     List(OutboxListArgs),
+    /// Cancel a queued message that was not sent yet
+    Cancel {
+        /// The outbox row id (see `outbox list`)
+        id: i64,
+    },
+    /// Queue a failed or cancelled message again
+    Retry {
+        /// The outbox row id (see `outbox list`)
+        id: i64,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    /// The query
+    pub query: String,
+    /// Only this chat (JID or phone number)
+    #[arg(long)]
+    pub chat: Option<String>,
+    /// Only messages from this sender (JID or phone number)
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Only messages at or after this date (YYYY-MM-DD in the configured zone, or RFC 3339)
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Only messages before this date (YYYY-MM-DD in the configured zone, or RFC 3339)
+    #[arg(long)]
+    pub until: Option<String>,
+    /// At most this many hits
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=10000))]
+    pub limit: u32,
+    #[command(flatten)]
+    pub output: JsonFlag,
+}
+
+#[derive(Debug, Clone, Copy, Args)]
+#[group(multiple = false)]
+pub struct ResumeFlags {
+    /// Skip what arrived meanwhile; answer only new messages
+    #[arg(long)]
+    pub from_now: bool,
+    /// Answer what arrived meanwhile too (the default)
+    #[arg(long)]
+    pub from_last: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ResumeArgs {
+    #[command(flatten)]
+    pub mode: ResumeFlags,
+}
+
+#[derive(Debug, Args)]
+pub struct IncludeArgs {
+    /// Chat JID or phone number
+    pub chat: String,
+    #[command(flatten)]
+    pub mode: ResumeFlags,
+}
+
+#[derive(Debug, Args)]
+pub struct SendArgs {
+    /// Phone number, JID, or the name of a chat or contact
+    #[arg(long)]
+    pub to: String,
+    /// The text to send
+    pub text: String,
+    /// Wait up to SECONDS until the listener sent it (exit 1 if it failed, 75 on timeout)
+    #[arg(long, value_name = "SECONDS")]
+    pub wait: Option<u64>,
+    #[command(flatten)]
+    pub output: JsonFlag,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

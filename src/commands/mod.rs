@@ -3,10 +3,13 @@
 mod backup;
 mod cleanup;
 mod config;
+mod control;
 mod import;
 mod link;
 mod outbox;
 mod process_once;
+mod search;
+mod send;
 mod stats;
 mod vacuum;
 mod vitality;
@@ -38,6 +41,15 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Listen => link::listen(global),
         Command::ProcessOnce(args) => process_once::run(global, &args),
         Command::Outbox(OutboxCommand::List(args)) => outbox::list(global, &args),
+        Command::Outbox(OutboxCommand::Cancel { id }) => send::cancel(global, id),
+        Command::Outbox(OutboxCommand::Retry { id }) => send::retry(global, id),
+        Command::Search(args) => search::run(global, &args),
+        Command::Pause => control::pause(global),
+        Command::Resume(args) => control::resume(global, &args),
+        Command::Exclude { chat } => control::exclude(global, &chat),
+        Command::Include(args) => control::include(global, &args),
+        Command::Chats(args) => control::chats(global, &args),
+        Command::Send(args) => send::send(global, &args),
         Command::Cleanup(args) => cleanup::run(global, &args),
         Command::Vitality(args) => vitality::run(global, &args),
         Command::Sync => not_yet("sync"),

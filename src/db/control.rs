@@ -2,6 +2,7 @@
 
 use anyhow::Result;
 use rusqlite::{OptionalExtension, params};
+use serde::Serialize;
 
 use super::Db;
 
@@ -46,4 +47,148 @@ impl Db {
             .unwrap_or_default();
         Ok(Some(before))
     }
+}
+
+/// What to do with the messages that arrived while processing was off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResumeMode {
+    /// Skip them: answer only what arrives from now on.
+    FromNow,
+    /// Answer them too.
+    FromLast,
+}
+
+impl ResumeMode {
+    fn as_str(self) -> &'static str {
+        match self {
+            ResumeMode::FromNow => "from_now",
+            ResumeMode::FromLast => "from_last",
+        }
+    }
+}
+
+/// A chat as `wabot chats` lists it.
+#[derive(Debug, Serialize)]
+pub struct ChatRow {
+    pub jid: String,
+    pub name: Option<String>,
+    pub is_group: bool,
+    pub excluded: bool,
+    pub last_activity: Option<i64>,
+    pub messages: i64,
+}
+
+impl Db {
+    /// Stops processing; returns false if it was already paused.
+    pub fn pause(&mut self, now: i64) -> Result<bool> {
+        let tx = self.write()?;
+        let n = tx.execute(
+            "UPDATE processing_state SET paused = 1, paused_at = ?1 WHERE id = 1 AND paused = 0",
+            [now],
+        )?;
+        tx.commit()?;
+        Ok(n == 1)
+    }
+
+    /// Resumes processing; with `FromNow` the messages that arrived during the pause are
+    /// skipped. Returns how many were skipped, or `None` if it was not paused.
+    pub fn resume(&mut self, mode: ResumeMode, now: i64) -> Result<Option<usize>> {
+        let tx = self.write()?;
+        let paused_at: Option<i64> = tx
+            .query_row(
+                "SELECT paused_at FROM processing_state WHERE id = 1 AND paused = 1",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?
+            .flatten();
+        let Some(since) = paused_at else {
+            return Ok(None);
+        };
+        tx.execute(
+            "UPDATE processing_state SET paused = 0, resumed_at = ?1, resume_mode = ?2 WHERE id = 1",
+            params![now, mode.as_str()],
+        )?;
+        let skipped = skip_arrivals(&tx, mode, since, None)?;
+        tx.commit()?;
+        Ok(Some(skipped))
+    }
+
+    pub fn exclude(&mut self, chat: &str, now: i64) -> Result<()> {
+        let tx = self.write()?;
+        tx.execute(
+            "INSERT INTO chat_tracking (chat_jid, excluded, excluded_at, updated_at) VALUES (?1, 1, ?2, ?2)
+             ON CONFLICT (chat_jid) DO UPDATE SET excluded = 1,
+                 excluded_at = CASE WHEN chat_tracking.excluded = 1 THEN chat_tracking.excluded_at ELSE ?2 END,
+                 updated_at = ?2",
+            params![chat, now],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Answers a chat again; returns how many waiting messages `FromNow` skipped, or
+    /// `None` if the chat was not excluded.
+    pub fn include(&mut self, chat: &str, mode: ResumeMode, now: i64) -> Result<Option<usize>> {
+        let tx = self.write()?;
+        let since: Option<i64> = tx
+            .query_row(
+                "SELECT excluded_at FROM chat_tracking WHERE chat_jid = ?1 AND excluded = 1",
+                [chat],
+                |r| r.get(0),
+            )
+            .optional()?
+            .flatten();
+        let Some(since) = since else {
+            return Ok(None);
+        };
+        tx.execute(
+            "UPDATE chat_tracking SET excluded = 0, resume_mode = ?2, updated_at = ?3 WHERE chat_jid = ?1",
+            params![chat, mode.as_str(), now],
+        )?;
+        let skipped = skip_arrivals(&tx, mode, since, Some(chat))?;
+        tx.commit()?;
+        Ok(Some(skipped))
+    }
+
+    pub fn chats(&self) -> Result<Vec<ChatRow>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT c.jid, c.name, c.is_group, coalesce(t.excluded, 0), c.last_activity,
+                    (SELECT count(*) FROM messages m WHERE m.chat_jid = c.jid)
+             FROM chats c LEFT JOIN chat_tracking t ON t.chat_jid = c.jid
+             ORDER BY c.last_activity DESC, c.jid",
+        )?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(ChatRow {
+                    jid: r.get(0)?,
+                    name: r.get(1)?,
+                    is_group: r.get(2)?,
+                    excluded: r.get(3)?,
+                    last_activity: r.get(4)?,
+                    messages: r.get(5)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+}
+
+/// With `FromNow`, pending messages stored since `since` (of one chat, or all) are
+/// skipped with the reason.
+fn skip_arrivals(
+    tx: &rusqlite::Transaction,
+    mode: ResumeMode,
+    since: i64,
+    chat: Option<&str>,
+) -> Result<usize> {
+    if mode == ResumeMode::FromLast {
+        return Ok(0);
+    }
+    Ok(tx.execute(
+        "UPDATE messages SET status = 'skipped', last_error = 'arrived while not answering',
+             claim_token = NULL, claim_until = NULL
+         WHERE status = 'pending' AND created_at >= ?1 AND (?2 IS NULL OR chat_jid = ?2)",
+        params![since, chat],
+    )?)
 }

@@ -8,6 +8,7 @@ mod maintenance;
 mod messages;
 mod outbox;
 mod queue;
+mod search;
 mod sessions;
 mod stats;
 
@@ -20,10 +21,12 @@ use anyhow::{Context, Result, bail};
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
 pub use backup::{copy_file, overwrite_file, verify};
+pub use control::ResumeMode;
 pub use heartbeat::Heartbeat;
 pub use maintenance::{ArchivedMessage, CleanupCounts, Cutoffs};
 pub use outbox::{Kind as OutboxKind, LlmCall, OutboxRow, Outgoing};
 pub use queue::{ClaimRequest, QueuedMessage, Release, Turn};
+pub use search::SearchFilter;
 pub use sessions::SessionRow;
 pub use stats::Stats;
 

@@ -2,7 +2,7 @@
 //! (outbox rows, session memory, messages marked answered) commits as one transaction.
 
 use anyhow::Result;
-use rusqlite::params;
+use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
 use super::Db;
@@ -14,6 +14,7 @@ pub enum Kind {
     Reply,
     Debug,
     Vitality,
+    Manual,
 }
 
 impl Kind {
@@ -22,6 +23,7 @@ impl Kind {
             Kind::Reply => "reply",
             Kind::Debug => "debug",
             Kind::Vitality => "vitality",
+            Kind::Manual => "manual",
         }
     }
 }
@@ -142,6 +144,55 @@ impl Db {
         ))?;
         let rows = stmt
             .query_map(params![status, limit as i64], outbox_row)?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    pub fn outbox_row(&self, id: i64) -> Result<Option<OutboxRow>> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!("SELECT {ROW_COLUMNS} FROM outbox WHERE id = ?1"),
+                [id],
+                outbox_row,
+            )
+            .optional()?)
+    }
+
+    pub fn outbox_row_for(&self, message_id: &str) -> Result<Option<OutboxRow>> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!("SELECT {ROW_COLUMNS} FROM outbox WHERE message_id = ?1"),
+                [message_id],
+                outbox_row,
+            )
+            .optional()?)
+    }
+
+    /// Moves a row from one of `from` to `to`; returns false if it was in another state.
+    pub fn move_outbox_row(&mut self, id: i64, from: &[&str], to: &str, now: i64) -> Result<bool> {
+        let tx = self.write()?;
+        let n = tx.execute(
+            "UPDATE outbox SET status = ?3, updated_at = ?4,
+                 attempts = CASE WHEN ?3 = 'pending' THEN 0 ELSE attempts END,
+                 next_attempt_at = NULL
+             WHERE id = ?1 AND status IN (SELECT value FROM json_each(?2))",
+            params![id, serde_json::json!(from).to_string(), to, now],
+        )?;
+        tx.commit()?;
+        Ok(n == 1)
+    }
+
+    /// Chats and contacts whose name is `name` (case-insensitive): `(jid, name)`.
+    pub fn find_by_name(&self, name: &str) -> Result<Vec<(String, String)>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT jid, name FROM chats WHERE name = ?1 COLLATE NOCASE
+             UNION
+             SELECT jid, push_name FROM contacts WHERE push_name = ?1 COLLATE NOCASE",
+        )?;
+        let rows = stmt
+            .query_map([name], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<rusqlite::Result<_>>()?;
         Ok(rows)
     }

@@ -1,0 +1,126 @@
+//! `wabot pause`, `resume`, `exclude`, `include` and `chats`: who gets answered.
+
+use anyhow::Result;
+use comfy_table::Cell;
+
+use super::{load_config, open_db};
+use crate::cli::{Global, IncludeArgs, JsonFlag, ResumeArgs, ResumeFlags};
+use crate::db::ResumeMode;
+use crate::error::{self, Kind};
+use crate::{clock, jid, output};
+
+fn mode(flags: ResumeFlags) -> ResumeMode {
+    if flags.from_now {
+        ResumeMode::FromNow
+    } else {
+        ResumeMode::FromLast
+    }
+}
+
+/// A chat argument as the canonical JID, or a usage error naming it.
+pub fn chat_arg(chat: &str) -> Result<String> {
+    jid::normalize(chat).map_err(|e| error::failure(Kind::Usage, format!("chat {e}")))
+}
+
+pub fn pause(global: &Global) -> Result<()> {
+    let config = load_config(global)?;
+    let mut db = open_db(&config)?;
+    let changed = db.pause(clock::now_ms())?;
+    say(if changed {
+        "paused: messages are stored but not answered until `wabot resume`"
+    } else {
+        "already paused"
+    })
+}
+
+pub fn resume(global: &Global, args: &ResumeArgs) -> Result<()> {
+    let config = load_config(global)?;
+    let mut db = open_db(&config)?;
+    match db.resume(mode(args.mode), clock::now_ms())? {
+        None => say("not paused"),
+        Some(skipped) => say(&format!(
+            "resumed; {skipped} messages that arrived during the pause will not be answered"
+        )),
+    }
+}
+
+pub fn exclude(global: &Global, chat: &str) -> Result<()> {
+    let chat = chat_arg(chat)?;
+    let config = load_config(global)?;
+    let mut db = open_db(&config)?;
+    db.exclude(&chat, clock::now_ms())?;
+    say(&format!("{chat} is excluded: stored, not answered"))
+}
+
+pub fn include(global: &Global, args: &IncludeArgs) -> Result<()> {
+    let chat = chat_arg(&args.chat)?;
+    let config = load_config(global)?;
+    let mut db = open_db(&config)?;
+    match db.include(&chat, mode(args.mode), clock::now_ms())? {
+        None => say(&format!("{chat} was not excluded")),
+        Some(skipped) => say(&format!(
+            "{chat} is answered again; {skipped} messages from while it was excluded will not be"
+        )),
+    }
+}
+
+/// Confirmation for a person; cron and scripts only care about the exit code.
+fn say(text: &str) -> Result<()> {
+    if output::stdout_is_terminal() {
+        output::line(text)?;
+    }
+    Ok(())
+}
+
+pub fn chats(global: &Global, args: &JsonFlag) -> Result<()> {
+    let config = load_config(global)?;
+    let db = open_db(&config)?;
+    let rows: Vec<serde_json::Value> = db
+        .chats()?
+        .into_iter()
+        .map(|c| {
+            let entity = config.entity_for_chat(&c.jid);
+            serde_json::json!({
+                "jid": c.jid,
+                "name": c.name.clone().or_else(|| entity.map(|e| e.name.clone())),
+                "kind": if c.is_group { "group" } else { "user" },
+                "monitored": entity.is_some(),
+                "excluded": c.excluded,
+                "last_activity": c.last_activity,
+                "messages": c.messages,
+            })
+        })
+        .collect();
+    if args.json {
+        return output::print_json(&rows);
+    }
+    let mut table = output::table();
+    table.set_header([
+        "chat",
+        "name",
+        "kind",
+        "answered",
+        "last activity",
+        "messages",
+    ]);
+    for r in &rows {
+        let answered = match (r["monitored"].as_bool(), r["excluded"].as_bool()) {
+            (Some(true), Some(true)) => "excluded",
+            (Some(true), _) => "yes",
+            _ => "no",
+        };
+        table.add_row([
+            Cell::new(r["jid"].as_str().unwrap_or_default()),
+            Cell::new(r["name"].as_str().unwrap_or_default()),
+            Cell::new(r["kind"].as_str().unwrap_or_default()),
+            Cell::new(answered),
+            Cell::new(
+                r["last_activity"]
+                    .as_i64()
+                    .map_or_else(String::new, |t| clock::display(t, config.timezone())),
+            ),
+            Cell::new(r["messages"].as_i64().unwrap_or_default()),
+        ]);
+    }
+    output::line(table)
+}

@@ -1,0 +1,68 @@
+//! `wabot search`: find stored messages.
+
+use anyhow::Result;
+use chrono::{DateTime, NaiveDate, TimeZone};
+use comfy_table::Cell;
+
+use super::control::chat_arg;
+use super::{load_config, open_db};
+use crate::cli::{Global, SearchArgs};
+use crate::db::SearchFilter;
+use crate::error::{self, Kind};
+use crate::{clock, output};
+
+pub fn run(global: &Global, args: &SearchArgs) -> Result<()> {
+    let config = load_config(global)?;
+    let tz = config.timezone();
+    let chat = args.chat.as_deref().map(chat_arg).transpose()?;
+    let sender = args.from.as_deref().map(chat_arg).transpose()?;
+    let filter = SearchFilter {
+        chat: chat.as_deref(),
+        sender: sender.as_deref(),
+        since: args
+            .since
+            .as_deref()
+            .map(|d| instant("--since", d, tz))
+            .transpose()?,
+        until: args
+            .until
+            .as_deref()
+            .map(|d| instant("--until", d, tz))
+            .transpose()?,
+        limit: args.limit as usize,
+    };
+    let db = open_db(&config)?;
+    let hits = db.search(&args.query, &filter)?;
+    if args.output.json {
+        return output::print_json(&hits);
+    }
+    let mut table = output::table();
+    table.set_header(["when", "chat", "from", "snippet"]);
+    for hit in &hits {
+        table.add_row([
+            Cell::new(clock::display(hit.timestamp, tz)),
+            Cell::new(&hit.chat_jid),
+            Cell::new(&hit.sender),
+            Cell::new(hit.snippet.replace('\n', " ")),
+        ]);
+    }
+    output::line(table)
+}
+
+/// `YYYY-MM-DD` (local midnight in the configured zone) or RFC 3339, as Unix ms.
+fn instant(flag: &str, text: &str, tz: chrono_tz::Tz) -> Result<i64> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Ok(t.timestamp_millis());
+    }
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .and_then(|t| tz.from_local_datetime(&t).earliest())
+        .map(|t| t.timestamp_millis())
+        .ok_or_else(|| {
+            error::failure(
+                Kind::Usage,
+                format!("{flag}: {text:?} is neither YYYY-MM-DD nor an RFC 3339 time"),
+            )
+        })
+}
