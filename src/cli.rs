@@ -92,6 +92,8 @@ pub enum Command {
     Chats(JsonFlag),
     /// Queue a message to send (the listener sends it)
     Send(SendArgs),
+    /// Talk to an entity's prompt and persona through the real LLM, without WhatsApp
+    Simulate(SimulateArgs),
     /// Print shell completions (bash, zsh, fish, elvish, powershell)
     Completions {
         #[arg(value_enum)]
@@ -208,6 +210,18 @@ pub struct IncludeArgs {
     pub chat: String,
     #[command(flatten)]
     pub mode: ResumeFlags,
+}
+
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// The monitored entity's name (as in app.json)
+    #[arg(long)]
+    pub entity: String,
+    /// Forget the simulated conversation first
+    #[arg(long)]
+    pub reset: bool,
+    /// One message; without it, an interactive conversation on the terminal
+    pub text: Option<String>,
 }
 
 #[derive(Debug, Args)]

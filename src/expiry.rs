@@ -5,7 +5,7 @@
 use chrono::{DateTime, Days, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 
-use crate::config::{SessionMode, TimeOfDay};
+use crate::config::{Config, SessionMode, TimeOfDay};
 
 /// The rule a session expires by, from `session_memory`.
 #[derive(Debug, Clone, Copy)]
@@ -14,6 +14,19 @@ pub struct Rule {
     pub reset_time: TimeOfDay,
     pub reset_hours: i64,
     pub zone: Tz,
+}
+
+impl Rule {
+    /// The rule `session_memory` configures.
+    pub fn of(config: &Config) -> Self {
+        let m = &config.file.session_memory;
+        Self {
+            mode: m.mode,
+            reset_time: m.reset_time,
+            reset_hours: m.reset_hours,
+            zone: m.timezone.0,
+        }
+    }
 }
 
 /// The expiry instant (Unix ms) of a session started at `created_ms`; always after it.

@@ -589,3 +589,69 @@ fn a_sender_switching_to_its_lid_form_stays_in_one_conversation() {
         "the LID message continues Alice's session"
     );
 }
+
+#[test]
+fn simulate_runs_the_real_pipeline_in_its_own_session_and_never_queues() {
+    let bot = Bot::new(|_| {});
+    let run = bot
+        .sandbox
+        .run(&["simulate", "--entity", "alice", "What is Spark?"]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    assert_eq!(
+        run.stdout().trim(),
+        "Answer to: What is Spark?\n\nSources:\n[1] https://example.com/source"
+    );
+    let run = bot
+        .sandbox
+        .run(&["simulate", "--entity", "Alice", "And Flink?"]);
+    assert_eq!(run.code(), 0);
+    let second = &bot.llm.requests()[1]["messages"];
+    assert_eq!(
+        second.as_array().unwrap().len(),
+        4,
+        "the simulated session remembers"
+    );
+    assert!(
+        second[0]["content"]
+            .as_str()
+            .unwrap()
+            .contains("Friendly, precise"),
+        "entity persona"
+    );
+    bot.sandbox
+        .run(&["simulate", "--entity", "alice", "--reset", "Fresh start"]);
+    assert_eq!(
+        bot.llm.requests()[2]["messages"].as_array().unwrap().len(),
+        2
+    );
+    assert!(bot.outbox().is_empty(), "simulation never queues");
+    assert_eq!(
+        bot.count("SELECT count(*) FROM chat_sessions WHERE user_jid LIKE 'simulate:%'"),
+        1
+    );
+    // Interactive: lines on stdin, one answer each.
+    let mut child = bot
+        .sandbox
+        .cmd(&["simulate", "--entity", "alice"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"one\n\ntwo\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("Alice> Answer to: one") && stdout.contains("Alice> Answer to: two"),
+        "{stdout}"
+    );
+    let run = bot.sandbox.run(&["simulate", "--entity", "nobody", "hi"]);
+    assert_eq!(run.code(), 2);
+    assert!(run.stderr().contains("Alice, Family"), "{}", run.stderr());
+}

@@ -83,15 +83,9 @@ enum Outcome {
 impl<'a> Agent<'a> {
     /// `client` is `None` for a dry run, which makes no calls and writes nothing.
     pub fn new(config: &'a Config, db: &'a mut Db, client: Option<llm::Client>) -> Self {
-        let memory = &config.file.session_memory;
         Self {
             entities: answered_entities(config),
-            rule: Rule {
-                mode: memory.mode,
-                reset_time: memory.reset_time,
-                reset_hours: memory.reset_hours,
-                zone: memory.timezone.0,
-            },
+            rule: Rule::of(config),
             self_jid: config.self_jid(),
             config,
             db,
@@ -459,6 +453,60 @@ pub fn answered_entities(config: &Config) -> Vec<Entity> {
 fn backoff(attempt: i64) -> Duration {
     let base = 2f64.powi(attempt.clamp(1, 20) as i32).min(1800.0);
     Duration::from_secs_f64(base * (0.8 + 0.4 * fastrand::f64()))
+}
+
+/// The session key of simulated conversations with an entity: never a real chat's.
+fn simulated_user(entity: &Entity) -> String {
+    format!("simulate:{}", entity.jid)
+}
+
+/// Forgets the simulated conversation with `entity`.
+pub fn reset_simulation(db: &mut Db, entity: &Entity) -> Result<()> {
+    if let Some(row) = db.session(&simulated_user(entity), &entity.jid)? {
+        db.delete_session(&row.id)?;
+    }
+    Ok(())
+}
+
+/// One turn of the real pipeline (prompt, persona, memory with its expiry, the LLM) in a
+/// simulated session: no chat is read, nothing is queued. Returns the reply as it would
+/// be sent.
+pub fn simulate(
+    config: &Config,
+    db: &mut Db,
+    client: &llm::Client,
+    entity: &Entity,
+    text: &str,
+) -> Result<String> {
+    let rule = Rule::of(config);
+    let now = clock::now_ms();
+    let user = simulated_user(entity);
+    let memory = memory::load(db, &user, &entity.jid, &rule, None, now, false)?;
+    let request = prompt::build(&prompt::system_prompt(entity), &memory.entries, text);
+    let answer = client.complete(&request).map_err(|e| match e {
+        LlmError::Unauthorized { message } => error::config(format!(
+            "the LLM API refused the key ({message}); check {}",
+            crate::config::API_KEY_VAR
+        )),
+        LlmError::Retryable { message, .. } => error::failure(
+            Kind::Temporary,
+            format!("the LLM is unreachable: {message}"),
+        ),
+        LlmError::Rejected { message } => {
+            anyhow::anyhow!("the LLM rejected the request: {message}")
+        }
+    })?;
+    let cap = config
+        .file
+        .session_memory
+        .max_context_messages
+        .unsigned_abs() as usize;
+    db.save_session(&memory.after_exchange(text, &answer.content, cap, clock::now_ms()))?;
+    Ok(if config.file.perplexity.citations {
+        reply::with_sources(&answer.content, &answer.citations)
+    } else {
+        answer.content
+    })
 }
 
 /// A pass that found the LLM unreachable for every turn: exit 75 so cron retries.

@@ -10,6 +10,7 @@ mod outbox;
 mod process_once;
 mod search;
 mod send;
+mod simulate;
 mod stats;
 mod vacuum;
 mod vitality;
@@ -50,6 +51,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Include(args) => control::include(global, &args),
         Command::Chats(args) => control::chats(global, &args),
         Command::Send(args) => send::send(global, &args),
+        Command::Simulate(args) => simulate::run(global, &args),
         Command::Cleanup(args) => cleanup::run(global, &args),
         Command::Vitality(args) => vitality::run(global, &args),
         Command::Sync => not_yet("sync"),

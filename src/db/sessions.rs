@@ -40,6 +40,14 @@ impl Db {
             .optional()?)
     }
 
+    /// Saves a session on its own (simulated conversations, which answer no message).
+    pub fn save_session(&mut self, session: &SessionRow) -> Result<()> {
+        let tx = self.write()?;
+        save(&tx, session)?;
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Deletes a session that has expired, unless it was replaced in the meantime.
     pub fn delete_session(&mut self, id: &str) -> Result<()> {
         let tx = self.write()?;
