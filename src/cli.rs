@@ -107,6 +107,8 @@ pub enum Command {
 pub enum ImportFormat {
     /// One JSON object per line: id, chat_jid, sender, content, timestamp, is_from_me, ...
     Jsonl,
+    /// A chat exported by WhatsApp itself ("Export chat", without media), with --chat
+    WhatsappExport,
 }
 
 #[derive(Debug, Args)]
@@ -119,6 +121,18 @@ pub struct ImportArgs {
     /// Treat inbound messages of monitored chats as new: the agent will answer them
     #[arg(long)]
     pub as_new: bool,
+    /// whatsapp-export: the chat the export belongs to (JID or phone number)
+    #[arg(long, required_if_eq("format", "whatsapp-export"))]
+    pub chat: Option<String>,
+    /// whatsapp-export: your own display name in the export; your lines become outbound
+    #[arg(long, value_name = "NAME")]
+    pub me: Option<String>,
+    /// whatsapp-export: the time zone the phone wrote times in [default: the configured zone]
+    #[arg(long, value_name = "TZ")]
+    pub timezone: Option<String>,
+    /// whatsapp-export: the date order, when the file's dates do not reveal it
+    #[arg(long, value_enum)]
+    pub date_order: Option<crate::import::export::DateOrder>,
     #[command(flatten)]
     pub output: JsonFlag,
 }

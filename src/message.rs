@@ -30,6 +30,8 @@ pub enum Origin {
     Import,
     /// Received by the listener as it happened.
     Live,
+    /// Read from WhatsApp's own "Export chat" text.
+    Export,
 }
 
 impl Origin {
@@ -37,6 +39,7 @@ impl Origin {
         match self {
             Origin::Import => "import",
             Origin::Live => "live",
+            Origin::Export => "import",
         }
     }
 }
@@ -85,7 +88,10 @@ impl NewMessage {
         } else {
             jid::normalize(&self.sender).map_err(|e| format!("sender: {e}"))?
         };
-        if jid::is_group(&self.sender) {
+        // An export names group members by display name only: such lines keep the group
+        // as sender and the name as push name.
+        let unknown_member = self.origin == Origin::Export && self.sender == self.chat_jid;
+        if jid::is_group(&self.sender) && !unknown_member {
             return Err(format!("sender: {} is a group, not a person", self.sender));
         }
         let latest = now_ms + DAY_MS;

@@ -9,6 +9,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::{load_config, logged_job, open_db};
 use crate::cli::{Global, ImportArgs, ImportFormat};
+use crate::config::Config;
+use crate::error::{self, Kind};
 use crate::import::{self, Summary};
 use crate::message::Status;
 use crate::output;
@@ -18,6 +20,10 @@ const SHOWN_ERRORS: usize = 20;
 
 pub fn run(global: &Global, args: &ImportArgs) -> Result<()> {
     let config = load_config(global)?;
+    let export = match args.format {
+        ImportFormat::Jsonl => None,
+        ImportFormat::WhatsappExport => Some(export_options(&config, args)?),
+    };
     let mut db = open_db(&config)?;
     let progress = progress_bar(global, args);
     let input = open_input(&args.file, &progress)?;
@@ -33,8 +39,9 @@ pub fn run(global: &Global, args: &ImportArgs) -> Result<()> {
     let summary = logged_job(
         &mut db,
         "import",
-        |db| match args.format {
-            ImportFormat::Jsonl => import::jsonl(db, input, &status_of),
+        |db| match &export {
+            None => import::jsonl(db, input, &status_of),
+            Some(options) => import::whatsapp_export(db, input, options, &status_of),
         },
         |s| serde_json::json!({"imported": s.imported, "duplicates": s.duplicates, "rejected": s.rejected}),
     )?;
@@ -48,6 +55,28 @@ pub fn run(global: &Global, args: &ImportArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+fn export_options(config: &Config, args: &ImportArgs) -> Result<import::export::Options> {
+    let chat = args.chat.as_deref().unwrap_or_default();
+    let chat_jid = crate::jid::normalize(chat)
+        .map_err(|e| error::failure(Kind::Usage, format!("--chat {e}")))?;
+    let zone = match &args.timezone {
+        Some(name) => name.parse::<chrono_tz::Tz>().map_err(|_| {
+            error::failure(
+                Kind::Usage,
+                format!("--timezone: {name:?} is not an IANA time zone"),
+            )
+        })?,
+        None => config.timezone(),
+    };
+    Ok(import::export::Options {
+        chat_jid,
+        me: args.me.clone(),
+        own_jid: config.self_jid(),
+        zone,
+        order: args.date_order,
+    })
 }
 
 fn open_input(path: &Path, progress: &ProgressBar) -> Result<Box<dyn BufRead>> {

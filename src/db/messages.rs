@@ -201,7 +201,7 @@ fn upsert_chats(tx: &Transaction, batch: &[NewMessage], now: i64) -> Result<()> 
 /// One upsert per sender of the batch, keeping the push name of its newest message.
 fn upsert_contacts(tx: &Transaction, batch: &[NewMessage], now: i64) -> Result<()> {
     let mut people: HashMap<&str, (i64, Option<&str>)> = HashMap::new();
-    for m in batch {
+    for m in batch.iter().filter(|m| !jid::is_group(&m.sender)) {
         let entry = people.entry(&m.sender).or_insert((i64::MIN, None));
         if m.push_name.is_some() && m.timestamp_ms >= entry.0 {
             *entry = (m.timestamp_ms, m.push_name.as_deref());

@@ -1,6 +1,7 @@
 //! Bulk import of messages from files. Imported messages are history unless the caller
 //! marks them new; every line is judged on its own and a bad one never aborts the file.
 
+pub mod export;
 mod jsonl;
 
 use std::io::BufRead;
@@ -41,28 +42,57 @@ impl Summary {
     }
 }
 
-/// Imports JSONL from `input`; `status_of` decides which stored records the agent answers.
-pub fn jsonl(
+/// Decides which stored records the agent answers (`None`: do not store).
+pub type StatusOf<'a> = &'a dyn Fn(&NewMessage) -> Option<Status>;
+
+/// Imports JSONL from `input`.
+pub fn jsonl(db: &mut Db, input: impl BufRead, status_of: StatusOf) -> Result<Summary> {
+    let records = input.split(b'\n').enumerate().map(|(index, line)| {
+        let number = index + 1;
+        let bytes = line.with_context(|| format!("reading line {number}"))?;
+        let record = match std::str::from_utf8(&bytes) {
+            Err(_) => Some(Err("not valid UTF-8".to_string())),
+            Ok(text) => {
+                let text = text.trim_start_matches('\u{feff}').trim();
+                (!text.is_empty()).then(|| jsonl::parse_line(text))
+            }
+        };
+        Ok((number, record))
+    });
+    store(db, records, status_of)
+}
+
+/// Imports a WhatsApp "Export chat" text file (read whole: exports are text only).
+pub fn whatsapp_export(
     db: &mut Db,
-    input: impl BufRead,
-    status_of: &dyn Fn(&NewMessage) -> Option<Status>,
+    mut input: impl std::io::Read,
+    options: &export::Options,
+    status_of: StatusOf,
+) -> Result<Summary> {
+    let mut bytes = Vec::new();
+    input
+        .read_to_end(&mut bytes)
+        .context("reading the export")?;
+    let text = String::from_utf8_lossy(&bytes);
+    let records = export::parse(&text, options)
+        .into_iter()
+        .map(|(line, record)| Ok((line, Some(record))));
+    store(db, records, status_of)
+}
+
+/// Stores numbered records in batches; `None` marks a line with nothing to store.
+fn store(
+    db: &mut Db,
+    records: impl Iterator<Item = Result<(usize, Option<Result<NewMessage, String>>)>>,
+    status_of: StatusOf,
 ) -> Result<Summary> {
     let mut summary = Summary::default();
     let mut batch = Batch::default();
-    for (index, line) in input.split(b'\n').enumerate() {
-        let number = index + 1;
-        let bytes = line.with_context(|| format!("reading line {number}"))?;
-        let Ok(text) = std::str::from_utf8(&bytes) else {
-            summary.reject(number, "not valid UTF-8".into());
-            continue;
-        };
-        let text = text.trim_start_matches('\u{feff}').trim();
-        if text.is_empty() {
-            continue;
-        }
-        match jsonl::parse_line(text) {
-            Ok(record) => batch.push(number, record),
-            Err(reason) => summary.reject(number, reason),
+    for item in records {
+        match item? {
+            (_, None) => continue,
+            (number, Some(Ok(record))) => batch.push(number, record),
+            (number, Some(Err(reason))) => summary.reject(number, reason),
         }
         if batch.records.len() >= BATCH {
             batch.flush(db, &mut summary, status_of)?;
@@ -86,12 +116,7 @@ impl Batch {
         self.records.push(record);
     }
 
-    fn flush(
-        &mut self,
-        db: &mut Db,
-        summary: &mut Summary,
-        status_of: &dyn Fn(&NewMessage) -> Option<Status>,
-    ) -> Result<()> {
+    fn flush(&mut self, db: &mut Db, summary: &mut Summary, status_of: StatusOf) -> Result<()> {
         if self.records.is_empty() {
             return Ok(());
         }
