@@ -15,10 +15,20 @@ use std::time::{Duration, Instant};
 const WABOT: &str = env!("CARGO_BIN_EXE_wabot");
 const CHATS: usize = 500;
 const BASE_TS: i64 = 1_705_329_000;
+/// Common words; the rest of the vocabulary is synthetic, drawn with a Zipf-like skew as
+/// in real chats (a few words everywhere, most words rare).
 const WORDS: [&str; 16] = [
     "spark", "dinner", "tomorrow", "weekend", "garden", "meeting", "train", "coffee", "flink",
     "budget", "holiday", "picture", "music", "doctor", "school", "recipe",
 ];
+const VOCABULARY: usize = 5_000;
+
+fn word(rank: usize) -> String {
+    match WORDS.get(rank) {
+        Some(w) => (*w).to_string(),
+        None => format!("w{rank}x"),
+    }
+}
 
 struct Bench {
     dir: tempfile::TempDir,
@@ -138,7 +148,13 @@ impl Bench {
                 chat.clone()
             };
             let words = 3 + next() % 40;
-            let content: Vec<&str> = (0..words).map(|_| WORDS[next() % WORDS.len()]).collect();
+            // Zipf-like: rank = VOCABULARY^u - 1 for uniform u.
+            let content: Vec<String> = (0..words)
+                .map(|_| {
+                    let u = (next() % 10_000) as f64 / 10_000.0;
+                    word((VOCABULARY as f64).powf(u) as usize - 1)
+                })
+                .collect();
             let content = content.join(" ");
             let ts = BASE_TS + i as i64;
             let id = format!("3EB0{i:016X}");
@@ -233,9 +249,7 @@ impl Bench {
         );
         let search = median(
             (0..11)
-                .map(|_| {
-                    timed(wabot(db).args(["search", "garden coffee", "--limit", "20", "--json"]))
-                })
+                .map(|_| timed(wabot(db).args(["search", "w300x", "--limit", "20", "--json"])))
                 .collect(),
         );
         self.report(

@@ -25,6 +25,7 @@ pub fn run(global: &Global, args: &ImportArgs) -> Result<()> {
         ImportFormat::WhatsappExport => Some(export_options(&config, args)?),
     };
     let mut db = open_db(&config)?;
+    db.tune_for_bulk()?;
     let progress = progress_bar(global, args);
     let input = open_input(&args.file, &progress)?;
     let status_of = |m: &crate::message::NewMessage| {
