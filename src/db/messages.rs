@@ -123,6 +123,23 @@ impl Db {
         Ok(n == 1)
     }
 
+    /// Names groups after their subjects, adding the ones not seen yet.
+    pub fn name_groups(&mut self, subjects: &[(String, String)]) -> Result<()> {
+        let now = clock::now_ms();
+        let tx = self.write()?;
+        {
+            let mut upsert = tx.prepare_cached(
+                "INSERT INTO chats (jid, name, is_group, created_at, updated_at) VALUES (?1, ?2, 1, ?3, ?3)
+                 ON CONFLICT (jid) DO UPDATE SET name = excluded.name, updated_at = excluded.updated_at",
+            )?;
+            for (jid, subject) in subjects {
+                upsert.execute(params![jid, subject, now])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Records that `lid` (…@lid) and `phone_jid` (…@s.whatsapp.net) are one person.
     pub fn record_lid(&mut self, lid: &str, phone_jid: &str) -> Result<()> {
         let now = clock::now_ms();

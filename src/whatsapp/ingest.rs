@@ -195,6 +195,26 @@ mod tests {
     }
 
     #[test]
+    fn group_subjects_name_their_chats() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = Db::open(&dir.path().join("w.db")).unwrap();
+        let group = "120363041234567890@g.us";
+        let mut m = message(group, "g1", false, "text");
+        m.sender = "15550002222@s.whatsapp.net".into();
+        db.ingest(vec![m], &|_| Some(Status::History)).unwrap();
+        db.name_groups(&[(group.into(), "Family".into())]).unwrap();
+        db.name_groups(&[(group.into(), "Family 2026".into())])
+            .unwrap();
+        let stats = db.stats().unwrap();
+        assert_eq!(stats.chats, 1);
+        assert_eq!(
+            stats.top_chats[0].name.as_deref(),
+            Some("Family 2026"),
+            "the subject follows renames"
+        );
+    }
+
+    #[test]
     fn a_redelivered_batch_with_edits_and_revokes_is_stored_once() {
         let dir = tempfile::tempdir().unwrap();
         let mut db = Db::open(&dir.path().join("w.db")).unwrap();

@@ -90,6 +90,7 @@ async fn serve(
         .await
         .context("opening the device store")?;
     let events_live = Arc::clone(&live);
+    let events_db = Arc::clone(&db);
     let bot = Bot::builder()
         .with_backend(store)
         .with_inbound_durability_hook(Hook {
@@ -97,10 +98,16 @@ async fn serve(
             policy: Arc::clone(&policy),
             last_event: Arc::clone(&live.last_event),
         })
-        .on_event(move |event, _client| {
+        .on_event(move |event, client| {
             let live = Arc::clone(&events_live);
             let exit = exit_tx.clone();
-            async move { on_event(&event, &live, &exit) }
+            let db = Arc::clone(&events_db);
+            async move {
+                if matches!(&*event, Event::Connected(_)) {
+                    tokio::spawn(refresh_group_names(client, db));
+                }
+                on_event(&event, &live, &exit);
+            }
         })
         .build()
         .await
@@ -206,6 +213,31 @@ fn on_event(event: &Event, live: &Live, exit: &mpsc::UnboundedSender<Exit>) {
             )));
         }
         _ => {}
+    }
+}
+
+/// Keeps group chats named after their current subjects (on every connect).
+async fn refresh_group_names(client: Arc<Client>, db: Arc<Mutex<Db>>) {
+    let groups = match client.groups().get_participating().await {
+        Ok(groups) => groups,
+        Err(e) => {
+            log::warn!("could not fetch group subjects: {e}");
+            return;
+        }
+    };
+    let subjects: Vec<(String, String)> = groups
+        .into_iter()
+        .map(|(jid, meta)| (jid.to_non_ad_string(), meta.subject))
+        .filter(|(_, subject)| !subject.is_empty())
+        .collect();
+    let stored = tokio::task::spawn_blocking(move || -> Result<()> {
+        db.lock()
+            .map_err(|_| anyhow::anyhow!("database lock poisoned"))?
+            .name_groups(&subjects)
+    })
+    .await;
+    if let Ok(Err(e)) | Err(e) = stored.map_err(anyhow::Error::from) {
+        log::warn!("could not store group subjects: {e:#}");
     }
 }
 
