@@ -133,13 +133,13 @@ impl Bench {
         };
         for i in 0..n {
             let chat_n = next() % CHATS;
-            let group = chat_n % 3 == 0;
+            let group = chat_n.is_multiple_of(3);
             let chat = if group {
                 format!("1203630{chat_n:011}@g.us")
             } else {
                 format!("1555{chat_n:07}@s.whatsapp.net")
             };
-            let from_me = next() % 5 == 0;
+            let from_me = next().is_multiple_of(5);
             let sender = if from_me {
                 "15550009999@s.whatsapp.net".to_string()
             } else if group {
