@@ -76,3 +76,77 @@ fn pair_checks_the_phone_number_before_connecting() {
     assert_eq!(run.code(), 2, "{}", run.stderr());
     assert!(run.stderr().contains("--phone"), "{}", run.stderr());
 }
+
+/// Offline, with a device store that claims to be linked: the listener keeps retrying,
+/// writes its heartbeat, and stops within the grace period on SIGTERM with exit 0.
+#[test]
+fn listen_heartbeats_while_offline_and_stops_cleanly_on_sigterm() {
+    let sandbox = Sandbox::new();
+    let offline = |args: &[&str]| {
+        let mut cmd = Command::new("unshare");
+        cmd.arg("--net")
+            .arg(env!("CARGO_BIN_EXE_wabot"))
+            .args(args)
+            .current_dir(sandbox.dir.path())
+            .env_remove("WABOT_CONFIG")
+            .env_remove("WABOT_DB");
+        cmd
+    };
+    // An offline pair creates the library's device store; mark it as linked.
+    assert_eq!(
+        offline(&["pair", "--timeout", "1"])
+            .output()
+            .unwrap()
+            .status
+            .code(),
+        Some(75)
+    );
+    let device = rusqlite::Connection::open(sandbox.path("store/device.db")).unwrap();
+    device
+        .execute(
+            "UPDATE device SET pn = '15550009999:7@s.whatsapp.net' WHERE id = 1",
+            [],
+        )
+        .unwrap();
+    drop(device);
+
+    let mut listener = offline(&["listen"]).spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let beat = || -> Option<(bool, String)> {
+        let conn = rusqlite::Connection::open(sandbox.db_path()).ok()?;
+        conn.query_row("SELECT connected, state FROM listener_heartbeat", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .ok()
+    };
+    while beat().is_none() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(
+        beat(),
+        Some((false, "running".into())),
+        "not connected, but alive"
+    );
+    let stats = sandbox.json(&["stats", "--json"]);
+    assert_eq!(stats["listener"]["alive"], true);
+    assert_eq!(stats["listener"]["connected"], false);
+
+    let term = Command::new("kill")
+        .args(["-TERM", &listener.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let stopping = Instant::now();
+    let status = loop {
+        if let Some(status) = listener.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            stopping.elapsed() < Duration::from_secs(6),
+            "still running 6 s after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(0));
+    assert_eq!(beat().map(|b| b.1).as_deref(), Some("stopped"));
+}
