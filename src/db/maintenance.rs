@@ -9,8 +9,12 @@ use serde::Serialize;
 
 use super::Db;
 
-/// Rows deleted per transaction: small enough that a writer waits milliseconds.
-const BATCH: i64 = 2_000;
+/// Rows deleted per transaction: small enough that the lock is held for milliseconds
+/// (each row also leaves the full-text index).
+const BATCH: i64 = 500;
+/// The pause between batches, so a waiting writer (the listener) gets the lock: SQLite's
+/// busy handler polls, and without a gap the next batch would win every time.
+const YIELD: std::time::Duration = std::time::Duration::from_millis(20);
 
 /// A message as the JSONL archive (and `wabot import`) writes it.
 #[derive(Debug, Serialize)]
@@ -138,6 +142,7 @@ impl Db {
             }
             tx.commit()?;
             deleted += keys.len();
+            std::thread::sleep(YIELD);
         }
     }
 
