@@ -13,9 +13,11 @@ mod import;
 mod jid;
 mod llm;
 mod lock;
+mod media;
 mod message;
 mod message_id;
 mod output;
+mod sync;
 mod whatsapp;
 
 use std::process::ExitCode;

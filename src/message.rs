@@ -32,6 +32,8 @@ pub enum Origin {
     Live,
     /// Read from WhatsApp's own "Export chat" text.
     Export,
+    /// Pushed by WhatsApp after pairing or fetched by `wabot sync`.
+    History,
 }
 
 impl Origin {
@@ -40,6 +42,7 @@ impl Origin {
             Origin::Import => "import",
             Origin::Live => "live",
             Origin::Export => "import",
+            Origin::History => "history",
         }
     }
 }
@@ -59,6 +62,8 @@ pub struct NewMessage {
     /// The message this one replies to (quotes).
     pub quoted_id: Option<String>,
     pub origin: Origin,
+    /// The attachment, for media messages.
+    pub media: Option<crate::media::Media>,
 }
 
 /// WhatsApp began in 2009; anything stamped before 2010 is a unit or parsing mistake.
@@ -143,6 +148,7 @@ mod tests {
             mentions: vec!["+1 555 000 9999".into()],
             quoted_id: None,
             origin: Origin::Import,
+            media: None,
         }
     }
 

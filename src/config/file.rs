@@ -35,6 +35,26 @@ pub struct AppFile {
     pub debug: DebugSection,
     #[serde(default)]
     pub backup: BackupSection,
+    #[serde(default)]
+    pub media: MediaSection,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MediaSection {
+    /// The listener downloads the media of monitored chats into `store/media/`.
+    pub download: bool,
+    /// Larger files are recorded but not downloaded.
+    pub max_bytes: i64,
+}
+
+impl Default for MediaSection {
+    fn default() -> Self {
+        Self {
+            download: false,
+            max_bytes: 16 * 1024 * 1024,
+        }
+    }
 }
 
 #[derive(Debug, Deserialize, Serialize)]

@@ -124,6 +124,11 @@ impl Config {
         self.database_path.with_file_name("device.db")
     }
 
+    /// Where downloaded media files live: `media/` beside the database.
+    pub fn media_dir(&self) -> PathBuf {
+        self.database_path.with_file_name("media")
+    }
+
     /// The monitored entity a chat belongs to, whatever spelling of its JID is given.
     pub fn entity_for_chat(&self, chat: &str) -> Option<&Entity> {
         let jid = crate::jid::normalize(chat).ok()?;
@@ -289,6 +294,11 @@ fn validate(file: &AppFile) -> Result<Vec<Entity>, Vec<String>> {
         b.keep_days >= 0,
         "backup.keep_days",
         format!("must not be negative, got {}", b.keep_days),
+    );
+    check(
+        file.media.max_bytes > 0,
+        "media.max_bytes",
+        format!("must be positive, got {}", file.media.max_bytes),
     );
     let entities = entities::resolve(&file.monitored_entities, &mut problems);
     if problems.is_empty() {

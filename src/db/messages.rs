@@ -89,6 +89,7 @@ impl Db {
         }
         upsert_chats(&tx, &valid, now)?;
         upsert_contacts(&tx, &valid, now)?;
+        super::media::record(&tx, &valid, now)?;
         tx.commit()?;
         Ok(report)
     }
@@ -155,6 +156,22 @@ impl Db {
         )?;
         tx.commit()?;
         Ok(())
+    }
+}
+
+impl Db {
+    /// The phone-number JID of a LID where the mapping is known; other JIDs unchanged.
+    pub fn canonical_jid(&self, jid: &str) -> Result<String> {
+        if !is_lid(jid) {
+            return Ok(jid.to_string());
+        }
+        Ok(self
+            .conn
+            .query_row("SELECT jid FROM contacts WHERE lid = ?1", [jid], |r| {
+                r.get(0)
+            })
+            .optional()?
+            .unwrap_or_else(|| jid.to_string()))
     }
 }
 

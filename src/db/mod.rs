@@ -5,12 +5,14 @@ mod control;
 mod heartbeat;
 mod jobs;
 mod maintenance;
+mod media;
 mod messages;
 mod outbox;
 mod queue;
 mod search;
 mod sessions;
 mod stats;
+mod sync;
 
 use std::fs::{DirBuilder, OpenOptions};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
@@ -24,11 +26,13 @@ pub use backup::{copy_file, overwrite_file, verify};
 pub use control::ResumeMode;
 pub use heartbeat::Heartbeat;
 pub use maintenance::{ArchivedMessage, CleanupCounts, Cutoffs};
+pub use media::{MAX_DOWNLOAD_ATTEMPTS, MediaRow};
 pub use outbox::{Kind as OutboxKind, LlmCall, OutboxRow, Outgoing};
 pub use queue::{ClaimRequest, QueuedMessage, Release, Turn};
 pub use search::SearchFilter;
 pub use sessions::SessionRow;
 pub use stats::Stats;
+pub use sync::{Checkpoint, Cursor, RequestState, SyncStatus};
 
 use crate::error;
 

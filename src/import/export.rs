@@ -258,5 +258,6 @@ fn message(
         mentions: Vec::new(),
         quoted_id: None,
         origin: Origin::Export,
+        media: None,
     }
 }

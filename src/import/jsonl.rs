@@ -48,6 +48,7 @@ pub fn parse_line(line: &str) -> Result<NewMessage, String> {
         mentions: record.mentions,
         quoted_id: None,
         origin: Origin::Import,
+        media: None,
     })
 }
 

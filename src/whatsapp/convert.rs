@@ -2,8 +2,10 @@
 //! message values, so every kind of message is tested without a server.
 
 use whatsapp_rust::prelude::*;
+use whatsapp_rust::wacore::download::Downloadable;
 use whatsapp_rust::wacore_binary::JidExt;
 
+use crate::media::{DownloadRef, Media};
 use crate::message::{NewMessage, Origin};
 
 /// What one incoming WhatsApp message means for the store.
@@ -79,6 +81,7 @@ pub fn convert(info: &MessageInfo, message: &wa::Message) -> Inbound {
             .unwrap_or_default(),
         quoted_id: body.quoted,
         origin: Origin::Live,
+        media: body.media,
     })
 }
 
@@ -100,6 +103,42 @@ struct Body<'a> {
     content: String,
     context: Option<&'a wa::ContextInfo>,
     quoted: Option<String>,
+    media: Option<Media>,
+}
+
+/// The attachment record of a media message, from the fields every media kind shares.
+fn attachment(
+    file: &dyn Downloadable,
+    kind: &'static str,
+    mimetype: Option<&str>,
+    caption: Option<&str>,
+    file_name: Option<&str>,
+) -> Media {
+    let download = match (file.direct_path(), file.media_key(), file.file_enc_sha256()) {
+        (Some(path), Some(key), Some(enc)) if !path.is_empty() => Some(DownloadRef {
+            direct_path: path.to_string(),
+            media_key: hex::encode(key),
+            file_enc_sha256: hex::encode(enc),
+            file_length: file.file_length().unwrap_or_default(),
+        }),
+        _ => None,
+    };
+    Media {
+        kind,
+        mimetype: mimetype.map(str::to_string),
+        size_bytes: file.file_length().and_then(|n| i64::try_from(n).ok()),
+        sha256: file
+            .file_sha256()
+            .filter(|s| !s.is_empty())
+            .map(hex::encode),
+        caption: caption
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(str::to_string),
+        file_name: file_name.map(str::to_string),
+        download,
+        fetch: false,
+    }
 }
 
 /// The text (or a placeholder such as `[image] caption`) and context of a message.
@@ -109,6 +148,7 @@ fn body(m: &wa::Message) -> Option<Body<'_>> {
         Some(text) => format!("[{tag}] {text}"),
         None => format!("[{tag}]"),
     };
+    let mut media = None;
     let (kind, content, context): (&'static str, String, Option<&wa::ContextInfo>) =
         if let Some(r) = m.reaction_message.as_option() {
             let target = r.key.as_option().and_then(|k| k.id.clone());
@@ -117,6 +157,7 @@ fn body(m: &wa::Message) -> Option<Body<'_>> {
                 content: r.text.clone().unwrap_or_default(),
                 context: None,
                 quoted: target,
+                media: None,
             });
         } else if let Some(text) = m.conversation.as_deref().filter(|t| !t.is_empty()) {
             ("text", text.to_string(), None)
@@ -127,18 +168,24 @@ fn body(m: &wa::Message) -> Option<Body<'_>> {
                 x.context_info.as_option(),
             )
         } else if let Some(x) = m.image_message.as_option() {
+            let caption = x.caption.as_deref();
+            media = Some(attachment(x, "image", x.mimetype.as_deref(), caption, None));
             (
                 "image",
                 tagged("image", x.caption.as_deref()),
                 x.context_info.as_option(),
             )
         } else if let Some(x) = m.video_message.as_option() {
+            let caption = x.caption.as_deref();
+            media = Some(attachment(x, "video", x.mimetype.as_deref(), caption, None));
             (
                 "video",
                 tagged("video", x.caption.as_deref()),
                 x.context_info.as_option(),
             )
         } else if let Some(x) = m.ptv_message.as_option() {
+            let caption = x.caption.as_deref();
+            media = Some(attachment(x, "video", x.mimetype.as_deref(), caption, None));
             (
                 "video",
                 tagged("video note", x.caption.as_deref()),
@@ -150,6 +197,14 @@ fn body(m: &wa::Message) -> Option<Body<'_>> {
                 .as_deref()
                 .or(x.title.as_deref())
                 .unwrap_or("file");
+            let file_name = x.file_name.as_deref();
+            media = Some(attachment(
+                x,
+                "document",
+                x.mimetype.as_deref(),
+                x.caption.as_deref(),
+                file_name,
+            ));
             let caption = x
                 .caption
                 .as_deref()
@@ -161,6 +216,7 @@ fn body(m: &wa::Message) -> Option<Body<'_>> {
                 x.context_info.as_option(),
             )
         } else if let Some(x) = m.audio_message.as_option() {
+            media = Some(attachment(x, "audio", x.mimetype.as_deref(), None, None));
             let tag = if x.ptt == Some(true) {
                 "voice note"
             } else {
@@ -168,6 +224,7 @@ fn body(m: &wa::Message) -> Option<Body<'_>> {
             };
             ("audio", tagged(tag, None), x.context_info.as_option())
         } else if let Some(x) = m.sticker_message.as_option() {
+            media = Some(attachment(x, "sticker", x.mimetype.as_deref(), None, None));
             (
                 "sticker",
                 tagged("sticker", None),
@@ -235,6 +292,7 @@ fn body(m: &wa::Message) -> Option<Body<'_>> {
         content,
         context,
         quoted,
+        media,
     })
 }
 
@@ -583,5 +641,94 @@ mod tests {
     fn converted_messages_pass_store_validation() {
         let m = stored(&dm(), wa::Message::text("x"));
         assert!(m.validated(AT * 1000).is_ok());
+    }
+
+    #[test]
+    fn every_media_kind_carries_its_attachment() {
+        let sha = vec![0xab; 32];
+        let image = wa::Message {
+            image_message: MessageField::some(wa::message::ImageMessage {
+                mimetype: Some("image/jpeg".into()),
+                caption: Some(" the menu ".into()),
+                file_length: Some(2048),
+                file_sha256: Some(sha.clone()),
+                file_enc_sha256: Some(vec![0xcd; 32]),
+                media_key: Some(vec![7; 32]),
+                direct_path: Some("/v/t62.7118-24/abc".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let media = stored(&dm(), image).media.expect("an image has media");
+        assert_eq!(media.kind, "image");
+        assert_eq!(media.mimetype.as_deref(), Some("image/jpeg"));
+        assert_eq!(media.size_bytes, Some(2048));
+        assert_eq!(media.sha256, Some("ab".repeat(32)));
+        assert_eq!(media.caption.as_deref(), Some("the menu"));
+        let download = media.download.expect("the CDN keys are kept");
+        assert_eq!(download.media_key, "07".repeat(32));
+        assert_eq!(download.file_length, 2048);
+
+        let cases: Vec<(wa::Message, &str, Option<&str>)> = vec![
+            (
+                wa::Message {
+                    video_message: MessageField::some(wa::message::VideoMessage {
+                        mimetype: Some("video/mp4".into()),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                },
+                "video",
+                None,
+            ),
+            (
+                wa::Message {
+                    ptv_message: MessageField::some(wa::message::VideoMessage::default()),
+                    ..Default::default()
+                },
+                "video",
+                None,
+            ),
+            (
+                wa::Message {
+                    document_message: MessageField::some(wa::message::DocumentMessage {
+                        file_name: Some("report.pdf".into()),
+                        mimetype: Some("application/pdf".into()),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                },
+                "document",
+                Some("report.pdf"),
+            ),
+            (
+                wa::Message {
+                    audio_message: MessageField::some(wa::message::AudioMessage {
+                        ptt: Some(true),
+                        mimetype: Some("audio/ogg; codecs=opus".into()),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                },
+                "audio",
+                None,
+            ),
+            (
+                wa::Message {
+                    sticker_message: MessageField::some(wa::message::StickerMessage::default()),
+                    ..Default::default()
+                },
+                "sticker",
+                None,
+            ),
+        ];
+        for (message, kind, file_name) in cases {
+            let media = stored(&dm(), message).media.expect(kind);
+            assert_eq!(media.kind, kind);
+            assert_eq!(media.file_name.as_deref(), file_name);
+            assert!(media.download.is_none(), "no keys, nothing to download");
+            assert!(!media.fetch);
+        }
+        assert!(stored(&dm(), wa::Message::text("no file")).media.is_none());
     }
 }

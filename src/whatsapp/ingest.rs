@@ -19,6 +19,9 @@ pub struct Policy {
     monitored: HashSet<String>,
     self_jid: Option<String>,
     store_all: bool,
+    download_media: bool,
+    /// Everything stored is history, never answered (history sync).
+    history: bool,
 }
 
 impl Policy {
@@ -30,7 +33,23 @@ impl Policy {
                 .collect(),
             self_jid: config.self_jid(),
             store_all: config.file.whatsapp.store_all_chats,
+            download_media: config.file.media.download,
+            history: false,
         }
+    }
+
+    /// The same chats, for history: stored as context, never answered.
+    pub fn for_history(&self) -> Self {
+        Self {
+            history: true,
+            ..self.clone()
+        }
+    }
+
+    pub fn monitored(&self) -> Vec<String> {
+        let mut chats: Vec<String> = self.monitored.iter().cloned().collect();
+        chats.sort();
+        chats
     }
 
     /// Pending for the agent, history, or not stored (`None`).
@@ -38,7 +57,10 @@ impl Policy {
         let monitored = self.monitored.contains(&m.chat_jid);
         let in_self_chat = self.self_jid.as_deref() == Some(m.chat_jid.as_str());
         let asks = !m.is_from_me || in_self_chat;
-        match (monitored, asks && m.message_type != "reaction") {
+        match (
+            monitored,
+            asks && m.message_type != "reaction" && !self.history,
+        ) {
             (true, true) => Some(Status::Pending),
             (true, false) => Some(Status::History),
             (false, _) if self.store_all => Some(Status::History),
@@ -60,7 +82,13 @@ pub fn store(
     let mut changes = Vec::new();
     for (inbound, _) in batch {
         match inbound {
-            Inbound::Message(m) => messages.push(m),
+            Inbound::Message(mut m) => {
+                if let Some(media) = m.media.as_mut() {
+                    media.fetch = policy.download_media
+                        && policy.monitored.contains(&db.canonical_jid(&m.chat_jid)?);
+                }
+                messages.push(m);
+            }
             Inbound::Skip(reason) => log::debug!("not stored: {reason}"),
             change => changes.push(change),
         }
@@ -151,6 +179,7 @@ mod tests {
             mentions: vec![],
             quoted_id: None,
             origin: Origin::Live,
+            media: None,
         }
     }
 
@@ -161,6 +190,8 @@ mod tests {
                 .into(),
             self_jid: Some("15550009999@s.whatsapp.net".into()),
             store_all,
+            download_media: true,
+            history: false,
         }
     }
 

@@ -3,6 +3,7 @@
 pub mod convert;
 pub mod device;
 pub mod drain;
+mod history;
 mod ingest;
 pub mod listen;
 pub mod pair;

@@ -1,0 +1,214 @@
+//! `media_files`: one row per media message, and the download queue over them.
+
+use anyhow::Result;
+use rusqlite::{OptionalExtension, Row, Transaction, params};
+use serde::Serialize;
+
+use super::Db;
+use crate::clock;
+use crate::media::DownloadRef;
+use crate::message::NewMessage;
+
+/// A download is tried this many times before the row is marked failed.
+pub const MAX_DOWNLOAD_ATTEMPTS: i64 = 3;
+/// Wait between attempts grows by this much per failed attempt.
+const RETRY_STEP_MS: i64 = 60_000;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MediaRow {
+    pub id: i64,
+    pub chat_jid: String,
+    pub message_id: String,
+    pub media_type: String,
+    pub mimetype: Option<String>,
+    pub size_bytes: Option<i64>,
+    pub sha256: Option<String>,
+    pub caption: Option<String>,
+    pub file_name: Option<String>,
+    pub download_state: String,
+    pub local_path: Option<String>,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    #[serde(skip)]
+    pub download: Option<DownloadRef>,
+}
+
+const COLUMNS: &str = "id, chat_jid, message_id, media_type, mimetype, size_bytes, sha256, caption,
+     file_name, download_state, local_path, attempts, last_error, download";
+
+fn media_row(r: &Row<'_>) -> rusqlite::Result<MediaRow> {
+    let download: Option<String> = r.get(13)?;
+    Ok(MediaRow {
+        id: r.get(0)?,
+        chat_jid: r.get(1)?,
+        message_id: r.get(2)?,
+        media_type: r.get(3)?,
+        mimetype: r.get(4)?,
+        size_bytes: r.get(5)?,
+        sha256: r.get(6)?,
+        caption: r.get(7)?,
+        file_name: r.get(8)?,
+        download_state: r.get(9)?,
+        local_path: r.get(10)?,
+        attempts: r.get(11)?,
+        last_error: r.get(12)?,
+        download: download.and_then(|d| serde_json::from_str(&d).ok()),
+    })
+}
+
+/// Inside an ingest: a row for every media message of the batch (once per message).
+pub(super) fn record(tx: &Transaction<'_>, batch: &[NewMessage], now: i64) -> Result<()> {
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO media_files (chat_jid, message_id, media_type, mimetype, size_bytes, sha256,
+             caption, file_name, download, download_state, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)
+         ON CONFLICT (chat_jid, message_id) DO NOTHING",
+    )?;
+    for m in batch {
+        let Some(media) = &m.media else { continue };
+        let download = media
+            .download
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()?;
+        let state = if media.fetch && download.is_some() {
+            "pending"
+        } else {
+            "none"
+        };
+        insert.execute(params![
+            m.chat_jid,
+            m.id,
+            media.kind,
+            media.mimetype,
+            media.size_bytes,
+            media.sha256,
+            media.caption,
+            media.file_name,
+            download,
+            state,
+            now
+        ])?;
+    }
+    Ok(())
+}
+
+impl Db {
+    /// The next file to download: pending, retry wait elapsed, oldest first.
+    pub fn next_media_download(&self, now: i64) -> Result<Option<MediaRow>> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!(
+                    "SELECT {COLUMNS} FROM media_files
+                     WHERE download_state = 'pending' AND download IS NOT NULL
+                       AND updated_at <= ?1 - attempts * {RETRY_STEP_MS}
+                     ORDER BY id LIMIT 1"
+                ),
+                [now],
+                media_row,
+            )
+            .optional()?)
+    }
+
+    pub fn media_downloaded(&mut self, id: i64, path: &str) -> Result<()> {
+        let tx = self.write()?;
+        tx.execute(
+            "UPDATE media_files SET download_state = 'done', local_path = ?2, last_error = NULL,
+                 attempts = attempts + 1, updated_at = ?3 WHERE id = ?1",
+            params![id, path, clock::now_ms()],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Records a failed attempt; after [`MAX_DOWNLOAD_ATTEMPTS`], or at once when
+    /// retrying cannot help (`final_`), the row is marked failed.
+    pub fn media_failed(&mut self, id: i64, error: &str, final_: bool) -> Result<()> {
+        let tx = self.write()?;
+        tx.execute(
+            "UPDATE media_files SET attempts = attempts + 1, last_error = ?2, updated_at = ?3,
+                 download_state = CASE WHEN ?4 OR attempts + 1 >= ?5 THEN 'failed' ELSE 'pending' END
+             WHERE id = ?1",
+            params![id, error, clock::now_ms(), final_, MAX_DOWNLOAD_ATTEMPTS],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The media rows of a message id (in every chat that has one, unless `chat` says).
+    pub fn media_of_message(&self, message_id: &str, chat: Option<&str>) -> Result<Vec<MediaRow>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM media_files WHERE message_id = ?1 AND (?2 IS NULL OR chat_jid = ?2)"
+        ))?;
+        let rows = stmt.query_map(params![message_id, chat], media_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn media(&self, id: i64) -> Result<Option<MediaRow>> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM media_files WHERE id = ?1"),
+                [id],
+                media_row,
+            )
+            .optional()?)
+    }
+
+    /// Queues a download now, with fresh attempts (an explicit `media fetch`).
+    pub fn request_media(&mut self, id: i64) -> Result<()> {
+        let tx = self.write()?;
+        tx.execute(
+            "UPDATE media_files SET download_state = 'pending', attempts = 0, last_error = NULL,
+                 updated_at = 0 WHERE id = ?1 AND download_state <> 'done'",
+            [id],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Rows whose message is gone (deleted by retention), with the files only they use.
+    pub fn orphaned_media(&self) -> Result<(Vec<i64>, Vec<String>)> {
+        let mut stmt = self.conn.prepare(
+            "SELECT f.id, f.local_path,
+                 EXISTS (SELECT 1 FROM media_files o
+                         WHERE o.local_path = f.local_path AND o.id <> f.id
+                           AND EXISTS (SELECT 1 FROM messages m
+                                       WHERE m.chat_jid = o.chat_jid AND m.id = o.message_id))
+             FROM media_files f
+             WHERE NOT EXISTS (SELECT 1 FROM messages m WHERE m.chat_jid = f.chat_jid AND m.id = f.message_id)",
+        )?;
+        let mut ids = Vec::new();
+        let mut files = Vec::new();
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, Option<String>>(1)?,
+                r.get::<_, bool>(2)?,
+            ))
+        })?;
+        for row in rows {
+            let (id, path, shared) = row?;
+            ids.push(id);
+            if let Some(path) = path.filter(|_| !shared) {
+                files.push(path);
+            }
+        }
+        files.sort();
+        files.dedup();
+        Ok((ids, files))
+    }
+
+    pub fn forget_media(&mut self, ids: &[i64]) -> Result<()> {
+        let tx = self.write()?;
+        {
+            let mut delete = tx.prepare_cached("DELETE FROM media_files WHERE id = ?1")?;
+            for id in ids {
+                delete.execute([id])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}

@@ -1,0 +1,560 @@
+//! History sync state: per-chat checkpoints, requests to the listener, and the global
+//! status row. Checkpoints change only through [`State::after`].
+
+use anyhow::Result;
+use rusqlite::{OptionalExtension, Row, Transaction, params};
+use serde::Serialize;
+
+use super::Db;
+use crate::clock;
+use crate::error::{self, Kind};
+use crate::sync::checkpoint::{State, Step};
+
+/// The oldest message fetched so far: where the next request continues.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Cursor {
+    pub id: String,
+    pub timestamp_ms: i64,
+    pub from_me: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Checkpoint {
+    pub chat_jid: String,
+    #[serde(serialize_with = "state_name")]
+    pub state: State,
+    pub cursor: Option<Cursor>,
+    pub messages_synced: i64,
+    pub max_messages: i64,
+    pub progress_percent: i64,
+    pub error_message: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub completed_at: Option<i64>,
+}
+
+fn state_name<S: serde::Serializer>(state: &State, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(state.as_str())
+}
+
+impl Checkpoint {
+    /// Messages still wanted before the sync is complete.
+    pub fn remaining(&self) -> i64 {
+        (self.max_messages - self.messages_synced).max(0)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SyncStatus {
+    pub is_syncing: bool,
+    pub total_chats: i64,
+    pub completed_chats: i64,
+    pub messages_synced: i64,
+    pub last_sync_time: Option<i64>,
+    /// Every monitored chat has completed its sync.
+    pub is_latest: bool,
+}
+
+/// A sync the listener is asked to perform.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    pub id: i64,
+    pub chat_jid: String,
+    pub step: Step,
+    pub max_messages: i64,
+}
+
+/// Where a request stands, for the `sync` process waiting on it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RequestState {
+    Queued,
+    Running,
+    Done,
+    Failed,
+}
+
+const COLUMNS: &str =
+    "chat_jid, state, cursor_id, cursor_timestamp, cursor_from_me, messages_synced,
+     max_messages, progress_percent, error_message, created_at, updated_at, completed_at";
+
+fn checkpoint(row: &Row<'_>) -> rusqlite::Result<Checkpoint> {
+    let state: String = row.get(1)?;
+    let cursor = match (row.get(2)?, row.get(3)?, row.get(4)?) {
+        (Some(id), Some(timestamp_ms), Some(from_me)) => Some(Cursor {
+            id,
+            timestamp_ms,
+            from_me,
+        }),
+        _ => None,
+    };
+    Ok(Checkpoint {
+        chat_jid: row.get(0)?,
+        // The table's CHECK constraint admits exactly the names State knows.
+        state: State::parse(&state).unwrap_or(State::Failed),
+        cursor,
+        messages_synced: row.get(5)?,
+        max_messages: row.get(6)?,
+        progress_percent: row.get(7)?,
+        error_message: row.get(8)?,
+        created_at: row.get(9)?,
+        updated_at: row.get(10)?,
+        completed_at: row.get(11)?,
+    })
+}
+
+fn load(tx: &Transaction<'_>, chat: &str) -> Result<Option<Checkpoint>> {
+    Ok(tx
+        .query_row(
+            &format!("SELECT {COLUMNS} FROM sync_checkpoints WHERE chat_jid = ?1"),
+            [chat],
+            checkpoint,
+        )
+        .optional()?)
+}
+
+/// The oldest stored message of a chat: the anchor a fresh sync walks back from.
+fn anchor(tx: &Transaction<'_>, chat: &str) -> Result<Option<Cursor>> {
+    Ok(tx
+        .query_row(
+            "SELECT id, timestamp, is_from_me FROM messages WHERE chat_jid = ?1
+             ORDER BY timestamp, pk LIMIT 1",
+            [chat],
+            |r| {
+                Ok(Cursor {
+                    id: r.get(0)?,
+                    timestamp_ms: r.get(1)?,
+                    from_me: r.get(2)?,
+                })
+            },
+        )
+        .optional()?)
+}
+
+fn step_name(step: Step) -> &'static str {
+    match step {
+        Step::Resume => "resume",
+        Step::Restart => "restart",
+        _ => "start",
+    }
+}
+
+fn parse_step(action: &str) -> Step {
+    match action {
+        "resume" => Step::Resume,
+        "restart" => Step::Restart,
+        _ => Step::Start,
+    }
+}
+
+impl Db {
+    pub fn sync_checkpoint(&self, chat: &str) -> Result<Option<Checkpoint>> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM sync_checkpoints WHERE chat_jid = ?1"),
+                [chat],
+                checkpoint,
+            )
+            .optional()?)
+    }
+
+    pub fn sync_checkpoints(&self) -> Result<Vec<Checkpoint>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM sync_checkpoints ORDER BY chat_jid"
+        ))?;
+        let rows = stmt.query_map([], checkpoint)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Takes `step` on the chat's checkpoint (a missing one is `not_started`). Start and
+    /// restart anchor the cursor at the chat's oldest stored message; `max` replaces the
+    /// wanted count, `detail` is kept as the error message of a stop.
+    pub fn sync_transition(
+        &mut self,
+        chat: &str,
+        step: Step,
+        max: Option<i64>,
+        detail: Option<&str>,
+    ) -> Result<Checkpoint> {
+        let now = clock::now_ms();
+        let tx = self.write()?;
+        let current = load(&tx, chat)?;
+        let from = current.as_ref().map_or(State::NotStarted, |c| c.state);
+        let to = from
+            .after(step)
+            .map_err(|refused| error::failure(Kind::Usage, format!("sync of {chat}: {refused}")))?;
+        match step {
+            Step::Start | Step::Restart => {
+                let Some(cursor) = anchor(&tx, chat)? else {
+                    return Err(error::failure(
+                        Kind::Unavailable,
+                        format!(
+                            "{chat} has no stored message to walk back from: wait until one \
+                             message of the chat arrives, or import an export of it \
+                             (`wabot import --format whatsapp-export --chat {chat} FILE`)"
+                        ),
+                    ));
+                };
+                tx.execute(
+                    "INSERT INTO sync_checkpoints (chat_jid, state, cursor_id, cursor_timestamp,
+                         cursor_from_me, messages_synced, max_messages, progress_percent,
+                         error_message, created_at, updated_at, completed_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, 0, NULL, ?7, ?7, NULL)
+                     ON CONFLICT (chat_jid) DO UPDATE SET state = excluded.state,
+                         cursor_id = excluded.cursor_id, cursor_timestamp = excluded.cursor_timestamp,
+                         cursor_from_me = excluded.cursor_from_me, messages_synced = 0,
+                         max_messages = excluded.max_messages, progress_percent = 0,
+                         error_message = NULL, updated_at = excluded.updated_at, completed_at = NULL",
+                    params![
+                        chat,
+                        to.as_str(),
+                        cursor.id,
+                        cursor.timestamp_ms,
+                        cursor.from_me,
+                        max.or(current.map(|c| c.max_messages)).unwrap_or(500),
+                        now
+                    ],
+                )?;
+            }
+            Step::Resume => {
+                tx.execute(
+                    "UPDATE sync_checkpoints SET state = ?2, error_message = NULL, updated_at = ?3,
+                         max_messages = coalesce(?4, max_messages),
+                         progress_percent = min(100, messages_synced * 100 / max(1, coalesce(?4, max_messages)))
+                     WHERE chat_jid = ?1",
+                    params![chat, to.as_str(), now, max],
+                )?;
+            }
+            Step::Complete => {
+                tx.execute(
+                    "UPDATE sync_checkpoints SET state = ?2, progress_percent = 100, error_message = NULL,
+                         updated_at = ?3, completed_at = ?3 WHERE chat_jid = ?1",
+                    params![chat, to.as_str(), now],
+                )?;
+            }
+            Step::Interrupt | Step::Cancel | Step::Fail => {
+                tx.execute(
+                    "UPDATE sync_checkpoints SET state = ?2, error_message = ?3, updated_at = ?4
+                     WHERE chat_jid = ?1",
+                    params![chat, to.as_str(), detail, now],
+                )?;
+            }
+        }
+        let stored = load(&tx, chat)?.ok_or_else(|| anyhow::anyhow!("checkpoint vanished"))?;
+        tx.commit()?;
+        Ok(stored)
+    }
+
+    /// Records a batch of `received` messages older than the cursor, moving the cursor
+    /// to `oldest`. Returns `None`, changing nothing, when the sync is no longer in
+    /// progress (it was cancelled or interrupted from outside meanwhile).
+    pub fn sync_advance(
+        &mut self,
+        chat: &str,
+        oldest: &Cursor,
+        received: i64,
+    ) -> Result<Option<Checkpoint>> {
+        let now = clock::now_ms();
+        let tx = self.write()?;
+        let changed = tx.execute(
+            "UPDATE sync_checkpoints SET cursor_id = ?2, cursor_timestamp = ?3, cursor_from_me = ?4,
+                 messages_synced = messages_synced + ?5, updated_at = ?6,
+                 progress_percent = min(100, (messages_synced + ?5) * 100 / max(1, max_messages))
+             WHERE chat_jid = ?1 AND state = 'in_progress'",
+            params![
+                chat,
+                oldest.id,
+                oldest.timestamp_ms,
+                oldest.from_me,
+                received,
+                now
+            ],
+        )?;
+        if changed == 0 {
+            return Ok(None);
+        }
+        tx.execute(
+            "UPDATE sync_status SET last_sync_time = ?1 WHERE id = 1",
+            [now],
+        )?;
+        let stored = load(&tx, chat)?;
+        tx.commit()?;
+        Ok(stored)
+    }
+
+    /// After a crash nobody works on an `in_progress` checkpoint any more: it becomes
+    /// `interrupted` (resumable), and requests that were running are queued again as
+    /// resumes so the next listener finishes them. Call with the lock held.
+    pub fn recover_sync(&mut self) -> Result<usize> {
+        let now = clock::now_ms();
+        let tx = self.write()?;
+        let chats: Vec<String> = {
+            let mut stmt =
+                tx.prepare("SELECT chat_jid FROM sync_checkpoints WHERE state = 'in_progress'")?;
+            stmt.query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?
+        };
+        tx.execute(
+            "UPDATE sync_checkpoints SET state = 'interrupted', updated_at = ?1,
+                 error_message = 'the process running the sync stopped before it finished'
+             WHERE state = 'in_progress'",
+            [now],
+        )?;
+        tx.execute(
+            "UPDATE sync_requests SET status = 'queued', action = 'resume', updated_at = ?1
+             WHERE status = 'running'",
+            [now],
+        )?;
+        tx.commit()?;
+        Ok(chats.len())
+    }
+
+    /// Recomputes the global status row from the checkpoints; `monitored` are the chats
+    /// that must all be completed for the history to count as latest.
+    pub fn refresh_sync_status(&mut self, monitored: &[String]) -> Result<SyncStatus> {
+        let tx = self.write()?;
+        let missing = {
+            let mut completed = tx.prepare_cached(
+                "SELECT 1 FROM sync_checkpoints WHERE chat_jid = ?1 AND state = 'completed'",
+            )?;
+            let mut missing = 0;
+            for chat in monitored {
+                if !completed.exists([chat])? {
+                    missing += 1;
+                }
+            }
+            missing
+        };
+        tx.execute(
+            "UPDATE sync_status SET
+                 is_syncing = EXISTS (SELECT 1 FROM sync_checkpoints WHERE state = 'in_progress'),
+                 total_chats = (SELECT count(*) FROM sync_checkpoints),
+                 completed_chats = (SELECT count(*) FROM sync_checkpoints WHERE state = 'completed'),
+                 messages_synced = (SELECT coalesce(sum(messages_synced), 0) FROM sync_checkpoints),
+                 is_latest = ?1
+             WHERE id = 1",
+            [missing == 0 && !monitored.is_empty()],
+        )?;
+        let status = tx.query_row(
+            "SELECT is_syncing, total_chats, completed_chats, messages_synced, last_sync_time, is_latest
+             FROM sync_status WHERE id = 1",
+            [],
+            |r| {
+                Ok(SyncStatus {
+                    is_syncing: r.get(0)?,
+                    total_chats: r.get(1)?,
+                    completed_chats: r.get(2)?,
+                    messages_synced: r.get(3)?,
+                    last_sync_time: r.get(4)?,
+                    is_latest: r.get(5)?,
+                })
+            },
+        )?;
+        tx.commit()?;
+        Ok(status)
+    }
+
+    /// Counts history pushed by WhatsApp itself (after pairing) into the global status.
+    pub fn record_pushed_history(&mut self, messages: i64, done: bool) -> Result<()> {
+        let tx = self.write()?;
+        tx.execute(
+            "UPDATE sync_status SET last_sync_time = ?1, is_syncing = ?2 WHERE id = 1",
+            params![clock::now_ms(), !done && messages > 0],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn queue_sync_request(&mut self, chat: &str, step: Step, max: i64) -> Result<i64> {
+        let now = clock::now_ms();
+        let tx = self.write()?;
+        tx.execute(
+            "INSERT INTO sync_requests (chat_jid, action, max_messages, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?4)",
+            params![chat, step_name(step), max, now],
+        )?;
+        let id = tx.last_insert_rowid();
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// Claims the oldest queued request.
+    pub fn next_sync_request(&mut self) -> Result<Option<Request>> {
+        let tx = self.write()?;
+        let request = tx
+            .query_row(
+                "SELECT id, chat_jid, action, max_messages FROM sync_requests
+                 WHERE status = 'queued' ORDER BY id LIMIT 1",
+                [],
+                |r| {
+                    Ok(Request {
+                        id: r.get(0)?,
+                        chat_jid: r.get(1)?,
+                        step: parse_step(&r.get::<_, String>(2)?),
+                        max_messages: r.get(3)?,
+                    })
+                },
+            )
+            .optional()?;
+        if let Some(request) = &request {
+            tx.execute(
+                "UPDATE sync_requests SET status = 'running', updated_at = ?2 WHERE id = ?1",
+                params![request.id, clock::now_ms()],
+            )?;
+        }
+        tx.commit()?;
+        Ok(request)
+    }
+
+    pub fn finish_sync_request(&mut self, id: i64, ok: bool) -> Result<()> {
+        let tx = self.write()?;
+        tx.execute(
+            "UPDATE sync_requests SET status = ?2, updated_at = ?3 WHERE id = ?1",
+            params![id, if ok { "done" } else { "failed" }, clock::now_ms()],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn sync_request_state(&self, id: i64) -> Result<Option<RequestState>> {
+        let status: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT status FROM sync_requests WHERE id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(status.map(|s| match s.as_str() {
+            "queued" => RequestState::Queued,
+            "running" => RequestState::Running,
+            "done" => RequestState::Done,
+            _ => RequestState::Failed,
+        }))
+    }
+
+    /// Withdraws a request nobody has picked up yet; false if it is already running.
+    pub fn withdraw_sync_request(&mut self, id: i64) -> Result<bool> {
+        let tx = self.write()?;
+        let n = tx.execute(
+            "DELETE FROM sync_requests WHERE id = ?1 AND status = 'queued'",
+            [id],
+        )?;
+        tx.commit()?;
+        Ok(n == 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::message::{NewMessage, Origin, Status};
+
+    const CHAT: &str = "15550001111@s.whatsapp.net";
+
+    fn db_with_message() -> (tempfile::TempDir, Db) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = Db::open(&dir.path().join("w.db")).unwrap();
+        let m = NewMessage {
+            chat_jid: CHAT.into(),
+            id: "oldest".into(),
+            sender: CHAT.into(),
+            content: "hi".into(),
+            timestamp_ms: 1_700_000_000_000,
+            is_from_me: false,
+            message_type: "text".into(),
+            push_name: None,
+            mentions: vec![],
+            quoted_id: None,
+            origin: Origin::Live,
+            media: None,
+        };
+        db.ingest(vec![m], &|_| Some(Status::History)).unwrap();
+        (dir, db)
+    }
+
+    #[test]
+    fn start_anchors_at_the_oldest_message_and_batches_move_the_cursor() {
+        let (_dir, mut db) = db_with_message();
+        let c = db
+            .sync_transition(CHAT, Step::Start, Some(120), None)
+            .unwrap();
+        assert_eq!(c.state, State::InProgress);
+        assert_eq!(c.cursor.as_ref().unwrap().id, "oldest");
+        let older = Cursor {
+            id: "older".into(),
+            timestamp_ms: 1_600_000_000_000,
+            from_me: true,
+        };
+        let c = db.sync_advance(CHAT, &older, 30).unwrap().unwrap();
+        assert_eq!(
+            (c.messages_synced, c.progress_percent, c.cursor),
+            (30, 25, Some(older))
+        );
+        let c = db
+            .sync_transition(CHAT, Step::Interrupt, None, Some("phone offline"))
+            .unwrap();
+        assert_eq!(c.error_message.as_deref(), Some("phone offline"));
+        assert!(
+            db.sync_advance(CHAT, &c.cursor.clone().unwrap(), 5)
+                .unwrap()
+                .is_none(),
+            "an interrupted sync takes no more batches"
+        );
+        let c = db.sync_transition(CHAT, Step::Resume, None, None).unwrap();
+        assert_eq!(
+            (c.state, c.messages_synced, c.cursor.unwrap().id.as_str()),
+            (State::InProgress, 30, "older"),
+            "resume keeps the cursor"
+        );
+    }
+
+    #[test]
+    fn a_chat_without_messages_has_no_anchor() {
+        let (_dir, mut db) = db_with_message();
+        let err = db
+            .sync_transition("15550002222@s.whatsapp.net", Step::Start, None, None)
+            .unwrap_err();
+        assert_eq!(crate::error::exit_code(&err), 69);
+        assert!(err.to_string().contains("import"), "{err}");
+        assert!(db.sync_checkpoints().unwrap().is_empty());
+    }
+
+    #[test]
+    fn recovery_interrupts_orphaned_work_and_requeues_running_requests() {
+        let (_dir, mut db) = db_with_message();
+        let id = db.queue_sync_request(CHAT, Step::Start, 100).unwrap();
+        let request = db.next_sync_request().unwrap().unwrap();
+        assert_eq!((request.id, request.step), (id, Step::Start));
+        db.sync_transition(CHAT, Step::Start, Some(100), None)
+            .unwrap();
+        assert_eq!(db.recover_sync().unwrap(), 1);
+        assert_eq!(
+            db.sync_checkpoint(CHAT).unwrap().unwrap().state,
+            State::Interrupted
+        );
+        let again = db.next_sync_request().unwrap().unwrap();
+        assert_eq!(
+            (again.id, again.step),
+            (id, Step::Resume),
+            "the same request comes back as a resume"
+        );
+    }
+
+    #[test]
+    fn status_is_latest_only_when_every_monitored_chat_completed() {
+        let (_dir, mut db) = db_with_message();
+        let monitored = vec![CHAT.to_string()];
+        assert!(!db.refresh_sync_status(&monitored).unwrap().is_latest);
+        db.sync_transition(CHAT, Step::Start, None, None).unwrap();
+        let s = db.refresh_sync_status(&monitored).unwrap();
+        assert!(s.is_syncing && !s.is_latest);
+        db.sync_transition(CHAT, Step::Complete, None, None)
+            .unwrap();
+        let s = db.refresh_sync_status(&monitored).unwrap();
+        assert!(!s.is_syncing && s.is_latest);
+        assert_eq!((s.total_chats, s.completed_chats), (1, 1));
+        let more = vec![CHAT.to_string(), "15550002222@s.whatsapp.net".into()];
+        assert!(!db.refresh_sync_status(&more).unwrap().is_latest);
+    }
+}

@@ -1,0 +1,192 @@
+//! Attachments: what a media message carries, and storing a downloaded file so that
+//! only bytes matching the sender's SHA-256 ever land under their name.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// The attachment of a media message, as recorded in `media_files`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Media {
+    /// image, video, audio, document or sticker.
+    pub kind: &'static str,
+    pub mimetype: Option<String>,
+    pub size_bytes: Option<i64>,
+    /// Hex SHA-256 of the plaintext file, as the sender stated it.
+    pub sha256: Option<String>,
+    pub caption: Option<String>,
+    pub file_name: Option<String>,
+    /// How to fetch it from WhatsApp's CDN; absent when the message lacks the keys.
+    pub download: Option<DownloadRef>,
+    /// Whether the listener should download it (a monitored chat with `media.download`).
+    pub fetch: bool,
+}
+
+/// What WhatsApp's CDN needs to serve and decrypt one file. Stored as JSON in the
+/// database (which holds the messages themselves anyway); never logged.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DownloadRef {
+    pub direct_path: String,
+    /// Hex of the media key.
+    pub media_key: String,
+    /// Hex SHA-256 of the encrypted file.
+    pub file_enc_sha256: String,
+    pub file_length: u64,
+}
+
+impl std::fmt::Debug for DownloadRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DownloadRef")
+            .field("file_length", &self.file_length)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a downloaded file was not kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rejected {
+    TooLarge { size: u64, max: u64 },
+    Mismatch { expected: String, actual: String },
+    NoChecksum,
+}
+
+impl std::fmt::Display for Rejected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Rejected::TooLarge { size, max } => write!(
+                f,
+                "{size} bytes is more than media.max_bytes ({max}); raise it to keep such files"
+            ),
+            Rejected::Mismatch { expected, actual } => write!(
+                f,
+                "sha256 mismatch: the message says {expected}, the file has {actual}; not kept"
+            ),
+            Rejected::NoChecksum => {
+                f.write_str("the message carries no sha256, so the file cannot be verified")
+            }
+        }
+    }
+}
+
+impl std::error::Error for Rejected {}
+
+/// The file name a verified file gets: its SHA-256, with an extension for humans.
+pub fn file_name(sha256: &str, mimetype: Option<&str>) -> String {
+    let essence = mimetype
+        .and_then(|m| m.split(';').next())
+        .map(str::trim)
+        .unwrap_or_default();
+    let ext = match essence {
+        "image/jpeg" => "jpg",
+        "image/png" => "png",
+        "image/webp" => "webp",
+        "image/gif" => "gif",
+        "video/mp4" => "mp4",
+        "video/3gpp" => "3gp",
+        "audio/ogg" => "ogg",
+        "audio/mpeg" => "mp3",
+        "audio/mp4" | "audio/aac" => "m4a",
+        "application/pdf" => "pdf",
+        "text/plain" => "txt",
+        _ => "bin",
+    };
+    format!("{sha256}.{ext}")
+}
+
+/// Checks a downloaded file against the size cap and the stated SHA-256 and writes it
+/// into `dir` under its hash: a temporary name, fsync, then rename, so a crash never
+/// leaves a partial file under a final name. A file already there is reused.
+pub fn keep(
+    dir: &Path,
+    bytes: &[u8],
+    sha256: Option<&str>,
+    mimetype: Option<&str>,
+    max_bytes: u64,
+) -> Result<PathBuf> {
+    let size = bytes.len() as u64;
+    if size > max_bytes {
+        return Err(Rejected::TooLarge {
+            size,
+            max: max_bytes,
+        }
+        .into());
+    }
+    let expected = sha256.ok_or(Rejected::NoChecksum)?.to_ascii_lowercase();
+    let actual = hex::encode(Sha256::digest(bytes));
+    if actual != expected {
+        return Err(Rejected::Mismatch { expected, actual }.into());
+    }
+    crate::db::create_private_dir(dir)?;
+    let path = dir.join(file_name(&actual, mimetype));
+    if path.exists() {
+        return Ok(path);
+    }
+    let tmp = dir.join(format!(".{actual}.{}.tmp", std::process::id()));
+    let mut file =
+        std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, &path).with_context(|| format!("naming {}", path.display()))?;
+    Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_verified_file_is_kept_under_its_hash() {
+        let dir = tempfile::tempdir().unwrap();
+        let bytes = b"\xff\xd8\xff a tiny jpeg";
+        let sha = hex::encode(Sha256::digest(bytes));
+        let path = keep(dir.path(), bytes, Some(&sha), Some("image/jpeg"), 1024).unwrap();
+        assert_eq!(path, dir.path().join(format!("{sha}.jpg")));
+        assert_eq!(std::fs::read(&path).unwrap(), bytes);
+        let again = keep(dir.path(), bytes, Some(&sha.to_uppercase()), None, 1024).unwrap();
+        assert!(again.exists());
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+            .collect();
+        assert!(leftovers.is_empty());
+    }
+
+    #[test]
+    fn a_sha256_mismatch_is_rejected_and_nothing_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let wrong = hex::encode(Sha256::digest(b"something else"));
+        let err = keep(dir.path(), b"tampered", Some(&wrong), None, 1024).unwrap_err();
+        let rejected = err.downcast_ref::<Rejected>().unwrap();
+        assert!(matches!(rejected, Rejected::Mismatch { expected, .. } if *expected == wrong));
+        assert!(err.to_string().contains("sha256 mismatch"), "{err}");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn files_over_the_cap_or_without_a_checksum_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let bytes = vec![0u8; 2048];
+        let sha = hex::encode(Sha256::digest(&bytes));
+        let err = keep(dir.path(), &bytes, Some(&sha), None, 1024).unwrap_err();
+        assert!(err.to_string().contains("media.max_bytes"), "{err}");
+        let err = keep(dir.path(), &bytes, None, None, 4096).unwrap_err();
+        assert_eq!(err.downcast_ref::<Rejected>(), Some(&Rejected::NoChecksum));
+    }
+
+    #[test]
+    fn download_keys_never_show_in_debug_output() {
+        let r = DownloadRef {
+            direct_path: "/v/t62/secret-path".into(),
+            media_key: "00112233".into(),
+            file_enc_sha256: "aa".into(),
+            file_length: 10,
+        };
+        let shown = format!("{r:?}");
+        assert!(!shown.contains("00112233") && !shown.contains("secret-path"));
+    }
+}
