@@ -8,6 +8,8 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::db::{Db, MediaRow};
+
 /// The attachment of a media message, as recorded in `media_files`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Media {
@@ -134,6 +136,52 @@ pub fn keep(
     Ok(path)
 }
 
+/// Gets a file's bytes from WhatsApp (the live client, or a test's stand-in).
+pub trait Fetch {
+    fn fetch(&mut self, row: &MediaRow) -> Result<Vec<u8>>;
+}
+
+/// Downloads one queued file and records the outcome: kept under its hash, retried
+/// later (bounded by the row's attempts), or failed for good when retrying cannot help.
+pub fn download(
+    db: &mut Db,
+    fetcher: &mut dyn Fetch,
+    dir: &Path,
+    max_bytes: u64,
+    row: &MediaRow,
+) -> Result<PathBuf> {
+    if let Some(size) = row.size_bytes.and_then(|s| u64::try_from(s).ok())
+        && size > max_bytes
+    {
+        let why = Rejected::TooLarge {
+            size,
+            max: max_bytes,
+        };
+        db.media_failed(row.id, &why.to_string(), true)?;
+        return Err(why.into());
+    }
+    let outcome = fetcher.fetch(row).and_then(|bytes| {
+        keep(
+            dir,
+            &bytes,
+            row.sha256.as_deref(),
+            row.mimetype.as_deref(),
+            max_bytes,
+        )
+    });
+    match outcome {
+        Ok(path) => {
+            db.media_downloaded(row.id, &path.to_string_lossy())?;
+            Ok(path)
+        }
+        Err(err) => {
+            let final_ = err.downcast_ref::<Rejected>().is_some();
+            db.media_failed(row.id, &format!("{err:#}"), final_)?;
+            Err(err)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -176,6 +224,131 @@ mod tests {
         assert!(err.to_string().contains("media.max_bytes"), "{err}");
         let err = keep(dir.path(), &bytes, None, None, 4096).unwrap_err();
         assert_eq!(err.downcast_ref::<Rejected>(), Some(&Rejected::NoChecksum));
+    }
+
+    struct Cdn {
+        served: Vec<u8>,
+        fail: bool,
+        calls: usize,
+    }
+
+    impl Fetch for Cdn {
+        fn fetch(&mut self, _: &MediaRow) -> Result<Vec<u8>> {
+            self.calls += 1;
+            if self.fail {
+                anyhow::bail!("media host timed out");
+            }
+            Ok(self.served.clone())
+        }
+    }
+
+    /// A database with one queued image whose stated hash is that of `genuine`.
+    fn queued(genuine: &[u8]) -> (tempfile::TempDir, Db, i64) {
+        use crate::message::{NewMessage, Origin, Status};
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = Db::open(&dir.path().join("w.db")).unwrap();
+        let media = Media {
+            kind: "image",
+            mimetype: Some("image/jpeg".into()),
+            size_bytes: Some(genuine.len() as i64),
+            sha256: Some(hex::encode(Sha256::digest(genuine))),
+            caption: None,
+            file_name: None,
+            download: Some(DownloadRef {
+                direct_path: "/v/x".into(),
+                media_key: "00".into(),
+                file_enc_sha256: "11".into(),
+                file_length: genuine.len() as u64,
+            }),
+            fetch: true,
+        };
+        let m = NewMessage {
+            chat_jid: "15550001111@s.whatsapp.net".into(),
+            id: "IMG1".into(),
+            sender: "15550001111@s.whatsapp.net".into(),
+            content: "[image]".into(),
+            timestamp_ms: 1_700_000_000_000,
+            is_from_me: false,
+            message_type: "image".into(),
+            push_name: None,
+            mentions: vec![],
+            quoted_id: None,
+            origin: Origin::Live,
+            media: Some(media),
+        };
+        db.ingest(vec![m], &|_| Some(Status::History)).unwrap();
+        let row = db
+            .next_media_download(crate::clock::now_ms())
+            .unwrap()
+            .unwrap();
+        (dir, db, row.id)
+    }
+
+    #[test]
+    fn a_download_is_verified_then_recorded() {
+        let genuine = b"jpeg bytes".to_vec();
+        let (dir, mut db, id) = queued(&genuine);
+        let row = db.media(id).unwrap().unwrap();
+        let mut cdn = Cdn {
+            served: genuine.clone(),
+            fail: false,
+            calls: 0,
+        };
+        let media_dir = dir.path().join("media");
+        let path = download(&mut db, &mut cdn, &media_dir, 1024, &row).unwrap();
+        let row = db.media(id).unwrap().unwrap();
+        assert_eq!(row.download_state, "done");
+        assert_eq!(
+            row.local_path.as_deref(),
+            Some(path.to_string_lossy().as_ref())
+        );
+        assert_eq!(std::fs::read(path).unwrap(), genuine);
+        assert!(
+            db.next_media_download(crate::clock::now_ms() + 3_600_000)
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn a_tampered_download_fails_at_once_and_keeps_nothing() {
+        let (dir, mut db, id) = queued(b"genuine");
+        let row = db.media(id).unwrap().unwrap();
+        let mut cdn = Cdn {
+            served: b"tampered".to_vec(),
+            fail: false,
+            calls: 0,
+        };
+        let err = download(&mut db, &mut cdn, &dir.path().join("media"), 1024, &row).unwrap_err();
+        assert!(err.to_string().contains("sha256 mismatch"), "{err}");
+        let row = db.media(id).unwrap().unwrap();
+        assert_eq!(row.download_state, "failed");
+        assert!(row.last_error.unwrap().contains("mismatch"));
+        assert!(
+            !dir.path().join("media").exists()
+                || std::fs::read_dir(dir.path().join("media")).unwrap().count() == 0
+        );
+    }
+
+    #[test]
+    fn transient_failures_are_retried_a_bounded_number_of_times() {
+        let (dir, mut db, id) = queued(b"genuine");
+        let mut cdn = Cdn {
+            served: vec![],
+            fail: true,
+            calls: 0,
+        };
+        let later = || crate::clock::now_ms() + 3_600_000;
+        while let Some(row) = db.next_media_download(later()).unwrap() {
+            assert!(download(&mut db, &mut cdn, &dir.path().join("m"), 1024, &row).is_err());
+            assert!(cdn.calls <= 10, "retries must end");
+        }
+        let row = db.media(id).unwrap().unwrap();
+        assert_eq!(
+            (row.download_state.as_str(), row.attempts),
+            ("failed", crate::db::MAX_DOWNLOAD_ATTEMPTS)
+        );
+        assert_eq!(cdn.calls as i64, crate::db::MAX_DOWNLOAD_ATTEMPTS);
     }
 
     #[test]

@@ -32,13 +32,16 @@ pub use queue::{ClaimRequest, QueuedMessage, Release, Turn};
 pub use search::SearchFilter;
 pub use sessions::SessionRow;
 pub use stats::Stats;
-pub use sync::{Checkpoint, Cursor, RequestState, SyncStatus};
+pub use sync::{Checkpoint, Cursor, Request, RequestState, SyncStatus};
 
 use crate::error;
 
 /// Numbered migrations, applied in order; the database's `user_version` is the number
 /// of migrations it has.
-const MIGRATIONS: &[&str] = &[include_str!("../../migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/0001_init.sql"),
+    include_str!("../../migrations/0002_sync_request_error.sql"),
+];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 

@@ -70,7 +70,7 @@ pub enum RequestState {
     Queued,
     Running,
     Done,
-    Failed,
+    Failed(String),
 }
 
 const COLUMNS: &str =
@@ -406,30 +406,36 @@ impl Db {
         Ok(request)
     }
 
-    pub fn finish_sync_request(&mut self, id: i64, ok: bool) -> Result<()> {
+    /// Marks a request done, or failed with the reason the waiting `sync` shows.
+    pub fn finish_sync_request(&mut self, id: i64, error: Option<&str>) -> Result<()> {
         let tx = self.write()?;
         tx.execute(
-            "UPDATE sync_requests SET status = ?2, updated_at = ?3 WHERE id = ?1",
-            params![id, if ok { "done" } else { "failed" }, clock::now_ms()],
+            "UPDATE sync_requests SET status = ?2, error = ?3, updated_at = ?4 WHERE id = ?1",
+            params![
+                id,
+                if error.is_none() { "done" } else { "failed" },
+                error,
+                clock::now_ms()
+            ],
         )?;
         tx.commit()?;
         Ok(())
     }
 
     pub fn sync_request_state(&self, id: i64) -> Result<Option<RequestState>> {
-        let status: Option<String> = self
+        let row: Option<(String, Option<String>)> = self
             .conn
             .query_row(
-                "SELECT status FROM sync_requests WHERE id = ?1",
+                "SELECT status, error FROM sync_requests WHERE id = ?1",
                 [id],
-                |r| r.get(0),
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?;
-        Ok(status.map(|s| match s.as_str() {
+        Ok(row.map(|(status, error)| match status.as_str() {
             "queued" => RequestState::Queued,
             "running" => RequestState::Running,
             "done" => RequestState::Done,
-            _ => RequestState::Failed,
+            _ => RequestState::Failed(error.unwrap_or_default()),
         }))
     }
 

@@ -4,7 +4,7 @@
 
 use anyhow::Result;
 
-use crate::db::{Checkpoint, Cursor, Db};
+use crate::db::{Checkpoint, Cursor, Db, Request};
 use crate::sync::checkpoint::{State, Step};
 
 /// WhatsApp serves on-demand history in batches of at most this many messages.
@@ -98,6 +98,41 @@ pub fn run(
         }
     }
     Ok(checkpoint)
+}
+
+/// Performs a request queued for the listener: its transition, then the walk. A refused
+/// transition fails the request with the reason, for the `sync` process waiting on it.
+pub fn perform(
+    db: &mut Db,
+    source: &mut dyn HistorySource,
+    request: &Request,
+    monitored: &[String],
+    stop: &dyn Fn() -> Option<String>,
+) -> Result<()> {
+    let chat = &request.chat_jid;
+    if let Err(refused) = db.sync_transition(chat, request.step, Some(request.max_messages), None) {
+        return db.finish_sync_request(request.id, Some(&format!("{refused:#}")));
+    }
+    db.refresh_sync_status(monitored)?;
+    let done = run(db, source, chat, stop, &mut |c| {
+        log::info!(
+            "history of {chat}: {} of {} messages",
+            c.messages_synced,
+            c.max_messages
+        );
+    });
+    db.refresh_sync_status(monitored)?;
+    match done {
+        Ok(c) => {
+            log::info!(
+                "history of {chat}: {} after {} messages",
+                c.state,
+                c.messages_synced
+            );
+            db.finish_sync_request(request.id, None)
+        }
+        Err(e) => db.finish_sync_request(request.id, Some(&format!("{e:#}"))),
+    }
 }
 
 fn reload(db: &Db, chat: &str) -> Result<Checkpoint> {

@@ -11,8 +11,9 @@ use whatsapp_rust::prelude::*;
 use whatsapp_rust::types::events::ConnectFailure;
 
 use super::drain::{self, SendError, Sender};
-use super::ingest::{Hook, Policy};
-use super::{device, runtime};
+use super::ingest::Policy;
+use super::wiring::Wiring;
+use super::{device, jobs, runtime};
 use crate::clock;
 use crate::config::Config;
 use crate::db::{Db, Heartbeat};
@@ -76,11 +77,12 @@ async fn serve(
     reload: impl Fn() -> Result<Config> + Send + Sync + 'static,
     account: String,
 ) -> Result<()> {
-    let db = Arc::new(Mutex::new(Db::open(&config.database_path)?));
-    let policy = Arc::new(RwLock::new(Policy::new(&config)));
+    let (wiring, answers) = Wiring::new(Db::open(&config.database_path)?, Policy::new(&config));
+    let db = Arc::clone(&wiring.db);
+    let policy = Arc::clone(&wiring.policy);
     let live = Arc::new(Live {
         connected: AtomicBool::new(false),
-        last_event: Arc::new(AtomicI64::new(0)),
+        last_event: Arc::clone(&wiring.last_event),
         detail: Mutex::new("connecting".into()),
     });
     let (exit_tx, mut exit_rx) = mpsc::unbounded_channel::<Exit>();
@@ -91,13 +93,8 @@ async fn serve(
         .context("opening the device store")?;
     let events_live = Arc::clone(&live);
     let events_db = Arc::clone(&db);
-    let bot = Bot::builder()
-        .with_backend(store)
-        .with_inbound_durability_hook(Hook {
-            db: Arc::clone(&db),
-            policy: Arc::clone(&policy),
-            last_event: Arc::clone(&live.last_event),
-        })
+    let bot = wiring
+        .apply(Bot::builder().with_backend(store))
         .on_event(move |event, client| {
             let live = Arc::clone(&events_live);
             let exit = exit_tx.clone();
@@ -117,6 +114,13 @@ async fn serve(
 
     let stop = Arc::new(AtomicBool::new(false));
     let drainer = spawn_drainer(&config, Arc::clone(&client), Arc::clone(&stop), account)?;
+    let worker = jobs::spawn(
+        &config,
+        Arc::clone(&client),
+        answers,
+        Arc::clone(&policy),
+        Arc::clone(&stop),
+    )?;
     let beat = tokio::spawn(heartbeat_loop(
         Arc::clone(&db),
         Arc::clone(&live),
@@ -135,7 +139,7 @@ async fn serve(
     log::info!("stopping: {exit:?}");
     // Let the send in flight finish before the connection goes, but not for long.
     stop.store(true, Ordering::Relaxed);
-    let drained = tokio::task::spawn_blocking(move || drainer.join());
+    let drained = tokio::task::spawn_blocking(move || (drainer.join(), worker.join()));
     if tokio::time::timeout(SHUTDOWN_GRACE / 2, drained)
         .await
         .is_err()

@@ -5,9 +5,12 @@ pub mod device;
 pub mod drain;
 mod history;
 mod ingest;
+mod jobs;
 pub mod listen;
+mod on_demand;
 pub mod pair;
 mod qr;
+mod wiring;
 
 /// The one tokio runtime of a process that talks to WhatsApp (the library needs the
 /// multi-threaded kind).

@@ -1,0 +1,118 @@
+//! The live [`HistorySource`] and media [`Fetch`]: requests through the connected
+//! client, answers through the wiring, every wait bounded.
+
+use std::sync::Arc;
+use std::sync::mpsc::RecvTimeoutError;
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use whatsapp_rust::download::DownloadParams;
+use whatsapp_rust::prelude::*;
+use whatsapp_rust::wacore::download::MediaType;
+
+use super::wiring::Answers;
+use crate::db::{Cursor, MediaRow};
+use crate::media::Fetch;
+use crate::sync::engine::{Answer, FetchError, HistorySource};
+
+/// How long sending a request may take before we call the connection broken.
+const SEND_TIMEOUT: Duration = Duration::from_secs(20);
+/// The phone answers on-demand requests itself; it may be asleep or offline.
+pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(60);
+const DOWNLOAD_TIMEOUT: Duration = Duration::from_secs(120);
+
+pub struct Live {
+    pub runtime: tokio::runtime::Handle,
+    pub client: Arc<Client>,
+    pub answers: Answers,
+}
+
+impl HistorySource for Live {
+    fn fetch(&mut self, chat: &str, cursor: &Cursor, count: i64) -> Result<Answer, FetchError> {
+        let jid: Jid = chat
+            .parse()
+            .map_err(|e| FetchError::Refused(format!("{chat} is not a JID: {e:?}")))?;
+        // Answers to requests that timed out earlier are stored already; drop them.
+        while self.answers.try_recv().is_ok() {}
+        let request = self.client.fetch_message_history(
+            &jid,
+            &cursor.id,
+            cursor.from_me,
+            cursor.timestamp_ms,
+            i32::try_from(count).unwrap_or(50),
+        );
+        match self
+            .runtime
+            .block_on(tokio::time::timeout(SEND_TIMEOUT, request))
+        {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => {
+                return Err(FetchError::NoAnswer(format!(
+                    "the history request could not be sent: {e}"
+                )));
+            }
+            Err(_) => {
+                return Err(FetchError::NoAnswer(format!(
+                    "sending the history request took more than {} s",
+                    SEND_TIMEOUT.as_secs()
+                )));
+            }
+        }
+        let deadline = Instant::now() + ANSWER_TIMEOUT;
+        loop {
+            match self
+                .answers
+                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            {
+                Ok((answered, answer)) if answered == chat => return Ok(answer),
+                Ok(_) => {}
+                Err(RecvTimeoutError::Timeout) => {
+                    return Err(FetchError::NoAnswer(format!(
+                        "the phone did not answer within {} s: is it online, with WhatsApp open?",
+                        ANSWER_TIMEOUT.as_secs()
+                    )));
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    return Err(FetchError::NoAnswer("the connection closed".into()));
+                }
+            }
+        }
+    }
+}
+
+fn media_type(kind: &str) -> MediaType {
+    match kind {
+        "image" => MediaType::Image,
+        "video" => MediaType::Video,
+        "audio" => MediaType::Audio,
+        "sticker" => MediaType::Sticker,
+        _ => MediaType::Document,
+    }
+}
+
+impl Fetch for Live {
+    fn fetch(&mut self, row: &MediaRow) -> Result<Vec<u8>> {
+        let (Some(reference), Some(sha256)) = (&row.download, &row.sha256) else {
+            anyhow::bail!("the message carries no download keys");
+        };
+        let params = DownloadParams::encrypted(
+            reference.direct_path.clone(),
+            &hex::decode(&reference.media_key)?,
+            &hex::decode(sha256)?,
+            &hex::decode(&reference.file_enc_sha256)?,
+            reference.file_length,
+            media_type(&row.media_type),
+        );
+        let download = self.client.download_from_params(&params);
+        match self
+            .runtime
+            .block_on(tokio::time::timeout(DOWNLOAD_TIMEOUT, download))
+        {
+            Ok(result) => result,
+            Err(_) => anyhow::bail!(
+                "the download took more than {} s",
+                DOWNLOAD_TIMEOUT.as_secs()
+            ),
+        }
+    }
+}

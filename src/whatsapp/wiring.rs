@@ -1,0 +1,134 @@
+//! What every wabot connection does with what arrives, whoever owns it (`listen`,
+//! `pair`, or `sync` connecting by itself): live messages through the durability hook,
+//! history blobs into the store, on-demand answers to whoever waits for them.
+
+use std::sync::atomic::AtomicI64;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, RwLock};
+
+use anyhow::Result;
+use whatsapp_rust::bot::BotBuilder;
+use whatsapp_rust::prelude::*;
+use whatsapp_rust::types::events::{EventKind, LazyHistorySync};
+
+use super::history;
+use super::ingest::{Hook, Policy};
+use crate::db::Db;
+use crate::sync::engine::Answer;
+
+/// Receives the chats' parts of on-demand history answers.
+pub type Answers = mpsc::Receiver<(String, Answer)>;
+
+/// One history blob as stored, for progress displays.
+#[derive(Debug, Clone, Copy)]
+pub struct Pushed {
+    pub messages: usize,
+    /// WhatsApp's own progress of the whole transfer, 0..=100, when it says.
+    pub percent: Option<u32>,
+}
+
+#[derive(Clone)]
+pub struct Wiring {
+    pub db: Arc<Mutex<Db>>,
+    pub policy: Arc<RwLock<Policy>>,
+    pub last_event: Arc<AtomicI64>,
+    answers: mpsc::Sender<(String, Answer)>,
+    pushed: Option<mpsc::Sender<Pushed>>,
+}
+
+impl Wiring {
+    /// The wiring, and the receiving end of on-demand history answers.
+    pub fn new(db: Db, policy: Policy) -> (Self, Answers) {
+        let (answers, receiver) = mpsc::channel();
+        let wiring = Self {
+            db: Arc::new(Mutex::new(db)),
+            policy: Arc::new(RwLock::new(policy)),
+            last_event: Arc::new(AtomicI64::new(0)),
+            answers,
+            pushed: None,
+        };
+        (wiring, receiver)
+    }
+
+    /// Also reports every pushed (not requested) history blob once stored.
+    pub fn report_pushed(&mut self) -> mpsc::Receiver<Pushed> {
+        let (tx, rx) = mpsc::channel();
+        self.pushed = Some(tx);
+        rx
+    }
+
+    /// Adds the durability hook and the history handler to a client builder.
+    pub fn apply<B, T, H, R>(&self, builder: BotBuilder<B, T, H, R>) -> BotBuilder<B, T, H, R> {
+        let hook = Hook {
+            db: Arc::clone(&self.db),
+            policy: Arc::clone(&self.policy),
+            last_event: Arc::clone(&self.last_event),
+        };
+        let wiring = self.clone();
+        builder.with_inbound_durability_hook(hook).on_event_for(
+            &[EventKind::HistorySync],
+            move |event, client| {
+                let wiring = wiring.clone();
+                async move {
+                    if let Event::HistorySync(blob) = &*event {
+                        let blob = LazyHistorySync::clone(blob);
+                        let own = client.pn();
+                        let stored = tokio::task::spawn_blocking(move || wiring.take(&blob, own))
+                            .await
+                            .map_err(anyhow::Error::from)
+                            .and_then(|r| r);
+                        if let Err(e) = stored {
+                            log::error!("history could not be stored: {e:#}");
+                        }
+                    }
+                }
+            },
+        )
+    }
+
+    fn take(&self, blob: &LazyHistorySync, own: Option<Jid>) -> Result<()> {
+        let Some(sync) = blob.get() else {
+            anyhow::bail!("a history blob from WhatsApp did not decode");
+        };
+        let Some(own) = own else {
+            anyhow::bail!("history arrived before the account's own number was known");
+        };
+        let policy = self
+            .policy
+            .read()
+            .map_err(|_| anyhow::anyhow!("policy lock poisoned"))?
+            .clone();
+        let received = {
+            let mut db = self
+                .db
+                .lock()
+                .map_err(|_| anyhow::anyhow!("database lock poisoned"))?;
+            let received = history::store(&mut db, &policy, sync, &own)?;
+            if blob.peer_data_request_session_id().is_none() {
+                db.record_pushed_history(received.stored as i64, blob.progress() == Some(100))?;
+            }
+            received
+        };
+        if blob.peer_data_request_session_id().is_some() {
+            for answer in received.answers {
+                // Nobody waiting (the request timed out) is fine: the messages are stored.
+                let _ = self.answers.send(answer);
+            }
+        } else {
+            log::info!(
+                "history from WhatsApp: {} messages stored{}",
+                received.stored,
+                blob.progress()
+                    .map(|p| format!(" ({p}% of the transfer)"))
+                    .unwrap_or_default()
+            );
+            if let Some(pushed) = &self.pushed {
+                let _ = pushed.send(Pushed {
+                    messages: received.stored,
+                    percent: blob.progress(),
+                });
+            }
+        }
+        Ok(())
+    }
+}
