@@ -61,7 +61,10 @@ pub enum Command {
     /// Queue the daily "alive" message to the account's own chat
     Vitality(VitalityArgs),
     /// Fetch older history of a chat from the phone, resumably
-    Sync,
+    Sync(SyncArgs),
+    /// Media files of stored messages
+    #[command(subcommand)]
+    Media(MediaCommand),
     /// Show what is stored and how the jobs are doing
     Stats(JsonFlag),
     /// Copy the database to a backup file with SQLite's online backup
@@ -101,6 +104,47 @@ pub enum Command {
     },
     /// Print the manual page (roff) on stdout
     Man,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("target").required(true).args(["chat", "all_monitored", "status"])))]
+pub struct SyncArgs {
+    /// The chat to walk back (JID or phone number)
+    #[arg(long)]
+    pub chat: Option<String>,
+    /// Every monitored chat, one after another
+    #[arg(long)]
+    pub all_monitored: bool,
+    /// Show every chat's checkpoint and the overall status
+    #[arg(long, conflicts_with_all = ["max", "resume", "restart", "cancel"])]
+    pub status: bool,
+    /// Messages to fetch per chat, 1 to 10000 [default: 500; a resume keeps the stored one]
+    #[arg(long, value_parser = clap::value_parser!(i64).range(1..=10000))]
+    pub max: Option<i64>,
+    /// Continue an interrupted or cancelled sync from its cursor
+    #[arg(long, conflicts_with_all = ["restart", "cancel"])]
+    pub resume: bool,
+    /// Start over from the oldest stored message, even after a completed or failed sync
+    #[arg(long, conflicts_with = "cancel")]
+    pub restart: bool,
+    /// Stop a sync in progress (it can be resumed later)
+    #[arg(long)]
+    pub cancel: bool,
+    #[command(flatten)]
+    pub output: JsonFlag,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MediaCommand {
+    /// Download a message's file now (through the listener when it runs)
+    Fetch {
+        /// The message id
+        #[arg(long)]
+        message: String,
+        /// The chat, when the id is not unique
+        #[arg(long)]
+        chat: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

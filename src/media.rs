@@ -171,7 +171,12 @@ pub fn download(
     });
     match outcome {
         Ok(path) => {
-            db.media_downloaded(row.id, &path.to_string_lossy())?;
+            // Stored relative to the database's directory, as cleanup reads it.
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy())
+                .unwrap_or_default();
+            db.media_downloaded(row.id, &format!("media/{name}"))?;
             Ok(path)
         }
         Err(err) => {
@@ -274,7 +279,7 @@ mod tests {
             mentions: vec![],
             quoted_id: None,
             origin: Origin::Live,
-            media: Some(media),
+            media: Some(Box::new(media)),
         };
         db.ingest(vec![m], &|_| Some(Status::History)).unwrap();
         let row = db
@@ -299,8 +304,9 @@ mod tests {
         let row = db.media(id).unwrap().unwrap();
         assert_eq!(row.download_state, "done");
         assert_eq!(
-            row.local_path.as_deref(),
-            Some(path.to_string_lossy().as_ref())
+            dir.path().join(row.local_path.unwrap()),
+            path,
+            "the recorded path is relative to the database's directory"
         );
         assert_eq!(std::fs::read(path).unwrap(), genuine);
         assert!(

@@ -58,6 +58,10 @@ fn show(prompt: pairing::Prompt) {
                 valid_for.as_secs()
             );
         }
+        pairing::Prompt::History { messages, percent } => {
+            let percent = percent.map(|p| format!(" ({p}%)")).unwrap_or_default();
+            eprint!("\rreceiving chat history from the phone: {messages} messages{percent}   ");
+        }
         pairing::Prompt::Code(code) => {
             let (a, b) = code.split_at(code.len().min(4));
             println!(

@@ -6,19 +6,21 @@ mod config;
 mod control;
 mod import;
 mod link;
+mod media;
 mod outbox;
 mod process_once;
 mod search;
 mod send;
 mod simulate;
 mod stats;
+mod sync;
 mod vacuum;
 mod vitality;
 
 use anyhow::Result;
 use serde_json::Value;
 
-use crate::cli::{Cli, Command, ConfigCommand, Global, OutboxCommand};
+use crate::cli::{Cli, Command, ConfigCommand, Global, MediaCommand, OutboxCommand};
 use crate::config::{Config, Source};
 use crate::db::Db;
 
@@ -54,15 +56,14 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Simulate(args) => simulate::run(global, &args),
         Command::Cleanup(args) => cleanup::run(global, &args),
         Command::Vitality(args) => vitality::run(global, &args),
-        Command::Sync => not_yet("sync"),
+        Command::Sync(args) => sync::run(global, &args),
+        Command::Media(MediaCommand::Fetch { message, chat }) => {
+            media::fetch(global, &message, chat.as_deref())
+        }
         Command::Backup(args) => backup::run(global, &args),
         Command::Restore(args) => backup::restore(global, &args),
         Command::Vacuum(args) => vacuum::run(global, &args),
     }
-}
-
-fn not_yet(name: &str) -> Result<()> {
-    anyhow::bail!("`wabot {name}` is not implemented yet in this version")
 }
 
 fn load_config(global: &Global) -> Result<Config> {

@@ -159,8 +159,22 @@ impl Db {
             let mut stmt = tx.prepare(&format!(
                 "SELECT id, local_path FROM media_files m WHERE {ORPHAN_MEDIA}"
             ))?;
-            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect::<rusqlite::Result<_>>()?
+            // Files are named by content, so one may serve a message that stays.
+            let mut shared = tx.prepare(&format!(
+                "SELECT 1 FROM media_files m WHERE local_path = ?1 AND NOT ({ORPHAN_MEDIA})"
+            ))?;
+            let rows: Vec<(i64, Option<String>)> = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            let mut orphans = Vec::with_capacity(rows.len());
+            for (id, path) in rows {
+                let in_use = match &path {
+                    Some(p) => shared.exists([p])?,
+                    None => false,
+                };
+                orphans.push((id, path.filter(|_| !in_use)));
+            }
+            orphans
         };
         for (id, path) in &orphans {
             if let Some(path) = path {

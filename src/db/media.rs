@@ -167,48 +167,4 @@ impl Db {
         tx.commit()?;
         Ok(())
     }
-
-    /// Rows whose message is gone (deleted by retention), with the files only they use.
-    pub fn orphaned_media(&self) -> Result<(Vec<i64>, Vec<String>)> {
-        let mut stmt = self.conn.prepare(
-            "SELECT f.id, f.local_path,
-                 EXISTS (SELECT 1 FROM media_files o
-                         WHERE o.local_path = f.local_path AND o.id <> f.id
-                           AND EXISTS (SELECT 1 FROM messages m
-                                       WHERE m.chat_jid = o.chat_jid AND m.id = o.message_id))
-             FROM media_files f
-             WHERE NOT EXISTS (SELECT 1 FROM messages m WHERE m.chat_jid = f.chat_jid AND m.id = f.message_id)",
-        )?;
-        let mut ids = Vec::new();
-        let mut files = Vec::new();
-        let rows = stmt.query_map([], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, Option<String>>(1)?,
-                r.get::<_, bool>(2)?,
-            ))
-        })?;
-        for row in rows {
-            let (id, path, shared) = row?;
-            ids.push(id);
-            if let Some(path) = path.filter(|_| !shared) {
-                files.push(path);
-            }
-        }
-        files.sort();
-        files.dedup();
-        Ok((ids, files))
-    }
-
-    pub fn forget_media(&mut self, ids: &[i64]) -> Result<()> {
-        let tx = self.write()?;
-        {
-            let mut delete = tx.prepare_cached("DELETE FROM media_files WHERE id = ?1")?;
-            for id in ids {
-                delete.execute([id])?;
-            }
-        }
-        tx.commit()?;
-        Ok(())
-    }
 }

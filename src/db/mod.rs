@@ -26,13 +26,15 @@ pub use backup::{copy_file, overwrite_file, verify};
 pub use control::ResumeMode;
 pub use heartbeat::Heartbeat;
 pub use maintenance::{ArchivedMessage, CleanupCounts, Cutoffs};
-pub use media::{MAX_DOWNLOAD_ATTEMPTS, MediaRow};
+#[cfg(test)]
+pub use media::MAX_DOWNLOAD_ATTEMPTS;
+pub use media::MediaRow;
 pub use outbox::{Kind as OutboxKind, LlmCall, OutboxRow, Outgoing};
 pub use queue::{ClaimRequest, QueuedMessage, Release, Turn};
 pub use search::SearchFilter;
 pub use sessions::SessionRow;
 pub use stats::Stats;
-pub use sync::{Checkpoint, Cursor, Request, RequestState, SyncStatus};
+pub use sync::{Checkpoint, Cursor, Request, RequestState};
 
 use crate::error;
 

@@ -158,6 +158,13 @@ impl Db {
             .optional()?)
     }
 
+    pub fn has_messages(&self, chat: &str) -> Result<bool> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT 1 FROM messages WHERE chat_jid = ?1 LIMIT 1")?
+            .exists([chat])?)
+    }
+
     pub fn sync_checkpoints(&self) -> Result<Vec<Checkpoint>> {
         let mut stmt = self.conn.prepare(&format!(
             "SELECT {COLUMNS} FROM sync_checkpoints ORDER BY chat_jid"

@@ -75,11 +75,6 @@ impl State {
         };
         Ok(next)
     }
-
-    /// Whether work on the chat is under way (or was, until a process died).
-    pub fn is_active(self) -> bool {
-        self == State::InProgress
-    }
 }
 
 impl fmt::Display for State {

@@ -170,6 +170,8 @@ mod tests {
         }
     }
 
+    type OnFetch = Box<dyn FnMut(&mut Db)>;
+
     /// A phone holding messages 0..total of the chat; what it sends is stored the way
     /// the listener stores history.
     struct Phone {
@@ -180,7 +182,7 @@ mod tests {
         silent_at: Option<usize>,
         /// Also sends this many of the newest messages in every answer.
         echo_newer: usize,
-        on_fetch: Option<Box<dyn FnMut(&mut Db)>>,
+        on_fetch: Option<OnFetch>,
     }
 
     impl Phone {

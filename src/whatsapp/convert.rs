@@ -103,7 +103,7 @@ struct Body<'a> {
     content: String,
     context: Option<&'a wa::ContextInfo>,
     quoted: Option<String>,
-    media: Option<Media>,
+    media: Option<Box<Media>>,
 }
 
 /// The attachment record of a media message, from the fields every media kind shares.
@@ -148,7 +148,7 @@ fn body(m: &wa::Message) -> Option<Body<'_>> {
         Some(text) => format!("[{tag}] {text}"),
         None => format!("[{tag}]"),
     };
-    let mut media = None;
+    let mut media: Option<Box<Media>> = None;
     let (kind, content, context): (&'static str, String, Option<&wa::ContextInfo>) =
         if let Some(r) = m.reaction_message.as_option() {
             let target = r.key.as_option().and_then(|k| k.id.clone());
@@ -169,7 +169,13 @@ fn body(m: &wa::Message) -> Option<Body<'_>> {
             )
         } else if let Some(x) = m.image_message.as_option() {
             let caption = x.caption.as_deref();
-            media = Some(attachment(x, "image", x.mimetype.as_deref(), caption, None));
+            media = Some(Box::new(attachment(
+                x,
+                "image",
+                x.mimetype.as_deref(),
+                caption,
+                None,
+            )));
             (
                 "image",
                 tagged("image", x.caption.as_deref()),
@@ -177,7 +183,13 @@ fn body(m: &wa::Message) -> Option<Body<'_>> {
             )
         } else if let Some(x) = m.video_message.as_option() {
             let caption = x.caption.as_deref();
-            media = Some(attachment(x, "video", x.mimetype.as_deref(), caption, None));
+            media = Some(Box::new(attachment(
+                x,
+                "video",
+                x.mimetype.as_deref(),
+                caption,
+                None,
+            )));
             (
                 "video",
                 tagged("video", x.caption.as_deref()),
@@ -185,7 +197,13 @@ fn body(m: &wa::Message) -> Option<Body<'_>> {
             )
         } else if let Some(x) = m.ptv_message.as_option() {
             let caption = x.caption.as_deref();
-            media = Some(attachment(x, "video", x.mimetype.as_deref(), caption, None));
+            media = Some(Box::new(attachment(
+                x,
+                "video",
+                x.mimetype.as_deref(),
+                caption,
+                None,
+            )));
             (
                 "video",
                 tagged("video note", x.caption.as_deref()),
@@ -198,13 +216,13 @@ fn body(m: &wa::Message) -> Option<Body<'_>> {
                 .or(x.title.as_deref())
                 .unwrap_or("file");
             let file_name = x.file_name.as_deref();
-            media = Some(attachment(
+            media = Some(Box::new(attachment(
                 x,
                 "document",
                 x.mimetype.as_deref(),
                 x.caption.as_deref(),
                 file_name,
-            ));
+            )));
             let caption = x
                 .caption
                 .as_deref()
@@ -216,7 +234,13 @@ fn body(m: &wa::Message) -> Option<Body<'_>> {
                 x.context_info.as_option(),
             )
         } else if let Some(x) = m.audio_message.as_option() {
-            media = Some(attachment(x, "audio", x.mimetype.as_deref(), None, None));
+            media = Some(Box::new(attachment(
+                x,
+                "audio",
+                x.mimetype.as_deref(),
+                None,
+                None,
+            )));
             let tag = if x.ptt == Some(true) {
                 "voice note"
             } else {
@@ -224,7 +248,13 @@ fn body(m: &wa::Message) -> Option<Body<'_>> {
             };
             ("audio", tagged(tag, None), x.context_info.as_option())
         } else if let Some(x) = m.sticker_message.as_option() {
-            media = Some(attachment(x, "sticker", x.mimetype.as_deref(), None, None));
+            media = Some(Box::new(attachment(
+                x,
+                "sticker",
+                x.mimetype.as_deref(),
+                None,
+                None,
+            )));
             (
                 "sticker",
                 tagged("sticker", None),

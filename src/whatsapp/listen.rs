@@ -58,13 +58,7 @@ pub fn run(
     reload: impl Fn() -> Result<Config> + Send + Sync + 'static,
 ) -> Result<()> {
     let _lock = crate::lock::acquire(&config.database_path)?;
-    let store = config.device_store_path();
-    let Some(account) = device::paired_as(&store)? else {
-        return Err(error::failure(
-            Kind::Unavailable,
-            "this machine is not linked to WhatsApp yet: run `wabot pair` first",
-        ));
-    };
+    let account = super::session::require_device(&config)?;
     log::info!("listening as {}", device::display_number(&account));
     let rt = runtime()?;
     let result = rt.block_on(serve(config, reload, account));

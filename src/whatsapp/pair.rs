@@ -2,15 +2,18 @@
 //! bounded waits so a missing network ends in a clear error instead of a hang.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use tokio::sync::mpsc;
 use whatsapp_rust::pair_code::PairCodeOptions;
 use whatsapp_rust::prelude::*;
 
+use super::ingest::Policy;
+use super::wiring::{Pushed, Wiring};
 use super::{device, qr, runtime};
 use crate::config::Config;
+use crate::db::Db;
 use crate::error::{self, Kind};
 
 pub struct Options {
@@ -22,8 +25,16 @@ pub struct Options {
 
 /// What the person at the terminal needs to see.
 pub enum Prompt {
-    Qr { art: String, valid_for: Duration },
+    Qr {
+        art: String,
+        valid_for: Duration,
+    },
     Code(String),
+    /// The chat history WhatsApp sends a new device, as it is stored.
+    History {
+        messages: usize,
+        percent: Option<u32>,
+    },
 }
 
 enum Step {
@@ -37,6 +48,10 @@ enum Step {
 
 /// How long a person gets to scan or type before we give up.
 const PAIRING_WINDOW: Duration = Duration::from_secs(300);
+/// After linking, the phone sends recent history; we store it while it keeps coming.
+/// What has not arrived when we stop stays queued on the server for `listen`.
+const HISTORY_IDLE: Duration = Duration::from_secs(30);
+const HISTORY_MAX: Duration = Duration::from_secs(600);
 
 /// Links the device; returns the linked account's JID.
 pub fn run(config: &Config, options: &Options, show: &dyn Fn(Prompt)) -> Result<String> {
@@ -55,9 +70,10 @@ async fn link(config: &Config, options: &Options, show: &dyn Fn(Prompt)) -> Resu
         .context("opening the device store")?;
     let (tx, mut rx) = mpsc::unbounded_channel::<Step>();
     let events = tx.clone();
-    let bot = Bot::builder()
-        .with_backend(store)
-        .skip_history_sync()
+    let (mut wiring, _answers) = Wiring::new(Db::open(&config.database_path)?, Policy::new(config));
+    let pushed = wiring.report_pushed();
+    let bot = wiring
+        .apply(Bot::builder().with_backend(store))
         .on_event(move |event, _client| {
             let tx = events.clone();
             async move {
@@ -142,8 +158,35 @@ async fn link(config: &Config, options: &Options, show: &dyn Fn(Prompt)) -> Resu
             }
         }
     };
+    if outcome.is_ok() {
+        receive_history(&pushed, show).await;
+    }
     let account = client.pn().map(|j| j.to_string());
     let _ = tokio::time::timeout(Duration::from_secs(3), handle.shutdown()).await;
     outcome?;
     account.context("paired, but the client did not report its number")
+}
+
+/// Stores the history the phone sends after linking until it says it is done, goes
+/// quiet, or [`HISTORY_MAX`] passes.
+async fn receive_history(pushed: &std::sync::mpsc::Receiver<Pushed>, show: &dyn Fn(Prompt)) {
+    let started = Instant::now();
+    let mut last = Instant::now();
+    let mut messages = 0;
+    while started.elapsed() < HISTORY_MAX && last.elapsed() < HISTORY_IDLE {
+        match pushed.try_recv() {
+            Ok(blob) => {
+                last = Instant::now();
+                messages += blob.messages;
+                show(Prompt::History {
+                    messages,
+                    percent: blob.percent,
+                });
+                if blob.percent == Some(100) {
+                    return;
+                }
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
 }
