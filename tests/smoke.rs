@@ -49,7 +49,8 @@ fn a_day_in_the_life() {
     assert_eq!(stats["jobs"]["vacuum"]["outcome"], "ok");
     assert_eq!(stats["jobs"]["cleanup"]["outcome"], "ok");
     step(&["listen"], 69);
-    step(&["sync"], 1);
+    step(&["sync", "--status"], 0);
+    step(&["sync", "--chat", "15550001111"], 69);
     let completions = step(&["completions", "bash"], 0).stdout();
     assert!(completions.contains("process-once"));
     let man = step(&["man"], 0).stdout();
