@@ -133,3 +133,32 @@ fn a_closed_stdout_is_not_a_panic() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(status.code(), Some(0));
 }
+
+#[test]
+fn a_version_1_database_is_upgraded_without_losing_anything() {
+    let sandbox = Sandbox::new();
+    std::fs::create_dir_all(sandbox.path("store")).unwrap();
+    let v1 = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/0001_init.sql"),
+    )
+    .unwrap();
+    let conn = rusqlite::Connection::open(sandbox.db_path()).unwrap();
+    conn.execute_batch(&v1).unwrap();
+    conn.execute_batch(
+        "PRAGMA user_version = 1;
+         INSERT INTO messages (chat_jid, id, sender, content, timestamp, created_at)
+         VALUES ('15550001111@s.whatsapp.net', 'OLD1', '15550001111@s.whatsapp.net', 'kept', 1700000000000, 1);
+         INSERT INTO sync_requests (chat_jid, action, max_messages, created_at, updated_at)
+         VALUES ('15550001111@s.whatsapp.net', 'start', 50, 1, 1);",
+    )
+    .unwrap();
+    drop(conn);
+    let stats = sandbox.json(&["stats", "--json"]);
+    assert_eq!(stats["database"]["schema_version"], 2);
+    assert_eq!(stats["messages"]["total"], 1);
+    assert_eq!(
+        sandbox.sql::<String>("SELECT coalesce(error, 'none') FROM sync_requests"),
+        "none",
+        "the queued request survived and gained the error column"
+    );
+}

@@ -237,3 +237,39 @@ impl Db {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn orphaned_media_files_go_unless_a_remaining_message_shares_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = Db::open(&dir.path().join("w.db")).unwrap();
+        std::fs::create_dir(dir.path().join("media")).unwrap();
+        for name in ["shared.jpg", "alone.jpg"] {
+            std::fs::write(dir.path().join("media").join(name), b"x").unwrap();
+        }
+        db.conn
+            .execute_batch(
+                "INSERT INTO messages (chat_jid, id, sender, timestamp, created_at)
+                     VALUES ('c', 'stays', 'c', 1, 1);
+                 INSERT INTO media_files (chat_jid, message_id, media_type, local_path, created_at, updated_at) VALUES
+                     ('c', 'stays', 'image', 'media/shared.jpg', 1, 1),
+                     ('c', 'gone1', 'image', 'media/shared.jpg', 1, 1),
+                     ('c', 'gone2', 'image', 'media/alone.jpg', 1, 1);",
+            )
+            .unwrap();
+        let counts = db
+            .delete_old_records(&Cutoffs { before: 0, now: 0 })
+            .unwrap();
+        assert_eq!(counts.media_files, 2);
+        assert!(dir.path().join("media/shared.jpg").exists());
+        assert!(!dir.path().join("media/alone.jpg").exists());
+        let left: i64 = db
+            .conn
+            .query_row("SELECT count(*) FROM media_files", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(left, 1);
+    }
+}
