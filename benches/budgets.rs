@@ -56,6 +56,7 @@ fn main() {
     bench.backup(&db);
     bench.cleanup_while_writing(&jsonl);
     bench.turns();
+    bench.listen_memory();
     if bench.missed.is_empty() {
         println!("all budgets met");
     } else {
@@ -293,6 +294,39 @@ impl Bench {
             format!("{ours_mb:.0} MB/s vs file copy {copy_mb:.0} MB/s"),
             ours_mb >= copy_mb / 2.0,
             "≥ ½ of a file copy",
+        );
+    }
+
+    /// The listener's resident set after 100 000 live events went through conversion and
+    /// the ingest hook's store path (`wabot replay-events`, a hidden command), three runs.
+    fn listen_memory(&mut self) {
+        let mut peaks = Vec::new();
+        let mut seconds = Vec::new();
+        for run in 0..3 {
+            let out = wabot(&self.path(&format!("listen{run}.db")))
+                .args(["replay-events", "--messages", "100000"])
+                .output()
+                .expect("run wabot replay-events");
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let replayed: serde_json::Value =
+                serde_json::from_slice(&out.stdout).expect("replay-events prints JSON");
+            peaks.push(replayed["peak_rss_bytes"].as_u64().unwrap_or(u64::MAX));
+            seconds.push(Duration::from_secs_f64(
+                replayed["seconds"].as_f64().unwrap_or(0.0),
+            ));
+        }
+        peaks.sort_unstable();
+        let mib = peaks[1] as f64 / 1_048_576.0;
+        let per_message_us = median(seconds).as_secs_f64() * 1e6 / 100_000.0;
+        self.report(
+            "listen RSS after 100 000 events",
+            format!("{mib:.1} MiB (ingest {per_message_us:.0} µs per message)"),
+            mib < 64.0,
+            "< 64 MiB",
         );
     }
 

@@ -104,6 +104,13 @@ pub enum Command {
     },
     /// Print the manual page (roff) on stdout
     Man,
+    /// Replay a generated stream of live events through the listener's ingest path and
+    /// print its time and peak memory as JSON (for the benchmark)
+    #[command(hide = true)]
+    ReplayEvents {
+        #[arg(long, default_value_t = 100_000)]
+        messages: usize,
+    },
 }
 
 #[derive(Debug, Args)]

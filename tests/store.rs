@@ -162,3 +162,17 @@ fn a_version_1_database_is_upgraded_without_losing_anything() {
         "the queued request survived and gained the error column"
     );
 }
+
+#[test]
+fn replayed_live_events_are_all_stored_with_their_media() {
+    let sandbox = Sandbox::new();
+    let replayed = sandbox.json(&["replay-events", "--messages", "300"]);
+    assert_eq!(replayed["messages"], 300);
+    assert!(replayed["peak_rss_bytes"].as_u64().unwrap() > 0);
+    assert_eq!(sandbox.sql::<i64>("SELECT count(*) FROM messages"), 300);
+    assert_eq!(
+        sandbox.sql::<i64>("SELECT count(*) FROM media_files"),
+        30,
+        "every tenth event is an image"
+    );
+}

@@ -57,6 +57,10 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Cleanup(args) => cleanup::run(global, &args),
         Command::Vitality(args) => vitality::run(global, &args),
         Command::Sync(args) => sync::run(global, &args),
+        Command::ReplayEvents { messages } => {
+            let replayed = crate::whatsapp::replay::run(load_config(global)?, messages)?;
+            crate::output::print_json(&replayed)
+        }
         Command::Media(MediaCommand::Fetch { message, chat }) => {
             media::fetch(global, &message, chat.as_deref())
         }

@@ -10,6 +10,7 @@ pub mod listen;
 pub mod on_demand;
 pub mod pair;
 mod qr;
+pub mod replay;
 pub mod session;
 mod wiring;
 
