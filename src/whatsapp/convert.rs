@@ -81,7 +81,7 @@ pub fn convert(info: &MessageInfo, message: &wa::Message) -> Inbound {
             .unwrap_or_default(),
         quoted_id: body.quoted,
         origin: Origin::Live,
-        media: body.media,
+        media: attachment_of(base).map(Box::new),
     })
 }
 
@@ -103,7 +103,27 @@ struct Body<'a> {
     content: String,
     context: Option<&'a wa::ContextInfo>,
     quoted: Option<String>,
-    media: Option<Box<Media>>,
+}
+
+/// The attachment of a media message, in the order [`body`] reads the kinds.
+fn attachment_of(m: &wa::Message) -> Option<Media> {
+    let video = m.video_message.as_option().or(m.ptv_message.as_option());
+    let (file, kind, mimetype, caption, name): (&dyn Downloadable, _, _, _, _) =
+        if let Some(x) = m.image_message.as_option() {
+            (x, "image", &x.mimetype, x.caption.as_deref(), None)
+        } else if let Some(x) = video {
+            (x, "video", &x.mimetype, x.caption.as_deref(), None)
+        } else if let Some(x) = m.document_message.as_option() {
+            let name = x.file_name.as_deref();
+            (x, "document", &x.mimetype, x.caption.as_deref(), name)
+        } else if let Some(x) = m.audio_message.as_option() {
+            (x, "audio", &x.mimetype, None, None)
+        } else if let Some(x) = m.sticker_message.as_option() {
+            (x, "sticker", &x.mimetype, None, None)
+        } else {
+            return None;
+        };
+    Some(attachment(file, kind, mimetype.as_deref(), caption, name))
 }
 
 /// The attachment record of a media message, from the fields every media kind shares.
@@ -148,7 +168,6 @@ fn body(m: &wa::Message) -> Option<Body<'_>> {
         Some(text) => format!("[{tag}] {text}"),
         None => format!("[{tag}]"),
     };
-    let mut media: Option<Box<Media>> = None;
     let (kind, content, context): (&'static str, String, Option<&wa::ContextInfo>) =
         if let Some(r) = m.reaction_message.as_option() {
             let target = r.key.as_option().and_then(|k| k.id.clone());
@@ -157,7 +176,6 @@ fn body(m: &wa::Message) -> Option<Body<'_>> {
                 content: r.text.clone().unwrap_or_default(),
                 context: None,
                 quoted: target,
-                media: None,
             });
         } else if let Some(text) = m.conversation.as_deref().filter(|t| !t.is_empty()) {
             ("text", text.to_string(), None)
@@ -168,42 +186,18 @@ fn body(m: &wa::Message) -> Option<Body<'_>> {
                 x.context_info.as_option(),
             )
         } else if let Some(x) = m.image_message.as_option() {
-            let caption = x.caption.as_deref();
-            media = Some(Box::new(attachment(
-                x,
-                "image",
-                x.mimetype.as_deref(),
-                caption,
-                None,
-            )));
             (
                 "image",
                 tagged("image", x.caption.as_deref()),
                 x.context_info.as_option(),
             )
         } else if let Some(x) = m.video_message.as_option() {
-            let caption = x.caption.as_deref();
-            media = Some(Box::new(attachment(
-                x,
-                "video",
-                x.mimetype.as_deref(),
-                caption,
-                None,
-            )));
             (
                 "video",
                 tagged("video", x.caption.as_deref()),
                 x.context_info.as_option(),
             )
         } else if let Some(x) = m.ptv_message.as_option() {
-            let caption = x.caption.as_deref();
-            media = Some(Box::new(attachment(
-                x,
-                "video",
-                x.mimetype.as_deref(),
-                caption,
-                None,
-            )));
             (
                 "video",
                 tagged("video note", x.caption.as_deref()),
@@ -215,14 +209,6 @@ fn body(m: &wa::Message) -> Option<Body<'_>> {
                 .as_deref()
                 .or(x.title.as_deref())
                 .unwrap_or("file");
-            let file_name = x.file_name.as_deref();
-            media = Some(Box::new(attachment(
-                x,
-                "document",
-                x.mimetype.as_deref(),
-                x.caption.as_deref(),
-                file_name,
-            )));
             let caption = x
                 .caption
                 .as_deref()
@@ -234,13 +220,6 @@ fn body(m: &wa::Message) -> Option<Body<'_>> {
                 x.context_info.as_option(),
             )
         } else if let Some(x) = m.audio_message.as_option() {
-            media = Some(Box::new(attachment(
-                x,
-                "audio",
-                x.mimetype.as_deref(),
-                None,
-                None,
-            )));
             let tag = if x.ptt == Some(true) {
                 "voice note"
             } else {
@@ -248,13 +227,6 @@ fn body(m: &wa::Message) -> Option<Body<'_>> {
             };
             ("audio", tagged(tag, None), x.context_info.as_option())
         } else if let Some(x) = m.sticker_message.as_option() {
-            media = Some(Box::new(attachment(
-                x,
-                "sticker",
-                x.mimetype.as_deref(),
-                None,
-                None,
-            )));
             (
                 "sticker",
                 tagged("sticker", None),
@@ -322,7 +294,6 @@ fn body(m: &wa::Message) -> Option<Body<'_>> {
         content,
         context,
         quoted,
-        media,
     })
 }
 
