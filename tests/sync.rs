@@ -56,6 +56,25 @@ fn wait_for(sandbox: &Sandbox, what: &str, query: &str) {
     }
 }
 
+/// `sync --chat ALICE ARGS` started against the pretended listener, once its request
+/// is queued.
+fn waiting_sync(sandbox: &Sandbox, args: &[&str]) -> std::process::Child {
+    let mut all = vec!["sync", "--chat", ALICE];
+    all.extend_from_slice(args);
+    let child = sandbox
+        .cmd(&all)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for(
+        sandbox,
+        "the request",
+        "SELECT count(*) FROM sync_requests WHERE status = 'queued'",
+    );
+    child
+}
+
 #[test]
 fn status_works_on_a_fresh_database() {
     let sandbox = Sandbox::new();
@@ -139,16 +158,12 @@ fn refusals_come_before_anything_is_queued() {
 fn a_running_listener_performs_the_request_and_sync_reports_its_checkpoint() {
     let sandbox = with_alice();
     pretend_listener(&sandbox);
-    let child = sandbox
-        .cmd(&["sync", "--chat", ALICE, "--max", "120", "--json"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    wait_for(
-        &sandbox,
-        "the request",
-        "SELECT count(*) FROM sync_requests WHERE status = 'queued' AND max_messages = 120 AND action = 'start'",
+    let child = waiting_sync(&sandbox, &["--max", "120", "--json"]);
+    assert_eq!(
+        sandbox.sql::<i64>(
+            "SELECT count(*) FROM sync_requests WHERE max_messages = 120 AND action = 'start'"
+        ),
+        1
     );
     // The listener's part: claim, walk back, complete.
     let now = now_ms();
@@ -187,16 +202,7 @@ fn a_running_listener_performs_the_request_and_sync_reports_its_checkpoint() {
 fn a_request_the_listener_refuses_fails_sync_with_its_reason() {
     let sandbox = with_alice();
     pretend_listener(&sandbox);
-    let child = sandbox
-        .cmd(&["sync", "--chat", ALICE])
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    wait_for(
-        &sandbox,
-        "the request",
-        "SELECT count(*) FROM sync_requests WHERE status = 'queued'",
-    );
+    let child = waiting_sync(&sandbox, &[]);
     exec(
         &sandbox,
         "UPDATE sync_requests SET status = 'failed', error = 'the sync is in_progress, so it cannot start'",
@@ -210,16 +216,7 @@ fn a_request_the_listener_refuses_fails_sync_with_its_reason() {
 fn ctrl_c_while_waiting_withdraws_the_queued_request() {
     let sandbox = with_alice();
     pretend_listener(&sandbox);
-    let mut child = sandbox
-        .cmd(&["sync", "--chat", ALICE])
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    wait_for(
-        &sandbox,
-        "the request",
-        "SELECT count(*) FROM sync_requests",
-    );
+    let mut child = waiting_sync(&sandbox, &[]);
     std::thread::sleep(Duration::from_millis(300));
     interrupt(child.id());
     let status = child.wait().unwrap();

@@ -61,7 +61,7 @@ pub fn run(global: &Global, args: &SyncArgs) -> Result<()> {
         on_own_connection(&config, &mut db, &chats, step, args.max, &interrupted)?
     };
     db.refresh_sync_status(&monitored)?;
-    report(&finals, args.output.json)
+    report(finals, args.output.json)
 }
 
 fn monitored(config: &Config) -> Vec<String> {
@@ -192,14 +192,7 @@ fn check(db: &Db, chat: &str, step: Step) -> Result<()> {
         .after(step)
         .map_err(|refused| error::failure(Kind::Usage, format!("sync of {chat}: {refused}")))?;
     if matches!(step, Step::Start | Step::Restart) && !db.has_messages(chat)? {
-        return Err(error::failure(
-            Kind::Unavailable,
-            format!(
-                "{chat} has no stored message to walk back from: wait until one message of \
-                 the chat arrives, or import an export of it \
-                 (`wabot import --format whatsapp-export --chat {chat} FILE`)"
-            ),
-        ));
+        return Err(crate::db::no_anchor(chat));
     }
     Ok(())
 }
@@ -230,12 +223,12 @@ fn cancel(db: &mut Db, chats: &[String], monitored: &[String], json: bool) -> Re
         );
     }
     db.refresh_sync_status(monitored)?;
-    report(&finals, json)
+    report(finals, json)
 }
 
 /// One line per chat (or JSON), and the exit status of the worst outcome: a failure,
 /// then an interruption (75: resumable), then a chat that could not start.
-fn report(finals: &[Outcome], json: bool) -> Result<()> {
+fn report(finals: Vec<Outcome>, json: bool) -> Result<()> {
     if json {
         let rows: Vec<_> = finals
             .iter()
@@ -246,7 +239,7 @@ fn report(finals: &[Outcome], json: bool) -> Result<()> {
             .collect();
         output::print_json(&rows)?;
     } else {
-        for outcome in finals {
+        for outcome in &finals {
             match outcome {
                 Outcome::Ran(c) => output::line(summary(c))?,
                 Outcome::NotRun(chat, e) => {
@@ -279,21 +272,12 @@ fn report(finals: &[Outcome], json: bool) -> Result<()> {
             ),
         ));
     }
-    match finals.iter().find_map(|o| match o {
+    match finals.into_iter().find_map(|o| match o {
         Outcome::NotRun(_, e) => Some(e),
         Outcome::Ran(_) => None,
     }) {
-        Some(e) => Err(error::failure(kind_of(e), format!("{e:#}"))),
+        Some(e) => Err(e),
         None => Ok(()),
-    }
-}
-
-fn kind_of(e: &anyhow::Error) -> Kind {
-    match error::exit_code(e) {
-        69 => Kind::Unavailable,
-        2 => Kind::Usage,
-        78 => Kind::Config,
-        _ => Kind::Temporary,
     }
 }
 

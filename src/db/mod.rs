@@ -34,7 +34,7 @@ pub use queue::{ClaimRequest, QueuedMessage, Release, Turn};
 pub use search::SearchFilter;
 pub use sessions::SessionRow;
 pub use stats::Stats;
-pub use sync::{Checkpoint, Cursor, Request, RequestState};
+pub use sync::{Checkpoint, Cursor, Request, RequestState, no_anchor};
 
 use crate::error;
 

@@ -130,6 +130,18 @@ fn anchor(tx: &Transaction<'_>, chat: &str) -> Result<Option<Cursor>> {
         .optional()?)
 }
 
+/// A chat without a stored message has nothing a sync could walk back from (exit 69).
+pub fn no_anchor(chat: &str) -> anyhow::Error {
+    error::failure(
+        Kind::Unavailable,
+        format!(
+            "{chat} has no stored message to walk back from: wait until one message of the \
+             chat arrives, or import an export of it \
+             (`wabot import --format whatsapp-export --chat {chat} FILE`)"
+        ),
+    )
+}
+
 fn step_name(step: Step) -> &'static str {
     match step {
         Step::Resume => "resume",
@@ -193,14 +205,7 @@ impl Db {
         match step {
             Step::Start | Step::Restart => {
                 let Some(cursor) = anchor(&tx, chat)? else {
-                    return Err(error::failure(
-                        Kind::Unavailable,
-                        format!(
-                            "{chat} has no stored message to walk back from: wait until one \
-                             message of the chat arrives, or import an export of it \
-                             (`wabot import --format whatsapp-export --chat {chat} FILE`)"
-                        ),
-                    ));
+                    return Err(no_anchor(chat));
                 };
                 tx.execute(
                     "INSERT INTO sync_checkpoints (chat_jid, state, cursor_id, cursor_timestamp,
