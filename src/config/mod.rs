@@ -315,9 +315,9 @@ mod tests {
     #[test]
     fn fixture_config_is_valid_and_resolves_entities() {
         let text = std::fs::read_to_string(
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/app.json"),
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/app.json"),
         )
-        .expect("shared/fixtures/app.json sits beside the repository");
+        .expect("tests/fixtures/app.json is in the repository");
         let file = parse(Path::new("app.json"), &text).unwrap();
         let entities = validate(&file).unwrap();
         assert_eq!(entities.len(), 2);

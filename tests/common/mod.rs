@@ -13,7 +13,7 @@ pub struct Sandbox {
 }
 
 impl Sandbox {
-    /// A directory with the shared fixture app.json in it.
+    /// A directory with the fixture app.json in it.
     pub fn new() -> Self {
         let sandbox = Self::empty();
         sandbox.write_config(&fixture_config());
@@ -92,12 +92,12 @@ impl Run {
 }
 
 pub fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
 }
 
 pub fn fixture_config() -> Value {
     let text = std::fs::read_to_string(fixtures().join("app.json"))
-        .expect("shared/fixtures/app.json beside the repository");
+        .expect("tests/fixtures/app.json");
     serde_json::from_str(&text).unwrap()
 }
 
