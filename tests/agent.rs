@@ -6,101 +6,10 @@ mod common;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::llm::{KEY, StandIn};
-use common::{Run, Sandbox, fixture_config, message_line};
+use common::Run;
+use common::bot::{ALICE, Bot, FAMILY};
+use common::llm::KEY;
 use serde_json::{Value, json};
-
-const ALICE: &str = "15550001111@s.whatsapp.net";
-const FAMILY: &str = "120363041234567890@g.us";
-const TS: i64 = 1_705_329_000;
-
-struct Bot {
-    sandbox: Sandbox,
-    llm: StandIn,
-    next_id: std::cell::Cell<usize>,
-}
-
-impl Bot {
-    fn new(edit: impl FnOnce(&mut Value)) -> Self {
-        Self::with_delay(Duration::ZERO, edit)
-    }
-
-    fn with_delay(delay: Duration, edit: impl FnOnce(&mut Value)) -> Self {
-        let llm = StandIn::start(delay);
-        let sandbox = Sandbox::new();
-        let mut config = fixture_config();
-        config["perplexity"]["base_url"] = json!(llm.url);
-        config["perplexity"]["timeout_seconds"] = json!(2);
-        config["polling"]["lease_seconds"] = json!(3);
-        config["debug"]["self_debug"] = json!(false);
-        edit(&mut config);
-        sandbox.write_config(&config);
-        sandbox.write(".env", &format!("PERPLEXITY_API_KEY={KEY}\n"));
-        Self {
-            sandbox,
-            llm,
-            next_id: std::cell::Cell::new(0),
-        }
-    }
-
-    /// Stores inbound messages as new (pending) through the real import path.
-    fn receive(&self, messages: &[(&str, &str)]) {
-        let lines: Vec<String> = messages
-            .iter()
-            .map(|(chat, text)| {
-                let n = self.next_id.get();
-                self.next_id.set(n + 1);
-                let mut line: Value = serde_json::from_str(&message_line(
-                    chat,
-                    &format!("in{n}"),
-                    false,
-                    TS + n as i64,
-                    text,
-                ))
-                .unwrap();
-                if chat.ends_with("@g.us") {
-                    line["sender"] = json!("15550002222@s.whatsapp.net");
-                    line["push_name"] = json!("Bob");
-                }
-                line.to_string()
-            })
-            .collect();
-        let file = self.sandbox.write(
-            &format!("batch{}.jsonl", self.next_id.get()),
-            &lines.join("\n"),
-        );
-        let report = self.sandbox.json(&[
-            "import",
-            "--format",
-            "jsonl",
-            file.to_str().unwrap(),
-            "--as-new",
-            "--json",
-        ]);
-        assert_eq!(report["imported"], messages.len(), "{report}");
-    }
-
-    fn process(&self) -> (Run, Value) {
-        let run = self.sandbox.run(&["process-once", "--json"]);
-        let summary = serde_json::from_str(&run.stdout()).unwrap_or(Value::Null);
-        (run, summary)
-    }
-
-    fn process_ok(&self) -> Value {
-        let (run, summary) = self.process();
-        assert_eq!(run.code(), 0, "process-once failed: {}", run.stderr());
-        summary
-    }
-
-    fn outbox(&self) -> Vec<Value> {
-        let list = self.sandbox.json(&["outbox", "list", "--json"]);
-        list.as_array().unwrap().clone()
-    }
-
-    fn count(&self, sql: &str) -> i64 {
-        self.sandbox.sql(sql)
-    }
-}
 
 #[test]
 fn answers_each_chat_turn_once_and_remembers_the_exchange() {
@@ -135,17 +44,7 @@ fn answers_each_chat_turn_once_and_remembers_the_exchange() {
     bot.process_ok();
     let requests = bot.llm.requests();
     assert_eq!(requests.len(), 2);
-    let second: Vec<(String, String)> = requests[1]["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| {
-            (
-                m["role"].as_str().unwrap().into(),
-                m["content"].as_str().unwrap().into(),
-            )
-        })
-        .collect();
+    let second = bot.llm.conversation(1);
     let roles: Vec<&str> = second.iter().map(|(r, _)| r.as_str()).collect();
     assert_eq!(roles, ["system", "user", "assistant", "user"]);
     assert!(
@@ -160,8 +59,14 @@ fn answers_each_chat_turn_once_and_remembers_the_exchange() {
         "memory holds the answer, not the source list"
     );
     assert_eq!(second[3].1, "Which is faster?");
-    assert_eq!(requests[1]["model"], "sonar");
-    assert_eq!(requests[1]["max_tokens"], 600);
+    assert_eq!(
+        bot.llm.paths(),
+        ["/v1/agent", "/v1/agent"],
+        "the fixture's perplexity section answers through the Agent API"
+    );
+    assert_eq!(requests[1]["model"], "perplexity/sonar");
+    assert_eq!(requests[1]["max_output_tokens"], 600);
+    assert_eq!(requests[1]["tools"], json!([{"type": "web_search"}]));
     assert_eq!(
         bot.count("SELECT count(*) FROM messages WHERE status = 'answered'"),
         3
@@ -189,12 +94,11 @@ fn an_expired_session_starts_a_fresh_conversation() {
     conn.execute("UPDATE chat_sessions SET created_at = created_at - 7200000, expires_at = expires_at + 86400000", []).unwrap();
     bot.receive(&[(ALICE, "second")]);
     bot.process_ok();
-    let requests = bot.llm.requests();
     assert_eq!(
-        requests[1]["messages"].as_array().unwrap().len(),
+        bot.llm.conversation(1).len(),
         2,
-        "no old context: {}",
-        requests[1]
+        "no old context: {:?}",
+        bot.llm.conversation(1)
     );
     assert_eq!(bot.count("SELECT count(*) FROM chat_sessions"), 1);
 }
@@ -208,8 +112,7 @@ fn groups_answer_only_when_mentioned_with_the_chatter_as_context() {
     assert!(bot.outbox().is_empty());
     bot.receive(&[(FAMILY, "@15550009999 what should we cook?")]);
     assert_eq!(bot.process_ok()["answered"], 1);
-    let request = &bot.llm.requests()[0];
-    let user = request["messages"][1]["content"].as_str().unwrap();
+    let user = bot.llm.conversation(0)[1].1.clone();
     assert_eq!(
         user,
         "Bob: Dinner at 8?\nBob: @15550009999 what should we cook?"
@@ -437,9 +340,18 @@ fn dry_run_shows_the_requests_and_changes_nothing() {
     assert_eq!(run.code(), 0, "a dry run needs no key: {}", run.stderr());
     let turns: Value = serde_json::from_str(&run.stdout()).unwrap();
     assert_eq!(turns[0]["chat_jid"], ALICE);
+    assert_eq!(turns[0]["endpoint"], format!("{}/v1/agent", bot.llm.url));
+    let request = &turns[0]["request"];
     assert_eq!(
-        turns[0]["request"]["messages"][1]["content"],
-        "What is Spark?"
+        request["input"],
+        json!([{"type": "message", "role": "user", "content": "What is Spark?"}]),
+        "the body exactly as it would be sent"
+    );
+    assert!(
+        request["instructions"]
+            .as_str()
+            .unwrap()
+            .contains("Friendly, precise")
     );
     assert!(bot.llm.requests().is_empty());
     assert_eq!(
@@ -582,9 +494,8 @@ fn a_sender_switching_to_its_lid_form_stays_in_one_conversation() {
         )),
         2
     );
-    let second = &bot.llm.requests()[1]["messages"];
     assert_eq!(
-        second.as_array().unwrap().len(),
+        bot.llm.conversation(1).len(),
         4,
         "the LID message continues Alice's session"
     );
@@ -605,25 +516,12 @@ fn simulate_runs_the_real_pipeline_in_its_own_session_and_never_queues() {
         .sandbox
         .run(&["simulate", "--entity", "Alice", "And Flink?"]);
     assert_eq!(run.code(), 0);
-    let second = &bot.llm.requests()[1]["messages"];
-    assert_eq!(
-        second.as_array().unwrap().len(),
-        4,
-        "the simulated session remembers"
-    );
-    assert!(
-        second[0]["content"]
-            .as_str()
-            .unwrap()
-            .contains("Friendly, precise"),
-        "entity persona"
-    );
+    let second = bot.llm.conversation(1);
+    assert_eq!(second.len(), 4, "the simulated session remembers");
+    assert!(second[0].1.contains("Friendly, precise"), "entity persona");
     bot.sandbox
         .run(&["simulate", "--entity", "alice", "--reset", "Fresh start"]);
-    assert_eq!(
-        bot.llm.requests()[2]["messages"].as_array().unwrap().len(),
-        2
-    );
+    assert_eq!(bot.llm.conversation(2).len(), 2);
     assert!(bot.outbox().is_empty(), "simulation never queues");
     assert_eq!(
         bot.count("SELECT count(*) FROM chat_sessions WHERE user_jid LIKE 'simulate:%'"),

@@ -4,7 +4,7 @@ mod common;
 
 use std::os::unix::fs::PermissionsExt;
 
-use common::Sandbox;
+use common::{Sandbox, schema_version};
 
 fn mode(path: &std::path::Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
@@ -15,10 +15,10 @@ fn first_use_creates_a_private_migrated_database() {
     let sandbox = Sandbox::new();
     let stats = sandbox.json(&["stats", "--json"]);
     assert_eq!(stats["messages"]["total"], 0);
-    assert_eq!(stats["database"]["schema_version"], 2);
+    assert_eq!(stats["database"]["schema_version"], schema_version());
     assert_eq!(mode(&sandbox.db_path()), 0o600);
     assert_eq!(mode(&sandbox.path("store")), 0o700);
-    assert_eq!(sandbox.sql::<i64>("PRAGMA user_version"), 2);
+    assert_eq!(sandbox.sql::<i64>("PRAGMA user_version"), schema_version());
     assert_eq!(sandbox.sql::<String>("PRAGMA journal_mode"), "wal");
     let tables: i64 = sandbox.sql(
         "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN
@@ -40,7 +40,7 @@ fn reopening_changes_nothing() {
     let before = schema();
     sandbox.json(&["stats", "--json"]);
     assert_eq!(schema(), before);
-    assert_eq!(sandbox.sql::<i64>("PRAGMA user_version"), 2);
+    assert_eq!(sandbox.sql::<i64>("PRAGMA user_version"), schema_version());
 }
 
 #[test]
@@ -154,7 +154,7 @@ fn a_version_1_database_is_upgraded_without_losing_anything() {
     .unwrap();
     drop(conn);
     let stats = sandbox.json(&["stats", "--json"]);
-    assert_eq!(stats["database"]["schema_version"], 2);
+    assert_eq!(stats["database"]["schema_version"], schema_version());
     assert_eq!(stats["messages"]["total"], 1);
     assert_eq!(
         sandbox.sql::<String>("SELECT coalesce(error, 'none') FROM sync_requests"),

@@ -60,6 +60,8 @@ pub struct DryRunTurn {
     pub chat_jid: String,
     pub entity: String,
     pub messages: usize,
+    /// Where the request would go, and below, its body exactly as it would be sent.
+    pub endpoint: String,
     pub request: serde_json::Value,
 }
 
@@ -232,17 +234,12 @@ impl<'a> Agent<'a> {
         let Ok(p) = self.prepare(turn, clock::now_ms())? else {
             return Ok(None);
         };
-        let llm = &self.config.file.perplexity;
         Ok(Some(DryRunTurn {
             chat_jid: turn.chat_jid.clone(),
             entity: p.entity.name,
             messages: turn.messages.len(),
-            request: serde_json::json!({
-                "model": llm.model,
-                "messages": p.request,
-                "temperature": llm.temperature,
-                "max_tokens": llm.max_tokens,
-            }),
+            endpoint: self.config.llm.endpoint(),
+            request: llm::request_body(&self.config.llm, &p.request),
         }))
     }
 
@@ -276,7 +273,7 @@ impl<'a> Agent<'a> {
             Ok(answer) => answer,
             Err(outcome) => return Ok(outcome),
         };
-        let shown = if self.config.file.perplexity.citations {
+        let shown = if self.config.llm.citations {
             reply::with_sources(&answer.content, &answer.citations)
         } else {
             answer.content.clone()
@@ -325,38 +322,29 @@ impl<'a> Agent<'a> {
             return Ok(Err(Outcome::Skipped));
         };
         let max_attempts = self.config.file.polling.max_attempts;
-        let model = self.config.file.perplexity.model.clone();
         let mut calls = 0;
         loop {
-            self.db
-                .renew_claim(turn, clock::now_ms() + self.lease_ms())?;
+            // A run that outlived its lease must not pay for a turn another run now owns.
+            if !self
+                .db
+                .renew_claim(turn, clock::now_ms() + self.lease_ms())?
+            {
+                log::warn!(
+                    "{}: the claim was taken over by another run; not asking the LLM",
+                    turn.chat_jid
+                );
+                return Ok(Err(Outcome::Lost));
+            }
             let started = Instant::now();
             let result = client.complete(request);
             calls += 1;
             summary.llm_calls += 1;
-            let usage = result.as_ref().ok();
-            self.db.record_llm_call(
-                &LlmCall {
-                    chat_jid: &turn.chat_jid,
-                    model: &model,
-                    outcome: match &result {
-                        Ok(_) => "ok",
-                        Err(LlmError::Retryable { .. }) => "retryable",
-                        Err(LlmError::Rejected { .. }) => "rejected",
-                        Err(LlmError::Unauthorized { .. }) => "unauthorized",
-                    },
-                    prompt_tokens: usage.and_then(|u| u.prompt_tokens),
-                    completion_tokens: usage.and_then(|u| u.completion_tokens),
-                    duration_ms: started.elapsed().as_millis() as i64,
-                },
-                clock::now_ms(),
-            )?;
+            record_call(self.db, client, &turn.chat_jid, &result, started)?;
             let (message, retry_after) = match result {
                 Ok(answer) => return Ok(Ok(answer)),
-                Err(LlmError::Unauthorized { message }) => {
+                Err(LlmError::Unauthorized { message } | LlmError::Misconfigured { message }) => {
                     return Err(error::config(format!(
-                        "the LLM API refused the key ({message}); check {}; pending messages stay queued",
-                        crate::config::API_KEY_VAR
+                        "{message}; pending messages stay queued"
                     )));
                 }
                 Err(LlmError::Rejected { message }) => {
@@ -449,6 +437,32 @@ pub fn answered_entities(config: &Config) -> Vec<Entity> {
     entities
 }
 
+/// Logs one LLM call with what it consumed, for `stats`.
+fn record_call(
+    db: &mut Db,
+    client: &llm::Client,
+    chat_jid: &str,
+    result: &Result<llm::Reply, LlmError>,
+    started: Instant,
+) -> Result<()> {
+    let settings = client.settings();
+    let usage = result.as_ref().map(|r| r.usage.clone()).unwrap_or_default();
+    let model = usage.model.unwrap_or_else(|| settings.label());
+    db.record_llm_call(
+        &LlmCall {
+            chat_jid,
+            api: settings.api.name(),
+            model: &model,
+            outcome: result.as_ref().map_or_else(LlmError::outcome, |_| "ok"),
+            input_tokens: usage.input_tokens,
+            output_tokens: usage.output_tokens,
+            cost: usage.cost,
+            duration_ms: started.elapsed().as_millis() as i64,
+        },
+        clock::now_ms(),
+    )
+}
+
 /// Exponential back-off with ±20 % jitter: 2 s, 4 s, 8 s, … capped at 30 minutes.
 fn backoff(attempt: i64) -> Duration {
     let base = 2f64.powi(attempt.clamp(1, 20) as i32).min(1800.0);
@@ -483,11 +497,13 @@ pub fn simulate(
     let user = simulated_user(entity);
     let memory = memory::load(db, &user, &entity.jid, &rule, None, now, false)?;
     let request = prompt::build(&prompt::system_prompt(entity), &memory.entries, text);
-    let answer = client.complete(&request).map_err(|e| match e {
-        LlmError::Unauthorized { message } => error::config(format!(
-            "the LLM API refused the key ({message}); check {}",
-            crate::config::API_KEY_VAR
-        )),
+    let started = Instant::now();
+    let result = client.complete(&request);
+    record_call(db, client, &user, &result, started)?;
+    let answer = result.map_err(|e| match e {
+        LlmError::Unauthorized { message } | LlmError::Misconfigured { message } => {
+            error::config(message)
+        }
         LlmError::Retryable { message, .. } => error::failure(
             Kind::Temporary,
             format!("the LLM is unreachable: {message}"),
@@ -502,7 +518,7 @@ pub fn simulate(
         .max_context_messages
         .unsigned_abs() as usize;
     db.save_session(&memory.after_exchange(text, &answer.content, cap, clock::now_ms()))?;
-    Ok(if config.file.perplexity.citations {
+    Ok(if config.llm.citations {
         reply::with_sources(&answer.content, &answer.citations)
     } else {
         answer.content

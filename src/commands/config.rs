@@ -5,7 +5,6 @@ use serde_json::json;
 
 use super::load_config;
 use crate::cli::{Global, JsonFlag};
-use crate::config::API_KEY_VAR;
 use crate::output;
 
 pub fn check(global: &Global, args: &JsonFlag) -> Result<()> {
@@ -15,10 +14,11 @@ pub fn check(global: &Global, args: &JsonFlag) -> Result<()> {
     } else {
         "missing: needed by the commands that call the LLM"
     };
+    let key_var = &config.llm.api_key_env;
     let report = json!({
         "valid": true,
         "config": config,
-        "secrets": { API_KEY_VAR: key_state },
+        "secrets": { key_var: key_state },
     });
     if args.json {
         return output::print_json(&report);
@@ -29,7 +29,15 @@ pub fn check(global: &Global, args: &JsonFlag) -> Result<()> {
         |p| p.display().to_string(),
     );
     output::line(format_args!(
-        "\n{source}: valid; {} monitored entities; {API_KEY_VAR} {key_state}",
-        config.entities.len()
-    ))
+        "\n{source}: valid; {} monitored entities; LLM: {} API at {}; {key_var} {key_state}",
+        config.entities.len(),
+        config.llm.api.name(),
+        config.llm.endpoint(),
+    ))?;
+    if let Some(mapped) = &config.llm.mapped {
+        output::line(format_args!(
+            "mapped for Perplexity's Agent API: {mapped} (write an llm section to choose yourself)"
+        ))?;
+    }
+    Ok(())
 }

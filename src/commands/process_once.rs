@@ -13,7 +13,7 @@ pub fn run(global: &Global, args: &ProcessArgs) -> Result<()> {
     let client = if args.dry_run {
         None
     } else {
-        Some(llm::Client::new(&config, config.require_api_key()?))
+        Some(llm::Client::new(&config.llm, config.require_api_key()?))
     };
     let mut db = open_db(&config)?;
     let summary = if args.dry_run || !db.has_pending()? {

@@ -7,13 +7,13 @@ use super::{load_config, open_db};
 use crate::cli::{Global, JsonFlag};
 use crate::clock;
 use crate::config::Config;
-use crate::db::Stats;
+use crate::db::{Stats, UsageFigures};
 use crate::output;
 
 pub fn run(global: &Global, args: &JsonFlag) -> Result<()> {
     let config = load_config(global)?;
     let db = open_db(&config)?;
-    let stats = db.stats()?;
+    let stats = db.stats_from(clock::start_of_today(config.timezone()))?;
     if args.json {
         return output::print_json(&stats);
     }
@@ -70,6 +70,14 @@ fn print_tables(s: &Stats, config: &Config) -> Result<()> {
         overview.add_row([Cell::new(key), Cell::new(value)]);
     }
     overview.add_row([Cell::new("listener"), Cell::new(listener_line(s, tz))]);
+    let usage = &s.llm;
+    for (label, figures) in [
+        ("LLM today", &usage.today),
+        ("LLM 7 days", &usage.last_7_days),
+        ("LLM total", &usage.total),
+    ] {
+        overview.add_row([Cell::new(label), Cell::new(usage_line(figures))]);
+    }
     for failure in &s.outbox.recent_failures {
         overview.add_row([
             Cell::new("failed send"),
@@ -137,6 +145,16 @@ fn listener_line(s: &Stats, tz: chrono_tz::Tz) -> String {
                 .unwrap_or_default()
         ),
     }
+}
+
+fn usage_line(f: &UsageFigures) -> String {
+    let cost = f
+        .cost_usd
+        .map_or_else(|| "cost not reported".into(), |c| format!("${c:.4}"));
+    format!(
+        "{} calls · {} in / {} out tokens · {cost}",
+        f.calls, f.input_tokens, f.output_tokens
+    )
 }
 
 fn human_bytes(bytes: u64) -> String {

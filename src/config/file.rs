@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use super::llm::{LlmSection, PerplexitySection};
 use super::values::{TimeOfDay, Zone};
 
 #[derive(Debug, Deserialize, Serialize)]
@@ -29,8 +30,12 @@ pub struct AppFile {
     pub session_memory: SessionMemorySection,
     #[serde(default)]
     pub vitality: VitalitySection,
-    #[serde(default)]
-    pub perplexity: LlmSection,
+    /// The LLM API and model; see [`super::llm`].
+    #[serde(default, skip_serializing)]
+    pub llm: Option<LlmSection>,
+    /// The older way to say the same, kept working: means the Agent API on Perplexity.
+    #[serde(default, skip_serializing)]
+    pub perplexity: Option<PerplexitySection>,
     #[serde(default)]
     pub debug: DebugSection,
     #[serde(default)]
@@ -248,31 +253,6 @@ impl Default for VitalitySection {
             time: TimeOfDay { hour: 9, minute: 0 },
             timezone: None,
             message: "wabot is alive".into(),
-        }
-    }
-}
-
-#[derive(Debug, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct LlmSection {
-    pub base_url: String,
-    pub model: String,
-    pub temperature: f64,
-    pub max_tokens: i64,
-    pub timeout_seconds: i64,
-    /// Append Perplexity's citations as a numbered source list.
-    pub citations: bool,
-}
-
-impl Default for LlmSection {
-    fn default() -> Self {
-        Self {
-            base_url: "https://api.perplexity.ai".into(),
-            model: "sonar".into(),
-            temperature: 0.2,
-            max_tokens: 600,
-            timeout_seconds: 60,
-            citations: true,
         }
     }
 }

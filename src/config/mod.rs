@@ -3,6 +3,7 @@
 
 mod entities;
 mod file;
+mod llm;
 mod secrets;
 mod values;
 
@@ -14,11 +15,10 @@ use sha2::{Digest, Sha256};
 
 pub use entities::Entity;
 pub use file::{AppFile, EntityKind, SessionMode};
+pub use llm::{Api, LlmSettings};
 pub use values::{Secret, TimeOfDay};
 
 use crate::error;
-
-pub const API_KEY_VAR: &str = "PERPLEXITY_API_KEY";
 
 /// Where the configuration comes from, as the command line and environment said.
 pub struct Source {
@@ -36,6 +36,8 @@ pub struct Config {
     pub file: AppFile,
     #[serde(rename = "monitored_entities")]
     pub entities: Vec<Entity>,
+    /// The LLM settings in effect, from `llm` or the older `perplexity` section.
+    pub llm: LlmSettings,
     /// `database.path` resolved against the config directory, or `--db`.
     pub database_path: PathBuf,
     /// `backup.dir` resolved against the config directory.
@@ -78,7 +80,7 @@ impl Config {
             Some(text) => parse(&path, text)?,
             None => parse(&path, "{}")?,
         };
-        let entities = validate(&file).map_err(|problems| {
+        let (entities, llm) = validate(&file).map_err(|problems| {
             error::config(format!("{}: {}", path.display(), problems.join("\n  ")))
         })?;
         let session_zone = file.session_memory.timezone;
@@ -88,11 +90,12 @@ impl Config {
             Some(db) => db.clone(),
             None => dir.join(&file.database.path),
         };
-        let api_key = secrets::lookup(&dir.join(".env"), API_KEY_VAR)?.map(Secret::new);
+        let api_key = secrets::lookup(&dir.join(".env"), &llm.api_key_env)?.map(Secret::new);
         Ok(Self {
             config_path: text.is_some().then_some(path.clone()),
             file,
             entities,
+            llm,
             database_path,
             backup_dir,
             api_key,
@@ -108,7 +111,8 @@ impl Config {
     pub fn require_api_key(&self) -> Result<&Secret> {
         self.api_key.as_ref().ok_or_else(|| {
             error::config(format!(
-                "{API_KEY_VAR} is not set: put it in the environment or in a .env file beside app.json"
+                "{} is not set: put the LLM API key in the environment or in a .env file beside app.json",
+                self.llm.api_key_env
             ))
         })
     }
@@ -154,10 +158,12 @@ fn parse(path: &Path, text: &str) -> Result<AppFile> {
 }
 
 /// Checks what the types alone cannot; reports every problem, not just the first.
-fn validate(file: &AppFile) -> Result<Vec<Entity>, Vec<String>> {
+fn validate(file: &AppFile) -> Result<(Vec<Entity>, LlmSettings), Vec<String>> {
     let mut problems = Vec::new();
     let mut check = |ok: bool, field: &str, message: String| {
-        if !ok {
+        if !ok && field.is_empty() {
+            problems.push(message);
+        } else if !ok {
             problems.push(format!("{field}: {message}"));
         }
     };
@@ -180,12 +186,25 @@ fn validate(file: &AppFile) -> Result<Vec<Entity>, Vec<String>> {
         "polling.batch_size",
         format!("must be between 1 and 1000, got {}", p.batch_size),
     );
+    let llm = match (&file.llm, &file.perplexity) {
+        (Some(_), Some(_)) => {
+            check(
+                false,
+                "perplexity",
+                "cannot be used together with the llm section: keep one (llm is the newer)".into(),
+            );
+            LlmSettings::from_perplexity(&Default::default())
+        }
+        (Some(section), None) => LlmSettings::from_llm(section),
+        (None, Some(section)) => LlmSettings::from_perplexity(section),
+        (None, None) => LlmSettings::from_perplexity(&Default::default()),
+    };
     check(
-        p.lease_seconds > file.perplexity.timeout_seconds,
+        p.lease_seconds > llm.timeout_seconds,
         "polling.lease_seconds",
         format!(
-            "must be longer than perplexity.timeout_seconds ({}), got {}",
-            file.perplexity.timeout_seconds, p.lease_seconds
+            "must be longer than {}.timeout_seconds ({}), got {}",
+            llm.section, llm.timeout_seconds, p.lease_seconds
         ),
     );
     check(
@@ -250,35 +269,9 @@ fn validate(file: &AppFile) -> Result<Vec<Entity>, Vec<String>> {
         "vitality.message",
         "is empty while vitality is enabled".into(),
     );
-    let l = &file.perplexity;
-    check(
-        l.base_url.starts_with("http://") || l.base_url.starts_with("https://"),
-        "perplexity.base_url",
-        format!("{:?} is not an http:// or https:// URL", l.base_url),
-    );
-    check(
-        !l.model.trim().is_empty(),
-        "perplexity.model",
-        "is empty".into(),
-    );
-    check(
-        (0.0..=2.0).contains(&l.temperature),
-        "perplexity.temperature",
-        format!("must be between 0 and 2, got {}", l.temperature),
-    );
-    check(
-        (1..=100_000).contains(&l.max_tokens),
-        "perplexity.max_tokens",
-        format!("must be between 1 and 100000, got {}", l.max_tokens),
-    );
-    check(
-        (1..=600).contains(&l.timeout_seconds),
-        "perplexity.timeout_seconds",
-        format!(
-            "must be between 1 and 600 seconds, got {}",
-            l.timeout_seconds
-        ),
-    );
+    for problem in llm.problems() {
+        check(false, "", problem);
+    }
     check(
         file.debug.stale_session_seconds > 0,
         "debug.stale_session_seconds",
@@ -302,7 +295,7 @@ fn validate(file: &AppFile) -> Result<Vec<Entity>, Vec<String>> {
     );
     let entities = entities::resolve(&file.monitored_entities, &mut problems);
     if problems.is_empty() {
-        Ok(entities)
+        Ok((entities, llm))
     } else {
         Err(problems)
     }
@@ -319,7 +312,8 @@ mod tests {
         )
         .expect("tests/fixtures/app.json is in the repository");
         let file = parse(Path::new("app.json"), &text).unwrap();
-        let entities = validate(&file).unwrap();
+        let (entities, llm) = validate(&file).unwrap();
+        assert_eq!(llm.api, Api::Agent);
         assert_eq!(entities.len(), 2);
         assert_eq!(entities[0].jid, "15550001111@s.whatsapp.net");
         assert!(entities[1].require_mention);

@@ -54,6 +54,20 @@ const OLD_MESSAGES: &str = "created_at < ?1 AND status != 'pending'";
 const ORPHAN_MEDIA: &str =
     "NOT EXISTS (SELECT 1 FROM messages WHERE chat_jid = m.chat_jid AND id = m.message_id)";
 
+/// Old calls leave their sums behind, so the usage totals survive retention.
+const ROLL_UP_LLM_CALLS: &str = "
+    INSERT INTO llm_usage_days (day, api, model, calls, input_tokens, output_tokens, cost)
+    SELECT created_at / 86400000 * 86400000, api, model, count(*),
+           coalesce(sum(prompt_tokens), 0), coalesce(sum(completion_tokens), 0), sum(cost)
+    FROM llm_calls WHERE created_at < ?1
+    GROUP BY 1, 2, 3
+    ON CONFLICT (day, api, model) DO UPDATE SET
+        calls = calls + excluded.calls,
+        input_tokens = input_tokens + excluded.input_tokens,
+        output_tokens = output_tokens + excluded.output_tokens,
+        cost = CASE WHEN cost IS NULL AND excluded.cost IS NULL THEN NULL
+                    ELSE coalesce(cost, 0) + coalesce(excluded.cost, 0) END";
+
 impl Db {
     /// What cleanup would delete, without deleting it.
     pub fn cleanup_preview(&self, cut: &Cutoffs) -> Result<CleanupCounts> {
@@ -193,7 +207,10 @@ impl Db {
                 "DELETE FROM outbox WHERE status IN ('sent', 'failed', 'cancelled') AND updated_at < ?1",
                 [cut.before],
             )?,
-            llm_calls: tx.execute("DELETE FROM llm_calls WHERE created_at < ?1", [cut.before])?,
+            llm_calls: {
+                tx.execute(ROLL_UP_LLM_CALLS, [cut.before])?;
+                tx.execute("DELETE FROM llm_calls WHERE created_at < ?1", [cut.before])?
+            },
             job_runs: tx.execute(
                 "DELETE FROM job_runs WHERE started_at < ?1
                  AND id NOT IN (SELECT max(id) FROM job_runs GROUP BY job)",

@@ -33,7 +33,7 @@ pub use outbox::{Kind as OutboxKind, LlmCall, OutboxRow, Outgoing};
 pub use queue::{ClaimRequest, QueuedMessage, Release, Turn};
 pub use search::SearchFilter;
 pub use sessions::SessionRow;
-pub use stats::Stats;
+pub use stats::{Stats, UsageFigures};
 pub use sync::{Checkpoint, Cursor, Request, RequestState, no_anchor};
 
 use crate::error;
@@ -43,6 +43,7 @@ use crate::error;
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0001_init.sql"),
     include_str!("../../migrations/0002_sync_request_error.sql"),
+    include_str!("../../migrations/0003_llm_usage.sql"),
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

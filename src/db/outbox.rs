@@ -56,10 +56,14 @@ pub struct OutboxRow {
 /// One LLM call, for the usage log.
 pub struct LlmCall<'a> {
     pub chat_jid: &'a str,
+    /// `agent` or `chat-completions`.
+    pub api: &'a str,
     pub model: &'a str,
     pub outcome: &'a str,
-    pub prompt_tokens: Option<i64>,
-    pub completion_tokens: Option<i64>,
+    pub input_tokens: Option<i64>,
+    pub output_tokens: Option<i64>,
+    /// US dollars, as the provider reported it.
+    pub cost: Option<f64>,
     pub duration_ms: i64,
 }
 
@@ -121,15 +125,17 @@ impl Db {
     pub fn record_llm_call(&mut self, call: &LlmCall, now: i64) -> Result<()> {
         let tx = self.write()?;
         tx.execute(
-            "INSERT INTO llm_calls (chat_jid, model, outcome, prompt_tokens, completion_tokens,
-                 duration_ms, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO llm_calls (chat_jid, api, model, outcome, prompt_tokens,
+                 completion_tokens, cost, duration_ms, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             params![
                 call.chat_jid,
+                call.api,
                 call.model,
                 call.outcome,
-                call.prompt_tokens,
-                call.completion_tokens,
+                call.input_tokens,
+                call.output_tokens,
+                call.cost,
                 call.duration_ms,
                 now
             ],

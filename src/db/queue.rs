@@ -118,14 +118,16 @@ impl Db {
     }
 
     /// Extends the lease of a turn before a long step, so no other run takes it over.
-    pub fn renew_claim(&mut self, turn: &Turn, until: i64) -> Result<()> {
+    /// Extends this run's lease on a turn; false when another run has taken it over.
+    pub fn renew_claim(&mut self, turn: &Turn, until: i64) -> Result<bool> {
         let tx = self.write()?;
-        tx.execute(
-            "UPDATE messages SET claim_until = ?1 WHERE chat_jid = ?2 AND claim_token = ?3",
+        let held = tx.execute(
+            "UPDATE messages SET claim_until = ?1
+             WHERE chat_jid = ?2 AND claim_token = ?3 AND status = 'pending'",
             params![until, turn.chat_jid, turn.token],
         )?;
         tx.commit()?;
-        Ok(())
+        Ok(held > 0)
     }
 
     /// Ends a turn without an answer.

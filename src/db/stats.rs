@@ -7,7 +7,7 @@ use rusqlite::OptionalExtension;
 use serde::Serialize;
 
 use super::Db;
-use crate::clock;
+use crate::clock::{self, DAY_MS};
 
 #[derive(Debug, Serialize)]
 pub struct Stats {
@@ -21,8 +21,28 @@ pub struct Stats {
     pub top_chats: Vec<ChatCount>,
     pub listener: ListenerState,
     pub sync: SyncSummary,
+    pub llm: LlmUsage,
     /// The last run of each job, `null` for a job that never ran.
     pub jobs: BTreeMap<&'static str, Option<JobSummary>>,
+}
+
+/// LLM calls, tokens and reported cost since the start of today (in the configured
+/// time zone), over the last 7 days, and since the database was created.
+#[derive(Debug, Serialize)]
+pub struct LlmUsage {
+    pub today: UsageFigures,
+    pub last_7_days: UsageFigures,
+    pub total: UsageFigures,
+}
+
+#[derive(Debug, Default, Serialize, PartialEq)]
+pub struct UsageFigures {
+    /// Every call, answered or failed.
+    pub calls: i64,
+    pub input_tokens: i64,
+    pub output_tokens: i64,
+    /// US dollars as the providers reported them; `null` when none reported a cost.
+    pub cost_usd: Option<f64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -118,7 +138,14 @@ const JOBS: [&str; 6] = [
 ];
 
 impl Db {
+    /// Everything `stats` shows, with "today" starting at the UTC midnight.
     pub fn stats(&self) -> Result<Stats> {
+        let now = clock::now_ms();
+        self.stats_from(now - now.rem_euclid(DAY_MS))
+    }
+
+    /// Everything `stats` shows, with "today" starting at `today_start` (Unix ms).
+    pub fn stats_from(&self, today_start: i64) -> Result<Stats> {
         let conn = &self.conn;
         let messages = conn.query_row(
             "SELECT count(*),
@@ -201,8 +228,35 @@ impl Db {
             top_chats,
             listener: self.listener_state()?,
             sync: self.sync_summary()?,
+            llm: LlmUsage {
+                today: self.llm_usage_since(today_start)?,
+                last_7_days: self.llm_usage_since(today_start - 6 * DAY_MS)?,
+                total: self.llm_usage_since(0)?,
+            },
             jobs: self.last_jobs()?,
         })
+    }
+
+    /// Calls since `since`, the ones cleanup folded into days included (by whole UTC day).
+    fn llm_usage_since(&self, since: i64) -> Result<UsageFigures> {
+        Ok(self.conn.query_row(
+            "SELECT coalesce(sum(calls), 0), coalesce(sum(i), 0), coalesce(sum(o), 0), sum(cost)
+             FROM (SELECT count(*) AS calls, sum(prompt_tokens) AS i,
+                          sum(completion_tokens) AS o, sum(cost) AS cost
+                   FROM llm_calls WHERE created_at >= ?1
+                   UNION ALL
+                   SELECT sum(calls), sum(input_tokens), sum(output_tokens), sum(cost)
+                   FROM llm_usage_days WHERE day >= ?1 - ?1 % 86400000)",
+            [since],
+            |r| {
+                Ok(UsageFigures {
+                    calls: r.get(0)?,
+                    input_tokens: r.get(1)?,
+                    output_tokens: r.get(2)?,
+                    cost_usd: r.get(3)?,
+                })
+            },
+        )?)
     }
 
     fn recent_failures(&self) -> Result<Vec<OutboxFailure>> {

@@ -1,13 +1,21 @@
-//! A local stand-in for Perplexity's chat-completions API, behaving like the real one:
-//! 401 (an HTML page) for a wrong key, 400 for roles that do not alternate, and, when a
-//! user message asks for it with a tag, 429 with Retry-After, 500, a stall, or a body
-//! that is not JSON.
+//! A local stand-in for the two LLM APIs wabot speaks, as strict as the real services.
 //!
-//! Tags in the last user message: `[500]`, `[400]`, `[garbage]`, `[429:SECS]`,
-//! `[stall:MS]`, `[long]`; `[500x2]` (and likewise for the others) misbehaves only for
+//! - `POST /v1/agent` (and its alias `/v1/responses`): Perplexity's Agent API. Unknown
+//!   fields (`messages` among them) are refused with Perplexity's own 400 body; it needs
+//!   `input` message items, a `model` or a `preset`, roles that alternate and a last item
+//!   from the user; it answers in the Responses format with a `search_results` item and
+//!   `usage.cost`.
+//! - `POST /chat/completions`: OpenAI-compatible chat completions, with Perplexity's old
+//!   alternation rule. [`StandIn::retire_chat_completions`] makes it answer the 400 that
+//!   a retired endpoint gives.
+//!
+//! Both answer 401 (an HTML page) for a wrong key. Tags in the last user message make
+//! them misbehave: `[500]`, `[400]`, `[garbage]`, `[empty]`, `[429:SECS]`, `[stall:MS]`,
+//! `[long]`, `[huge:CHARS]`; `[500x2]` (and likewise for the others) misbehaves only for
 //! the first 2 requests carrying that tag.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
@@ -15,17 +23,43 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 pub const KEY: &str = "pplx-test-key-0123456789";
+/// The cost the stand-in's Agent API reports for every answer, in USD.
+pub const AGENT_COST: f64 = 0.0061;
 
 #[derive(Default)]
 struct State {
-    requests: Vec<Value>,
+    requests: Vec<(String, Value)>,
     seen: HashMap<String, usize>,
 }
 
 pub struct StandIn {
     pub url: String,
     state: Arc<Mutex<State>>,
+    retired: Arc<AtomicBool>,
 }
+
+/// The fields Perplexity's Agent API accepts at the top level of a request.
+const AGENT_FIELDS: [&str; 19] = [
+    "input",
+    "instructions",
+    "model",
+    "models",
+    "preset",
+    "max_output_tokens",
+    "max_steps",
+    "max_tool_calls",
+    "temperature",
+    "top_p",
+    "tools",
+    "tool_choice",
+    "stream",
+    "reasoning",
+    "response_format",
+    "language_preference",
+    "previous_response_id",
+    "metadata",
+    "store",
+];
 
 impl StandIn {
     /// Starts the server on a free loopback port; every answer takes `delay`.
@@ -33,34 +67,86 @@ impl StandIn {
         let server = tiny_http::Server::http("127.0.0.1:0").expect("bind loopback");
         let port = server.server_addr().to_ip().expect("ip address").port();
         let state = Arc::new(Mutex::new(State::default()));
-        let shared = Arc::clone(&state);
+        let retired = Arc::new(AtomicBool::new(false));
+        let (shared, gone) = (Arc::clone(&state), Arc::clone(&retired));
         thread::spawn(move || {
             for request in server.incoming_requests() {
                 let state = Arc::clone(&shared);
-                thread::spawn(move || handle(request, &state, delay));
+                let gone = Arc::clone(&gone);
+                thread::spawn(move || handle(request, &state, &gone, delay));
             }
         });
         Self {
             url: format!("http://127.0.0.1:{port}"),
             state,
+            retired,
         }
     }
 
-    /// The JSON bodies of the requests that reached the model (valid key and roles).
+    /// From now on `/chat/completions` answers like Perplexity's retired endpoint.
+    pub fn retire_chat_completions(&self) {
+        self.retired.store(true, Ordering::SeqCst);
+    }
+
+    /// The JSON bodies of the requests that reached the model (valid key and body).
     pub fn requests(&self) -> Vec<Value> {
-        self.state.lock().unwrap().requests.clone()
+        let state = self.state.lock().unwrap();
+        state
+            .requests
+            .iter()
+            .map(|(_, body)| body.clone())
+            .collect()
+    }
+
+    /// The paths those requests were posted to.
+    pub fn paths(&self) -> Vec<String> {
+        let state = self.state.lock().unwrap();
+        state
+            .requests
+            .iter()
+            .map(|(path, _)| path.clone())
+            .collect()
+    }
+
+    /// Request `i` as (role, content) pairs, whichever format it came in: the Agent
+    /// API's `instructions` count as the system message.
+    pub fn conversation(&self, i: usize) -> Vec<(String, String)> {
+        let body = &self.requests()[i];
+        let mut out = Vec::new();
+        if let Some(system) = body["instructions"].as_str() {
+            out.push(("system".to_string(), system.to_string()));
+        }
+        let items = body
+            .get("input")
+            .or_else(|| body.get("messages"))
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        for item in items {
+            out.push((
+                item["role"].as_str().unwrap_or_default().to_string(),
+                item["content"].as_str().unwrap_or_default().to_string(),
+            ));
+        }
+        out
     }
 }
 
-fn handle(mut request: tiny_http::Request, state: &Mutex<State>, delay: Duration) {
+fn handle(
+    mut request: tiny_http::Request,
+    state: &Mutex<State>,
+    retired: &AtomicBool,
+    delay: Duration,
+) {
     let auth = request
         .headers()
         .iter()
         .find(|h| h.field.equiv("Authorization"))
         .map(|h| h.value.as_str().to_string());
+    let path = request.url().to_string();
     let mut body = String::new();
     let _ = request.as_reader().read_to_string(&mut body);
-    let (status, text, headers) = answer(&auth, &body, state, delay);
+    let (status, text, headers) = answer(&path, &auth, &body, state, retired, delay);
     let mut response = tiny_http::Response::from_string(text).with_status_code(status);
     for (name, value) in headers {
         response.add_header(tiny_http::Header::from_bytes(name, value).unwrap());
@@ -78,24 +164,59 @@ fn json_answer(status: u16, body: Value) -> Answer {
     )
 }
 
-fn answer(auth: &Option<String>, body: &str, state: &Mutex<State>, delay: Duration) -> Answer {
+fn invalid(message: &str) -> Answer {
+    json_answer(
+        400,
+        json!({"error": {"message": message, "type": "invalid_request", "code": 400}}),
+    )
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Format {
+    Agent,
+    Chat,
+}
+
+fn answer(
+    path: &str,
+    auth: &Option<String>,
+    body: &str,
+    state: &Mutex<State>,
+    retired: &AtomicBool,
+    delay: Duration,
+) -> Answer {
+    let format = match path {
+        "/v1/agent" | "/v1/responses" => Format::Agent,
+        "/chat/completions" => Format::Chat,
+        _ => {
+            return json_answer(
+                404,
+                json!({"error": {"message": format!("no route {path}"), "type": "not_found", "code": 404}}),
+            );
+        }
+    };
     if auth.as_deref() != Some(&format!("Bearer {KEY}")) {
         let page = "<html>\r\n<head><title>401 Authorization Required</title></head>\r\n<body>\r\n<center><h1>401 Authorization Required</h1></center>\r\n<hr><center>openresty/1.27.4.1</center>\r\n</body>\r\n</html>";
         return (401, page.into(), vec![("Content-Type", "text/html".into())]);
     }
-    let Ok(request) = serde_json::from_str::<Value>(body) else {
-        return json_answer(
-            400,
-            json!({"error": {"message": "Invalid JSON", "code": 400}}),
+    if format == Format::Chat && retired.load(Ordering::SeqCst) {
+        return invalid(
+            "Sonar is now the Agent API: chat completions were retired on 2026-09-27. Use POST /v1/agent.",
         );
+    }
+    let Ok(request) = serde_json::from_str::<Value>(body) else {
+        return invalid("invalid request body: not JSON");
     };
-    let messages = request["messages"].as_array().cloned().unwrap_or_default();
+    let messages = match format {
+        Format::Agent => match agent_input(&request) {
+            Ok(messages) => messages,
+            Err(refusal) => return refusal,
+        },
+        Format::Chat => request["messages"].as_array().cloned().unwrap_or_default(),
+    };
     if !roles_alternate(&messages) {
-        return json_answer(
-            400,
-            json!({"error": {
-            "message": "After the (optional) system message(s), user and assistant roles should be alternating.",
-            "type": "invalid_message", "code": 400}}),
+        return invalid(
+            "After the (optional) system message(s), user and assistant roles should be alternating.",
         );
     }
     let last = messages
@@ -106,9 +227,9 @@ fn answer(auth: &Option<String>, body: &str, state: &Mutex<State>, delay: Durati
     let misbehave = |tag: &str| -> Option<String> {
         let start = last.find(&format!("[{tag}"))?;
         let inner = &last[start + 1..start + last[start..].find(']')?];
-        let (spec, limit) = match inner.split_once('x') {
-            Some((spec, n)) => (spec, n.parse().ok()),
-            None => (inner, None),
+        let (spec, limit) = match inner.rsplit_once('x') {
+            Some((spec, n)) if n.chars().all(|c| c.is_ascii_digit()) => (spec, n.parse().ok()),
+            _ => (inner, None),
         };
         let mut st = state.lock().unwrap();
         let seen = st.seen.entry(inner.to_string()).or_default();
@@ -122,12 +243,16 @@ fn answer(auth: &Option<String>, body: &str, state: &Mutex<State>, delay: Durati
     if let Some(ms) = misbehave("stall") {
         thread::sleep(Duration::from_millis(ms.parse().unwrap_or(60_000)));
     }
-    state.lock().unwrap().requests.push(request.clone());
+    state
+        .lock()
+        .unwrap()
+        .requests
+        .push((path.to_string(), request.clone()));
     thread::sleep(delay);
     if misbehave("500").is_some() {
         return json_answer(
             500,
-            json!({"error": {"message": "Internal server error", "code": 500}}),
+            json!({"error": {"message": "Internal server error", "type": "internal_error", "code": 500}}),
         );
     }
     if misbehave("400").is_some() {
@@ -139,7 +264,7 @@ fn answer(auth: &Option<String>, body: &str, state: &Mutex<State>, delay: Durati
     if let Some(secs) = misbehave("429") {
         let (_, text, mut headers) = json_answer(
             429,
-            json!({"error": {"message": "Rate limit exceeded", "code": 429}}),
+            json!({"error": {"message": "Rate limit exceeded", "type": "request_rate_limit_exceeded", "code": 429}}),
         );
         headers.push(("Retry-After", secs));
         return (429, text, headers);
@@ -147,11 +272,78 @@ fn answer(auth: &Option<String>, body: &str, state: &Mutex<State>, delay: Durati
     if misbehave("garbage").is_some() {
         return (200, "<html>upstream hiccup</html>".into(), vec![]);
     }
-    let content = if misbehave("long").is_some() {
+    let content = if misbehave("empty").is_some() {
+        String::new()
+    } else if misbehave("long").is_some() {
         "This is a long answer sentence that goes on. ".repeat(12)
+    } else if let Some(chars) = misbehave("huge") {
+        "All work and no play. ".repeat(chars.parse::<usize>().unwrap_or(1000) / 22 + 1)
     } else {
         format!("Answer to: {}", last.lines().last().unwrap_or(""))
     };
+    match format {
+        Format::Agent => agent_answer(&request, &content),
+        Format::Chat => chat_answer(&request, &content),
+    }
+}
+
+/// The Agent API's input rules, as (role, content) objects; or its refusal.
+fn agent_input(request: &Value) -> Result<Vec<Value>, Answer> {
+    let Some(fields) = request.as_object() else {
+        return Err(invalid("invalid request body: not an object"));
+    };
+    if let Some(unknown) = fields.keys().find(|k| !AGENT_FIELDS.contains(&k.as_str())) {
+        return Err(json_answer(
+            400,
+            json!({"error": {"message": format!("invalid request body: json: unknown field \"{unknown}\""),
+                "type": "invalid_request", "code": 400, "param": unknown}}),
+        ));
+    }
+    if request.get("model").is_none() && request.get("preset").is_none() {
+        return Err(invalid("model or preset is required"));
+    }
+    let Some(items) = request["input"].as_array() else {
+        return Err(invalid("input is required"));
+    };
+    let mut messages = Vec::new();
+    for item in items {
+        let role = item["role"].as_str().unwrap_or_default();
+        if item["type"] != "message"
+            || !["user", "assistant", "system", "developer"].contains(&role)
+            || !item["content"].is_string()
+        {
+            return Err(invalid(&format!("invalid input item: {item}")));
+        }
+        messages.push(item.clone());
+    }
+    if messages.last().map(|m| &m["role"]) != Some(&json!("user")) {
+        return Err(invalid("the last input item must come from the user"));
+    }
+    Ok(messages)
+}
+
+fn agent_answer(request: &Value, content: &str) -> Answer {
+    let served = request["model"].as_str().unwrap_or("openai/gpt-5-mini");
+    json_answer(
+        200,
+        json!({
+            "id": "resp_1", "object": "response", "created_at": 1, "status": "completed",
+            "model": served,
+            "output": [
+                {"type": "search_results", "queries": ["q"], "results": [
+                    {"id": 1, "url": "https://example.com/source", "title": "Source", "snippet": "s"},
+                    {"id": 2, "url": "https://example.com/source", "title": "Same again", "snippet": "s"}]},
+                {"type": "message", "id": "msg_1", "status": "completed", "role": "assistant",
+                 "content": [{"type": "output_text", "text": content, "annotations": []}]}
+            ],
+            "usage": {"input_tokens": 11, "output_tokens": 7, "total_tokens": 18,
+                      "cost": {"currency": "USD", "input_cost": 0.0001, "output_cost": 0.0001,
+                               "tool_calls_cost": 0.005, "total_cost": AGENT_COST}}
+        }),
+    )
+}
+
+fn chat_answer(request: &Value, content: &str) -> Answer {
     json_answer(
         200,
         json!({
@@ -164,8 +356,8 @@ fn answer(auth: &Option<String>, body: &str, state: &Mutex<State>, delay: Durati
     )
 }
 
-/// Perplexity's rule: optional system messages, then user/assistant alternating,
-/// starting and ending with the user.
+/// Optional system messages, then user/assistant alternating, starting and ending with
+/// the user.
 fn roles_alternate(messages: &[Value]) -> bool {
     let roles: Vec<&str> = messages
         .iter()

@@ -1,6 +1,7 @@
 //! Helpers for tests that run the real binary in a temporary directory.
 #![allow(dead_code)]
 
+pub mod bot;
 pub mod llm;
 
 use std::path::{Path, PathBuf};
@@ -91,13 +92,19 @@ impl Run {
     }
 }
 
+/// The schema version a current database has: one per migration file.
+pub fn schema_version() -> i64 {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    std::fs::read_dir(dir).unwrap().count() as i64
+}
+
 pub fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
 }
 
 pub fn fixture_config() -> Value {
-    let text = std::fs::read_to_string(fixtures().join("app.json"))
-        .expect("tests/fixtures/app.json");
+    let text =
+        std::fs::read_to_string(fixtures().join("app.json")).expect("tests/fixtures/app.json");
     serde_json::from_str(&text).unwrap()
 }
 

@@ -1,0 +1,217 @@
+//! Perplexity's Agent API (`POST /v1/agent`, the OpenAI Responses format). The API
+//! refuses unknown fields, so only documented ones are sent. The system prompt goes in
+//! `instructions`, the conversation in `input` as message items; the answer is the
+//! `output_text` of the `message` items, the sources the `search_results` items.
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{
+    ChatMessage, LlmError, Reply, Role, Usage, answer_text, distinct_sources, reported_cost,
+    unreadable,
+};
+use crate::config::LlmSettings;
+
+pub fn body(settings: &LlmSettings, messages: &[ChatMessage]) -> Value {
+    let instructions: Vec<&str> = messages
+        .iter()
+        .filter(|m| m.role == Role::System)
+        .map(|m| m.content.as_str())
+        .collect();
+    let input: Vec<Value> = messages
+        .iter()
+        .filter(|m| m.role != Role::System)
+        .map(|m| json!({"type": "message", "role": m.role, "content": m.content}))
+        .collect();
+    let mut body = json!({ "input": input, "max_output_tokens": settings.max_tokens });
+    if !instructions.is_empty() {
+        body["instructions"] = json!(instructions.join("\n\n"));
+    }
+    if let Some(model) = &settings.model {
+        body["model"] = json!(model);
+    }
+    if let Some(preset) = &settings.preset {
+        body["preset"] = json!(preset);
+    }
+    if let Some(t) = settings.temperature {
+        body["temperature"] = json!(t);
+    }
+    // A preset brings its own tools; a bare model searches only when offered the tool.
+    if settings.preset.is_none() && settings.web_search {
+        body["tools"] = json!([{"type": "web_search"}]);
+    }
+    body
+}
+
+#[derive(Deserialize)]
+struct Response {
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    model: Option<String>,
+    #[serde(default)]
+    output: Vec<Value>,
+    #[serde(default)]
+    error: Option<Value>,
+    #[serde(default)]
+    usage: Option<Value>,
+}
+
+pub fn parse(body: &str) -> Result<Reply, LlmError> {
+    let response: Response = serde_json::from_str(body).map_err(|e| unreadable(&e, body))?;
+    // Failed and cancelled runs come back as HTTP 200 with the reason inside.
+    match response.status.as_deref() {
+        Some("failed" | "cancelled") => {
+            let reason = response
+                .error
+                .as_ref()
+                .and_then(|e| e.get("message").and_then(Value::as_str))
+                .unwrap_or("no reason given");
+            return Err(LlmError::retry(format!(
+                "the run {}: {}",
+                response.status.as_deref().unwrap_or_default(),
+                reason.chars().take(300).collect::<String>()
+            )));
+        }
+        Some("in_progress" | "queued") => {
+            return Err(LlmError::retry("the run had not finished".into()));
+        }
+        _ => {}
+    }
+    let mut text = String::new();
+    let mut annotated = Vec::new();
+    let mut searched = Vec::new();
+    for item in &response.output {
+        match item.get("type").and_then(Value::as_str) {
+            Some("message") => {
+                let parts = item.get("content").and_then(Value::as_array);
+                for part in parts.into_iter().flatten() {
+                    if part.get("type").and_then(Value::as_str) == Some("output_text") {
+                        text.push_str(part.get("text").and_then(Value::as_str).unwrap_or(""));
+                        annotated.extend(urls(part.get("annotations")));
+                    }
+                }
+            }
+            Some("search_results") => searched.extend(urls(item.get("results"))),
+            _ => {}
+        }
+    }
+    let content = answer_text(&text)?;
+    let usage = response.usage.unwrap_or(Value::Null);
+    // The `[n]` markers count the search results; annotations are a fallback only.
+    let citations = if searched.is_empty() {
+        annotated
+    } else {
+        searched
+    };
+    Ok(Reply {
+        content,
+        citations: distinct_sources(citations),
+        usage: Usage {
+            model: response.model,
+            input_tokens: usage.get("input_tokens").and_then(Value::as_i64),
+            output_tokens: usage.get("output_tokens").and_then(Value::as_i64),
+            cost: reported_cost(usage.get("cost")),
+        },
+    })
+}
+
+fn urls(list: Option<&Value>) -> Vec<String> {
+    list.and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r.get("url").and_then(Value::as_str).map(str::to_string))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Api;
+
+    fn settings(model: Option<&str>, preset: Option<&str>) -> LlmSettings {
+        LlmSettings {
+            api: Api::Agent,
+            base_url: "https://api.perplexity.ai".into(),
+            model: model.map(String::from),
+            preset: preset.map(String::from),
+            temperature: Some(0.2),
+            max_tokens: 600,
+            timeout_seconds: 60,
+            citations: true,
+            web_search: true,
+            api_key_env: "PERPLEXITY_API_KEY".into(),
+            mapped: None,
+            section: "llm",
+        }
+    }
+
+    fn msg(role: Role, content: &str) -> ChatMessage {
+        ChatMessage {
+            role,
+            content: content.into(),
+        }
+    }
+
+    #[test]
+    fn system_prompt_becomes_instructions_and_the_rest_input_items() {
+        let messages = [
+            msg(Role::System, "Be brief."),
+            msg(Role::User, "hi"),
+            msg(Role::Assistant, "hello"),
+            msg(Role::User, "news?"),
+        ];
+        let b = body(&settings(Some("perplexity/sonar"), None), &messages);
+        assert_eq!(b["instructions"], "Be brief.");
+        assert_eq!(b["model"], "perplexity/sonar");
+        assert_eq!(b["max_output_tokens"], 600);
+        assert_eq!(b["tools"], json!([{"type": "web_search"}]));
+        assert!(b.get("messages").is_none() && b.get("preset").is_none());
+        let input = b["input"].as_array().unwrap();
+        assert_eq!(input.len(), 3);
+        assert_eq!(
+            input[2],
+            json!({"type": "message", "role": "user", "content": "news?"})
+        );
+        let p = body(&settings(None, Some("low")), &messages);
+        assert_eq!(p["preset"], "low");
+        assert!(p.get("tools").is_none() && p.get("model").is_none());
+    }
+
+    #[test]
+    fn reads_text_sources_and_cost() {
+        let body = r#"{"id":"resp_1","object":"response","created_at":1,"status":"completed",
+          "model":"perplexity/sonar","output":[
+            {"type":"search_results","queries":["q"],"results":[
+              {"id":1,"url":"https://a.example","title":"A","snippet":"s"},
+              {"id":2,"url":"https://b.example","title":"B","snippet":"s"},
+              {"id":3,"url":"https://a.example","title":"A again","snippet":"s"}]},
+            {"type":"message","id":"m","status":"completed","role":"assistant","content":[
+              {"type":"output_text","text":"<think>x</think>Spark is fast [1]","annotations":[]},
+              {"type":"output_text","text":" and cheap [2].","annotations":[]}]}],
+          "usage":{"input_tokens":12,"output_tokens":5,"total_tokens":17,
+            "cost":{"currency":"USD","input_cost":0.001,"output_cost":0.002,"total_cost":0.0081}}}"#;
+        let reply = parse(body).unwrap();
+        assert_eq!(reply.content, "Spark is fast [1] and cheap [2].");
+        assert_eq!(reply.citations, ["https://a.example", "https://b.example"]);
+        assert_eq!(reply.usage.input_tokens, Some(12));
+        assert_eq!(reply.usage.output_tokens, Some(5));
+        assert_eq!(reply.usage.cost, Some(0.0081));
+        assert_eq!(reply.usage.model.as_deref(), Some("perplexity/sonar"));
+    }
+
+    #[test]
+    fn failed_empty_and_unreadable_answers_are_retried() {
+        for body in [
+            r#"{"status":"failed","output":[],"error":{"message":"upstream model error"}}"#,
+            r#"{"status":"completed","output":[]}"#,
+            r#"{"status":"completed","output":[{"type":"message","content":[{"type":"output_text","text":"  "}]}]}"#,
+            "<html>bad gateway</html>",
+        ] {
+            assert!(
+                matches!(parse(body), Err(LlmError::Retryable { .. })),
+                "{body}"
+            );
+        }
+    }
+}

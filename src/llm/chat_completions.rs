@@ -1,0 +1,110 @@
+//! OpenAI-compatible chat completions (`POST {base_url}/chat/completions`): OpenAI,
+//! OpenRouter, Groq, llama.cpp's server, Ollama's and vLLM's OpenAI endpoints.
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{
+    ChatMessage, LlmError, Reply, Usage, answer_text, distinct_sources, reported_cost, unreadable,
+};
+use crate::config::LlmSettings;
+
+pub fn body(settings: &LlmSettings, messages: &[ChatMessage]) -> Value {
+    let mut body = json!({
+        "model": settings.model.as_deref().unwrap_or_default(),
+        "messages": messages,
+        "max_tokens": settings.max_tokens,
+    });
+    if let Some(t) = settings.temperature {
+        body["temperature"] = json!(t);
+    }
+    body
+}
+
+#[derive(Deserialize)]
+struct Completion {
+    #[serde(default)]
+    model: Option<String>,
+    #[serde(default)]
+    choices: Vec<Value>,
+    #[serde(default)]
+    citations: Vec<String>,
+    #[serde(default)]
+    search_results: Vec<Value>,
+    #[serde(default)]
+    usage: Option<Value>,
+}
+
+pub fn parse(body: &str) -> Result<Reply, LlmError> {
+    let completion: Completion = serde_json::from_str(body).map_err(|e| unreadable(&e, body))?;
+    let raw = completion
+        .choices
+        .first()
+        .and_then(|c| c.pointer("/message/content"))
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let content = answer_text(raw)?;
+    // Perplexity-style providers add `citations` (URLs) or `search_results` (objects).
+    let citations = if completion.citations.is_empty() {
+        completion
+            .search_results
+            .iter()
+            .filter_map(|r| r.get("url").and_then(Value::as_str).map(str::to_string))
+            .collect()
+    } else {
+        completion.citations
+    };
+    let usage = completion.usage.unwrap_or(Value::Null);
+    Ok(Reply {
+        content,
+        citations: distinct_sources(citations),
+        usage: Usage {
+            model: completion.model,
+            input_tokens: usage.get("prompt_tokens").and_then(Value::as_i64),
+            output_tokens: usage.get("completion_tokens").and_then(Value::as_i64),
+            cost: reported_cost(usage.get("cost")),
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_an_answer_with_citations_and_usage() {
+        let body = r#"{"id":"x","model":"sonar","choices":[{"index":0,"finish_reason":"stop",
+            "message":{"role":"assistant","content":"<think>hmm</think>Spark is fast [1]."}}],
+            "citations":["https://spark.apache.org"],
+            "usage":{"prompt_tokens":12,"completion_tokens":5,"total_tokens":17,"cost":0.0002}}"#;
+        let reply = parse(body).unwrap();
+        assert_eq!(reply.content, "Spark is fast [1].");
+        assert_eq!(reply.citations, ["https://spark.apache.org"]);
+        assert_eq!(
+            (reply.usage.input_tokens, reply.usage.output_tokens),
+            (Some(12), Some(5))
+        );
+        assert_eq!(reply.usage.cost, Some(0.0002));
+        let newer = r#"{"choices":[{"message":{"content":"ok"}}],
+            "search_results":[{"title":"t","url":"https://a.example"}]}"#;
+        let reply = parse(newer).unwrap();
+        assert_eq!(reply.citations, ["https://a.example"]);
+        assert_eq!(reply.usage.cost, None);
+    }
+
+    #[test]
+    fn nonsense_answers_are_retried_with_a_reason() {
+        for (body, want) in [
+            ("<html>bad gateway</html>", "unreadable answer"),
+            (r#"{"choices":[]}"#, "no text"),
+            (r#"{"choices":[{"message":{"content":"  "}}]}"#, "no text"),
+        ] {
+            match parse(body) {
+                Err(LlmError::Retryable { message, .. }) => {
+                    assert!(message.contains(want), "{message}")
+                }
+                other => panic!("{body}: {other:?}"),
+            }
+        }
+    }
+}

@@ -1,0 +1,389 @@
+//! One synchronous client for two LLM API formats: Perplexity's Agent API (the OpenAI
+//! Responses format) and OpenAI-compatible chat completions. The agent hands it the
+//! conversation as role/content messages and never learns which format went out.
+//! Every failure is classified so the agent knows whether to retry, give up on a
+//! message, or stop the run; no error text ever contains the API key.
+
+mod agent_api;
+mod chat_completions;
+
+use std::time::Duration;
+
+use chrono::DateTime;
+use serde::{Deserialize, Serialize};
+
+use crate::config::{Api, LlmSettings, Secret};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    System,
+    User,
+    Assistant,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatMessage {
+    pub role: Role,
+    pub content: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Reply {
+    pub content: String,
+    /// Source URLs in the order the `[n]` markers count them.
+    pub citations: Vec<String>,
+    pub usage: Usage,
+}
+
+/// What one call consumed, as far as the provider said.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Usage {
+    /// The model that actually answered (a preset or router may choose it).
+    pub model: Option<String>,
+    pub input_tokens: Option<i64>,
+    pub output_tokens: Option<i64>,
+    /// In US dollars; `None` when the provider reports no cost.
+    pub cost: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LlmError {
+    /// Try again: rate limited, server error, timeout, network down, an unreadable or
+    /// empty answer.
+    Retryable {
+        message: String,
+        retry_after: Option<Duration>,
+    },
+    /// The API refused this request (HTTP 400, 422, …): retrying it will not help.
+    Rejected { message: String },
+    /// The key is wrong or lacks access (401/403): no request will succeed.
+    Unauthorized { message: String },
+    /// The endpoint or model is wrong, moved or retired: no request will succeed until
+    /// a setting changes. The message says which.
+    Misconfigured { message: String },
+}
+
+impl std::fmt::Display for LlmError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LlmError::Retryable { message, .. }
+            | LlmError::Rejected { message }
+            | LlmError::Unauthorized { message }
+            | LlmError::Misconfigured { message } => f.write_str(message),
+        }
+    }
+}
+
+impl LlmError {
+    /// The label the usage log keeps for a failed call.
+    pub fn outcome(&self) -> &'static str {
+        match self {
+            LlmError::Retryable { .. } => "retryable",
+            LlmError::Rejected { .. } => "rejected",
+            LlmError::Unauthorized { .. } => "unauthorized",
+            LlmError::Misconfigured { .. } => "misconfigured",
+        }
+    }
+
+    fn retry(message: String) -> Self {
+        LlmError::Retryable {
+            message,
+            retry_after: None,
+        }
+    }
+}
+
+/// The longest a provider's `Retry-After` may hold a turn back.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
+/// How much of an error body we quote: enough to explain, not enough to flood a log.
+const QUOTED_BODY: usize = 300;
+
+pub struct Client {
+    agent: ureq::Agent,
+    settings: LlmSettings,
+    url: String,
+    key: Secret,
+}
+
+/// The request body exactly as it is sent, for `--dry-run` and for the client.
+pub fn request_body(settings: &LlmSettings, messages: &[ChatMessage]) -> serde_json::Value {
+    match settings.api {
+        Api::Agent => agent_api::body(settings, messages),
+        Api::ChatCompletions => chat_completions::body(settings, messages),
+    }
+}
+
+impl Client {
+    pub fn new(settings: &LlmSettings, key: &Secret) -> Self {
+        let timeout = Duration::from_secs(settings.timeout_seconds.unsigned_abs());
+        let agent = ureq::Agent::config_builder()
+            .timeout_connect(Some(timeout.min(Duration::from_secs(10))))
+            .timeout_global(Some(timeout))
+            .http_status_as_error(false)
+            .user_agent(concat!("wabot/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .into();
+        Self {
+            agent,
+            url: settings.endpoint(),
+            settings: settings.clone(),
+            key: key.clone(),
+        }
+    }
+
+    pub fn settings(&self) -> &LlmSettings {
+        &self.settings
+    }
+
+    pub fn complete(&self, messages: &[ChatMessage]) -> Result<Reply, LlmError> {
+        let response = self
+            .agent
+            .post(&self.url)
+            .header("Authorization", format!("Bearer {}", self.key.expose()))
+            .header("Accept", "application/json")
+            .send_json(request_body(&self.settings, messages));
+        let mut response = response.map_err(transport_error)?;
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_retry_after);
+        let body = response
+            .body_mut()
+            .read_to_string()
+            .map_err(transport_error)?;
+        if (200..300).contains(&status) {
+            return match self.settings.api {
+                Api::Agent => agent_api::parse(&body),
+                Api::ChatCompletions => chat_completions::parse(&body),
+            };
+        }
+        Err(self.classify(status, &body, retry_after))
+    }
+
+    fn classify(&self, status: u16, body: &str, retry_after: Option<Duration>) -> LlmError {
+        let said = quote(body);
+        match status {
+            401 | 403 => LlmError::Unauthorized {
+                message: format!(
+                    "HTTP {status}: the API key in {} was refused{said}",
+                    self.settings.api_key_env
+                ),
+            },
+            408 | 409 | 425 | 429 | 500..=599 => LlmError::Retryable {
+                message: format!("HTTP {status}{said}"),
+                retry_after,
+            },
+            404 | 405 | 410 => LlmError::Misconfigured {
+                message: format!("{} answered HTTP {status}{said}; {}", self.url, self.hint()),
+            },
+            _ if says_retired(body) => LlmError::Misconfigured {
+                message: format!(
+                    "{} says this API moved or was retired (HTTP {status}{said}); {}",
+                    self.url,
+                    self.hint()
+                ),
+            },
+            _ => LlmError::Rejected {
+                message: format!("HTTP {status}{said}"),
+            },
+        }
+    }
+
+    /// Which setting to change when the endpoint is wrong or gone.
+    fn hint(&self) -> String {
+        let s = &self.settings;
+        if s.api == Api::ChatCompletions && s.base_url.contains("perplexity.ai") {
+            return format!(
+                "Perplexity retired chat completions: set \"api\": \"agent\" in the {} section (base_url \"https://api.perplexity.ai\", model \"perplexity/sonar\" or a preset)",
+                s.section
+            );
+        }
+        format!(
+            "check {0}.api (agent | chat-completions), {0}.base_url (the API root, as the provider's own client takes it) and {0}.model",
+            s.section
+        )
+    }
+}
+
+/// Providers say an API is gone in words, not in a status code of its own.
+fn says_retired(body: &str) -> bool {
+    let lower = body.to_lowercase();
+    [
+        "retired",
+        "deprecated",
+        "no longer supported",
+        "no longer available",
+        "has moved",
+        "moved to",
+        "is now the agent api",
+        "migrate to",
+        "decommissioned",
+        "discontinued",
+        "sunset",
+    ]
+    .iter()
+    .any(|w| lower.contains(w))
+}
+
+fn transport_error(err: ureq::Error) -> LlmError {
+    LlmError::retry(match &err {
+        ureq::Error::Timeout(_) => format!("no answer in time ({err})"),
+        _ => format!("network: {err}"),
+    })
+}
+
+/// Retry-After is either seconds or an HTTP date; never more than [`MAX_RETRY_AFTER`].
+fn parse_retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    let wait = if let Ok(seconds) = value.parse::<f64>() {
+        if !seconds.is_finite() || seconds < 0.0 {
+            return None;
+        }
+        Duration::from_secs_f64(seconds.min(MAX_RETRY_AFTER.as_secs_f64()))
+    } else {
+        let at = DateTime::parse_from_rfc2822(value).ok()?;
+        let ms = at.timestamp_millis().saturating_sub(crate::clock::now_ms());
+        Duration::from_millis(ms.max(0).unsigned_abs())
+    };
+    Some(wait.min(MAX_RETRY_AFTER))
+}
+
+/// The API's own explanation, from `{"error": {"message": …}}` or the raw body.
+fn quote(body: &str) -> String {
+    let explained = serde_json::from_str::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| {
+            let e = v.get("error")?;
+            e.get("message")
+                .and_then(|m| m.as_str())
+                .or_else(|| e.as_str())
+                .map(str::to_string)
+        })
+        .unwrap_or_else(|| body.to_string());
+    let one_line = explained.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one_line.is_empty() {
+        return String::new();
+    }
+    let cut: String = one_line.chars().take(QUOTED_BODY).collect();
+    format!(": {cut}")
+}
+
+/// An answer that does not parse is most often a proxy's error page or a cut-off body:
+/// worth another try, like a 5xx.
+fn unreadable(err: &serde_json::Error, body: &str) -> LlmError {
+    LlmError::retry(format!("unreadable answer ({err}){}", quote(body)))
+}
+
+/// What is left of an answer once reasoning is removed; empty answers are retried.
+fn answer_text(raw: &str) -> Result<String, LlmError> {
+    let text = strip_reasoning(raw);
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(LlmError::retry("the answer has no text".into()));
+    }
+    Ok(text.to_string())
+}
+
+/// Up to this many distinct source URLs, in order of first appearance.
+const MAX_SOURCES: usize = 5;
+
+fn distinct_sources(urls: impl IntoIterator<Item = String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for url in urls {
+        let url = url.trim().to_string();
+        if !url.is_empty() && !out.contains(&url) {
+            out.push(url);
+        }
+        if out.len() == MAX_SOURCES {
+            break;
+        }
+    }
+    out
+}
+
+/// A `cost` as providers report it: a number (OpenRouter) or an object with
+/// `total_cost` (Perplexity).
+fn reported_cost(cost: Option<&serde_json::Value>) -> Option<f64> {
+    let cost = cost?;
+    cost.as_f64()
+        .or_else(|| cost.get("total_cost").and_then(serde_json::Value::as_f64))
+        .filter(|c| c.is_finite() && *c >= 0.0)
+}
+
+/// Reasoning models put their thinking in `<think>…</think>` before the answer;
+/// people should only get the answer.
+fn strip_reasoning(content: &str) -> String {
+    match (content.find("<think>"), content.find("</think>")) {
+        (Some(start), Some(end)) if start < end => {
+            format!(
+                "{}{}",
+                &content[..start],
+                &content[end + "</think>".len()..]
+            )
+        }
+        _ => content.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_takes_seconds_or_a_date_and_is_capped() {
+        assert_eq!(parse_retry_after("7"), Some(Duration::from_secs(7)));
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("soon"), None);
+        assert_eq!(parse_retry_after("-5"), None);
+        for huge in [
+            "86400",
+            "9e15",
+            "18446744073709551615",
+            "Fri, 31 Dec 9999 23:59:59 GMT",
+        ] {
+            assert_eq!(parse_retry_after(huge), Some(MAX_RETRY_AFTER), "{huge}");
+        }
+    }
+
+    #[test]
+    fn quotes_the_api_error_message_on_one_line() {
+        let body = r#"{"error":{"message":"After the (optional) system message(s), user and assistant roles should be alternating.","type":"invalid_message","code":400}}"#;
+        assert!(quote(body).starts_with(": After the (optional) system message(s)"));
+        assert_eq!(quote("<html>\n401\n</html>"), ": <html> 401 </html>");
+        assert_eq!(quote(&"x".repeat(1000)).len(), 2 + QUOTED_BODY);
+    }
+
+    #[test]
+    fn sources_are_distinct_and_at_most_five() {
+        let urls = ["a", "b", "a", " ", "c", "d", "e", "f"].map(String::from);
+        assert_eq!(distinct_sources(urls), ["a", "b", "c", "d", "e"]);
+    }
+
+    #[test]
+    fn costs_come_as_a_number_or_an_object() {
+        let v: serde_json::Value =
+            serde_json::json!({"a": 0.5, "b": {"total_cost": 0.25}, "c": "x", "d": -1});
+        assert_eq!(reported_cost(v.get("a")), Some(0.5));
+        assert_eq!(reported_cost(v.get("b")), Some(0.25));
+        assert_eq!(reported_cost(v.get("c")), None);
+        assert_eq!(reported_cost(v.get("d")), None);
+        assert_eq!(reported_cost(None), None);
+    }
+
+    #[test]
+    fn retired_wording_is_recognised() {
+        assert!(says_retired(
+            r#"{"error":{"message":"Sonar is now the Agent API: use /v1/agent"}}"#
+        ));
+        assert!(says_retired("This endpoint has been deprecated"));
+        assert!(!says_retired(
+            r#"{"error":{"message":"Invalid model 'x'"}}"#
+        ));
+    }
+}

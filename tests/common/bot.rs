@@ -1,0 +1,101 @@
+//! A bot in a sandbox: the fixture config pointed at a local LLM stand-in, messages
+//! received through the real import path, and `process-once` run as a process.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::llm::{KEY, StandIn};
+use super::{Run, Sandbox, fixture_config, message_line};
+
+pub const ALICE: &str = "15550001111@s.whatsapp.net";
+pub const FAMILY: &str = "120363041234567890@g.us";
+const TS: i64 = 1_705_329_000;
+
+pub struct Bot {
+    pub sandbox: Sandbox,
+    pub llm: StandIn,
+    next_id: std::cell::Cell<usize>,
+}
+
+impl Bot {
+    pub fn new(edit: impl FnOnce(&mut Value)) -> Self {
+        Self::with_delay(Duration::ZERO, edit)
+    }
+
+    pub fn with_delay(delay: Duration, edit: impl FnOnce(&mut Value)) -> Self {
+        let llm = StandIn::start(delay);
+        let sandbox = Sandbox::new();
+        let mut config = fixture_config();
+        config["perplexity"]["base_url"] = json!(llm.url);
+        config["perplexity"]["timeout_seconds"] = json!(2);
+        config["polling"]["lease_seconds"] = json!(3);
+        config["debug"]["self_debug"] = json!(false);
+        edit(&mut config);
+        sandbox.write_config(&config);
+        sandbox.write(".env", &format!("PERPLEXITY_API_KEY={KEY}\n"));
+        Self {
+            sandbox,
+            llm,
+            next_id: std::cell::Cell::new(0),
+        }
+    }
+
+    /// Stores inbound messages as new (pending) through the real import path.
+    pub fn receive(&self, messages: &[(&str, &str)]) {
+        let lines: Vec<String> = messages
+            .iter()
+            .map(|(chat, text)| {
+                let n = self.next_id.get();
+                self.next_id.set(n + 1);
+                let mut line: Value = serde_json::from_str(&message_line(
+                    chat,
+                    &format!("in{n}"),
+                    false,
+                    TS + n as i64,
+                    text,
+                ))
+                .unwrap();
+                if chat.ends_with("@g.us") {
+                    line["sender"] = json!("15550002222@s.whatsapp.net");
+                    line["push_name"] = json!("Bob");
+                }
+                line.to_string()
+            })
+            .collect();
+        let file = self.sandbox.write(
+            &format!("batch{}.jsonl", self.next_id.get()),
+            &lines.join("\n"),
+        );
+        let report = self.sandbox.json(&[
+            "import",
+            "--format",
+            "jsonl",
+            file.to_str().unwrap(),
+            "--as-new",
+            "--json",
+        ]);
+        assert_eq!(report["imported"], messages.len(), "{report}");
+    }
+
+    pub fn process(&self) -> (Run, Value) {
+        let run = self.sandbox.run(&["process-once", "--json"]);
+        let summary = serde_json::from_str(&run.stdout()).unwrap_or(Value::Null);
+        (run, summary)
+    }
+
+    pub fn process_ok(&self) -> Value {
+        let (run, summary) = self.process();
+        assert_eq!(run.code(), 0, "process-once failed: {}", run.stderr());
+        summary
+    }
+
+    pub fn outbox(&self) -> Vec<Value> {
+        let list = self.sandbox.json(&["outbox", "list", "--json"]);
+        list.as_array().unwrap().clone()
+    }
+
+    pub fn count(&self, sql: &str) -> i64 {
+        self.sandbox.sql(sql)
+    }
+}
