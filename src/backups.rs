@@ -42,6 +42,33 @@ fn taken_at(name: &str) -> Option<i64> {
     Some(at.and_utc().timestamp_millis())
 }
 
+/// A partial copy untouched for this long belongs to a backup that was killed (a live
+/// one writes every few milliseconds).
+pub const STALE_PARTIAL: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+/// Removes the `.partial` files that killed backups left in `dir`; returns them.
+pub fn remove_stale_partials(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut removed = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(removed);
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let partial = path.extension().is_some_and(|e| e == "partial");
+        let idle = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age >= STALE_PARTIAL);
+        if partial && idle {
+            std::fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
+            removed.push(path);
+        }
+    }
+    Ok(removed)
+}
+
 pub struct Retention {
     pub keep: Option<u32>,
     pub keep_days: Option<u32>,
@@ -65,7 +92,7 @@ pub fn rotate(dir: &Path, rule: &Retention, now: i64, protect: &Path) -> Result<
         let by_count = rule.keep.is_some_and(|n| rank < n as usize);
         let by_age = rule
             .keep_days
-            .is_some_and(|days| now - at < i64::from(days) * DAY_MS);
+            .is_some_and(|days| now.saturating_sub(at) < i64::from(days) * DAY_MS);
         if by_count || by_age || path == protect {
             continue;
         }

@@ -91,6 +91,8 @@ pub enum Command {
     },
     /// Answer an excluded chat again
     Include(IncludeArgs),
+    /// Queue failed messages again: their turns are answered by the next process-once
+    Retry(RetryArgs),
     /// List known chats with their state
     Chats(JsonFlag),
     /// Queue a message to send (the listener sends it)
@@ -271,10 +273,19 @@ pub struct ResumeArgs {
 
 #[derive(Debug, Args)]
 pub struct IncludeArgs {
-    /// Chat JID or phone number
+    /// Chat JID, phone number or name
     pub chat: String,
     #[command(flatten)]
     pub mode: ResumeFlags,
+}
+
+#[derive(Debug, Args)]
+pub struct RetryArgs {
+    /// Only this chat: a JID, phone number or name
+    #[arg(long)]
+    pub chat: Option<String>,
+    #[command(flatten)]
+    pub output: JsonFlag,
 }
 
 #[derive(Debug, Args)]
@@ -296,8 +307,9 @@ pub struct SendArgs {
     pub to: String,
     /// The text to send
     pub text: String,
-    /// Wait up to SECONDS until the listener sent it (exit 1 if it failed, 75 on timeout)
-    #[arg(long, value_name = "SECONDS")]
+    /// Wait up to SECONDS (at most a day) until the listener sent it (exit 1 if it
+    /// failed, 75 on timeout)
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(0..=86400))]
     pub wait: Option<u64>,
     #[command(flatten)]
     pub output: JsonFlag,
@@ -337,7 +349,7 @@ pub struct OutboxListArgs {
 #[derive(Debug, Args)]
 pub struct CleanupArgs {
     /// Keep this many days instead of rotation.retention_days (0: delete all stored before now)
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=36500))]
     pub retention_days: Option<u32>,
     /// Report what would be deleted; delete nothing
     #[arg(long)]
@@ -367,10 +379,10 @@ pub struct BackupArgs {
     #[arg(long, value_name = "PATH")]
     pub output: Option<PathBuf>,
     /// Keep the newest N backups in backup.dir
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100000))]
     pub keep: Option<u32>,
     /// Keep the backups younger than N days in backup.dir
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=36500))]
     pub keep_days: Option<u32>,
     #[command(flatten)]
     pub json: JsonFlag,

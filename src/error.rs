@@ -83,6 +83,17 @@ pub fn json_message(err: &serde_json::Error) -> String {
         .map_or_else(|| message.clone(), str::to_string)
 }
 
+/// `text` cut to at most `max` characters, saying how much was left out: error messages
+/// quote inputs, SQL and providers, and none of those may flood a terminal or a log.
+pub fn bounded(text: &str, max: usize) -> String {
+    let total = text.chars().count();
+    if total <= max {
+        return text.to_string();
+    }
+    let head: String = text.chars().take(max).collect();
+    format!("{head}… ({} more characters)", total - max)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,6 +109,12 @@ mod tests {
         assert_eq!(exit_code(&failure(Kind::Unavailable, "x")), 69);
         assert_eq!(exit_code(&failure(Kind::Usage, "x")), 2);
         assert_eq!(exit_code(&anyhow::anyhow!("other")), 1);
+    }
+
+    #[test]
+    fn long_texts_are_cut_with_a_count() {
+        assert_eq!(bounded("short", 10), "short");
+        assert_eq!(bounded("ééééé", 2), "éé… (3 more characters)");
     }
 
     #[test]

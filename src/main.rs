@@ -24,6 +24,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// Longer error messages are cut: a page of text helps nobody more than its start.
+const MAX_ERROR_CHARS: usize = 2000;
+
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     init_logging(&cli.global);
@@ -31,7 +34,10 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) if output::is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("wabot: {err:#}");
+            eprintln!(
+                "wabot: {}",
+                error::bounded(&format!("{err:#}"), MAX_ERROR_CHARS)
+            );
             ExitCode::from(u8::try_from(error::exit_code(&err)).unwrap_or(1))
         }
     }

@@ -103,11 +103,11 @@ fn every_validation_rule_names_the_field() {
         ),
         (
             |c| c["rotation"]["retention_days"] = json!(0),
-            "rotation.retention_days: must be a positive number of days, got 0",
+            "rotation.retention_days: must be between 1 and 36500 days, got 0",
         ),
         (
             |c| c["rotation"]["retention_days"] = json!(-3),
-            "rotation.retention_days: must be a positive number of days, got -3",
+            "rotation.retention_days: must be between 1 and 36500 days, got -3",
         ),
         (
             |c| c["rotation"]["retention_days"] = json!("seven"),

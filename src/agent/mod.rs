@@ -4,7 +4,7 @@
 
 mod memory;
 mod prompt;
-mod reply;
+pub mod reply;
 
 use std::time::{Duration, Instant};
 
@@ -269,29 +269,27 @@ impl<'a> Agent<'a> {
             self.queue_debug(turn, &p, now)?;
         }
         summary.turns_with_llm += 1;
-        let answer = match self.ask(turn, &p.request, summary)? {
+        let mut answer = match self.ask(turn, &p.request, summary)? {
             Ok(answer) => answer,
             Err(outcome) => return Ok(outcome),
         };
+        let max_chars = self.config.file.replies.max_chars.unsigned_abs() as usize;
+        // A runaway answer must not become hundreds of messages or a memory that every
+        // later request of the chat replays.
+        answer.content = reply::capped(&answer.content, max_chars * reply::MAX_PARTS);
         let shown = if self.config.llm.citations {
             reply::with_sources(&answer.content, &answer.citations)
         } else {
             answer.content.clone()
         };
         let reply_to = turn.messages.last().map(|m| m.id.clone());
-        let parts: Vec<Outgoing> = reply::split(
+        let parts = reply::outgoing(
+            &turn.chat_jid,
             &shown,
-            self.config.file.replies.max_chars.unsigned_abs() as usize,
-        )
-        .into_iter()
-        .map(|content| Outgoing {
-            message_id: message_id::new(),
-            chat_jid: turn.chat_jid.clone(),
-            content,
-            kind: OutboxKind::Reply,
-            reply_to_id: reply_to.clone(),
-        })
-        .collect();
+            max_chars,
+            OutboxKind::Reply,
+            reply_to.as_deref(),
+        );
         let cap = self
             .config
             .file

@@ -1,8 +1,56 @@
 //! Shaping an LLM answer into WhatsApp messages: sources appended, long text split at
 //! natural boundaries, each part with its own pre-assigned message id.
 
+use crate::db::{OutboxKind, Outgoing};
+use crate::message_id;
+
 /// Sources shown at most; answers rarely cite more that matter.
-const MAX_SOURCES: usize = 10;
+const MAX_SOURCES: usize = 5;
+/// An answer longer than this many `replies.max_chars` messages is cut.
+pub const MAX_PARTS: usize = 4;
+
+/// `answer` cut to `max` characters at a word boundary, with a note saying so.
+pub fn capped(answer: &str, max: usize) -> String {
+    let total = answer.chars().count();
+    if total <= max {
+        return answer.to_string();
+    }
+    let limit = answer
+        .char_indices()
+        .nth(max)
+        .map_or(answer.len(), |(i, _)| i);
+    let head = &answer[..limit];
+    let head = head
+        .rfind(char::is_whitespace)
+        .filter(|&i| i >= limit / 2)
+        .map_or(head, |i| &head[..i]);
+    let dropped = total - head.chars().count();
+    format!(
+        "{}\n\n[… {dropped} more characters of this answer were left out]",
+        head.trim_end()
+    )
+}
+
+/// `text` as the outbox rows that carry it: split like every reply, each part with its
+/// own pre-assigned WhatsApp message id.
+pub fn outgoing(
+    chat_jid: &str,
+    text: &str,
+    max_chars: usize,
+    kind: OutboxKind,
+    reply_to: Option<&str>,
+) -> Vec<Outgoing> {
+    split(text, max_chars)
+        .into_iter()
+        .map(|content| Outgoing {
+            message_id: message_id::new(),
+            chat_jid: chat_jid.to_string(),
+            content,
+            kind,
+            reply_to_id: reply_to.map(str::to_string),
+        })
+        .collect()
+}
 
 pub fn with_sources(answer: &str, citations: &[String]) -> String {
     if citations.is_empty() {
@@ -69,6 +117,16 @@ mod tests {
         assert_eq!(parts.len(), 3);
         assert_eq!(parts.concat(), unbroken);
         assert_eq!(split("short", 100), ["short"]);
+    }
+
+    #[test]
+    fn a_runaway_answer_is_capped_with_a_note() {
+        let long = "word ".repeat(5000);
+        let capped = capped(&long, 1000);
+        assert!(capped.chars().count() < 1100, "{}", capped.len());
+        assert!(capped.ends_with("more characters of this answer were left out]"));
+        assert!(capped.starts_with("word word"));
+        assert_eq!(super::capped("short", 1000), "short");
     }
 
     #[test]

@@ -41,11 +41,22 @@ pub fn run(global: &Global, args: &BackupArgs) -> Result<()> {
     let result = (|| -> Result<BackupReport> {
         let db = &mut db;
         let rule = Retention {
-            keep: args.keep.or(config.file.backup.keep.map(|k| k as u32)),
+            // Both settings are range-checked at load, so they fit.
+            keep: args
+                .keep
+                .or(config.file.backup.keep.and_then(|k| u32::try_from(k).ok())),
             keep_days: args
                 .keep_days
-                .or(Some(config.file.backup.keep_days.unsigned_abs() as u32)),
+                .or(u32::try_from(config.file.backup.keep_days).ok()),
         };
+        if let Some(parent) = target.parent() {
+            for stale in backups::remove_stale_partials(parent)? {
+                log::info!(
+                    "removed {}, left by a backup that was killed",
+                    stale.display()
+                );
+            }
+        }
         write_backup(db, &target, &device, &bar)?;
         let removed = if args.output.is_none() {
             backups::rotate(dir, &rule, now, &target)?

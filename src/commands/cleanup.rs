@@ -32,7 +32,7 @@ pub fn run(global: &Global, args: &CleanupArgs) -> Result<()> {
         .retention_days
         .map_or(config.file.rotation.retention_days, i64::from);
     let cut = Cutoffs {
-        before: now - days * DAY_MS,
+        before: now.saturating_sub(days.saturating_mul(DAY_MS)),
         now,
     };
     let mut report = Report {

@@ -3,11 +3,10 @@
 use anyhow::Result;
 use comfy_table::Cell;
 
-use super::{load_config, open_db};
-use crate::cli::{Global, IncludeArgs, JsonFlag, ResumeArgs, ResumeFlags};
+use super::{load_config, open_db, resolve_chat};
+use crate::cli::{Global, IncludeArgs, JsonFlag, ResumeArgs, ResumeFlags, RetryArgs};
 use crate::db::ResumeMode;
-use crate::error::{self, Kind};
-use crate::{clock, jid, output};
+use crate::{clock, output};
 
 fn mode(flags: ResumeFlags) -> ResumeMode {
     if flags.from_now {
@@ -18,10 +17,6 @@ fn mode(flags: ResumeFlags) -> ResumeMode {
 }
 
 /// A chat argument as the canonical JID, or a usage error naming it.
-pub fn chat_arg(chat: &str) -> Result<String> {
-    jid::normalize(chat).map_err(|e| error::failure(Kind::Usage, format!("chat {e}")))
-}
-
 pub fn pause(global: &Global) -> Result<()> {
     let config = load_config(global)?;
     let mut db = open_db(&config)?;
@@ -45,17 +40,17 @@ pub fn resume(global: &Global, args: &ResumeArgs) -> Result<()> {
 }
 
 pub fn exclude(global: &Global, chat: &str) -> Result<()> {
-    let chat = chat_arg(chat)?;
     let config = load_config(global)?;
     let mut db = open_db(&config)?;
+    let chat = resolve_chat(&db, &config, chat, "chat")?;
     db.exclude(&chat, clock::now_ms())?;
     say(&format!("{chat} is excluded: stored, not answered"))
 }
 
 pub fn include(global: &Global, args: &IncludeArgs) -> Result<()> {
-    let chat = chat_arg(&args.chat)?;
     let config = load_config(global)?;
     let mut db = open_db(&config)?;
+    let chat = resolve_chat(&db, &config, &args.chat, "chat")?;
     match db.include(&chat, mode(args.mode), clock::now_ms())? {
         None => say(&format!("{chat} was not excluded")),
         Some(skipped) => say(&format!(
@@ -65,6 +60,23 @@ pub fn include(global: &Global, args: &IncludeArgs) -> Result<()> {
 }
 
 /// Confirmation for a person; cron and scripts only care about the exit code.
+pub fn retry(global: &Global, args: &RetryArgs) -> Result<()> {
+    let config = load_config(global)?;
+    let mut db = open_db(&config)?;
+    let chat = args
+        .chat
+        .as_deref()
+        .map(|c| resolve_chat(&db, &config, c, "--chat"))
+        .transpose()?;
+    let requeued = db.requeue_failed(chat.as_deref())?;
+    if args.output.json {
+        return output::print_json(&serde_json::json!({ "requeued": requeued }));
+    }
+    say(&format!(
+        "{requeued} failed messages are pending again; the next process-once answers them"
+    ))
+}
+
 fn say(text: &str) -> Result<()> {
     if output::stdout_is_terminal() {
         output::line(text)?;

@@ -5,11 +5,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
-use super::{load_config, open_db};
+use super::{load_config, open_db, resolve_chat};
 use crate::cli::Global;
 use crate::error::{self, Kind};
 use crate::whatsapp::session::{self, Session};
-use crate::{clock, jid, lock, output};
+use crate::{clock, lock, output};
 
 /// The listener downloads with its own bounded timeouts; this is the patience on top.
 const WAIT: Duration = Duration::from_secs(180);
@@ -18,7 +18,7 @@ pub fn fetch(global: &Global, message: &str, chat: Option<&str>) -> Result<()> {
     let config = load_config(global)?;
     let mut db = open_db(&config)?;
     let chat = chat
-        .map(|c| jid::normalize(c).map_err(|e| error::failure(Kind::Usage, format!("--chat: {e}"))))
+        .map(|c| resolve_chat(&db, &config, c, "--chat"))
         .transpose()?;
     let rows = db.media_of_message(message, chat.as_deref())?;
     let row = match rows.as_slice() {

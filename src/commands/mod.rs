@@ -23,6 +23,8 @@ use serde_json::Value;
 use crate::cli::{Cli, Command, ConfigCommand, Global, MediaCommand, OutboxCommand};
 use crate::config::{Config, Source};
 use crate::db::Db;
+use crate::error::{self, Kind};
+use crate::jid;
 
 pub fn run(cli: Cli) -> Result<()> {
     let global = &cli.global;
@@ -51,6 +53,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Resume(args) => control::resume(global, &args),
         Command::Exclude { chat } => control::exclude(global, &chat),
         Command::Include(args) => control::include(global, &args),
+        Command::Retry(args) => control::retry(global, &args),
         Command::Chats(args) => control::chats(global, &args),
         Command::Send(args) => send::send(global, &args),
         Command::Simulate(args) => simulate::run(global, &args),
@@ -102,5 +105,42 @@ fn logged_job<T>(
             }
             Err(err)
         }
+    }
+}
+
+/// A chat named on the command line: a phone number or JID as given, or the one chat,
+/// contact or monitored entity with that name.
+pub fn resolve_chat(db: &Db, config: &Config, to: &str, what: &str) -> Result<String> {
+    if let Ok(jid) = jid::normalize(to) {
+        return Ok(jid);
+    }
+    let mut candidates = db.find_by_name(to)?;
+    candidates.extend(
+        config
+            .entities
+            .iter()
+            .filter(|e| e.name.eq_ignore_ascii_case(to))
+            .map(|e| (e.jid.clone(), e.name.clone())),
+    );
+    candidates.sort();
+    candidates.dedup_by(|a, b| a.0 == b.0);
+    match candidates.as_slice() {
+        [] => Err(error::failure(
+            Kind::Usage,
+            format!(
+                "{what}: no chat or contact is named {to:?} (give a phone number, a JID or a name)"
+            ),
+        )),
+        [(jid, _)] => Ok(jid.clone()),
+        many => Err(error::failure(
+            Kind::Usage,
+            format!(
+                "{what}: {to:?} is ambiguous: {}",
+                many.iter()
+                    .map(|(j, n)| format!("{n} ({j})"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )),
     }
 }

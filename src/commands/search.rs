@@ -4,8 +4,7 @@ use anyhow::Result;
 use chrono::{DateTime, NaiveDate, TimeZone};
 use comfy_table::Cell;
 
-use super::control::chat_arg;
-use super::{load_config, open_db};
+use super::{load_config, open_db, resolve_chat};
 use crate::cli::{Global, SearchArgs};
 use crate::db::SearchFilter;
 use crate::error::{self, Kind};
@@ -14,8 +13,17 @@ use crate::{clock, output};
 pub fn run(global: &Global, args: &SearchArgs) -> Result<()> {
     let config = load_config(global)?;
     let tz = config.timezone();
-    let chat = args.chat.as_deref().map(chat_arg).transpose()?;
-    let sender = args.from.as_deref().map(chat_arg).transpose()?;
+    let db = open_db(&config)?;
+    let chat = args
+        .chat
+        .as_deref()
+        .map(|c| resolve_chat(&db, &config, c, "--chat"))
+        .transpose()?;
+    let sender = args
+        .from
+        .as_deref()
+        .map(|c| resolve_chat(&db, &config, c, "--from"))
+        .transpose()?;
     let filter = SearchFilter {
         chat: chat.as_deref(),
         sender: sender.as_deref(),
@@ -31,7 +39,6 @@ pub fn run(global: &Global, args: &SearchArgs) -> Result<()> {
             .transpose()?,
         limit: args.limit as usize,
     };
-    let db = open_db(&config)?;
     let hits = db.search(&args.query, &filter)?;
     if args.output.json {
         return output::print_json(&hits);

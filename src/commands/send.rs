@@ -4,12 +4,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
-use super::{load_config, open_db};
+use super::{load_config, open_db, resolve_chat};
+use crate::agent::reply;
 use crate::cli::{Global, SendArgs};
-use crate::config::Config;
-use crate::db::{Db, OutboxKind, Outgoing};
+use crate::db::OutboxKind;
 use crate::error::{self, Kind};
-use crate::{clock, jid, message_id, output};
+use crate::{clock, output};
 
 pub fn send(global: &Global, args: &SendArgs) -> Result<()> {
     if args.text.trim().is_empty() {
@@ -17,29 +17,42 @@ pub fn send(global: &Global, args: &SendArgs) -> Result<()> {
     }
     let config = load_config(global)?;
     let mut db = open_db(&config)?;
-    let chat = resolve(&db, &config, &args.to)?;
-    let outgoing = Outgoing {
-        message_id: message_id::new(),
-        chat_jid: chat.clone(),
-        content: args.text.clone(),
-        kind: OutboxKind::Manual,
-        reply_to_id: None,
-    };
-    db.enqueue(&outgoing, clock::now_ms())?;
-    let Some(mut row) = db.outbox_row_for(&outgoing.message_id)? else {
-        anyhow::bail!("the queued message vanished from the outbox");
-    };
+    let chat = resolve_chat(&db, &config, &args.to, "--to")?;
+    // Split like replies: WhatsApp refuses overlong texts, and one part per message
+    // keeps each resend small.
+    let max_chars = config.file.replies.max_chars.unsigned_abs() as usize;
+    let parts = reply::outgoing(&chat, &args.text, max_chars, OutboxKind::Manual, None);
+    db.enqueue_all(&parts, clock::now_ms())?;
+    let mut rows = Vec::with_capacity(parts.len());
+    for part in &parts {
+        let Some(row) = db.outbox_row_for(&part.message_id)? else {
+            anyhow::bail!("the queued message vanished from the outbox");
+        };
+        rows.push(row);
+    }
     if let Some(seconds) = args.wait {
         let deadline = Instant::now() + Duration::from_secs(seconds);
-        while row.status == "pending" && Instant::now() < deadline {
+        while rows.iter().any(|r| r.status == "pending") && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(250));
-            row = db.outbox_row(row.id)?.unwrap_or(row);
+            for row in &mut rows {
+                if let Some(now) = db.outbox_row(row.id)? {
+                    *row = now;
+                }
+            }
         }
     }
+    // The last part goes out last: its state is the message's, unless an earlier one failed.
+    let failed = rows.iter().find(|r| r.status == "failed");
+    let Some(row) = failed.or(rows.last()) else {
+        anyhow::bail!("nothing was queued");
+    };
     if args.output.json {
-        output::print_json(&row)?;
+        let mut shown = serde_json::to_value(row)?;
+        shown["parts"] = serde_json::json!(rows.iter().map(|r| r.id).collect::<Vec<_>>());
+        output::print_json(&shown)?;
     } else if output::stdout_is_terminal() {
-        output::line(format_args!("#{} to {chat}: {}", row.id, row.status))?;
+        let ids: Vec<String> = rows.iter().map(|r| format!("#{}", r.id)).collect();
+        output::line(format_args!("{} to {chat}: {}", ids.join(" "), row.status))?;
     }
     match (args.wait, row.status.as_str()) {
         (Some(_), "failed") => anyhow::bail!(
@@ -54,40 +67,6 @@ pub fn send(global: &Global, args: &SendArgs) -> Result<()> {
             ),
         )),
         _ => Ok(()),
-    }
-}
-
-/// A phone number or JID as given, or the one chat or contact with that name.
-fn resolve(db: &Db, config: &Config, to: &str) -> Result<String> {
-    if let Ok(jid) = jid::normalize(to) {
-        return Ok(jid);
-    }
-    let mut candidates = db.find_by_name(to)?;
-    candidates.extend(
-        config
-            .entities
-            .iter()
-            .filter(|e| e.name.eq_ignore_ascii_case(to))
-            .map(|e| (e.jid.clone(), e.name.clone())),
-    );
-    candidates.sort();
-    candidates.dedup_by(|a, b| a.0 == b.0);
-    match candidates.as_slice() {
-        [] => Err(error::failure(
-            Kind::Usage,
-            format!("--to: no chat or contact is named {to:?} (give a phone number or JID)"),
-        )),
-        [(jid, _)] => Ok(jid.clone()),
-        many => Err(error::failure(
-            Kind::Usage,
-            format!(
-                "--to: {to:?} is ambiguous: {}",
-                many.iter()
-                    .map(|(j, n)| format!("{n} ({j})"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        )),
     }
 }
 

@@ -9,7 +9,7 @@ use anyhow::Result;
 use comfy_table::Cell;
 use serde_json::json;
 
-use super::{load_config, open_db};
+use super::{load_config, open_db, resolve_chat};
 use crate::cli::{Global, SyncArgs};
 use crate::config::Config;
 use crate::db::{Checkpoint, Db, RequestState};
@@ -17,7 +17,7 @@ use crate::error::{self, Kind};
 use crate::sync::checkpoint::{State, Step};
 use crate::sync::engine;
 use crate::whatsapp::session::{self, Session};
-use crate::{clock, jid, lock, output};
+use crate::{clock, lock, output};
 
 const POLL: Duration = Duration::from_millis(250);
 const DEFAULT_MAX: i64 = 500;
@@ -30,10 +30,7 @@ pub fn run(global: &Global, args: &SyncArgs) -> Result<()> {
         return status(&mut db, &monitored, config.timezone(), args.output.json);
     }
     let chats = match &args.chat {
-        Some(chat) => vec![
-            jid::normalize(chat)
-                .map_err(|e| error::failure(Kind::Usage, format!("--chat: {e}")))?,
-        ],
+        Some(chat) => vec![resolve_chat(&db, &config, chat, "--chat")?],
         None if monitored.is_empty() => {
             return Err(error::config(
                 "--all-monitored: app.json lists no monitored_entities",

@@ -38,6 +38,7 @@ pub fn run(global: &Global, args: &VacuumArgs) -> Result<()> {
         None => config
             .database_path
             .parent()
+            .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."))
             .to_path_buf(),
     };

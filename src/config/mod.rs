@@ -20,6 +20,10 @@ pub use values::{Secret, TimeOfDay};
 
 use crate::error;
 
+/// The longest span in days any setting may name: a century.
+pub const MAX_DAYS: i64 = 36_500;
+const MAX_MEDIA_BYTES: i64 = 2 << 30;
+
 /// Where the configuration comes from, as the command line and environment said.
 pub struct Source {
     /// `--config` / `WABOT_CONFIG`; `None` means `./app.json`.
@@ -140,10 +144,23 @@ impl Config {
     }
 }
 
-/// Parses app.json; a syntax error gives line and column, a bad value its field path.
+/// Parses app.json, which must be exactly one JSON object; a syntax error gives line and
+/// column, a bad value its field path.
 fn parse(path: &Path, text: &str) -> Result<AppFile> {
-    let de = &mut serde_json::Deserializer::from_str(text);
-    serde_path_to_error::deserialize(de).map_err(|err| {
+    let first = text
+        .trim_start_matches('\u{feff}')
+        .trim_start()
+        .chars()
+        .next();
+    if first != Some('{') {
+        let found = first.map_or_else(|| "nothing".to_string(), |c| format!("{c:?}"));
+        return Err(error::config(format!(
+            "{}: must hold one JSON object ({{ … }}), found {found} at its start",
+            path.display()
+        )));
+    }
+    let de = &mut serde_json::Deserializer::from_str(text.trim_start_matches('\u{feff}'));
+    let file: AppFile = serde_path_to_error::deserialize(&mut *de).map_err(|err| {
         let field = err.path().to_string();
         let inner = err.into_inner();
         let message = error::json_message(&inner);
@@ -154,7 +171,16 @@ fn parse(path: &Path, text: &str) -> Result<AppFile> {
             format!("{}: {at}: {message}", path.display())
         };
         error::config(text)
-    })
+    })?;
+    de.end().map_err(|err| {
+        error::config(format!(
+            "{}: line {}, column {}: more after the configuration object; app.json holds exactly one",
+            path.display(),
+            err.line(),
+            err.column()
+        ))
+    })?;
+    Ok(file)
 }
 
 /// Checks what the types alone cannot; reports every problem, not just the first.
@@ -180,12 +206,6 @@ fn validate(file: &AppFile) -> Result<(Vec<Entity>, LlmSettings), Vec<String>> {
         "database.path",
         "is empty".into(),
     );
-    let p = &file.polling;
-    check(
-        (1..=1000).contains(&p.batch_size),
-        "polling.batch_size",
-        format!("must be between 1 and 1000, got {}", p.batch_size),
-    );
     let llm = match (&file.llm, &file.perplexity) {
         (Some(_), Some(_)) => {
             check(
@@ -199,6 +219,20 @@ fn validate(file: &AppFile) -> Result<(Vec<Entity>, LlmSettings), Vec<String>> {
         (None, Some(section)) => LlmSettings::from_perplexity(section),
         (None, None) => LlmSettings::from_perplexity(&Default::default()),
     };
+    let p = &file.polling;
+    check(
+        (1..=1000).contains(&p.batch_size),
+        "polling.batch_size",
+        format!("must be between 1 and 1000, got {}", p.batch_size),
+    );
+    check(
+        (2..=86_400).contains(&p.lease_seconds),
+        "polling.lease_seconds",
+        format!(
+            "must be between 2 and 86400 seconds, got {}",
+            p.lease_seconds
+        ),
+    );
     check(
         p.lease_seconds > llm.timeout_seconds,
         "polling.lease_seconds",
@@ -230,18 +264,18 @@ fn validate(file: &AppFile) -> Result<(Vec<Entity>, LlmSettings), Vec<String>> {
     );
     let r = &file.rotation;
     check(
-        r.retention_days > 0,
+        (1..=MAX_DAYS).contains(&r.retention_days),
         "rotation.retention_days",
         format!(
-            "must be a positive number of days, got {}",
+            "must be between 1 and {MAX_DAYS} days, got {}",
             r.retention_days
         ),
     );
     check(
-        r.cleanup_interval_hours > 0,
+        (1..=8784).contains(&r.cleanup_interval_hours),
         "rotation.cleanup_interval_hours",
         format!(
-            "must be a positive number of hours, got {}",
+            "must be between 1 and 8784 hours (a year), got {}",
             r.cleanup_interval_hours
         ),
     );
@@ -273,25 +307,34 @@ fn validate(file: &AppFile) -> Result<(Vec<Entity>, LlmSettings), Vec<String>> {
         check(false, "", problem);
     }
     check(
-        file.debug.stale_session_seconds > 0,
+        (1..=604_800).contains(&file.debug.stale_session_seconds),
         "debug.stale_session_seconds",
-        format!("must be positive, got {}", file.debug.stale_session_seconds),
+        format!(
+            "must be between 1 and 604800 seconds (a week), got {}",
+            file.debug.stale_session_seconds
+        ),
     );
     let b = &file.backup;
     check(
-        b.keep.is_none_or(|k| k >= 1),
+        b.keep.is_none_or(|k| (1..=100_000).contains(&k)),
         "backup.keep",
-        format!("must be at least 1, got {}", b.keep.unwrap_or_default()),
+        format!(
+            "must be between 1 and 100000, got {}",
+            b.keep.unwrap_or_default()
+        ),
     );
     check(
-        b.keep_days >= 0,
+        (0..=MAX_DAYS).contains(&b.keep_days),
         "backup.keep_days",
-        format!("must not be negative, got {}", b.keep_days),
+        format!("must be between 0 and {MAX_DAYS} days, got {}", b.keep_days),
     );
     check(
-        file.media.max_bytes > 0,
+        (1..=MAX_MEDIA_BYTES).contains(&file.media.max_bytes),
         "media.max_bytes",
-        format!("must be positive, got {}", file.media.max_bytes),
+        format!(
+            "must be between 1 and {MAX_MEDIA_BYTES} bytes (2 GiB), got {}",
+            file.media.max_bytes
+        ),
     );
     let entities = entities::resolve(&file.monitored_entities, &mut problems);
     if problems.is_empty() {

@@ -67,22 +67,35 @@ fn overwrite(source: &Path, dst: &mut Connection) -> Result<()> {
     }
 }
 
-/// Checks a backup before it is restored: readable, intact, and not from a newer wabot.
-/// Returns its schema version.
+/// Checks a backup before it is restored: a non-empty SQLite file, wabot's own, of a
+/// schema this wabot knows, intact. Returns its schema version.
 pub fn verify(path: &Path) -> Result<i64> {
+    let shown = path.display();
+    if std::fs::metadata(path).is_ok_and(|m| m.len() == 0) {
+        bail!("{shown} is empty, not a wabot backup; nothing was changed");
+    }
     let conn = open_read_only(path)?;
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .with_context(|| format!("{} is not an SQLite database", path.display()))?;
+        .map_err(|_| {
+            anyhow::anyhow!(
+                "{shown} is not an SQLite database, not a wabot backup; nothing was changed"
+            )
+        })?;
     if version > SCHEMA_VERSION {
         bail!(
-            "{} has schema version {version}, written by a newer wabot (this one knows up to {SCHEMA_VERSION})",
-            path.display()
+            "{shown} has schema version {version}, written by a newer wabot (this one knows up to {SCHEMA_VERSION}); nothing was changed"
         );
+    }
+    if let Err(whose) = super::check_identity(&conn, version) {
+        bail!("{shown} is {whose}; nothing was changed");
+    }
+    if version == 0 {
+        bail!("{shown} holds no wabot schema, not a wabot backup; nothing was changed");
     }
     let check: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
     if check != "ok" {
-        bail!("{} failed its integrity check: {check}", path.display());
+        bail!("{shown} failed its integrity check ({check}); nothing was changed");
     }
     Ok(version)
 }

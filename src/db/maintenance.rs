@@ -242,9 +242,16 @@ impl Db {
             .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
         match into {
             Some(path) => {
-                self.conn
+                // SQLite would create the file with the umask's mode; an empty file made
+                // private first is one it accepts, and the copy stays 0600.
+                super::create_private(path)?;
+                if let Err(err) = self
+                    .conn
                     .execute("VACUUM INTO ?1", [path.to_string_lossy()])
-                    .with_context(|| format!("VACUUM INTO {}", path.display()))?;
+                {
+                    let _ = std::fs::remove_file(path);
+                    return Err(err).with_context(|| format!("VACUUM INTO {}", path.display()));
+                }
             }
             None => self.conn.execute_batch("VACUUM")?,
         }

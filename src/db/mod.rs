@@ -44,9 +44,16 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0001_init.sql"),
     include_str!("../../migrations/0002_sync_request_error.sql"),
     include_str!("../../migrations/0003_llm_usage.sql"),
+    include_str!("../../migrations/0004_application_id.sql"),
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// `PRAGMA application_id` of a wabot database: "wabo" in ASCII (set by migration 0004).
+pub const APPLICATION_ID: i64 = 0x7761_626f;
+/// Tables every wabot database has had since its first schema: how a database written
+/// before the application id existed is recognised.
+const OWN_TABLES: [&str; 3] = ["messages", "outbox", "chat_sessions"];
 
 /// How long a writer waits for another before giving up with "busy" (exit 75).
 const BUSY_TIMEOUT: Duration = Duration::from_secs(15);
@@ -76,9 +83,11 @@ impl Db {
     }
 
     fn prepare(&mut self) -> Result<()> {
-        // Refuse a newer schema before anything could write to it.
+        // Refuse a newer schema, or another program's database, before anything could
+        // write to it.
         let version = self.user_version()?;
         check_version(version)?;
+        check_identity(&self.conn, version).map_err(error::config)?;
         let mode: String = self
             .conn
             .query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
@@ -168,6 +177,33 @@ fn check_version(version: i64) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// Whether `conn` holds a wabot database (or an empty one wabot may create its schema
+/// in); the error says whose it seems to be instead.
+fn check_identity(conn: &Connection, version: i64) -> std::result::Result<(), String> {
+    let id: i64 = conn
+        .query_row("PRAGMA application_id", [], |r| r.get(0))
+        .map_err(|e| e.to_string())?;
+    let tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_schema WHERE type = 'table'")
+        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+        .map_err(|e| e.to_string())?;
+    let own = OWN_TABLES.iter().all(|t| tables.iter().any(|n| n == t));
+    match (id, version) {
+        (APPLICATION_ID, _) => Ok(()),
+        (0, 0) if tables.is_empty() => Ok(()),
+        (0, 1..) if own => Ok(()),
+        (0, _) => Err(format!(
+            "an SQLite database of another program ({} tables, none of them wabot's schema); \
+             point --db or database.path at wabot's database",
+            tables.len()
+        )),
+        (other, _) => Err(format!(
+            "an SQLite database of another program (application_id {other:#x}); \
+             point --db or database.path at wabot's database"
+        )),
+    }
 }
 
 /// Creates a directory (0700) and its parents, if missing.

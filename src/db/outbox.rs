@@ -76,6 +76,16 @@ impl Db {
         Ok(added)
     }
 
+    /// Queues several messages at once: all of them, or none if the run dies.
+    pub fn enqueue_all(&mut self, messages: &[Outgoing], now: i64) -> Result<()> {
+        let tx = self.write()?;
+        for message in messages {
+            insert(&tx, message, now)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Commits an answered turn: its replies queued, its memory saved, its messages marked
     /// answered. Returns false, changing nothing, if the run lost its lease on the turn.
     pub fn answer_turn(

@@ -80,7 +80,7 @@ impl Db {
                    AND chat_jid NOT IN (SELECT chat_jid FROM chat_tracking WHERE excluded = 1)
                  GROUP BY chat_jid
                  HAVING max(coalesce(claim_until, 0)) < :now
-                    AND max(coalesce(next_attempt_at, 0)) <= :now
+                    AND min(coalesce(next_attempt_at, 0)) <= :now
                  ORDER BY min(timestamp)
                  LIMIT :batch",
             )?;
@@ -128,6 +128,20 @@ impl Db {
         )?;
         tx.commit()?;
         Ok(held > 0)
+    }
+
+    /// Makes failed inbound messages pending again with a fresh attempt budget (all, or
+    /// one chat's). Returns how many.
+    pub fn requeue_failed(&mut self, chat: Option<&str>) -> Result<usize> {
+        let tx = self.write()?;
+        let requeued = tx.execute(
+            "UPDATE messages SET status = 'pending', attempts = 0, next_attempt_at = NULL,
+                 last_error = NULL, claim_token = NULL, claim_until = NULL
+             WHERE status = 'failed' AND is_from_me = 0 AND (?1 IS NULL OR chat_jid = ?1)",
+            [chat],
+        )?;
+        tx.commit()?;
+        Ok(requeued)
     }
 
     /// Ends a turn without an answer.

@@ -66,7 +66,10 @@ impl Db {
         rows.map_err(|e| match e.sqlite_error_code() {
             Some(rusqlite::ErrorCode::Unknown) | None => error::failure(
                 Kind::Usage,
-                format!("malformed search query {query:?}: {e}"),
+                format!(
+                    "malformed search query {}: {e}",
+                    error::bounded(&format!("{query:?}"), 120)
+                ),
             ),
             _ => e.into(),
         })

@@ -33,7 +33,9 @@ impl Bot {
         config["debug"]["self_debug"] = json!(false);
         edit(&mut config);
         sandbox.write_config(&config);
-        sandbox.write(".env", &format!("PERPLEXITY_API_KEY={KEY}\n"));
+        let env = sandbox.write(".env", &format!("PERPLEXITY_API_KEY={KEY}\n"));
+        let private = std::os::unix::fs::PermissionsExt::from_mode(0o600);
+        std::fs::set_permissions(&env, private).unwrap();
         Self {
             sandbox,
             llm,
