@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{Sandbox, fixture_config};
+use common::{Sandbox, fixture_config, fixtures};
 use serde_json::{Value, json};
 
 /// Applies `edit` to the fixture config and expects exit 78 with `message` on stderr.
@@ -185,7 +185,26 @@ fn missing_config_is_a_config_error_that_says_how_to_fix_it() {
     assert!(run.stderr().contains("--config"), "{}", run.stderr());
     let run = sandbox.run(&["--config", "elsewhere.json", "--db", "x.db", "stats"]);
     assert_eq!(run.code(), 78, "an explicit --config must exist");
-    // With --db and no app.json, defaults are enough for store-only commands.
+    // With --db and no app.json, defaults are enough for store-only commands; reading
+    // commands never create the database a mistyped --db names.
+    let run = sandbox.run(&["--db", "x.db", "stats", "--json"]);
+    assert_eq!(run.code(), 69, "{}", run.stderr());
+    assert!(
+        run.stderr().contains("no database at x.db"),
+        "{}",
+        run.stderr()
+    );
+    assert!(!sandbox.path("x.db").exists());
+    let messages = fixtures().join("messages.jsonl");
+    let run = sandbox.run(&[
+        "--db",
+        "x.db",
+        "import",
+        "--format",
+        "jsonl",
+        messages.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
     let run = sandbox.run(&["--db", "x.db", "stats", "--json"]);
     assert_eq!(run.code(), 0, "{}", run.stderr());
 }
@@ -241,18 +260,30 @@ fn relative_paths_resolve_against_the_config_directory() {
     sandbox.write("deploy/app.json", &fixture_config().to_string());
     let report = sandbox.json(&["--config", "deploy/app.json", "config", "check", "--json"]);
     assert_eq!(report["config"]["database_path"], "deploy/store/wabot.db");
+    let messages = fixtures().join("messages.jsonl");
+    let messages = messages.to_str().unwrap();
+    sandbox.json(&[
+        "--config",
+        "deploy/app.json",
+        "import",
+        "--format",
+        "jsonl",
+        messages,
+        "--json",
+    ]);
     let stats = sandbox.json(&["--config", "deploy/app.json", "stats", "--json"]);
     assert_eq!(stats["database"]["path"], "deploy/store/wabot.db");
     assert!(sandbox.path("deploy/store/wabot.db").exists());
     // --db overrides, relative to the working directory.
-    let stats = sandbox.json(&[
-        "--config",
-        "deploy/app.json",
-        "--db",
-        "other.db",
-        "stats",
-        "--json",
-    ]);
+    let other = ["--config", "deploy/app.json", "--db", "other.db"];
+    sandbox.json(
+        &[
+            &other[..],
+            &["import", "--format", "jsonl", messages, "--json"],
+        ]
+        .concat(),
+    );
+    let stats = sandbox.json(&[&other[..], &["stats", "--json"]].concat());
     assert_eq!(stats["database"]["path"], "other.db");
 }
 

@@ -262,6 +262,14 @@ fn send_resolves_names_and_refuses_ambiguity() {
 #[test]
 fn outbox_rows_can_be_cancelled_and_retried() {
     let sandbox = Sandbox::new();
+    let run = sandbox.run(&["send", "--to", ALICE, "oops"]);
+    assert_eq!(run.code(), 69, "no database yet: nothing to queue into");
+    import(
+        &sandbox,
+        "first.jsonl",
+        &[message_line(ALICE, "m1", false, 1_705_329_000, "hi")],
+        false,
+    );
     let row = sandbox.json(&["send", "--to", ALICE, "oops", "--json"]);
     let id = row["id"].as_i64().unwrap().to_string();
     assert_eq!(sandbox.run(&["outbox", "cancel", &id]).code(), 0);

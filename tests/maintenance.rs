@@ -345,6 +345,7 @@ fn vacuum_compacts_and_reports_sizes() {
 #[test]
 fn vitality_needs_a_live_listener_and_queues_one_message_a_day() {
     let sandbox = Sandbox::new();
+    import(&sandbox, "v", 1);
     let run = sandbox.run(&["vitality"]);
     assert_eq!(run.code(), 69);
     assert!(

@@ -4,17 +4,31 @@ mod common;
 
 use std::os::unix::fs::PermissionsExt;
 
-use common::{Sandbox, schema_version};
+use common::{Sandbox, fixtures, schema_version};
 
 fn mode(path: &std::path::Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
 }
 
+/// The first use that may create the database: importing the fixture messages.
+fn first_import(sandbox: &Sandbox) {
+    let file = fixtures().join("messages.jsonl");
+    sandbox.json(&[
+        "import",
+        "--format",
+        "jsonl",
+        file.to_str().unwrap(),
+        "--json",
+    ]);
+}
+
 #[test]
 fn first_use_creates_a_private_migrated_database() {
     let sandbox = Sandbox::new();
+    first_import(&sandbox);
     let stats = sandbox.json(&["stats", "--json"]);
-    assert_eq!(stats["messages"]["total"], 0);
+    assert_eq!(stats["messages"]["total"], 6);
+    assert_eq!(sandbox.sql::<i64>("PRAGMA application_id"), 0x7761_626f);
     assert_eq!(stats["database"]["schema_version"], schema_version());
     assert_eq!(mode(&sandbox.db_path()), 0o600);
     assert_eq!(mode(&sandbox.path("store")), 0o700);
@@ -24,15 +38,16 @@ fn first_use_creates_a_private_migrated_database() {
         "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN
          ('messages', 'chats', 'contacts', 'chat_sessions', 'outbox', 'sync_checkpoints',
           'sync_status', 'chat_tracking', 'processing_state', 'media_files', 'config_state',
-          'listener_heartbeat', 'job_runs', 'messages_fts', 'sync_requests', 'llm_calls')",
+          'listener_heartbeat', 'job_runs', 'messages_fts', 'sync_requests', 'llm_calls',
+          'llm_usage_days')",
     );
-    assert_eq!(tables, 16);
+    assert_eq!(tables, 17);
 }
 
 #[test]
 fn reopening_changes_nothing() {
     let sandbox = Sandbox::new();
-    sandbox.json(&["stats", "--json"]);
+    first_import(&sandbox);
     let schema = || -> String {
         sandbox
             .sql("SELECT group_concat(sql, ';') FROM (SELECT sql FROM sqlite_master ORDER BY name)")

@@ -78,6 +78,9 @@ fn waiting_sync(sandbox: &Sandbox, args: &[&str]) -> std::process::Child {
 #[test]
 fn status_works_on_a_fresh_database() {
     let sandbox = Sandbox::new();
+    let run = sandbox.run(&["sync", "--status"]);
+    assert_eq!(run.code(), 69, "no database yet: {}", run.stderr());
+    let sandbox = with_alice();
     let status = sandbox.json(&["sync", "--status", "--json"]);
     assert_eq!(status["status"]["is_syncing"], false);
     assert_eq!(status["status"]["is_latest"], false);
@@ -116,7 +119,7 @@ fn without_a_linked_device_sync_exits_69() {
 
 #[test]
 fn bad_arguments_are_usage_errors() {
-    let sandbox = Sandbox::new();
+    let sandbox = with_alice();
     for (args, names) in [
         (vec!["sync", "--chat", ALICE, "--max", "20000"], "--max"),
         (vec!["sync", "--chat", ALICE, "--max", "0"], "--max"),

@@ -3,7 +3,7 @@
 use anyhow::Result;
 use comfy_table::Cell;
 
-use super::{load_config, open_db, resolve_chat};
+use super::{load_config, open_db, read_db, resolve_chat};
 use crate::cli::{Global, IncludeArgs, JsonFlag, ResumeArgs, ResumeFlags, RetryArgs};
 use crate::db::ResumeMode;
 use crate::{clock, output};
@@ -86,7 +86,7 @@ fn say(text: &str) -> Result<()> {
 
 pub fn chats(global: &Global, args: &JsonFlag) -> Result<()> {
     let config = load_config(global)?;
-    let db = open_db(&config)?;
+    let db = read_db(&config)?;
     let rows: Vec<serde_json::Value> = db
         .chats()?
         .into_iter()

@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::{load_config, logged_job, open_db};
+use super::{create_db, load_config, logged_job};
 use crate::cli::{Global, ImportArgs, ImportFormat};
 use crate::config::Config;
 use crate::error::{self, Kind};
@@ -24,7 +24,7 @@ pub fn run(global: &Global, args: &ImportArgs) -> Result<()> {
         ImportFormat::Jsonl => None,
         ImportFormat::WhatsappExport => Some(export_options(&config, args)?),
     };
-    let mut db = open_db(&config)?;
+    let mut db = create_db(&config)?;
     db.tune_for_bulk()?;
     let progress = progress_bar(global, args);
     let input = open_input(&args.file, &progress)?;

@@ -3,7 +3,7 @@
 use anyhow::Result;
 use comfy_table::Cell;
 
-use super::{load_config, open_db};
+use super::{load_config, read_db};
 use crate::cli::{Global, OutboxListArgs};
 use crate::clock;
 use crate::output;
@@ -13,7 +13,7 @@ const PREVIEW: usize = 60;
 
 pub fn list(global: &Global, args: &OutboxListArgs) -> Result<()> {
     let config = load_config(global)?;
-    let db = open_db(&config)?;
+    let db = read_db(&config)?;
     let rows = db.outbox(args.status.map(|s| s.as_str()), args.limit)?;
     if args.output.json {
         return output::print_json(&rows);

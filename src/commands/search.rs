@@ -4,7 +4,7 @@ use anyhow::Result;
 use chrono::{DateTime, NaiveDate, TimeZone};
 use comfy_table::Cell;
 
-use super::{load_config, open_db, resolve_chat};
+use super::{load_config, read_db, resolve_chat};
 use crate::cli::{Global, SearchArgs};
 use crate::db::SearchFilter;
 use crate::error::{self, Kind};
@@ -13,7 +13,7 @@ use crate::{clock, output};
 pub fn run(global: &Global, args: &SearchArgs) -> Result<()> {
     let config = load_config(global)?;
     let tz = config.timezone();
-    let db = open_db(&config)?;
+    let db = read_db(&config)?;
     let chat = args
         .chat
         .as_deref()

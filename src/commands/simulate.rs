@@ -4,7 +4,7 @@ use std::io::{BufRead, Write};
 
 use anyhow::Result;
 
-use super::{load_config, open_db};
+use super::{create_db, load_config};
 use crate::agent;
 use crate::cli::{Global, SimulateArgs};
 use crate::error::{self, Kind};
@@ -29,7 +29,7 @@ pub fn run(global: &Global, args: &SimulateArgs) -> Result<()> {
         ));
     };
     let client = llm::Client::new(&config.llm, config.require_api_key()?);
-    let mut db = open_db(&config)?;
+    let mut db = create_db(&config)?;
     if args.reset {
         agent::reset_simulation(&mut db, &entity)?;
     }

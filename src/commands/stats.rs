@@ -3,7 +3,7 @@
 use anyhow::Result;
 use comfy_table::Cell;
 
-use super::{load_config, open_db};
+use super::{load_config, read_db};
 use crate::cli::{Global, JsonFlag};
 use crate::clock;
 use crate::config::Config;
@@ -12,7 +12,7 @@ use crate::output;
 
 pub fn run(global: &Global, args: &JsonFlag) -> Result<()> {
     let config = load_config(global)?;
-    let db = open_db(&config)?;
+    let db = read_db(&config)?;
     let stats = db.stats_from(clock::start_of_today(config.timezone()))?;
     if args.json {
         return output::print_json(&stats);

@@ -66,6 +66,34 @@ pub struct Db {
 impl Db {
     /// Opens (creating if needed, mode 0600) and migrates the database at `path`.
     pub fn open(path: &Path) -> Result<Self> {
+        Self::open_writable(path).map_err(|err| explain_access(err, path))
+    }
+
+    /// Opens the database at `path`, which must exist: a mistyped `--db` must not
+    /// quietly become a new, empty archive.
+    pub fn open_existing(path: &Path) -> Result<Self> {
+        require_file(path)?;
+        Self::open(path)
+    }
+
+    /// For commands that only read: the database must exist; when this user may not
+    /// write it (or its directory), it is opened read-only instead.
+    pub fn open_for_reading(path: &Path) -> Result<Self> {
+        require_file(path)?;
+        match Self::open_writable(path) {
+            Ok(db) => Ok(db),
+            Err(err) if is_access_problem(&err) => {
+                log::debug!(
+                    "{} is not writable here, reading only: {err:#}",
+                    path.display()
+                );
+                Self::open_read_only(path).map_err(|e| explain_access(e, path))
+            }
+            Err(err) => Err(explain_access(err, path)),
+        }
+    }
+
+    fn open_writable(path: &Path) -> Result<Self> {
         create_private(path)?;
         let conn = Connection::open_with_flags(
             path,
@@ -79,6 +107,30 @@ impl Db {
         };
         retry_while_busy(|| db.prepare())
             .with_context(|| format!("database {}", path.display()))?;
+        Ok(db)
+    }
+
+    fn open_read_only(path: &Path) -> Result<Self> {
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .with_context(|| format!("opening database {} read-only", path.display()))?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        let db = Self {
+            conn,
+            path: path.to_path_buf(),
+        };
+        let version = db.user_version()?;
+        check_version(version)?;
+        check_identity(&db.conn, version).map_err(error::config)?;
+        if version < SCHEMA_VERSION {
+            bail!(
+                "{} has schema version {version} and needs an upgrade to {SCHEMA_VERSION}, \
+                 which takes write access: run any wabot command once as its owner",
+                path.display()
+            );
+        }
         Ok(db)
     }
 
@@ -145,6 +197,64 @@ impl Db {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?)
     }
+}
+
+fn require_file(path: &Path) -> Result<()> {
+    if path.is_file() {
+        return Ok(());
+    }
+    Err(error::failure(
+        error::Kind::Unavailable,
+        format!(
+            "no database at {}; create one with `wabot import`, `wabot listen` or `wabot demo`, \
+             or point --db / database.path at an existing one",
+            path.display()
+        ),
+    ))
+}
+
+/// Whether opening failed because this user may not write the file or its directory.
+fn is_access_problem(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::PermissionDenied)
+            || matches!(
+                cause.downcast_ref::<rusqlite::Error>(),
+                Some(rusqlite::Error::SqliteFailure(e, _))
+                    if matches!(e.code, rusqlite::ErrorCode::ReadOnly
+                        | rusqlite::ErrorCode::CannotOpen
+                        | rusqlite::ErrorCode::PermissionDenied)
+            )
+    })
+}
+
+/// An access failure said in terms of what to do about it; other errors as they are.
+fn explain_access(err: anyhow::Error, path: &Path) -> anyhow::Error {
+    if !is_access_problem(&err) {
+        return err;
+    }
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let file_writable = rustix::fs::access(path, rustix::fs::Access::WRITE_OK).is_ok();
+    let what = if path.exists() && !file_writable {
+        format!(
+            "this user may not write {} (see `ls -l`); run wabot as the file's owner, or give it \
+             back with `chmod 600`",
+            path.display()
+        )
+    } else {
+        format!(
+            "this user may not write in the directory {}, where SQLite keeps the database's \
+             journal files beside it; run wabot as the directory's owner, or `chmod 700` it",
+            dir.display()
+        )
+    };
+    error::config(format!(
+        "{what} (reading commands such as `stats` and `search` work read-only)"
+    ))
 }
 
 /// Switching to WAL and migrating take locks for which SQLite does not always wait
