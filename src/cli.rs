@@ -91,6 +91,8 @@ pub enum Command {
     },
     /// Answer an excluded chat again
     Include(IncludeArgs),
+    /// Try wabot on a demo chat built into the binary: no account, no API key needed
+    Demo(DemoArgs),
     /// Queue failed messages again: their turns are answered by the next process-once
     Retry(RetryArgs),
     /// List known chats with their state
@@ -277,6 +279,13 @@ pub struct IncludeArgs {
     pub chat: String,
     #[command(flatten)]
     pub mode: ResumeFlags,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Where the demo's app.json and archive go (created if missing)
+    #[arg(long, value_name = "DIR", default_value = "wabot-demo")]
+    pub dir: PathBuf,
 }
 
 #[derive(Debug, Args)]

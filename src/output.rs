@@ -20,6 +20,14 @@ pub fn line(text: impl Display) -> Result<()> {
     Ok(())
 }
 
+/// Writes `bytes` to stdout as they are; a closed pipe is an error main treats as done.
+pub fn write_all(bytes: &[u8]) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(bytes)?;
+    out.flush()?;
+    Ok(())
+}
+
 /// Whether the error only says that stdout's reader closed the pipe.
 pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
     err.chain().any(|cause| {
@@ -56,8 +64,26 @@ pub fn confirm(question: &str, without_terminal: &str) -> Result<()> {
     }
 }
 
+/// A table that wraps its cells to fit the terminal (or `COLUMNS`, when set).
 pub fn table() -> comfy_table::Table {
     let mut table = comfy_table::Table::new();
-    table.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
     table
+        .load_preset(comfy_table::presets::UTF8_FULL_CONDENSED)
+        .set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
+    if let Some(width) = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<u16>().ok())
+        .filter(|w| *w >= 20)
+    {
+        table.set_width(width);
+    }
+    table
+}
+
+/// A table, or `empty` when it has no rows: a bare header helps nobody.
+pub fn table_or(table: comfy_table::Table, empty: &str) -> Result<()> {
+    if table.row_count() == 0 {
+        return line(empty);
+    }
+    line(table)
 }

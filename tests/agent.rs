@@ -231,6 +231,18 @@ fn an_unreachable_llm_defers_everything_and_exits_75() {
     let (run, summary) = bot.process();
     assert_eq!(run.code(), 75, "{}", run.stderr());
     assert_eq!(summary["deferred"], 2);
+    let stats = bot.sandbox.json(&["stats", "--json"]);
+    let last = &stats["jobs"]["process-once"];
+    assert_eq!(
+        last["outcome"], "failed",
+        "the job log agrees with exit 75: {last}"
+    );
+    assert!(
+        last["summary"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("could not be reached")
+    );
     let wait: i64 = bot.count(&format!("SELECT next_attempt_at - (strftime('%s','now') * 1000) FROM messages WHERE chat_jid = '{ALICE}'"));
     assert!(
         (590_000..=601_000).contains(&wait),

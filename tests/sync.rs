@@ -100,7 +100,11 @@ fn status_works_on_a_fresh_database() {
     let text = sandbox.run(&["sync", "--status"]);
     assert_eq!(text.code(), 0);
     assert!(text.stdout().contains("not_started"), "{}", text.stdout());
-    assert!(text.stdout().contains("0 of 0 chats completed"));
+    assert!(
+        text.stdout().contains("0 of 3 chats completed"),
+        "{}",
+        text.stdout()
+    );
 }
 
 #[test]

@@ -15,8 +15,10 @@ pub fn check(global: &Global, args: &JsonFlag) -> Result<()> {
         "missing: needed by the commands that call the LLM"
     };
     let key_var = &config.llm.api_key_env;
+    let warnings = config.warnings();
     let report = json!({
         "valid": true,
+        "warnings": warnings,
         "config": config,
         "secrets": { key_var: key_state },
     });
@@ -34,6 +36,9 @@ pub fn check(global: &Global, args: &JsonFlag) -> Result<()> {
         config.llm.api.name(),
         config.llm.endpoint(),
     ))?;
+    for warning in &warnings {
+        eprintln!("warning: {warning}");
+    }
     if let Some(mapped) = &config.llm.mapped {
         output::line(format_args!(
             "mapped for Perplexity's Agent API: {mapped} (write an llm section to choose yourself)"

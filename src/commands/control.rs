@@ -31,10 +31,12 @@ pub fn pause(global: &Global) -> Result<()> {
 pub fn resume(global: &Global, args: &ResumeArgs) -> Result<()> {
     let config = load_config(global)?;
     let mut db = open_db(&config)?;
-    match db.resume(mode(args.mode), clock::now_ms())? {
+    let mode = mode(args.mode);
+    match db.resume(mode, clock::now_ms())? {
         None => say("not paused"),
-        Some(skipped) => say(&format!(
-            "resumed; {skipped} messages that arrived during the pause will not be answered"
+        Some(n) => say(&format!(
+            "resumed; {n} messages that arrived during the pause {}",
+            fate(mode)
         )),
     }
 }
@@ -51,11 +53,20 @@ pub fn include(global: &Global, args: &IncludeArgs) -> Result<()> {
     let config = load_config(global)?;
     let mut db = open_db(&config)?;
     let chat = resolve_chat(&db, &config, &args.chat, "chat")?;
-    match db.include(&chat, mode(args.mode), clock::now_ms())? {
+    let mode = mode(args.mode);
+    match db.include(&chat, mode, clock::now_ms())? {
         None => say(&format!("{chat} was not excluded")),
-        Some(skipped) => say(&format!(
-            "{chat} is answered again; {skipped} messages from while it was excluded will not be"
+        Some(n) => say(&format!(
+            "{chat} is answered again; {n} messages from while it was excluded {}",
+            fate(mode)
         )),
+    }
+}
+
+fn fate(mode: ResumeMode) -> &'static str {
+    match mode {
+        ResumeMode::FromLast => "will be answered",
+        ResumeMode::FromNow => "will not be answered",
     }
 }
 

@@ -52,11 +52,12 @@ pub fn pair(global: &Global, args: &PairArgs) -> Result<()> {
 fn show(prompt: pairing::Prompt) {
     match prompt {
         pairing::Prompt::Qr { art, valid_for } => {
-            println!(
+            // A closed stdout must not end the pairing: the prompt is best effort.
+            let _ = output::line(format_args!(
                 "\n{art}\nScan with WhatsApp on your phone: Settings → Linked devices → Link a device \
                  (this code is valid for {} s)",
                 valid_for.as_secs()
-            );
+            ));
         }
         pairing::Prompt::History { messages, percent } => {
             let percent = percent.map(|p| format!(" ({p}%)")).unwrap_or_default();
@@ -64,10 +65,10 @@ fn show(prompt: pairing::Prompt) {
         }
         pairing::Prompt::Code(code) => {
             let (a, b) = code.split_at(code.len().min(4));
-            println!(
+            let _ = output::line(format_args!(
                 "\nOn your phone: WhatsApp → Settings → Linked devices → Link a device → \
                  Link with phone number instead, and enter:\n\n    {a}-{b}\n"
-            );
+            ));
         }
     }
     let _ = std::io::stdout().flush();

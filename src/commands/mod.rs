@@ -4,6 +4,7 @@ mod backup;
 mod cleanup;
 mod config;
 mod control;
+mod demo;
 mod import;
 mod link;
 mod media;
@@ -33,14 +34,17 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Stats(args) => stats::run(global, &args),
         Command::Config(ConfigCommand::Check(args)) => config::check(global, &args),
         Command::Completions { shell } => {
+            // Rendered first, then written: the generator panics on a closed pipe
+            // (`wabot completions fish | head -1`), a plain write just reports it.
             let mut command = <Cli as clap::CommandFactory>::command();
-            clap_complete::generate(shell, &mut command, "wabot", &mut std::io::stdout());
-            Ok(())
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut command, "wabot", &mut script);
+            crate::output::write_all(&script)
         }
         Command::Man => {
-            let page = clap_mangen::Man::new(<Cli as clap::CommandFactory>::command());
-            page.render(&mut std::io::stdout())?;
-            Ok(())
+            let mut page = Vec::new();
+            clap_mangen::Man::new(<Cli as clap::CommandFactory>::command()).render(&mut page)?;
+            crate::output::write_all(&page)
         }
         Command::Pair(args) => link::pair(global, &args),
         Command::Listen => link::listen(global),
@@ -54,6 +58,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Exclude { chat } => control::exclude(global, &chat),
         Command::Include(args) => control::include(global, &args),
         Command::Retry(args) => control::retry(global, &args),
+        Command::Demo(args) => demo::run(global, &args),
         Command::Chats(args) => control::chats(global, &args),
         Command::Send(args) => send::send(global, &args),
         Command::Simulate(args) => simulate::run(global, &args),
@@ -153,5 +158,39 @@ pub fn resolve_chat(db: &Db, config: &Config, to: &str, what: &str) -> Result<St
                     .join(", ")
             ),
         )),
+    }
+}
+
+/// Names for JIDs in human output: a monitored entity's name, then a stored chat or
+/// contact name, then `+phone`; the JID itself when nothing better is known. `--json`
+/// keeps the JIDs.
+struct Names<'a> {
+    db: &'a Db,
+    config: &'a Config,
+    known: std::collections::HashMap<String, String>,
+}
+
+impl<'a> Names<'a> {
+    fn new(db: &'a Db, config: &'a Config) -> Self {
+        Self {
+            db,
+            config,
+            known: std::collections::HashMap::new(),
+        }
+    }
+
+    fn of(&mut self, jid: &str) -> String {
+        if let Some(name) = self.known.get(jid) {
+            return name.clone();
+        }
+        let own = self.config.self_jid().is_some_and(|own| own == jid);
+        let name = own
+            .then(|| "me".to_string())
+            .or_else(|| self.config.entity_for_chat(jid).map(|e| e.name.clone()))
+            .or_else(|| self.db.name_of(jid).ok().flatten())
+            .or_else(|| jid::phone(jid).map(|p| format!("+{p}")))
+            .unwrap_or_else(|| jid.to_string());
+        self.known.insert(jid.to_string(), name.clone());
+        name
     }
 }

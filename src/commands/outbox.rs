@@ -3,7 +3,7 @@
 use anyhow::Result;
 use comfy_table::Cell;
 
-use super::{load_config, read_db};
+use super::{Names, load_config, read_db};
 use crate::cli::{Global, OutboxListArgs};
 use crate::clock;
 use crate::output;
@@ -18,6 +18,7 @@ pub fn list(global: &Global, args: &OutboxListArgs) -> Result<()> {
     if args.output.json {
         return output::print_json(&rows);
     }
+    let mut names = Names::new(&db, &config);
     let mut table = output::table();
     table.set_header(["id", "chat", "kind", "status", "created", "content"]);
     for row in &rows {
@@ -31,12 +32,12 @@ pub fn list(global: &Global, args: &OutboxListArgs) -> Result<()> {
         };
         table.add_row([
             Cell::new(row.id),
-            Cell::new(&row.chat_jid),
+            Cell::new(names.of(&row.chat_jid)),
             Cell::new(&row.kind),
             Cell::new(status),
             Cell::new(clock::display(row.created_at, config.timezone())),
             Cell::new(content.replace('\n', " ")),
         ]);
     }
-    output::line(table)
+    output::table_or(table, "the outbox is empty")
 }

@@ -16,22 +16,36 @@ pub fn run(global: &Global, args: &ProcessArgs) -> Result<()> {
         Some(llm::Client::new(&config.llm, config.require_api_key()?))
     };
     let mut db = open_db(&config)?;
-    let summary = if args.dry_run || !db.has_pending()? {
+    if args.dry_run || !db.has_pending()? {
         // Nothing to log: a no-op cron run stays read-only and fast.
-        Agent::new(&config, &mut db, client).run_once()?
-    } else {
-        logged_job(
-            &mut db,
-            "process-once",
-            |db| Agent::new(&config, db, client).run_once(),
-            |s| serde_json::to_value(s).unwrap_or_default(),
-        )?
-    };
-    report(args, &summary)?;
-    if summary.llm_down() {
-        return Err(agent::unreachable_error(&summary));
+        let summary = Agent::new(&config, &mut db, client).run_once()?;
+        return report(args, &summary);
     }
-    Ok(())
+    // A run that reached the LLM for no chat is logged as failed, like its exit code says;
+    // its counts are still reported.
+    let mut unreachable = None;
+    let result = logged_job(
+        &mut db,
+        "process-once",
+        |db| {
+            let summary = Agent::new(&config, db, client).run_once()?;
+            if summary.llm_down() {
+                let err = agent::unreachable_error(&summary);
+                unreachable = Some(summary);
+                return Err(err);
+            }
+            Ok(summary)
+        },
+        |s| serde_json::to_value(s).unwrap_or_default(),
+    );
+    match (result, unreachable) {
+        (Ok(summary), _) => report(args, &summary),
+        (Err(err), Some(summary)) => {
+            report(args, &summary)?;
+            Err(err)
+        }
+        (Err(err), None) => Err(err),
+    }
 }
 
 fn report(args: &ProcessArgs, s: &Summary) -> Result<()> {

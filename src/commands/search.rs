@@ -4,7 +4,7 @@ use anyhow::Result;
 use chrono::{DateTime, NaiveDate, TimeZone};
 use comfy_table::Cell;
 
-use super::{load_config, read_db, resolve_chat};
+use super::{Names, load_config, read_db, resolve_chat};
 use crate::cli::{Global, SearchArgs};
 use crate::db::SearchFilter;
 use crate::error::{self, Kind};
@@ -43,17 +43,18 @@ pub fn run(global: &Global, args: &SearchArgs) -> Result<()> {
     if args.output.json {
         return output::print_json(&hits);
     }
+    let mut names = Names::new(&db, &config);
     let mut table = output::table();
     table.set_header(["when", "chat", "from", "snippet"]);
     for hit in &hits {
         table.add_row([
             Cell::new(clock::display(hit.timestamp, tz)),
-            Cell::new(&hit.chat_jid),
-            Cell::new(&hit.sender),
+            Cell::new(names.of(&hit.chat_jid)),
+            Cell::new(names.of(&hit.sender)),
             Cell::new(hit.snippet.replace('\n', " ")),
         ]);
     }
-    output::line(table)
+    output::table_or(table, "no matches")
 }
 
 /// `YYYY-MM-DD` (local midnight in the configured zone) or RFC 3339, as Unix ms.

@@ -341,7 +341,7 @@ fn status(db: &mut Db, monitored: &[String], tz: chrono_tz::Tz, json: bool) -> R
     output::line(format_args!(
         "{} of {} chats completed, {} messages fetched{}{}",
         overall.completed_chats,
-        overall.total_chats,
+        checkpoints.len() + not_started.len(),
         overall.messages_synced,
         if overall.is_syncing {
             ", syncing now"

@@ -121,6 +121,19 @@ impl Config {
         })
     }
 
+    /// What is allowed but probably not meant, for `config check` to point out.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        let self_answered = self.file.debug.self_debug && self.self_jid().is_some();
+        if self.entities.is_empty() && !self_answered {
+            warnings.push(
+                "monitored_entities is empty: messages can be stored, but nothing will be answered"
+                    .to_string(),
+            );
+        }
+        warnings
+    }
+
     /// The account's own chat (messages to yourself), when the phone number is configured.
     pub fn self_jid(&self) -> Option<String> {
         let phone = self.file.whatsapp.phone_number.as_deref()?;
@@ -163,7 +176,7 @@ fn parse(path: &Path, text: &str) -> Result<AppFile> {
     let file: AppFile = serde_path_to_error::deserialize(&mut *de).map_err(|err| {
         let field = err.path().to_string();
         let inner = err.into_inner();
-        let message = error::json_message(&inner);
+        let message = plain_words(&error::json_message(&inner));
         let at = format!("line {}, column {}", inner.line(), inner.column());
         let text = if inner.is_data() && field != "." {
             format!("{}: {field}: {message} ({at})", path.display())
@@ -181,6 +194,29 @@ fn parse(path: &Path, text: &str) -> Result<AppFile> {
         ))
     })?;
     Ok(file)
+}
+
+/// serde names Rust types ("expected i64", "expected struct PollingSection"); people
+/// reading an error about app.json want JSON's words.
+fn plain_words(message: &str) -> String {
+    static TYPES: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"\b(?:i|u)(?:8|16|32|64|128|size)\b|\bf(?:32|64)\b|struct \w+|a borrowed string|a sequence|\bmap\b")
+            .expect("invariant: a valid pattern")
+    });
+    TYPES
+        .replace_all(message, |c: &regex::Captures| {
+            let t = &c[0];
+            match t {
+                _ if t.starts_with("struct") => "an object (see app.json.example for its keys)",
+                _ if t.starts_with('f') => "a number",
+                "a borrowed string" => "a string",
+                "a sequence" => "a list ([ … ])",
+                "map" => "object",
+                _ => "a whole number",
+            }
+            .to_string()
+        })
+        .into_owned()
 }
 
 /// Checks what the types alone cannot; reports every problem, not just the first.
@@ -347,6 +383,28 @@ fn validate(file: &AppFile) -> Result<(Vec<Entity>, LlmSettings), Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn type_errors_use_json_words() {
+        for (json, want) in [
+            (
+                r#"{"polling": {"batch_size": "ten"}}"#,
+                "expected a whole number",
+            ),
+            (
+                r#"{"polling": 5}"#,
+                "expected an object (see app.json.example",
+            ),
+            (
+                r#"{"llm": {"model": "m", "temperature": "hot"}}"#,
+                "expected a number",
+            ),
+        ] {
+            let err = parse(Path::new("app.json"), json).unwrap_err().to_string();
+            assert!(err.contains(want), "{json}: {err}");
+            assert!(!err.contains("i64") && !err.contains("Section"), "{err}");
+        }
+    }
 
     #[test]
     fn fixture_config_is_valid_and_resolves_entities() {

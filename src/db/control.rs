@@ -91,7 +91,8 @@ impl Db {
     }
 
     /// Resumes processing; with `FromNow` the messages that arrived during the pause are
-    /// skipped. Returns how many were skipped, or `None` if it was not paused.
+    /// skipped. Returns how many arrived (skipped or to be answered, by `mode`), or
+    /// `None` if it was not paused.
     pub fn resume(&mut self, mode: ResumeMode, now: i64) -> Result<Option<usize>> {
         let tx = self.write()?;
         let paused_at: Option<i64> = tx
@@ -127,7 +128,8 @@ impl Db {
         Ok(())
     }
 
-    /// Answers a chat again; returns how many waiting messages `FromNow` skipped, or
+    /// Answers a chat again; returns how many waiting messages `FromNow` skipped (or
+    /// `FromLast` will answer), or
     /// `None` if the chat was not excluded.
     pub fn include(&mut self, chat: &str, mode: ResumeMode, now: i64) -> Result<Option<usize>> {
         let tx = self.write()?;
@@ -174,8 +176,8 @@ impl Db {
     }
 }
 
-/// With `FromNow`, pending messages stored since `since` (of one chat, or all) are
-/// skipped with the reason.
+/// The pending messages stored since `since` (of one chat, or all): with `FromNow`
+/// skipped with the reason, with `FromLast` left to be answered. Returns how many.
 fn skip_arrivals(
     tx: &rusqlite::Transaction,
     mode: ResumeMode,
@@ -183,7 +185,13 @@ fn skip_arrivals(
     chat: Option<&str>,
 ) -> Result<usize> {
     if mode == ResumeMode::FromLast {
-        return Ok(0);
+        let waiting: i64 = tx.query_row(
+            "SELECT count(*) FROM messages
+             WHERE status = 'pending' AND created_at >= ?1 AND (?2 IS NULL OR chat_jid = ?2)",
+            params![since, chat],
+            |r| r.get(0),
+        )?;
+        return Ok(waiting.unsigned_abs() as usize);
     }
     Ok(tx.execute(
         "UPDATE messages SET status = 'skipped', last_error = 'arrived while not answering',

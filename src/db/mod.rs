@@ -111,11 +111,22 @@ impl Db {
     }
 
     fn open_read_only(path: &Path) -> Result<Self> {
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .with_context(|| format!("opening database {} read-only", path.display()))?;
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let plain = Connection::open_with_flags(path, flags).and_then(|c| {
+            c.query_row("PRAGMA user_version", [], |_| Ok(()))
+                .map(|()| c)
+        });
+        let conn = match plain {
+            Ok(conn) => conn,
+            // A WAL database whose shared-memory file this user can neither find nor
+            // create: read the file as it stands, without locks (nobody can be writing
+            // where this user may not).
+            Err(_) => {
+                let uri = format!("file:{}?immutable=1", uri_path(path));
+                Connection::open_with_flags(uri, flags | OpenFlags::SQLITE_OPEN_URI)
+                    .with_context(|| format!("opening database {} read-only", path.display()))?
+            }
+        };
         conn.busy_timeout(BUSY_TIMEOUT)?;
         let db = Self {
             conn,
@@ -197,6 +208,14 @@ impl Db {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?)
     }
+}
+
+/// A path as the path part of an SQLite `file:` URI: `?`, `#` and `%` escaped.
+fn uri_path(path: &Path) -> String {
+    path.to_string_lossy()
+        .replace('%', "%25")
+        .replace('?', "%3f")
+        .replace('#', "%23")
 }
 
 fn require_file(path: &Path) -> Result<()> {

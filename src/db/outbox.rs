@@ -200,6 +200,17 @@ impl Db {
         Ok(n == 1)
     }
 
+    /// The name people know a chat or contact by, if one is stored.
+    pub fn name_of(&self, jid: &str) -> Result<Option<String>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT name FROM chats WHERE jid = ?1 AND name IS NOT NULL
+             UNION ALL
+             SELECT push_name FROM contacts WHERE jid = ?1 AND push_name IS NOT NULL
+             LIMIT 1",
+        )?;
+        Ok(stmt.query_row([jid], |r| r.get(0)).optional()?)
+    }
+
     /// Chats and contacts whose name is `name` (case-insensitive): `(jid, name)`.
     pub fn find_by_name(&self, name: &str) -> Result<Vec<(String, String)>> {
         let mut stmt = self.conn.prepare(
