@@ -1,7 +1,9 @@
 //! wabot: a self-hosted WhatsApp assistant driven the Unix way.
 
 mod agent;
+mod attachment;
 mod backups;
+mod checkpoint;
 mod cli;
 mod clock;
 mod commands;
@@ -9,6 +11,7 @@ mod config;
 mod db;
 mod error;
 mod expiry;
+mod files;
 mod import;
 mod jid;
 mod llm;
@@ -17,6 +20,7 @@ mod media;
 mod message;
 mod message_id;
 mod output;
+mod policy;
 mod sync;
 mod whatsapp;
 

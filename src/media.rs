@@ -1,51 +1,15 @@
-//! Attachments: what a media message carries, and storing a downloaded file so that
-//! only bytes matching the sender's SHA-256 ever land under their name.
+//! The media store: downloading an attachment and storing the file so that only bytes
+//! matching the sender's SHA-256 ever land under their name. What an attachment *is*
+//! lives in [`crate::attachment`], below the database.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+pub use crate::attachment::{DownloadRef, Media};
 use crate::db::{Db, MediaRow};
-
-/// The attachment of a media message, as recorded in `media_files`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Media {
-    /// image, video, audio, document or sticker.
-    pub kind: &'static str,
-    pub mimetype: Option<String>,
-    pub size_bytes: Option<i64>,
-    /// Hex SHA-256 of the plaintext file, as the sender stated it.
-    pub sha256: Option<String>,
-    pub caption: Option<String>,
-    pub file_name: Option<String>,
-    /// How to fetch it from WhatsApp's CDN; absent when the message lacks the keys.
-    pub download: Option<DownloadRef>,
-    /// Whether the listener should download it (a monitored chat with `media.download`).
-    pub fetch: bool,
-}
-
-/// What WhatsApp's CDN needs to serve and decrypt one file. Stored as JSON in the
-/// database (which holds the messages themselves anyway); never logged.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DownloadRef {
-    pub direct_path: String,
-    /// Hex of the media key.
-    pub media_key: String,
-    /// Hex SHA-256 of the encrypted file.
-    pub file_enc_sha256: String,
-    pub file_length: u64,
-}
-
-impl std::fmt::Debug for DownloadRef {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DownloadRef")
-            .field("file_length", &self.file_length)
-            .finish_non_exhaustive()
-    }
-}
 
 /// Why a downloaded file was not kept.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -63,7 +63,7 @@ pub struct NewMessage {
     pub quoted_id: Option<String>,
     pub origin: Origin,
     /// The attachment, for media messages.
-    pub media: Option<Box<crate::media::Media>>,
+    pub media: Option<Box<crate::attachment::Media>>,
 }
 
 /// WhatsApp began in 2009; anything stamped before 2010 is a unit or parsing mistake.

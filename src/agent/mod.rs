@@ -18,6 +18,7 @@ use crate::error::{self, Kind};
 use crate::expiry::Rule;
 use crate::llm::{self, ChatMessage, LlmError};
 use crate::message_id;
+use crate::policy::{Policy, SkipReason};
 
 /// LLM calls per turn inside one run; longer retry schedules continue in later runs.
 const IN_RUN_CALLS: i64 = 2;
@@ -69,9 +70,8 @@ pub struct Agent<'a> {
     config: &'a Config,
     db: &'a mut Db,
     client: Option<llm::Client>,
-    entities: Vec<Entity>,
+    policy: Policy,
     rule: Rule,
-    self_jid: Option<String>,
 }
 
 enum Outcome {
@@ -86,9 +86,8 @@ impl<'a> Agent<'a> {
     /// `client` is `None` for a dry run, which makes no calls and writes nothing.
     pub fn new(config: &'a Config, db: &'a mut Db, client: Option<llm::Client>) -> Self {
         Self {
-            entities: answered_entities(config),
+            policy: Policy::new(config),
             rule: Rule::of(config),
-            self_jid: config.self_jid(),
             config,
             db,
             client,
@@ -109,11 +108,11 @@ impl<'a> Agent<'a> {
             return Ok(summary);
         }
         let now = clock::now_ms();
-        let monitored: Vec<String> = self.entities.iter().map(|e| e.jid.clone()).collect();
+        let monitored = self.policy.monitored();
         let token = message_id::new();
         let claimed = self.db.claim_turns(&ClaimRequest {
             monitored: &monitored,
-            self_jid: self.self_jid.as_deref(),
+            self_jid: self.policy.self_jid(),
             batch: self.config.file.polling.batch_size.unsigned_abs() as usize,
             now,
             lease_until: now + self.lease_ms(),
@@ -155,12 +154,8 @@ impl<'a> Agent<'a> {
         self.config.file.polling.lease_seconds * 1000
     }
 
-    fn entity(&self, chat: &str) -> Option<&Entity> {
-        self.entities.iter().find(|e| e.jid == chat)
-    }
-
     fn note_config_change(&mut self) -> Result<()> {
-        let jids: Vec<String> = self.entities.iter().map(|e| e.jid.clone()).collect();
+        let jids = self.policy.monitored();
         let Some(before) = self
             .db
             .note_config(&self.config.hash, &jids, clock::now_ms())?
@@ -174,23 +169,17 @@ impl<'a> Agent<'a> {
     }
 
     /// Everything about a turn up to the LLM request, or why there is nothing to ask.
-    fn prepare(&mut self, turn: &Turn, now: i64) -> Result<Result<Prepared, &'static str>> {
-        let Some(entity) = self.entity(&turn.chat_jid).cloned() else {
-            return Ok(Err("chat is not monitored"));
+    fn prepare(&mut self, turn: &Turn, now: i64) -> Result<Result<Prepared, SkipReason>> {
+        let said = turn
+            .messages
+            .iter()
+            .map(|m| (m.content.as_str(), m.mentions.as_slice()));
+        let entity = match self.policy.answers(&turn.chat_jid, said) {
+            Ok(entity) => entity.clone(),
+            Err(reason) => return Ok(Err(reason)),
         };
         let group = entity.kind == EntityKind::Group;
-        if group && entity.require_mention {
-            let name = self.config.file.whatsapp.bot_name.as_deref();
-            let own = self.self_jid.as_deref();
-            if !turn
-                .messages
-                .iter()
-                .any(|m| prompt::mentions_bot(m, own, name))
-            {
-                return Ok(Err("not mentioned"));
-            }
-        }
-        let is_self = self.self_jid.as_deref() == Some(turn.chat_jid.as_str());
+        let is_self = self.policy.self_jid() == Some(turn.chat_jid.as_str());
         let stale = (is_self && self.config.file.debug.self_debug).then(|| memory::Staleness {
             idle_ms: self.config.file.debug.stale_session_seconds * 1000,
         });
@@ -216,7 +205,7 @@ impl<'a> Agent<'a> {
         shown.extend(turn.messages.iter().cloned());
         let text = prompt::turn_text(&shown, group);
         if text.is_empty() {
-            return Ok(Err("no text to answer"));
+            return Ok(Err(SkipReason::NoText));
         }
         let system = prompt::system_prompt(&entity);
         let request = prompt::build(&system, &memory.entries, &text);
@@ -412,27 +401,6 @@ struct Prepared {
     system: String,
     request: Vec<ChatMessage>,
     debug: bool,
-}
-
-/// The configured entities, plus the account's own chat when self-debugging is on, so
-/// the owner can try the bot by messaging themselves.
-pub fn answered_entities(config: &Config) -> Vec<Entity> {
-    let mut entities = config.entities.clone();
-    if let Some(own) = config.self_jid()
-        && config.file.debug.self_debug
-        && !entities.iter().any(|e| e.jid == own)
-    {
-        entities.push(Entity {
-            kind: EntityKind::User,
-            jid: own,
-            name: "self".into(),
-            prompt: "You are a helpful assistant.".into(),
-            persona: String::new(),
-            debug: true,
-            require_mention: false,
-        });
-    }
-    entities
 }
 
 /// Logs one LLM call with what it consumed, for `stats`.

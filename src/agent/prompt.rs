@@ -41,30 +41,6 @@ fn speaker(m: &QueuedMessage) -> String {
         .unwrap_or_else(|| m.sender.clone())
 }
 
-/// Whether a group message addresses the bot: an @-mention of its number, or its name
-/// at the start ("wabot, …").
-pub fn mentions_bot(m: &QueuedMessage, own_jid: Option<&str>, bot_name: Option<&str>) -> bool {
-    if let Some(own) = own_jid {
-        let by_jid = m.mentions.iter().any(|j| j == own);
-        let by_text = jid::phone(own).is_some_and(|p| m.content.contains(&format!("@{p}")));
-        if by_jid || by_text {
-            return true;
-        }
-    }
-    let Some(name) = bot_name.map(str::trim).filter(|n| !n.is_empty()) else {
-        return false;
-    };
-    let text = m.content.trim_start().trim_start_matches('@');
-    let Some(head) = text.get(..name.len()) else {
-        return false;
-    };
-    head.eq_ignore_ascii_case(name)
-        && text[name.len()..]
-            .chars()
-            .next()
-            .is_none_or(|c| !c.is_alphanumeric())
-}
-
 /// Builds the request messages. Memory entries of the wrong role order are merged or
 /// dropped, so the result always alternates and ends with the user.
 pub fn build(system: &str, memory: &[Entry], turn: &str) -> Vec<ChatMessage> {
@@ -169,31 +145,6 @@ mod tests {
             timestamp: 0,
             mentions: mentions.iter().map(|m| m.to_string()).collect(),
         }
-    }
-
-    #[test]
-    fn detects_mentions_by_jid_text_and_name() {
-        let own = Some("15550009999@s.whatsapp.net");
-        let name = Some("Wabot");
-        assert!(mentions_bot(
-            &msg("hi", &["15550009999@s.whatsapp.net"]),
-            own,
-            name
-        ));
-        assert!(mentions_bot(
-            &msg("hey @15550009999 what's up", &[]),
-            own,
-            name
-        ));
-        assert!(mentions_bot(&msg("wabot, plan dinner", &[]), own, name));
-        assert!(mentions_bot(&msg("@Wabot plan dinner", &[]), own, name));
-        assert!(!mentions_bot(&msg("wabotics is a word", &[]), own, name));
-        assert!(!mentions_bot(
-            &msg("dinner at 8?", &["15550002222@s.whatsapp.net"]),
-            own,
-            name
-        ));
-        assert!(!mentions_bot(&msg("wabot hi", &[]), own, None));
     }
 
     #[test]

@@ -12,8 +12,8 @@ use super::{create_db, load_config, process_once, search, stats};
 use crate::cli::{DemoArgs, Global, JsonFlag, ProcessArgs, SearchArgs};
 use crate::db;
 use crate::import;
-use crate::message::Status;
 use crate::output;
+use crate::policy::Policy;
 
 const CONFIG: &str = include_str!("../../demo/app.json");
 /// Two days of a tea lover's chat and a book club, already answered.
@@ -37,13 +37,12 @@ pub fn run(global: &Global, args: &DemoArgs) -> Result<()> {
     let config = load_config(&demo)?;
     let mut db = create_db(&config)?;
     // Importing is idempotent: a second `wabot demo` finds every message stored already.
-    let stored = import::jsonl(&mut db, Cursor::new(HISTORY), &|_| Some(Status::History))?;
+    let policy = Policy::new(&config);
+    let stored = import::jsonl(&mut db, Cursor::new(HISTORY), &|m| {
+        Some(policy.on_import(m, false))
+    })?;
     let waiting = import::jsonl(&mut db, Cursor::new(NEW), &|m| {
-        Some(if m.is_from_me {
-            Status::History
-        } else {
-            Status::Pending
-        })
+        Some(policy.on_import(m, true))
     })?;
     drop(db);
     let shown = dir.display();

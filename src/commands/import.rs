@@ -12,8 +12,8 @@ use crate::cli::{Global, ImportArgs, ImportFormat};
 use crate::config::Config;
 use crate::error::{self, Kind};
 use crate::import::{self, Summary};
-use crate::message::Status;
 use crate::output;
+use crate::policy::Policy;
 
 /// How many rejected lines a person sees on stderr; `--json` carries them all.
 const SHOWN_ERRORS: usize = 20;
@@ -28,15 +28,8 @@ pub fn run(global: &Global, args: &ImportArgs) -> Result<()> {
     db.tune_for_bulk()?;
     let progress = progress_bar(global, args);
     let input = open_input(&args.file, &progress)?;
-    let status_of = |m: &crate::message::NewMessage| {
-        Some(
-            if args.as_new && !m.is_from_me && config.entity_for_chat(&m.chat_jid).is_some() {
-                Status::Pending
-            } else {
-                Status::History
-            },
-        )
-    };
+    let policy = Policy::new(&config);
+    let status_of = |m: &crate::message::NewMessage| Some(policy.on_import(m, args.as_new));
     let summary = logged_job(
         &mut db,
         "import",

@@ -62,7 +62,7 @@ pub fn run(global: &Global, args: &SyncArgs) -> Result<()> {
 }
 
 fn monitored(config: &Config) -> Vec<String> {
-    crate::agent::answered_entities(config)
+    crate::policy::answered_entities(config)
         .into_iter()
         .map(|e| e.jid)
         .collect()

@@ -5,6 +5,7 @@ use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
 use super::Db;
+use crate::policy::SkipReason;
 
 impl Db {
     pub fn is_paused(&self) -> Result<bool> {
@@ -194,9 +195,14 @@ fn skip_arrivals(
         return Ok(waiting.unsigned_abs() as usize);
     }
     Ok(tx.execute(
-        "UPDATE messages SET status = 'skipped', last_error = 'arrived while not answering',
+        "UPDATE messages SET status = 'skipped', last_error = ?3, skip_reason = ?4,
              claim_token = NULL, claim_until = NULL
          WHERE status = 'pending' AND created_at >= ?1 AND (?2 IS NULL OR chat_jid = ?2)",
-        params![since, chat],
+        params![
+            since,
+            chat,
+            SkipReason::ArrivedWhileOff.describe(),
+            SkipReason::ArrivedWhileOff.as_str()
+        ],
     )?)
 }

@@ -5,8 +5,8 @@ use rusqlite::{OptionalExtension, Row, Transaction, params};
 use serde::Serialize;
 
 use super::Db;
+use crate::attachment::DownloadRef;
 use crate::clock;
-use crate::media::DownloadRef;
 use crate::message::NewMessage;
 
 /// A download is tried this many times before the row is marked failed.

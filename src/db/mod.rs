@@ -14,14 +14,13 @@ mod sessions;
 mod stats;
 mod sync;
 
-use std::fs::{DirBuilder, OpenOptions};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
+pub use crate::files::{create_private, create_private_dir};
 pub use backup::{copy_file, overwrite_file, verify};
 pub use control::ResumeMode;
 pub use heartbeat::Heartbeat;
@@ -45,6 +44,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0002_sync_request_error.sql"),
     include_str!("../../migrations/0003_llm_usage.sql"),
     include_str!("../../migrations/0004_application_id.sql"),
+    include_str!("../../migrations/0005_skip_reason.sql"),
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -333,33 +333,4 @@ fn check_identity(conn: &Connection, version: i64) -> std::result::Result<(), St
              point --db or database.path at wabot's database"
         )),
     }
-}
-
-/// Creates a directory (0700) and its parents, if missing.
-pub fn create_private_dir(dir: &Path) -> Result<()> {
-    if !dir.exists() {
-        DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .with_context(|| format!("creating directory {}", dir.display()))?;
-    }
-    Ok(())
-}
-
-/// Creates the database's directory (0700) and file (0600) if they do not exist, so
-/// messages are never readable by other users, not even for a moment.
-pub fn create_private(path: &Path) -> Result<()> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        create_private_dir(dir)?;
-    }
-    OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| format!("opening database {}", path.display()))?;
-    Ok(())
 }

@@ -5,6 +5,7 @@ use anyhow::Result;
 use rusqlite::{Transaction, named_params, params};
 
 use super::Db;
+use crate::policy::SkipReason;
 
 /// A pending message as the agent sees it.
 #[derive(Debug, Clone)]
@@ -60,7 +61,7 @@ pub enum Release<'a> {
         error: &'a str,
     },
     Skipped {
-        reason: &'a str,
+        reason: SkipReason,
     },
 }
 
@@ -147,16 +148,19 @@ impl Db {
     /// Ends a turn without an answer.
     pub fn release_turn(&mut self, turn: &Turn, release: Release) -> Result<()> {
         let tx = self.write()?;
-        let (status, error, next, spent) = match release {
-            Release::Later { at, error, spent } => ("pending", error, Some(at), spent),
-            Release::Failed { error } => ("failed", error, None, 1),
-            Release::Skipped { reason } => ("skipped", reason, None, 0),
+        let (status, error, next, spent, skip) = match release {
+            Release::Later { at, error, spent } => ("pending", error, Some(at), spent, None),
+            Release::Failed { error } => ("failed", error, None, 1, None),
+            Release::Skipped { reason } => {
+                ("skipped", reason.describe(), None, 0, Some(reason.as_str()))
+            }
         };
         tx.execute(
             "UPDATE messages SET status = ?1, last_error = ?2, next_attempt_at = ?3,
-                 attempts = attempts + ?4, claim_token = NULL, claim_until = NULL
+                 attempts = attempts + ?4, skip_reason = ?7,
+                 claim_token = NULL, claim_until = NULL
              WHERE chat_jid = ?5 AND claim_token = ?6 AND status = 'pending'",
-            params![status, error, next, spent, turn.chat_jid, turn.token],
+            params![status, error, next, spent, turn.chat_jid, turn.token, skip],
         )?;
         tx.commit()?;
         Ok(())
@@ -187,14 +191,18 @@ impl Db {
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, sender, push_name, content, timestamp, mentions FROM messages
              WHERE chat_jid = ?1 AND timestamp < ?2 AND status = 'skipped'
-               AND last_error = 'not mentioned'
+               AND skip_reason = ?5
                AND timestamp > max(?2 - ?3, coalesce(
                    (SELECT timestamp FROM messages WHERE chat_jid = ?1 AND status = 'answered'
                     ORDER BY timestamp DESC LIMIT 1), 0))
              ORDER BY timestamp DESC LIMIT ?4",
         )?;
+        let not_mentioned = SkipReason::NotMentioned.as_str();
         let mut rows: Vec<QueuedMessage> = stmt
-            .query_map(params![chat_jid, before, window, limit as i64], queued)?
+            .query_map(
+                params![chat_jid, before, window, limit as i64, not_mentioned],
+                queued,
+            )?
             .collect::<rusqlite::Result<_>>()?;
         rows.reverse();
         Ok(rows)
@@ -222,21 +230,29 @@ fn queued(r: &rusqlite::Row) -> rusqlite::Result<QueuedMessage> {
     })
 }
 
-/// Marks pending messages that must never be answered as skipped, with the reason.
+/// Marks pending messages that must never be answered as skipped, with the reason: the
+/// SQL form of [`crate::policy`]'s rules for own messages and unmonitored chats, so a
+/// whole backlog is set aside in one statement.
 fn set_aside(tx: &Transaction, req: &ClaimRequest) -> Result<usize> {
+    let own = SkipReason::OwnMessage;
     let own = tx.execute(
-        "UPDATE messages SET status = 'skipped', last_error = 'own message',
+        "UPDATE messages SET status = 'skipped', last_error = ?2, skip_reason = ?3,
              claim_token = NULL, claim_until = NULL
          WHERE status = 'pending'
            AND (is_from_me = 1 AND chat_jid IS NOT ?1
                 OR EXISTS (SELECT 1 FROM outbox o WHERE o.message_id = messages.id))",
-        params![req.self_jid],
+        params![req.self_jid, own.describe(), own.as_str()],
     )?;
+    let unmonitored = SkipReason::NotMonitored;
     let unmonitored = tx.execute(
-        "UPDATE messages SET status = 'skipped', last_error = 'chat is not monitored',
+        "UPDATE messages SET status = 'skipped', last_error = ?2, skip_reason = ?3,
              claim_token = NULL, claim_until = NULL
          WHERE status = 'pending' AND chat_jid NOT IN (SELECT value FROM json_each(?1))",
-        params![serde_json::json!(req.monitored).to_string()],
+        params![
+            serde_json::json!(req.monitored).to_string(),
+            unmonitored.describe(),
+            unmonitored.as_str()
+        ],
     )?;
     Ok(own + unmonitored)
 }

@@ -6,9 +6,9 @@ use rusqlite::{OptionalExtension, Row, Transaction, params};
 use serde::Serialize;
 
 use super::Db;
+use crate::checkpoint::{State, Step};
 use crate::clock;
 use crate::error::{self, Kind};
-use crate::sync::checkpoint::{State, Step};
 
 /// The oldest message fetched so far: where the next request continues.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -1,5 +1,5 @@
 //! History sync: walking a chat's history backwards from its oldest stored message,
 //! resumably, whoever holds the WhatsApp connection.
 
-pub mod checkpoint;
+pub(crate) use crate::checkpoint;
 pub mod engine;

@@ -9,9 +9,10 @@ use whatsapp_rust::types::message::MessageSource;
 use whatsapp_rust::wacore_binary::JidExt;
 
 use super::convert::{self, Inbound};
-use super::ingest::{self, Policy};
+use super::ingest;
 use crate::db::{Cursor, Db};
 use crate::message::Origin;
+use crate::policy::Policy;
 use crate::sync::engine::Answer;
 
 /// What one history blob held, per chat (phone-number JID where the mapping is known).

@@ -2,72 +2,14 @@
 //! library acknowledges a batch only after this committed it, so a crash loses nothing;
 //! a redelivered batch is harmless because every step is idempotent.
 
-use std::collections::HashSet;
 use std::sync::{Arc, Mutex, RwLock};
 
 use anyhow::Result;
 use whatsapp_rust::prelude::*;
 
 use super::convert::{self, Inbound};
-use crate::config::Config;
 use crate::db::Db;
-use crate::message::{NewMessage, Status};
-
-/// Which chats are answered, which archived, which ignored.
-#[derive(Debug, Clone)]
-pub struct Policy {
-    monitored: HashSet<String>,
-    self_jid: Option<String>,
-    store_all: bool,
-    download_media: bool,
-    /// Everything stored is history, never answered (history sync).
-    history: bool,
-}
-
-impl Policy {
-    pub fn new(config: &Config) -> Self {
-        Self {
-            monitored: crate::agent::answered_entities(config)
-                .into_iter()
-                .map(|e| e.jid)
-                .collect(),
-            self_jid: config.self_jid(),
-            store_all: config.file.whatsapp.store_all_chats,
-            download_media: config.file.media.download,
-            history: false,
-        }
-    }
-
-    /// The same chats, for history: stored as context, never answered.
-    pub fn for_history(&self) -> Self {
-        Self {
-            history: true,
-            ..self.clone()
-        }
-    }
-
-    pub fn monitored(&self) -> Vec<String> {
-        let mut chats: Vec<String> = self.monitored.iter().cloned().collect();
-        chats.sort();
-        chats
-    }
-
-    /// Pending for the agent, history, or not stored (`None`).
-    pub fn status(&self, m: &NewMessage) -> Option<Status> {
-        let monitored = self.monitored.contains(&m.chat_jid);
-        let in_self_chat = self.self_jid.as_deref() == Some(m.chat_jid.as_str());
-        let asks = !m.is_from_me || in_self_chat;
-        match (
-            monitored,
-            asks && m.message_type != "reaction" && !self.history,
-        ) {
-            (true, true) => Some(Status::Pending),
-            (true, false) => Some(Status::History),
-            (false, _) if self.store_all => Some(Status::History),
-            (false, _) => None,
-        }
-    }
-}
+use crate::policy::Policy;
 
 /// Stores one batch: identities first, then messages, then edits and revokes.
 pub fn store(
@@ -84,8 +26,7 @@ pub fn store(
         match inbound {
             Inbound::Message(mut m) => {
                 if let Some(media) = m.media.as_mut() {
-                    media.fetch = policy.download_media
-                        && policy.monitored.contains(&db.canonical_jid(&m.chat_jid)?);
+                    media.fetch = policy.downloads_media(&db.canonical_jid(&m.chat_jid)?);
                 }
                 messages.push(m);
             }
@@ -93,7 +34,7 @@ pub fn store(
             change => changes.push(change),
         }
     }
-    let report = db.ingest(messages, &|m| policy.status(m))?;
+    let report = db.ingest(messages, &|m| policy.on_arrival(m))?;
     for rejected in &report.rejected {
         log::warn!("a received message was not stored: {}", rejected.reason);
     }
@@ -160,7 +101,7 @@ impl whatsapp_rust::InboundDurabilityHook for Hook {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::message::Origin;
+    use crate::message::{NewMessage, Origin, Status};
 
     fn message(chat: &str, id: &str, from_me: bool, kind: &str) -> NewMessage {
         NewMessage {
@@ -184,45 +125,11 @@ mod tests {
     }
 
     fn policy(store_all: bool) -> Policy {
-        Policy {
-            monitored: ["15550001111@s.whatsapp.net", "15550009999@s.whatsapp.net"]
-                .map(String::from)
-                .into(),
-            self_jid: Some("15550009999@s.whatsapp.net".into()),
+        Policy::for_tests(
+            &["15550001111@s.whatsapp.net", "15550009999@s.whatsapp.net"],
+            Some("15550009999@s.whatsapp.net"),
             store_all,
-            download_media: true,
-            history: false,
-        }
-    }
-
-    #[test]
-    fn monitored_inbound_is_pending_the_rest_history_or_dropped() {
-        let p = policy(false);
-        let alice = "15550001111@s.whatsapp.net";
-        assert_eq!(
-            p.status(&message(alice, "a", false, "text")),
-            Some(Status::Pending)
-        );
-        assert_eq!(
-            p.status(&message(alice, "b", true, "text")),
-            Some(Status::History)
-        );
-        assert_eq!(
-            p.status(&message(alice, "c", false, "reaction")),
-            Some(Status::History)
-        );
-        let own = "15550009999@s.whatsapp.net";
-        assert_eq!(
-            p.status(&message(own, "d", true, "text")),
-            Some(Status::Pending),
-            "the self chat asks"
-        );
-        let stranger = "15550004444@s.whatsapp.net";
-        assert_eq!(p.status(&message(stranger, "e", false, "text")), None);
-        assert_eq!(
-            policy(true).status(&message(stranger, "e", false, "text")),
-            Some(Status::History)
-        );
+        )
     }
 
     #[test]

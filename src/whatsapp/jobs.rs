@@ -9,12 +9,12 @@ use std::time::Duration;
 use anyhow::Result;
 use whatsapp_rust::prelude::*;
 
-use super::ingest::Policy;
 use super::on_demand::Live;
 use super::wiring::Answers;
 use crate::clock;
 use crate::config::Config;
 use crate::db::Db;
+use crate::policy::Policy;
 use crate::sync::engine;
 
 const IDLE: Duration = Duration::from_secs(1);

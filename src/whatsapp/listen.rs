@@ -11,13 +11,13 @@ use whatsapp_rust::prelude::*;
 use whatsapp_rust::types::events::ConnectFailure;
 
 use super::drain::{self, SendError, Sender};
-use super::ingest::Policy;
 use super::wiring::Wiring;
 use super::{device, jobs, runtime};
 use crate::clock;
 use crate::config::Config;
 use crate::db::{Db, Heartbeat};
 use crate::error::{self, Kind};
+use crate::policy::Policy;
 
 const HEARTBEAT_EVERY: Duration = Duration::from_secs(5);
 const DRAIN_EVERY: Duration = Duration::from_millis(500);

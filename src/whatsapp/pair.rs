@@ -9,12 +9,12 @@ use tokio::sync::mpsc;
 use whatsapp_rust::pair_code::PairCodeOptions;
 use whatsapp_rust::prelude::*;
 
-use super::ingest::Policy;
 use super::wiring::{Pushed, Wiring};
 use super::{device, qr, runtime};
 use crate::config::Config;
 use crate::db::Db;
 use crate::error::{self, Kind};
+use crate::policy::Policy;
 
 pub struct Options {
     /// Link by 8-character code for this phone number instead of a QR code.

@@ -10,9 +10,10 @@ use whatsapp_rust::prelude::*;
 use whatsapp_rust::types::message::MessageSource;
 
 use super::convert;
-use super::ingest::{self, Policy};
+use super::ingest;
 use crate::config::Config;
 use crate::db::Db;
+use crate::policy::Policy;
 
 /// The library hands the durability hook batches of about this size.
 const BATCH: usize = 25;

@@ -7,7 +7,6 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use whatsapp_rust::prelude::*;
 
-use super::ingest::Policy;
 use super::on_demand::Live;
 use super::wiring::Wiring;
 use super::{device, runtime};
@@ -15,6 +14,7 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::error::{self, Kind};
 use crate::lock::ConnectionLock;
+use crate::policy::Policy;
 
 /// How long connecting and logging in may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);

@@ -12,8 +12,9 @@ use whatsapp_rust::prelude::*;
 use whatsapp_rust::types::events::{EventKind, LazyHistorySync};
 
 use super::history;
-use super::ingest::{Hook, Policy};
+use super::ingest::Hook;
 use crate::db::Db;
+use crate::policy::Policy;
 use crate::sync::engine::Answer;
 
 /// Receives the chats' parts of on-demand history answers.
