@@ -56,11 +56,16 @@ fn message(chat: &str, from_me: bool, kind: &str) -> NewMessage {
     }
 }
 
+/// chat, from me, message type, store_all, history, expected status.
+type ArrivalCase = (&'static str, bool, &'static str, bool, bool, Option<Status>);
+/// chat, text, mentions, expected decision.
+type AnswerCase<'a> = (&'static str, &'static str, &'a [String], Result<(), SkipReason>);
+
 #[test]
 fn arrival_table() {
     use Status::{History, Pending};
     #[rustfmt::skip]
-    let cases: [(&str, bool, &str, bool, bool, Option<Status>); 12] = [
+    let cases: [ArrivalCase; 12] = [
         // chat,     from me, type,       store_all, history, expected
         (ALICE,      false,   "text",     false,     false,   Some(Pending)),
         (ALICE,      true,    "text",     false,     false,   Some(History)),  // the owner typing in a contact's chat
@@ -91,7 +96,7 @@ fn answer_table() {
     let own_mention = vec![OWN.to_string()];
     let other_mention = vec![STRANGER.to_string()];
     #[rustfmt::skip]
-    let cases: [(&str, &str, &[String], Result<(), SkipReason>); 9] = [
+    let cases: [AnswerCase; 9] = [
         (ALICE,      "hi",                    &[],             Ok(())),
         (STRANGER,   "hi",                    &[],             Err(SkipReason::NotMonitored)),
         (FAMILY,     "dinner at 8?",          &[],             Err(SkipReason::NotMentioned)),
