@@ -110,6 +110,7 @@ pub enum Command {
     Man,
     /// Replay a generated stream of live events through the listener's ingest path and
     /// print its time and peak memory as JSON (for the benchmark)
+    #[cfg(feature = "bench")]
     #[command(hide = true)]
     ReplayEvents {
         #[arg(long, default_value_t = 100_000)]

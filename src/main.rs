@@ -2,6 +2,7 @@
 
 mod agent;
 mod attachment;
+mod backoff;
 mod backups;
 mod checkpoint;
 mod cli;

@@ -59,7 +59,12 @@ fn message(chat: &str, from_me: bool, kind: &str) -> NewMessage {
 /// chat, from me, message type, store_all, history, expected status.
 type ArrivalCase = (&'static str, bool, &'static str, bool, bool, Option<Status>);
 /// chat, text, mentions, expected decision.
-type AnswerCase<'a> = (&'static str, &'static str, &'a [String], Result<(), SkipReason>);
+type AnswerCase<'a> = (
+    &'static str,
+    &'static str,
+    &'a [String],
+    Result<(), SkipReason>,
+);
 
 #[test]
 fn arrival_table() {

@@ -100,6 +100,17 @@ fn a_file_that_is_not_a_database_gets_a_clear_error() {
 }
 
 #[test]
+fn the_replay_generator_is_not_in_the_product() {
+    let sandbox = Sandbox::new();
+    let run = sandbox.run(&["replay-events", "--messages", "3"]);
+    if cfg!(feature = "bench") {
+        return;
+    }
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert!(!sandbox.db_path().exists(), "nothing written");
+}
+
+#[test]
 fn help_lists_every_subcommand() {
     let sandbox = Sandbox::new();
     let help = sandbox.run(&["--help"]).stdout();
@@ -178,6 +189,8 @@ fn a_version_1_database_is_upgraded_without_losing_anything() {
     );
 }
 
+/// The benchmark's generator (built with `--features bench` only; CI runs it).
+#[cfg(feature = "bench")]
 #[test]
 fn replayed_live_events_are_all_stored_with_their_media() {
     let sandbox = Sandbox::new();

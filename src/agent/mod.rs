@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use serde::Serialize;
 
-use crate::clock;
 use crate::config::{Config, Entity, EntityKind};
 use crate::db::{ClaimRequest, Db, LlmCall, OutboxKind, Outgoing, Release, Turn};
 use crate::error::{self, Kind};
@@ -19,6 +18,7 @@ use crate::expiry::Rule;
 use crate::llm::{self, ChatMessage, LlmError};
 use crate::message_id;
 use crate::policy::{Policy, SkipReason};
+use crate::{backoff, clock};
 
 /// LLM calls per turn inside one run; longer retry schedules continue in later runs.
 const IN_RUN_CALLS: i64 = 2;
@@ -27,6 +27,8 @@ const IN_RUN_MAX_WAIT: Duration = Duration::from_secs(5);
 /// Group chatter before a mention that is shown to the LLM as context.
 const GROUP_CONTEXT: usize = 20;
 const HOUR_MS: i64 = 3_600_000;
+/// The longest pause between two attempts at a turn.
+const MAX_BACKOFF: Duration = Duration::from_secs(1800);
 const MINUTE_MS: i64 = 60_000;
 
 #[derive(Debug, Default, Serialize)]
@@ -353,7 +355,7 @@ impl<'a> Agent<'a> {
                     .release_turn(turn, Release::Failed { error: &error })?;
                 return Ok(Err(Outcome::Failed));
             }
-            let wait = retry_after.unwrap_or_else(|| backoff(spent));
+            let wait = retry_after.unwrap_or_else(|| backoff::delay(spent, MAX_BACKOFF));
             if calls < IN_RUN_CALLS && wait <= IN_RUN_MAX_WAIT {
                 log::info!("{}: {message}; retrying in {wait:?}", turn.chat_jid);
                 std::thread::sleep(wait);
@@ -427,12 +429,6 @@ fn record_call(
         },
         clock::now_ms(),
     )
-}
-
-/// Exponential back-off with ±20 % jitter: 2 s, 4 s, 8 s, … capped at 30 minutes.
-fn backoff(attempt: i64) -> Duration {
-    let base = 2f64.powi(attempt.clamp(1, 20) as i32).min(1800.0);
-    Duration::from_secs_f64(base * (0.8 + 0.4 * fastrand::f64()))
 }
 
 /// The session key of simulated conversations with an entity: never a real chat's.

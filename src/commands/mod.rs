@@ -65,6 +65,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Cleanup(args) => cleanup::run(global, &args),
         Command::Vitality(args) => vitality::run(global, &args),
         Command::Sync(args) => sync::run(global, &args),
+        #[cfg(feature = "bench")]
         Command::ReplayEvents { messages } => {
             let replayed = crate::whatsapp::replay::run(load_config(global)?, messages)?;
             crate::output::print_json(&replayed)

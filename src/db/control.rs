@@ -82,76 +82,76 @@ pub struct ChatRow {
 impl Db {
     /// Stops processing; returns false if it was already paused.
     pub fn pause(&mut self, now: i64) -> Result<bool> {
-        let tx = self.write()?;
-        let n = tx.execute(
-            "UPDATE processing_state SET paused = 1, paused_at = ?1 WHERE id = 1 AND paused = 0",
-            [now],
-        )?;
-        tx.commit()?;
-        Ok(n == 1)
+        self.in_write(|tx| {
+            let n = tx.execute(
+                "UPDATE processing_state SET paused = 1, paused_at = ?1 WHERE id = 1 AND paused = 0",
+                [now],
+            )?;
+            Ok(n == 1)
+        })
     }
 
     /// Resumes processing; with `FromNow` the messages that arrived during the pause are
     /// skipped. Returns how many arrived (skipped or to be answered, by `mode`), or
     /// `None` if it was not paused.
     pub fn resume(&mut self, mode: ResumeMode, now: i64) -> Result<Option<usize>> {
-        let tx = self.write()?;
-        let paused_at: Option<i64> = tx
-            .query_row(
-                "SELECT paused_at FROM processing_state WHERE id = 1 AND paused = 1",
-                [],
-                |r| r.get(0),
-            )
-            .optional()?
-            .flatten();
-        let Some(since) = paused_at else {
-            return Ok(None);
-        };
-        tx.execute(
-            "UPDATE processing_state SET paused = 0, resumed_at = ?1, resume_mode = ?2 WHERE id = 1",
-            params![now, mode.as_str()],
-        )?;
-        let skipped = skip_arrivals(&tx, mode, since, None)?;
-        tx.commit()?;
-        Ok(Some(skipped))
+        self.in_write(|tx| {
+            let paused_at: Option<i64> = tx
+                .query_row(
+                    "SELECT paused_at FROM processing_state WHERE id = 1 AND paused = 1",
+                    [],
+                    |r| r.get(0),
+                )
+                .optional()?
+                .flatten();
+            let Some(since) = paused_at else {
+                return Ok(None);
+            };
+            tx.execute(
+                "UPDATE processing_state SET paused = 0, resumed_at = ?1, resume_mode = ?2 WHERE id = 1",
+                params![now, mode.as_str()],
+            )?;
+            let skipped = skip_arrivals(tx, mode, since, None)?;
+            Ok(Some(skipped))
+        })
     }
 
     pub fn exclude(&mut self, chat: &str, now: i64) -> Result<()> {
-        let tx = self.write()?;
-        tx.execute(
-            "INSERT INTO chat_tracking (chat_jid, excluded, excluded_at, updated_at) VALUES (?1, 1, ?2, ?2)
-             ON CONFLICT (chat_jid) DO UPDATE SET excluded = 1,
-                 excluded_at = CASE WHEN chat_tracking.excluded = 1 THEN chat_tracking.excluded_at ELSE ?2 END,
-                 updated_at = ?2",
-            params![chat, now],
-        )?;
-        tx.commit()?;
-        Ok(())
+        self.in_write(|tx| {
+            tx.execute(
+                "INSERT INTO chat_tracking (chat_jid, excluded, excluded_at, updated_at) VALUES (?1, 1, ?2, ?2)
+                 ON CONFLICT (chat_jid) DO UPDATE SET excluded = 1,
+                     excluded_at = CASE WHEN chat_tracking.excluded = 1 THEN chat_tracking.excluded_at ELSE ?2 END,
+                     updated_at = ?2",
+                params![chat, now],
+            )?;
+            Ok(())
+        })
     }
 
     /// Answers a chat again; returns how many waiting messages `FromNow` skipped (or
     /// `FromLast` will answer), or
     /// `None` if the chat was not excluded.
     pub fn include(&mut self, chat: &str, mode: ResumeMode, now: i64) -> Result<Option<usize>> {
-        let tx = self.write()?;
-        let since: Option<i64> = tx
-            .query_row(
-                "SELECT excluded_at FROM chat_tracking WHERE chat_jid = ?1 AND excluded = 1",
-                [chat],
-                |r| r.get(0),
-            )
-            .optional()?
-            .flatten();
-        let Some(since) = since else {
-            return Ok(None);
-        };
-        tx.execute(
-            "UPDATE chat_tracking SET excluded = 0, resume_mode = ?2, updated_at = ?3 WHERE chat_jid = ?1",
-            params![chat, mode.as_str(), now],
-        )?;
-        let skipped = skip_arrivals(&tx, mode, since, Some(chat))?;
-        tx.commit()?;
-        Ok(Some(skipped))
+        self.in_write(|tx| {
+            let since: Option<i64> = tx
+                .query_row(
+                    "SELECT excluded_at FROM chat_tracking WHERE chat_jid = ?1 AND excluded = 1",
+                    [chat],
+                    |r| r.get(0),
+                )
+                .optional()?
+                .flatten();
+            let Some(since) = since else {
+                return Ok(None);
+            };
+            tx.execute(
+                "UPDATE chat_tracking SET excluded = 0, resume_mode = ?2, updated_at = ?3 WHERE chat_jid = ?1",
+                params![chat, mode.as_str(), now],
+            )?;
+            let skipped = skip_arrivals(tx, mode, since, Some(chat))?;
+            Ok(Some(skipped))
+        })
     }
 
     pub fn chats(&self) -> Result<Vec<ChatRow>> {

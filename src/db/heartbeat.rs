@@ -28,25 +28,25 @@ impl Heartbeat {
 
 impl Db {
     pub fn write_heartbeat(&mut self, beat: &Heartbeat) -> Result<()> {
-        let tx = self.write()?;
-        tx.execute(
-            "INSERT INTO listener_heartbeat (id, pid, started_at, updated_at, connected, state, detail, last_event_at)
-             VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7)
-             ON CONFLICT (id) DO UPDATE SET pid = excluded.pid, started_at = excluded.started_at,
-                 updated_at = excluded.updated_at, connected = excluded.connected, state = excluded.state,
-                 detail = excluded.detail, last_event_at = excluded.last_event_at",
-            rusqlite::params![
-                beat.pid,
-                beat.started_at,
-                beat.updated_at,
-                beat.connected,
-                beat.state,
-                beat.detail,
-                beat.last_event_at
-            ],
-        )?;
-        tx.commit()?;
-        Ok(())
+        self.in_write(|tx| {
+            tx.execute(
+                "INSERT INTO listener_heartbeat (id, pid, started_at, updated_at, connected, state, detail, last_event_at)
+                 VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT (id) DO UPDATE SET pid = excluded.pid, started_at = excluded.started_at,
+                     updated_at = excluded.updated_at, connected = excluded.connected, state = excluded.state,
+                     detail = excluded.detail, last_event_at = excluded.last_event_at",
+                rusqlite::params![
+                    beat.pid,
+                    beat.started_at,
+                    beat.updated_at,
+                    beat.connected,
+                    beat.state,
+                    beat.detail,
+                    beat.last_event_at
+                ],
+            )?;
+            Ok(())
+        })
     }
 
     pub fn heartbeat(&self) -> Result<Option<Heartbeat>> {

@@ -15,14 +15,14 @@ pub struct JobRun {
 
 impl Db {
     pub fn start_job(&mut self, job: &str) -> Result<JobRun> {
-        let tx = self.write()?;
-        tx.execute(
-            "INSERT INTO job_runs (job, pid, started_at) VALUES (?1, ?2, ?3)",
-            params![job, std::process::id(), clock::now_ms()],
-        )?;
-        let id = tx.last_insert_rowid();
-        tx.commit()?;
-        Ok(JobRun { id })
+        self.in_write(|tx| {
+            tx.execute(
+                "INSERT INTO job_runs (job, pid, started_at) VALUES (?1, ?2, ?3)",
+                params![job, std::process::id(), clock::now_ms()],
+            )?;
+            let id = tx.last_insert_rowid();
+            Ok(JobRun { id })
+        })
     }
 
     /// Logs a run after the fact, for jobs whose own row must not be part of their work
@@ -48,17 +48,17 @@ impl Db {
     }
 
     pub fn finish_job(&mut self, run: JobRun, ok: bool, summary: &serde_json::Value) -> Result<()> {
-        let tx = self.write()?;
-        tx.execute(
-            "UPDATE job_runs SET finished_at = ?2, outcome = ?3, summary = ?4 WHERE id = ?1",
-            params![
-                run.id,
-                clock::now_ms(),
-                if ok { "ok" } else { "failed" },
-                summary.to_string()
-            ],
-        )?;
-        tx.commit()?;
-        Ok(())
+        self.in_write(|tx| {
+            tx.execute(
+                "UPDATE job_runs SET finished_at = ?2, outcome = ?3, summary = ?4 WHERE id = ?1",
+                params![
+                    run.id,
+                    clock::now_ms(),
+                    if ok { "ok" } else { "failed" },
+                    summary.to_string()
+                ],
+            )?;
+            Ok(())
+        })
     }
 }

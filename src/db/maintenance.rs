@@ -168,58 +168,58 @@ impl Db {
             .parent()
             .map(Path::to_path_buf)
             .unwrap_or_default();
-        let tx = self.write()?;
-        let orphans: Vec<(i64, Option<String>)> = {
-            let mut stmt = tx.prepare(&format!(
-                "SELECT id, local_path FROM media_files m WHERE {ORPHAN_MEDIA}"
-            ))?;
-            // Files are named by content, so one may serve a message that stays.
-            let mut shared = tx.prepare(&format!(
-                "SELECT 1 FROM media_files m WHERE local_path = ?1 AND NOT ({ORPHAN_MEDIA})"
-            ))?;
-            let rows: Vec<(i64, Option<String>)> = stmt
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect::<rusqlite::Result<_>>()?;
-            let mut orphans = Vec::with_capacity(rows.len());
-            for (id, path) in rows {
-                let in_use = match &path {
-                    Some(p) => shared.exists([p])?,
-                    None => false,
-                };
-                orphans.push((id, path.filter(|_| !in_use)));
-            }
-            orphans
-        };
-        for (id, path) in &orphans {
-            if let Some(path) = path {
-                match std::fs::remove_file(base.join(path)) {
-                    Ok(()) => {}
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(e) => return Err(e).with_context(|| format!("removing media file {path}")),
+        self.in_write(|tx| {
+            let orphans: Vec<(i64, Option<String>)> = {
+                let mut stmt = tx.prepare(&format!(
+                    "SELECT id, local_path FROM media_files m WHERE {ORPHAN_MEDIA}"
+                ))?;
+                // Files are named by content, so one may serve a message that stays.
+                let mut shared = tx.prepare(&format!(
+                    "SELECT 1 FROM media_files m WHERE local_path = ?1 AND NOT ({ORPHAN_MEDIA})"
+                ))?;
+                let rows: Vec<(i64, Option<String>)> = stmt
+                    .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<rusqlite::Result<_>>()?;
+                let mut orphans = Vec::with_capacity(rows.len());
+                for (id, path) in rows {
+                    let in_use = match &path {
+                        Some(p) => shared.exists([p])?,
+                        None => false,
+                    };
+                    orphans.push((id, path.filter(|_| !in_use)));
                 }
+                orphans
+            };
+            for (id, path) in &orphans {
+                if let Some(path) = path {
+                    match std::fs::remove_file(base.join(path)) {
+                        Ok(()) => {}
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                        Err(e) => return Err(e).with_context(|| format!("removing media file {path}")),
+                    }
+                }
+                tx.execute("DELETE FROM media_files WHERE id = ?1", [id])?;
             }
-            tx.execute("DELETE FROM media_files WHERE id = ?1", [id])?;
-        }
-        let counts = CleanupCounts {
-            messages: 0,
-            sessions: tx.execute("DELETE FROM chat_sessions WHERE expires_at <= ?1", [cut.now])?,
-            outbox: tx.execute(
-                "DELETE FROM outbox WHERE status IN ('sent', 'failed', 'cancelled') AND updated_at < ?1",
-                [cut.before],
-            )?,
-            llm_calls: {
-                tx.execute(ROLL_UP_LLM_CALLS, [cut.before])?;
-                tx.execute("DELETE FROM llm_calls WHERE created_at < ?1", [cut.before])?
-            },
-            job_runs: tx.execute(
-                "DELETE FROM job_runs WHERE started_at < ?1
-                 AND id NOT IN (SELECT max(id) FROM job_runs GROUP BY job)",
-                [cut.before],
-            )?,
-            media_files: orphans.len(),
-        };
-        tx.commit()?;
-        Ok(counts)
+            let counts = CleanupCounts {
+                messages: 0,
+                sessions: tx.execute("DELETE FROM chat_sessions WHERE expires_at <= ?1", [cut.now])?,
+                outbox: tx.execute(
+                    "DELETE FROM outbox WHERE status IN ('sent', 'failed', 'cancelled') AND updated_at < ?1",
+                    [cut.before],
+                )?,
+                llm_calls: {
+                    tx.execute(ROLL_UP_LLM_CALLS, [cut.before])?;
+                    tx.execute("DELETE FROM llm_calls WHERE created_at < ?1", [cut.before])?
+                },
+                job_runs: tx.execute(
+                    "DELETE FROM job_runs WHERE started_at < ?1
+                     AND id NOT IN (SELECT max(id) FROM job_runs GROUP BY job)",
+                    [cut.before],
+                )?,
+                media_files: orphans.len(),
+            };
+            Ok(counts)
+        })
     }
 
     /// When cleanup last completed successfully.

@@ -112,28 +112,28 @@ impl Db {
     }
 
     pub fn media_downloaded(&mut self, id: i64, path: &str) -> Result<()> {
-        let tx = self.write()?;
-        tx.execute(
-            "UPDATE media_files SET download_state = 'done', local_path = ?2, last_error = NULL,
-                 attempts = attempts + 1, updated_at = ?3 WHERE id = ?1",
-            params![id, path, clock::now_ms()],
-        )?;
-        tx.commit()?;
-        Ok(())
+        self.in_write(|tx| {
+            tx.execute(
+                "UPDATE media_files SET download_state = 'done', local_path = ?2, last_error = NULL,
+                     attempts = attempts + 1, updated_at = ?3 WHERE id = ?1",
+                params![id, path, clock::now_ms()],
+            )?;
+            Ok(())
+        })
     }
 
     /// Records a failed attempt; after [`MAX_DOWNLOAD_ATTEMPTS`], or at once when
     /// retrying cannot help (`final_`), the row is marked failed.
     pub fn media_failed(&mut self, id: i64, error: &str, final_: bool) -> Result<()> {
-        let tx = self.write()?;
-        tx.execute(
-            "UPDATE media_files SET attempts = attempts + 1, last_error = ?2, updated_at = ?3,
-                 download_state = CASE WHEN ?4 OR attempts + 1 >= ?5 THEN 'failed' ELSE 'pending' END
-             WHERE id = ?1",
-            params![id, error, clock::now_ms(), final_, MAX_DOWNLOAD_ATTEMPTS],
-        )?;
-        tx.commit()?;
-        Ok(())
+        self.in_write(|tx| {
+            tx.execute(
+                "UPDATE media_files SET attempts = attempts + 1, last_error = ?2, updated_at = ?3,
+                     download_state = CASE WHEN ?4 OR attempts + 1 >= ?5 THEN 'failed' ELSE 'pending' END
+                 WHERE id = ?1",
+                params![id, error, clock::now_ms(), final_, MAX_DOWNLOAD_ATTEMPTS],
+            )?;
+            Ok(())
+        })
     }
 
     /// The media rows of a message id (in every chat that has one, unless `chat` says).
@@ -158,13 +158,13 @@ impl Db {
 
     /// Queues a download now, with fresh attempts (an explicit `media fetch`).
     pub fn request_media(&mut self, id: i64) -> Result<()> {
-        let tx = self.write()?;
-        tx.execute(
-            "UPDATE media_files SET download_state = 'pending', attempts = 0, last_error = NULL,
-                 updated_at = 0 WHERE id = ?1 AND download_state <> 'done'",
-            [id],
-        )?;
-        tx.commit()?;
-        Ok(())
+        self.in_write(|tx| {
+            tx.execute(
+                "UPDATE media_files SET download_state = 'pending', attempts = 0, last_error = NULL,
+                     updated_at = 0 WHERE id = ?1 AND download_state <> 'done'",
+                [id],
+            )?;
+            Ok(())
+        })
     }
 }

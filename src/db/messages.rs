@@ -49,113 +49,113 @@ impl Db {
         if valid.is_empty() {
             return Ok(report);
         }
-        let tx = self.write()?;
-        resolve_lids(&tx, &mut valid)?;
-        let before = valid.len();
-        let (valid, statuses): (Vec<NewMessage>, Vec<Status>) = valid
-            .into_iter()
-            .filter_map(|m| status_of(&m).map(|s| (m, s)))
-            .unzip();
-        report.ignored = before - valid.len();
-        {
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO messages (chat_jid, id, sender, content, timestamp, is_from_me,
-                     message_type, push_name, mentions, quoted_id, source, status, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
-                 ON CONFLICT (chat_jid, id) DO NOTHING",
-            )?;
-            for (m, status) in valid.iter().zip(&statuses) {
-                let changed = insert.execute(params![
-                    m.chat_jid,
-                    m.id,
-                    m.sender,
-                    m.content,
-                    m.timestamp_ms,
-                    m.is_from_me,
-                    m.message_type,
-                    m.push_name,
-                    (!m.mentions.is_empty()).then(|| serde_json::json!(m.mentions).to_string()),
-                    m.quoted_id,
-                    m.origin.as_str(),
-                    status.as_str(),
-                    now,
-                ])?;
-                if changed == 1 {
-                    report.inserted += 1;
-                } else {
-                    report.duplicates += 1;
+        self.in_write(|tx| {
+            resolve_lids(tx, &mut valid)?;
+            let before = valid.len();
+            let (valid, statuses): (Vec<NewMessage>, Vec<Status>) = valid
+                .into_iter()
+                .filter_map(|m| status_of(&m).map(|s| (m, s)))
+                .unzip();
+            report.ignored = before - valid.len();
+            {
+                let mut insert = tx.prepare_cached(
+                    "INSERT INTO messages (chat_jid, id, sender, content, timestamp, is_from_me,
+                         message_type, push_name, mentions, quoted_id, source, status, created_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+                     ON CONFLICT (chat_jid, id) DO NOTHING",
+                )?;
+                for (m, status) in valid.iter().zip(&statuses) {
+                    let changed = insert.execute(params![
+                        m.chat_jid,
+                        m.id,
+                        m.sender,
+                        m.content,
+                        m.timestamp_ms,
+                        m.is_from_me,
+                        m.message_type,
+                        m.push_name,
+                        (!m.mentions.is_empty()).then(|| serde_json::json!(m.mentions).to_string()),
+                        m.quoted_id,
+                        m.origin.as_str(),
+                        status.as_str(),
+                        now,
+                    ])?;
+                    if changed == 1 {
+                        report.inserted += 1;
+                    } else {
+                        report.duplicates += 1;
+                    }
                 }
             }
-        }
-        upsert_chats(&tx, &valid, now)?;
-        upsert_contacts(&tx, &valid, now)?;
-        super::media::record(&tx, &valid, now)?;
-        tx.commit()?;
-        Ok(report)
+            upsert_chats(tx, &valid, now)?;
+            upsert_contacts(tx, &valid, now)?;
+            super::media::record(tx, &valid, now)?;
+            Ok(report)
+        })
     }
 }
 
 impl Db {
     /// Applies an edit to a stored message; returns whether it was found.
     pub fn apply_edit(&mut self, chat_jid: &str, id: &str, content: &str, at: i64) -> Result<bool> {
-        let tx = self.write()?;
-        let chat = resolve_lid(&tx, chat_jid)?;
-        let n = tx.execute(
-            "UPDATE messages SET content = ?3, edited_at = ?4 WHERE chat_jid = ?1 AND id = ?2",
-            params![chat, id, content, at],
-        )?;
-        tx.commit()?;
-        Ok(n == 1)
+        self.in_write(|tx| {
+            let chat = resolve_lid(tx, chat_jid)?;
+            let n = tx.execute(
+                "UPDATE messages SET content = ?3, edited_at = ?4 WHERE chat_jid = ?1 AND id = ?2",
+                params![chat, id, content, at],
+            )?;
+            Ok(n == 1)
+        })
     }
 
     /// Applies "delete for everyone": the text is wiped and a pending message is no
     /// longer answered.
     pub fn apply_revoke(&mut self, chat_jid: &str, id: &str, at: i64) -> Result<bool> {
-        let tx = self.write()?;
-        let chat = resolve_lid(&tx, chat_jid)?;
-        let n = tx.execute(
-            "UPDATE messages SET content = '', revoked_at = ?3,
-                 status = CASE status WHEN 'pending' THEN 'skipped' ELSE status END,
-                 last_error = CASE status WHEN 'pending' THEN 'revoked' ELSE last_error END
-             WHERE chat_jid = ?1 AND id = ?2",
-            params![chat, id, at],
-        )?;
-        tx.commit()?;
-        Ok(n == 1)
+        self.in_write(|tx| {
+            let chat = resolve_lid(tx, chat_jid)?;
+            let n = tx.execute(
+                "UPDATE messages SET content = '', revoked_at = ?3,
+                     status = CASE status WHEN 'pending' THEN 'skipped' ELSE status END,
+                     last_error = CASE status WHEN 'pending' THEN 'revoked' ELSE last_error END
+                 WHERE chat_jid = ?1 AND id = ?2",
+                params![chat, id, at],
+            )?;
+            Ok(n == 1)
+        })
     }
 
     /// Names groups after their subjects, adding the ones not seen yet.
     pub fn name_groups(&mut self, subjects: &[(String, String)]) -> Result<()> {
         let now = clock::now_ms();
-        let tx = self.write()?;
-        {
-            let mut upsert = tx.prepare_cached(
-                "INSERT INTO chats (jid, name, is_group, created_at, updated_at) VALUES (?1, ?2, 1, ?3, ?3)
-                 ON CONFLICT (jid) DO UPDATE SET name = excluded.name, updated_at = excluded.updated_at",
-            )?;
-            for (jid, subject) in subjects {
-                upsert.execute(params![jid, subject, now])?;
+        self.in_write(|tx| {
+            {
+                let mut upsert = tx.prepare_cached(
+                    "INSERT INTO chats (jid, name, is_group, created_at, updated_at) VALUES (?1, ?2, 1, ?3, ?3)
+                     ON CONFLICT (jid) DO UPDATE SET name = excluded.name, updated_at = excluded.updated_at",
+                )?;
+                for (jid, subject) in subjects {
+                    upsert.execute(params![jid, subject, now])?;
+                }
             }
-        }
-        tx.commit()?;
-        Ok(())
+            Ok(())
+        })
     }
 
     /// Records that `lid` (…@lid) and `phone_jid` (…@s.whatsapp.net) are one person.
     pub fn record_lid(&mut self, lid: &str, phone_jid: &str) -> Result<()> {
         let now = clock::now_ms();
-        let tx = self.write()?;
-        tx.execute(
-            "UPDATE contacts SET lid = NULL WHERE lid = ?1 AND jid != ?2",
-            params![lid, phone_jid],
-        )?;
-        tx.execute(
-            "INSERT INTO contacts (jid, phone, lid, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)
-             ON CONFLICT (jid) DO UPDATE SET lid = excluded.lid, updated_at = excluded.updated_at",
-            params![phone_jid, jid::phone(phone_jid), lid, now],
-        )?;
-        tx.commit()?;
-        Ok(())
+        self.in_write(|tx| {
+            tx.execute(
+                "UPDATE contacts SET lid = NULL WHERE lid = ?1 AND jid != ?2",
+                params![lid, phone_jid],
+            )?;
+            tx.execute(
+                "INSERT INTO contacts (jid, phone, lid, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)
+                 ON CONFLICT (jid) DO UPDATE SET lid = excluded.lid, updated_at = excluded.updated_at",
+                params![phone_jid, jid::phone(phone_jid), lid, now],
+            )?;
+            Ok(())
+        })
     }
 }
 

@@ -208,6 +208,16 @@ impl Db {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?)
     }
+
+    /// Runs `work` in a write transaction and commits what it did when it returns
+    /// `Ok`; an error rolls everything back. Code that must undo its writes on an `Ok`
+    /// outcome keeps a transaction of its own.
+    fn in_write<T>(&mut self, work: impl FnOnce(&Transaction) -> Result<T>) -> Result<T> {
+        let tx = self.write()?;
+        let result = work(&tx)?;
+        tx.commit()?;
+        Ok(result)
+    }
 }
 
 /// A path as the path part of an SQLite `file:` URI: `?`, `#` and `%` escaped.

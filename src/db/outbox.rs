@@ -70,20 +70,20 @@ pub struct LlmCall<'a> {
 impl Db {
     /// Queues a message unless one with the same id is queued already.
     pub fn enqueue(&mut self, message: &Outgoing, now: i64) -> Result<bool> {
-        let tx = self.write()?;
-        let added = insert(&tx, message, now)?;
-        tx.commit()?;
-        Ok(added)
+        self.in_write(|tx| {
+            let added = insert(tx, message, now)?;
+            Ok(added)
+        })
     }
 
     /// Queues several messages at once: all of them, or none if the run dies.
     pub fn enqueue_all(&mut self, messages: &[Outgoing], now: i64) -> Result<()> {
-        let tx = self.write()?;
-        for message in messages {
-            insert(&tx, message, now)?;
-        }
-        tx.commit()?;
-        Ok(())
+        self.in_write(|tx| {
+            for message in messages {
+                insert(tx, message, now)?;
+            }
+            Ok(())
+        })
     }
 
     /// Commits an answered turn: its replies queued, its memory saved, its messages marked
@@ -109,6 +109,7 @@ impl Db {
             insert(&tx, reply, now)?;
         }
         sessions::save(&tx, session)?;
+        // Committed only when every message was still ours: a lost lease changes nothing.
         tx.commit()?;
         Ok(true)
     }
@@ -133,25 +134,25 @@ impl Db {
     }
 
     pub fn record_llm_call(&mut self, call: &LlmCall, now: i64) -> Result<()> {
-        let tx = self.write()?;
-        tx.execute(
-            "INSERT INTO llm_calls (chat_jid, api, model, outcome, prompt_tokens,
-                 completion_tokens, cost, duration_ms, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            params![
-                call.chat_jid,
-                call.api,
-                call.model,
-                call.outcome,
-                call.input_tokens,
-                call.output_tokens,
-                call.cost,
-                call.duration_ms,
-                now
-            ],
-        )?;
-        tx.commit()?;
-        Ok(())
+        self.in_write(|tx| {
+            tx.execute(
+                "INSERT INTO llm_calls (chat_jid, api, model, outcome, prompt_tokens,
+                     completion_tokens, cost, duration_ms, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![
+                    call.chat_jid,
+                    call.api,
+                    call.model,
+                    call.outcome,
+                    call.input_tokens,
+                    call.output_tokens,
+                    call.cost,
+                    call.duration_ms,
+                    now
+                ],
+            )?;
+            Ok(())
+        })
     }
 
     pub fn outbox(&self, status: Option<&str>, limit: usize) -> Result<Vec<OutboxRow>> {
@@ -188,16 +189,16 @@ impl Db {
 
     /// Moves a row from one of `from` to `to`; returns false if it was in another state.
     pub fn move_outbox_row(&mut self, id: i64, from: &[&str], to: &str, now: i64) -> Result<bool> {
-        let tx = self.write()?;
-        let n = tx.execute(
-            "UPDATE outbox SET status = ?3, updated_at = ?4,
-                 attempts = CASE WHEN ?3 = 'pending' THEN 0 ELSE attempts END,
-                 next_attempt_at = NULL
-             WHERE id = ?1 AND status IN (SELECT value FROM json_each(?2))",
-            params![id, serde_json::json!(from).to_string(), to, now],
-        )?;
-        tx.commit()?;
-        Ok(n == 1)
+        self.in_write(|tx| {
+            let n = tx.execute(
+                "UPDATE outbox SET status = ?3, updated_at = ?4,
+                     attempts = CASE WHEN ?3 = 'pending' THEN 0 ELSE attempts END,
+                     next_attempt_at = NULL
+                 WHERE id = ?1 AND status IN (SELECT value FROM json_each(?2))",
+                params![id, serde_json::json!(from).to_string(), to, now],
+            )?;
+            Ok(n == 1)
+        })
     }
 
     /// The name people know a chat or contact by, if one is stored.
@@ -243,23 +244,23 @@ impl Db {
     /// Marks a row sent and stores it as an outbound message of its chat (WhatsApp does
     /// not echo a device's own sends back to it), under its WhatsApp id.
     pub fn mark_sent(&mut self, id: i64, own_jid: &str, now: i64) -> Result<()> {
-        let tx = self.write()?;
-        tx.execute(
-            "UPDATE outbox SET status = 'sent', sent_at = ?2, updated_at = ?2,
-                 attempts = attempts + 1, last_error = NULL, next_attempt_at = NULL
-             WHERE id = ?1 AND status = 'pending'",
-            params![id, now],
-        )?;
-        tx.execute(
-            "INSERT INTO messages (chat_jid, id, sender, content, timestamp, is_from_me,
-                 message_type, source, status, created_at)
-             SELECT chat_jid, message_id, ?2, content, ?3, 1, 'text', 'own', 'history', ?3
-             FROM outbox WHERE id = ?1
-             ON CONFLICT (chat_jid, id) DO NOTHING",
-            params![id, own_jid, now],
-        )?;
-        tx.commit()?;
-        Ok(())
+        self.in_write(|tx| {
+            tx.execute(
+                "UPDATE outbox SET status = 'sent', sent_at = ?2, updated_at = ?2,
+                     attempts = attempts + 1, last_error = NULL, next_attempt_at = NULL
+                 WHERE id = ?1 AND status = 'pending'",
+                params![id, now],
+            )?;
+            tx.execute(
+                "INSERT INTO messages (chat_jid, id, sender, content, timestamp, is_from_me,
+                     message_type, source, status, created_at)
+                 SELECT chat_jid, message_id, ?2, content, ?3, 1, 'text', 'own', 'history', ?3
+                 FROM outbox WHERE id = ?1
+                 ON CONFLICT (chat_jid, id) DO NOTHING",
+                params![id, own_jid, now],
+            )?;
+            Ok(())
+        })
     }
 
     /// Records a failed send: retried at `retry_at`, or given up for good when `None`.
@@ -270,15 +271,15 @@ impl Db {
         retry_at: Option<i64>,
         now: i64,
     ) -> Result<()> {
-        let tx = self.write()?;
-        tx.execute(
-            "UPDATE outbox SET status = CASE WHEN ?3 IS NULL THEN 'failed' ELSE 'pending' END,
-                 next_attempt_at = ?3, last_error = ?2, attempts = attempts + 1, updated_at = ?4
-             WHERE id = ?1 AND status = 'pending'",
-            params![id, error, retry_at, now],
-        )?;
-        tx.commit()?;
-        Ok(())
+        self.in_write(|tx| {
+            tx.execute(
+                "UPDATE outbox SET status = CASE WHEN ?3 IS NULL THEN 'failed' ELSE 'pending' END,
+                     next_attempt_at = ?3, last_error = ?2, attempts = attempts + 1, updated_at = ?4
+                 WHERE id = ?1 AND status = 'pending'",
+                params![id, error, retry_at, now],
+            )?;
+            Ok(())
+        })
     }
 }
 

@@ -121,62 +121,62 @@ impl Db {
     /// Extends the lease of a turn before a long step, so no other run takes it over.
     /// Extends this run's lease on a turn; false when another run has taken it over.
     pub fn renew_claim(&mut self, turn: &Turn, until: i64) -> Result<bool> {
-        let tx = self.write()?;
-        let held = tx.execute(
-            "UPDATE messages SET claim_until = ?1
-             WHERE chat_jid = ?2 AND claim_token = ?3 AND status = 'pending'",
-            params![until, turn.chat_jid, turn.token],
-        )?;
-        tx.commit()?;
-        Ok(held > 0)
+        self.in_write(|tx| {
+            let held = tx.execute(
+                "UPDATE messages SET claim_until = ?1
+                 WHERE chat_jid = ?2 AND claim_token = ?3 AND status = 'pending'",
+                params![until, turn.chat_jid, turn.token],
+            )?;
+            Ok(held > 0)
+        })
     }
 
     /// Makes failed inbound messages pending again with a fresh attempt budget (all, or
     /// one chat's). Returns how many.
     pub fn requeue_failed(&mut self, chat: Option<&str>) -> Result<usize> {
-        let tx = self.write()?;
-        let requeued = tx.execute(
-            "UPDATE messages SET status = 'pending', attempts = 0, next_attempt_at = NULL,
-                 last_error = NULL, claim_token = NULL, claim_until = NULL
-             WHERE status = 'failed' AND is_from_me = 0 AND (?1 IS NULL OR chat_jid = ?1)",
-            [chat],
-        )?;
-        tx.commit()?;
-        Ok(requeued)
+        self.in_write(|tx| {
+            let requeued = tx.execute(
+                "UPDATE messages SET status = 'pending', attempts = 0, next_attempt_at = NULL,
+                     last_error = NULL, claim_token = NULL, claim_until = NULL
+                 WHERE status = 'failed' AND is_from_me = 0 AND (?1 IS NULL OR chat_jid = ?1)",
+                [chat],
+            )?;
+            Ok(requeued)
+        })
     }
 
     /// Ends a turn without an answer.
     pub fn release_turn(&mut self, turn: &Turn, release: Release) -> Result<()> {
-        let tx = self.write()?;
-        let (status, error, next, spent, skip) = match release {
-            Release::Later { at, error, spent } => ("pending", error, Some(at), spent, None),
-            Release::Failed { error } => ("failed", error, None, 1, None),
-            Release::Skipped { reason } => {
-                ("skipped", reason.describe(), None, 0, Some(reason.as_str()))
-            }
-        };
-        tx.execute(
-            "UPDATE messages SET status = ?1, last_error = ?2, next_attempt_at = ?3,
-                 attempts = attempts + ?4, skip_reason = ?7,
-                 claim_token = NULL, claim_until = NULL
-             WHERE chat_jid = ?5 AND claim_token = ?6 AND status = 'pending'",
-            params![status, error, next, spent, turn.chat_jid, turn.token, skip],
-        )?;
-        tx.commit()?;
-        Ok(())
+        self.in_write(|tx| {
+            let (status, error, next, spent, skip) = match release {
+                Release::Later { at, error, spent } => ("pending", error, Some(at), spent, None),
+                Release::Failed { error } => ("failed", error, None, 1, None),
+                Release::Skipped { reason } => {
+                    ("skipped", reason.describe(), None, 0, Some(reason.as_str()))
+                }
+            };
+            tx.execute(
+                "UPDATE messages SET status = ?1, last_error = ?2, next_attempt_at = ?3,
+                     attempts = attempts + ?4, skip_reason = ?7,
+                     claim_token = NULL, claim_until = NULL
+                 WHERE chat_jid = ?5 AND claim_token = ?6 AND status = 'pending'",
+                params![status, error, next, spent, turn.chat_jid, turn.token, skip],
+            )?;
+            Ok(())
+        })
     }
 
     /// Records that pending work was found unanswerable for the run as a whole (the key
     /// was refused): the messages stay pending and say why.
     pub fn annotate_turn(&mut self, turn: &Turn, error: &str) -> Result<()> {
-        let tx = self.write()?;
-        tx.execute(
-            "UPDATE messages SET last_error = ?1, claim_token = NULL, claim_until = NULL
-             WHERE chat_jid = ?2 AND claim_token = ?3",
-            params![error, turn.chat_jid, turn.token],
-        )?;
-        tx.commit()?;
-        Ok(())
+        self.in_write(|tx| {
+            tx.execute(
+                "UPDATE messages SET last_error = ?1, claim_token = NULL, claim_until = NULL
+                 WHERE chat_jid = ?2 AND claim_token = ?3",
+                params![error, turn.chat_jid, turn.token],
+            )?;
+            Ok(())
+        })
     }
 
     /// What a group said without mentioning the bot in the `window` before `before` and

@@ -42,18 +42,18 @@ impl Db {
 
     /// Saves a session on its own (simulated conversations, which answer no message).
     pub fn save_session(&mut self, session: &SessionRow) -> Result<()> {
-        let tx = self.write()?;
-        save(&tx, session)?;
-        tx.commit()?;
-        Ok(())
+        self.in_write(|tx| {
+            save(tx, session)?;
+            Ok(())
+        })
     }
 
     /// Deletes a session that has expired, unless it was replaced in the meantime.
     pub fn delete_session(&mut self, id: &str) -> Result<()> {
-        let tx = self.write()?;
-        tx.execute("DELETE FROM chat_sessions WHERE id = ?1", [id])?;
-        tx.commit()?;
-        Ok(())
+        self.in_write(|tx| {
+            tx.execute("DELETE FROM chat_sessions WHERE id = ?1", [id])?;
+            Ok(())
+        })
     }
 }
 

@@ -196,65 +196,65 @@ impl Db {
         detail: Option<&str>,
     ) -> Result<Checkpoint> {
         let now = clock::now_ms();
-        let tx = self.write()?;
-        let current = load(&tx, chat)?;
-        let from = current.as_ref().map_or(State::NotStarted, |c| c.state);
-        let to = from
-            .after(step)
-            .map_err(|refused| error::failure(Kind::Usage, format!("sync of {chat}: {refused}")))?;
-        match step {
-            Step::Start | Step::Restart => {
-                let Some(cursor) = anchor(&tx, chat)? else {
-                    return Err(no_anchor(chat));
-                };
-                tx.execute(
-                    "INSERT INTO sync_checkpoints (chat_jid, state, cursor_id, cursor_timestamp,
-                         cursor_from_me, messages_synced, max_messages, progress_percent,
-                         error_message, created_at, updated_at, completed_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, 0, NULL, ?7, ?7, NULL)
-                     ON CONFLICT (chat_jid) DO UPDATE SET state = excluded.state,
-                         cursor_id = excluded.cursor_id, cursor_timestamp = excluded.cursor_timestamp,
-                         cursor_from_me = excluded.cursor_from_me, messages_synced = 0,
-                         max_messages = excluded.max_messages, progress_percent = 0,
-                         error_message = NULL, updated_at = excluded.updated_at, completed_at = NULL",
-                    params![
-                        chat,
-                        to.as_str(),
-                        cursor.id,
-                        cursor.timestamp_ms,
-                        cursor.from_me,
-                        max.or(current.map(|c| c.max_messages)).unwrap_or(500),
-                        now
-                    ],
-                )?;
+        self.in_write(|tx| {
+            let current = load(tx, chat)?;
+            let from = current.as_ref().map_or(State::NotStarted, |c| c.state);
+            let to = from
+                .after(step)
+                .map_err(|refused| error::failure(Kind::Usage, format!("sync of {chat}: {refused}")))?;
+            match step {
+                Step::Start | Step::Restart => {
+                    let Some(cursor) = anchor(tx, chat)? else {
+                        return Err(no_anchor(chat));
+                    };
+                    tx.execute(
+                        "INSERT INTO sync_checkpoints (chat_jid, state, cursor_id, cursor_timestamp,
+                             cursor_from_me, messages_synced, max_messages, progress_percent,
+                             error_message, created_at, updated_at, completed_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, 0, NULL, ?7, ?7, NULL)
+                         ON CONFLICT (chat_jid) DO UPDATE SET state = excluded.state,
+                             cursor_id = excluded.cursor_id, cursor_timestamp = excluded.cursor_timestamp,
+                             cursor_from_me = excluded.cursor_from_me, messages_synced = 0,
+                             max_messages = excluded.max_messages, progress_percent = 0,
+                             error_message = NULL, updated_at = excluded.updated_at, completed_at = NULL",
+                        params![
+                            chat,
+                            to.as_str(),
+                            cursor.id,
+                            cursor.timestamp_ms,
+                            cursor.from_me,
+                            max.or(current.map(|c| c.max_messages)).unwrap_or(500),
+                            now
+                        ],
+                    )?;
+                }
+                Step::Resume => {
+                    tx.execute(
+                        "UPDATE sync_checkpoints SET state = ?2, error_message = NULL, updated_at = ?3,
+                             max_messages = coalesce(?4, max_messages),
+                             progress_percent = min(100, messages_synced * 100 / max(1, coalesce(?4, max_messages)))
+                         WHERE chat_jid = ?1",
+                        params![chat, to.as_str(), now, max],
+                    )?;
+                }
+                Step::Complete => {
+                    tx.execute(
+                        "UPDATE sync_checkpoints SET state = ?2, progress_percent = 100, error_message = NULL,
+                             updated_at = ?3, completed_at = ?3 WHERE chat_jid = ?1",
+                        params![chat, to.as_str(), now],
+                    )?;
+                }
+                Step::Interrupt | Step::Cancel | Step::Fail => {
+                    tx.execute(
+                        "UPDATE sync_checkpoints SET state = ?2, error_message = ?3, updated_at = ?4
+                         WHERE chat_jid = ?1",
+                        params![chat, to.as_str(), detail, now],
+                    )?;
+                }
             }
-            Step::Resume => {
-                tx.execute(
-                    "UPDATE sync_checkpoints SET state = ?2, error_message = NULL, updated_at = ?3,
-                         max_messages = coalesce(?4, max_messages),
-                         progress_percent = min(100, messages_synced * 100 / max(1, coalesce(?4, max_messages)))
-                     WHERE chat_jid = ?1",
-                    params![chat, to.as_str(), now, max],
-                )?;
-            }
-            Step::Complete => {
-                tx.execute(
-                    "UPDATE sync_checkpoints SET state = ?2, progress_percent = 100, error_message = NULL,
-                         updated_at = ?3, completed_at = ?3 WHERE chat_jid = ?1",
-                    params![chat, to.as_str(), now],
-                )?;
-            }
-            Step::Interrupt | Step::Cancel | Step::Fail => {
-                tx.execute(
-                    "UPDATE sync_checkpoints SET state = ?2, error_message = ?3, updated_at = ?4
-                     WHERE chat_jid = ?1",
-                    params![chat, to.as_str(), detail, now],
-                )?;
-            }
-        }
-        let stored = load(&tx, chat)?.ok_or_else(|| anyhow::anyhow!("checkpoint vanished"))?;
-        tx.commit()?;
-        Ok(stored)
+            let stored = load(tx, chat)?.ok_or_else(|| anyhow::anyhow!("checkpoint vanished"))?;
+            Ok(stored)
+        })
     }
 
     /// Records a batch of `received` messages older than the cursor, moving the cursor
@@ -267,31 +267,31 @@ impl Db {
         received: i64,
     ) -> Result<Option<Checkpoint>> {
         let now = clock::now_ms();
-        let tx = self.write()?;
-        let changed = tx.execute(
-            "UPDATE sync_checkpoints SET cursor_id = ?2, cursor_timestamp = ?3, cursor_from_me = ?4,
-                 messages_synced = messages_synced + ?5, updated_at = ?6,
-                 progress_percent = min(100, (messages_synced + ?5) * 100 / max(1, max_messages))
-             WHERE chat_jid = ?1 AND state = 'in_progress'",
-            params![
-                chat,
-                oldest.id,
-                oldest.timestamp_ms,
-                oldest.from_me,
-                received,
-                now
-            ],
-        )?;
-        if changed == 0 {
-            return Ok(None);
-        }
-        tx.execute(
-            "UPDATE sync_status SET last_sync_time = ?1 WHERE id = 1",
-            [now],
-        )?;
-        let stored = load(&tx, chat)?;
-        tx.commit()?;
-        Ok(stored)
+        self.in_write(|tx| {
+            let changed = tx.execute(
+                "UPDATE sync_checkpoints SET cursor_id = ?2, cursor_timestamp = ?3, cursor_from_me = ?4,
+                     messages_synced = messages_synced + ?5, updated_at = ?6,
+                     progress_percent = min(100, (messages_synced + ?5) * 100 / max(1, max_messages))
+                 WHERE chat_jid = ?1 AND state = 'in_progress'",
+                params![
+                    chat,
+                    oldest.id,
+                    oldest.timestamp_ms,
+                    oldest.from_me,
+                    received,
+                    now
+                ],
+            )?;
+            if changed == 0 {
+                return Ok(None);
+            }
+            tx.execute(
+                "UPDATE sync_status SET last_sync_time = ?1 WHERE id = 1",
+                [now],
+            )?;
+            let stored = load(tx, chat)?;
+            Ok(stored)
+        })
     }
 
     /// After a crash nobody works on an `in_progress` checkpoint any more: it becomes
@@ -299,139 +299,139 @@ impl Db {
     /// resumes so the next listener finishes them. Call with the lock held.
     pub fn recover_sync(&mut self) -> Result<usize> {
         let now = clock::now_ms();
-        let tx = self.write()?;
-        let chats: Vec<String> = {
-            let mut stmt =
-                tx.prepare("SELECT chat_jid FROM sync_checkpoints WHERE state = 'in_progress'")?;
-            stmt.query_map([], |r| r.get(0))?
-                .collect::<rusqlite::Result<_>>()?
-        };
-        tx.execute(
-            "UPDATE sync_checkpoints SET state = 'interrupted', updated_at = ?1,
-                 error_message = 'the process running the sync stopped before it finished'
-             WHERE state = 'in_progress'",
-            [now],
-        )?;
-        tx.execute(
-            "UPDATE sync_requests SET status = 'queued', action = 'resume', updated_at = ?1
-             WHERE status = 'running'",
-            [now],
-        )?;
-        tx.commit()?;
-        Ok(chats.len())
+        self.in_write(|tx| {
+            let chats: Vec<String> = {
+                let mut stmt = tx
+                    .prepare("SELECT chat_jid FROM sync_checkpoints WHERE state = 'in_progress'")?;
+                stmt.query_map([], |r| r.get(0))?
+                    .collect::<rusqlite::Result<_>>()?
+            };
+            tx.execute(
+                "UPDATE sync_checkpoints SET state = 'interrupted', updated_at = ?1,
+                     error_message = 'the process running the sync stopped before it finished'
+                 WHERE state = 'in_progress'",
+                [now],
+            )?;
+            tx.execute(
+                "UPDATE sync_requests SET status = 'queued', action = 'resume', updated_at = ?1
+                 WHERE status = 'running'",
+                [now],
+            )?;
+            Ok(chats.len())
+        })
     }
 
     /// Recomputes the global status row from the checkpoints; `monitored` are the chats
     /// that must all be completed for the history to count as latest.
     pub fn refresh_sync_status(&mut self, monitored: &[String]) -> Result<SyncStatus> {
-        let tx = self.write()?;
-        let missing = {
-            let mut completed = tx.prepare_cached(
-                "SELECT 1 FROM sync_checkpoints WHERE chat_jid = ?1 AND state = 'completed'",
-            )?;
-            let mut missing = 0;
-            for chat in monitored {
-                if !completed.exists([chat])? {
-                    missing += 1;
+        self.in_write(|tx| {
+            let missing = {
+                let mut completed = tx.prepare_cached(
+                    "SELECT 1 FROM sync_checkpoints WHERE chat_jid = ?1 AND state = 'completed'",
+                )?;
+                let mut missing = 0;
+                for chat in monitored {
+                    if !completed.exists([chat])? {
+                        missing += 1;
+                    }
                 }
-            }
-            missing
-        };
-        tx.execute(
-            "UPDATE sync_status SET
-                 is_syncing = EXISTS (SELECT 1 FROM sync_checkpoints WHERE state = 'in_progress'),
-                 total_chats = (SELECT count(*) FROM sync_checkpoints),
-                 completed_chats = (SELECT count(*) FROM sync_checkpoints WHERE state = 'completed'),
-                 messages_synced = (SELECT coalesce(sum(messages_synced), 0) FROM sync_checkpoints),
-                 is_latest = ?1
-             WHERE id = 1",
-            [missing == 0 && !monitored.is_empty()],
-        )?;
-        let status = tx.query_row(
-            "SELECT is_syncing, total_chats, completed_chats, messages_synced, last_sync_time, is_latest
-             FROM sync_status WHERE id = 1",
-            [],
-            |r| {
-                Ok(SyncStatus {
-                    is_syncing: r.get(0)?,
-                    total_chats: r.get(1)?,
-                    completed_chats: r.get(2)?,
-                    messages_synced: r.get(3)?,
-                    last_sync_time: r.get(4)?,
-                    is_latest: r.get(5)?,
-                })
-            },
-        )?;
-        tx.commit()?;
-        Ok(status)
+                missing
+            };
+            tx.execute(
+                "UPDATE sync_status SET
+                     is_syncing = EXISTS (SELECT 1 FROM sync_checkpoints WHERE state = 'in_progress'),
+                     total_chats = (SELECT count(*) FROM sync_checkpoints),
+                     completed_chats = (SELECT count(*) FROM sync_checkpoints WHERE state = 'completed'),
+                     messages_synced = (SELECT coalesce(sum(messages_synced), 0) FROM sync_checkpoints),
+                     is_latest = ?1
+                 WHERE id = 1",
+                [missing == 0 && !monitored.is_empty()],
+            )?;
+            let status = tx.query_row(
+                "SELECT is_syncing, total_chats, completed_chats, messages_synced, last_sync_time, is_latest
+                 FROM sync_status WHERE id = 1",
+                [],
+                |r| {
+                    Ok(SyncStatus {
+                        is_syncing: r.get(0)?,
+                        total_chats: r.get(1)?,
+                        completed_chats: r.get(2)?,
+                        messages_synced: r.get(3)?,
+                        last_sync_time: r.get(4)?,
+                        is_latest: r.get(5)?,
+                    })
+                },
+            )?;
+            Ok(status)
+        })
     }
 
     /// Counts history pushed by WhatsApp itself (after pairing) into the global status.
     pub fn record_pushed_history(&mut self, messages: i64, done: bool) -> Result<()> {
-        let tx = self.write()?;
-        tx.execute(
-            "UPDATE sync_status SET last_sync_time = ?1, is_syncing = ?2 WHERE id = 1",
-            params![clock::now_ms(), !done && messages > 0],
-        )?;
-        tx.commit()?;
-        Ok(())
+        self.in_write(|tx| {
+            tx.execute(
+                "UPDATE sync_status SET last_sync_time = ?1, is_syncing = ?2 WHERE id = 1",
+                params![clock::now_ms(), !done && messages > 0],
+            )?;
+            Ok(())
+        })
     }
 
     pub fn queue_sync_request(&mut self, chat: &str, step: Step, max: i64) -> Result<i64> {
         let now = clock::now_ms();
-        let tx = self.write()?;
-        tx.execute(
-            "INSERT INTO sync_requests (chat_jid, action, max_messages, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?4)",
-            params![chat, step_name(step), max, now],
-        )?;
-        let id = tx.last_insert_rowid();
-        tx.commit()?;
-        Ok(id)
+        self.in_write(|tx| {
+            tx.execute(
+                "INSERT INTO sync_requests (chat_jid, action, max_messages, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?4)",
+                params![chat, step_name(step), max, now],
+            )?;
+            let id = tx.last_insert_rowid();
+            Ok(id)
+        })
     }
 
     /// Claims the oldest queued request.
     pub fn next_sync_request(&mut self) -> Result<Option<Request>> {
-        let tx = self.write()?;
-        let request = tx
-            .query_row(
-                "SELECT id, chat_jid, action, max_messages FROM sync_requests
-                 WHERE status = 'queued' ORDER BY id LIMIT 1",
-                [],
-                |r| {
-                    Ok(Request {
-                        id: r.get(0)?,
-                        chat_jid: r.get(1)?,
-                        step: parse_step(&r.get::<_, String>(2)?),
-                        max_messages: r.get(3)?,
-                    })
-                },
-            )
-            .optional()?;
-        if let Some(request) = &request {
-            tx.execute(
-                "UPDATE sync_requests SET status = 'running', updated_at = ?2 WHERE id = ?1",
-                params![request.id, clock::now_ms()],
-            )?;
-        }
-        tx.commit()?;
-        Ok(request)
+        self.in_write(|tx| {
+            let request = tx
+                .query_row(
+                    "SELECT id, chat_jid, action, max_messages FROM sync_requests
+                     WHERE status = 'queued' ORDER BY id LIMIT 1",
+                    [],
+                    |r| {
+                        Ok(Request {
+                            id: r.get(0)?,
+                            chat_jid: r.get(1)?,
+                            step: parse_step(&r.get::<_, String>(2)?),
+                            max_messages: r.get(3)?,
+                        })
+                    },
+                )
+                .optional()?;
+            if let Some(request) = &request {
+                tx.execute(
+                    "UPDATE sync_requests SET status = 'running', updated_at = ?2 WHERE id = ?1",
+                    params![request.id, clock::now_ms()],
+                )?;
+            }
+            Ok(request)
+        })
     }
 
     /// Marks a request done, or failed with the reason the waiting `sync` shows.
     pub fn finish_sync_request(&mut self, id: i64, error: Option<&str>) -> Result<()> {
-        let tx = self.write()?;
-        tx.execute(
-            "UPDATE sync_requests SET status = ?2, error = ?3, updated_at = ?4 WHERE id = ?1",
-            params![
-                id,
-                if error.is_none() { "done" } else { "failed" },
-                error,
-                clock::now_ms()
-            ],
-        )?;
-        tx.commit()?;
-        Ok(())
+        self.in_write(|tx| {
+            tx.execute(
+                "UPDATE sync_requests SET status = ?2, error = ?3, updated_at = ?4 WHERE id = ?1",
+                params![
+                    id,
+                    if error.is_none() { "done" } else { "failed" },
+                    error,
+                    clock::now_ms()
+                ],
+            )?;
+            Ok(())
+        })
     }
 
     pub fn sync_request_state(&self, id: i64) -> Result<Option<RequestState>> {
@@ -453,13 +453,13 @@ impl Db {
 
     /// Withdraws a request nobody has picked up yet; false if it is already running.
     pub fn withdraw_sync_request(&mut self, id: i64) -> Result<bool> {
-        let tx = self.write()?;
-        let n = tx.execute(
-            "DELETE FROM sync_requests WHERE id = ?1 AND status = 'queued'",
-            [id],
-        )?;
-        tx.commit()?;
-        Ok(n == 1)
+        self.in_write(|tx| {
+            let n = tx.execute(
+                "DELETE FROM sync_requests WHERE id = ?1 AND status = 'queued'",
+                [id],
+            )?;
+            Ok(n == 1)
+        })
     }
 }
 

@@ -78,13 +78,13 @@ pub fn drain_once(
     Ok(report)
 }
 
-/// Exponential back-off: 2 s, 4 s, … up to 5 minutes; `None` gives up.
+/// When to try again (back-off up to 5 minutes); `None` gives up.
 fn retry_at(row: &OutboxRow, err: &SendError, now: i64) -> Option<i64> {
     let attempt = row.attempts + 1;
     if !err.retryable || attempt >= MAX_SEND_ATTEMPTS {
         return None;
     }
-    let wait = Duration::from_secs((1u64 << attempt.clamp(1, 20)).min(300));
+    let wait = crate::backoff::delay(attempt, Duration::from_secs(300));
     Some(now + wait.as_millis() as i64)
 }
 

@@ -10,6 +10,7 @@ pub mod listen;
 pub mod on_demand;
 pub mod pair;
 mod qr;
+#[cfg(feature = "bench")]
 pub mod replay;
 pub mod session;
 mod wiring;
