@@ -24,6 +24,37 @@ pub fn start_of_today(tz: chrono_tz::Tz) -> i64 {
         )
 }
 
+/// How a [`poll_until`] ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Polled<T> {
+    Done(T),
+    TimedOut,
+    Interrupted,
+}
+
+/// Calls `probe` every `every` until it returns a value, `stop` turns true, or
+/// `deadline` (if any) passes: the one waiting loop of the jobs that wait on the
+/// listener.
+pub fn poll_until<T>(
+    deadline: Option<std::time::Instant>,
+    every: std::time::Duration,
+    stop: &std::sync::atomic::AtomicBool,
+    mut probe: impl FnMut() -> anyhow::Result<Option<T>>,
+) -> anyhow::Result<Polled<T>> {
+    loop {
+        if stop.load(std::sync::atomic::Ordering::Relaxed) {
+            return Ok(Polled::Interrupted);
+        }
+        if let Some(value) = probe()? {
+            return Ok(Polled::Done(value));
+        }
+        if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+            return Ok(Polled::TimedOut);
+        }
+        std::thread::sleep(every);
+    }
+}
+
 /// An instant shown in the configured time zone, for people.
 pub fn display(ms: i64, tz: chrono_tz::Tz) -> String {
     match DateTime::from_timestamp_millis(ms) {
@@ -38,6 +69,25 @@ pub fn display(ms: i64, tz: chrono_tz::Tz) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn polling_ends_on_a_value_a_stop_or_the_deadline() {
+        use std::sync::atomic::AtomicBool;
+        use std::time::{Duration, Instant};
+        let every = Duration::from_millis(1);
+        let mut n = 0;
+        let done = poll_until(None, every, &AtomicBool::new(false), || {
+            n += 1;
+            Ok((n == 3).then_some(n))
+        });
+        assert_eq!(done.unwrap(), Polled::Done(3));
+        let stop = AtomicBool::new(true);
+        let stopped = poll_until(None, every, &stop, || Ok(Some(1)));
+        assert_eq!(stopped.unwrap(), Polled::Interrupted);
+        let late = Some(Instant::now());
+        let timed = poll_until::<()>(late, every, &AtomicBool::new(false), || Ok(None));
+        assert_eq!(timed.unwrap(), Polled::TimedOut);
+    }
 
     #[test]
     fn displays_in_the_given_zone() {

@@ -64,6 +64,19 @@ pub fn confirm(question: &str, without_terminal: &str) -> Result<()> {
     }
 }
 
+/// A progress bar on stderr when a person watches it; a hidden one otherwise (cron,
+/// pipes, `--json`, `-q`).
+pub fn progress_bar(length: u64, template: &str, quiet: bool) -> indicatif::ProgressBar {
+    if quiet || !stderr_is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(length);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
+}
+
 /// A table that wraps its cells to fit the terminal (or `COLUMNS`, when set).
 pub fn table() -> comfy_table::Table {
     let mut table = comfy_table::Table::new();

@@ -4,7 +4,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use serde::Serialize;
 
 use super::{load_config, open_db};
@@ -35,7 +35,11 @@ pub fn run(global: &Global, args: &BackupArgs) -> Result<()> {
             backups::new_path(dir, now)
         }
     };
-    let bar = progress_bar(global, args.json.json);
+    let bar = output::progress_bar(
+        0,
+        "backup {bar:40} {pos}/{len} pages",
+        global.quiet || args.json.json,
+    );
     let device = config.device_store_path();
     let started = Instant::now();
     let result = (|| -> Result<BackupReport> {
@@ -124,17 +128,6 @@ fn write_backup(db: &Db, target: &Path, device: &Path, bar: &ProgressBar) -> Res
         std::fs::File::open(dir).and_then(|d| d.sync_all()).ok();
     }
     Ok(())
-}
-
-fn progress_bar(global: &Global, json: bool) -> ProgressBar {
-    if global.quiet || json || !output::stderr_is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(0);
-    if let Ok(style) = ProgressStyle::with_template("backup {bar:40} {pos}/{len} pages") {
-        bar.set_style(style);
-    }
-    bar
 }
 
 pub fn restore(global: &Global, args: &RestoreArgs) -> Result<()> {

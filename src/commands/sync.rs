@@ -1,26 +1,18 @@
 //! `wabot sync`: older history of a chat, through the listener when it runs, else over
 //! a connection of our own; `--status` shows where every chat stands.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
-
 use anyhow::Result;
 use comfy_table::Cell;
 use serde_json::json;
 
 use super::{load_config, open_db, resolve_chat};
+use crate::checkpoint::{State, Step};
 use crate::cli::{Global, SyncArgs};
 use crate::config::Config;
-use crate::db::{Checkpoint, Db, RequestState};
+use crate::db::{Checkpoint, Db};
 use crate::error::{self, Kind};
-use crate::sync::checkpoint::{State, Step};
-use crate::sync::engine;
-use crate::whatsapp::session::{self, Session};
-use crate::{clock, lock, output};
-
-const POLL: Duration = Duration::from_millis(250);
-const DEFAULT_MAX: i64 = 500;
+use crate::sync::run::{self, Outcome, Watch};
+use crate::{clock, output};
 
 pub fn run(global: &Global, args: &SyncArgs) -> Result<()> {
     let config = load_config(global)?;
@@ -39,7 +31,9 @@ pub fn run(global: &Global, args: &SyncArgs) -> Result<()> {
         None => monitored.clone(),
     };
     if args.cancel {
-        return cancel(&mut db, &chats, &monitored, args.output.json);
+        let finals = run::cancel(&mut db, &chats)?;
+        db.refresh_sync_status(&monitored)?;
+        return report(finals, args.output.json);
     }
     let step = if args.resume {
         Step::Resume
@@ -48,15 +42,14 @@ pub fn run(global: &Global, args: &SyncArgs) -> Result<()> {
     } else {
         Step::Start
     };
-    let interrupted = crate::whatsapp::ctrl_c_flag();
-    let listener = db
-        .heartbeat()?
-        .is_some_and(|b| b.is_fresh(clock::now_ms()) && b.state == "running");
-    let finals = if listener {
-        through_listener(&mut db, &chats, step, args.max, &interrupted)?
-    } else {
-        on_own_connection(&config, &mut db, &chats, step, args.max, &interrupted)?
-    };
+    let finals = run::sync(
+        &config,
+        &mut db,
+        &chats,
+        step,
+        args.max,
+        &mut Progress(None),
+    )?;
     db.refresh_sync_status(&monitored)?;
     report(finals, args.output.json)
 }
@@ -66,161 +59,6 @@ fn monitored(config: &Config) -> Vec<String> {
         .into_iter()
         .map(|e| e.jid)
         .collect()
-}
-
-/// What happened to one chat: its final checkpoint, or why it never started.
-enum Outcome {
-    Ran(Checkpoint),
-    NotRun(String, anyhow::Error),
-}
-
-fn through_listener(
-    db: &mut Db,
-    chats: &[String],
-    step: Step,
-    max: Option<i64>,
-    interrupted: &AtomicBool,
-) -> Result<Vec<Outcome>> {
-    let mut finals = Vec::new();
-    for chat in chats {
-        if let Err(e) = check(db, chat, step) {
-            finals.push(Outcome::NotRun(chat.clone(), e));
-            continue;
-        }
-        let stored_max = db.sync_checkpoint(chat)?.map(|c| c.max_messages);
-        let wanted = max.or(stored_max).unwrap_or(DEFAULT_MAX);
-        let id = db.queue_sync_request(chat, step, wanted)?;
-        let bar = Progress::new(chat, wanted);
-        loop {
-            if interrupted.load(Ordering::Relaxed) {
-                if !db.withdraw_sync_request(id)? {
-                    stop_by_user(db, chat)?;
-                }
-                bar.finish();
-                return Err(error::failure(
-                    Kind::Temporary,
-                    format!("interrupted; `wabot sync --chat {chat} --resume` continues"),
-                ));
-            }
-            match db.sync_request_state(id)? {
-                Some(RequestState::Done) => break,
-                Some(RequestState::Failed(why)) => {
-                    bar.finish();
-                    return Err(anyhow::anyhow!("{why}"));
-                }
-                _ => {}
-            }
-            if let Some(c) = db.sync_checkpoint(chat)? {
-                bar.show(&c);
-            }
-            if !db
-                .heartbeat()?
-                .is_some_and(|b| b.is_fresh(clock::now_ms()) && b.state == "running")
-            {
-                bar.finish();
-                return Err(error::failure(
-                    Kind::Temporary,
-                    "the listener stopped; the sync continues when it runs again",
-                ));
-            }
-            std::thread::sleep(POLL);
-        }
-        bar.finish();
-        if let Some(c) = db.sync_checkpoint(chat)? {
-            finals.push(Outcome::Ran(c));
-        }
-    }
-    Ok(finals)
-}
-
-fn on_own_connection(
-    config: &Config,
-    db: &mut Db,
-    chats: &[String],
-    step: Step,
-    max: Option<i64>,
-    interrupted: &Arc<AtomicBool>,
-) -> Result<Vec<Outcome>> {
-    let lock = lock::acquire(&config.database_path)?;
-    session::require_device(config)?;
-    db.recover_sync()?;
-    let mut finals = Vec::new();
-    let mut ready = Vec::new();
-    for chat in chats {
-        match check(db, chat, step) {
-            Ok(()) => ready.push(chat),
-            Err(e) => finals.push(Outcome::NotRun(chat.clone(), e)),
-        }
-    }
-    if ready.is_empty() {
-        return Ok(finals);
-    }
-    let mut connection = Session::connect(config, lock)?;
-    for chat in ready {
-        let stored_max = db.sync_checkpoint(chat)?.map(|c| c.max_messages);
-        let wanted = max.or(stored_max).unwrap_or(DEFAULT_MAX);
-        if let Err(e) = db.sync_transition(chat, step, Some(wanted), None) {
-            finals.push(Outcome::NotRun(chat.clone(), e));
-            continue;
-        }
-        let bar = Progress::new(chat, wanted);
-        let flag = Arc::clone(interrupted);
-        let stop = move || {
-            flag.load(Ordering::Relaxed)
-                .then(|| "stopped by the user (Ctrl-C)".to_string())
-        };
-        let done = engine::run(db, &mut connection.live, chat, &stop, &mut |c| bar.show(c))?;
-        bar.finish();
-        finals.push(Outcome::Ran(done));
-        if interrupted.load(Ordering::Relaxed) {
-            break;
-        }
-    }
-    Ok(finals)
-}
-
-/// Refuses early what the listener would refuse later: a transition the checkpoint
-/// does not have, or a chat with nothing to walk back from.
-fn check(db: &Db, chat: &str, step: Step) -> Result<()> {
-    let state = db
-        .sync_checkpoint(chat)?
-        .map_or(State::NotStarted, |c| c.state);
-    state
-        .after(step)
-        .map_err(|refused| error::failure(Kind::Usage, format!("sync of {chat}: {refused}")))?;
-    if matches!(step, Step::Start | Step::Restart) && !db.has_messages(chat)? {
-        return Err(crate::db::no_anchor(chat));
-    }
-    Ok(())
-}
-
-fn stop_by_user(db: &mut Db, chat: &str) -> Result<()> {
-    if db
-        .sync_checkpoint(chat)?
-        .is_some_and(|c| c.state == State::InProgress)
-    {
-        db.sync_transition(
-            chat,
-            Step::Interrupt,
-            None,
-            Some("stopped by the user (Ctrl-C)"),
-        )?;
-    }
-    Ok(())
-}
-
-fn cancel(db: &mut Db, chats: &[String], monitored: &[String], json: bool) -> Result<()> {
-    let mut finals = Vec::new();
-    for chat in chats {
-        finals.push(
-            match db.sync_transition(chat, Step::Cancel, None, Some("cancelled by the user")) {
-                Ok(c) => Outcome::Ran(c),
-                Err(e) => Outcome::NotRun(chat.clone(), e),
-            },
-        );
-    }
-    db.refresh_sync_status(monitored)?;
-    report(finals, json)
 }
 
 /// One line per chat (or JSON), and the exit status of the worst outcome: a failure,
@@ -356,33 +194,29 @@ fn status(db: &mut Db, monitored: &[String], tz: chrono_tz::Tz, json: bool) -> R
     ))
 }
 
-/// A bar on a terminal; nothing otherwise (the summary line follows).
+/// A bar per chat on a terminal; nothing otherwise (the summary line follows).
 struct Progress(Option<indicatif::ProgressBar>);
 
-impl Progress {
-    fn new(chat: &str, max: i64) -> Self {
-        if !output::stderr_is_terminal() {
-            return Progress(None);
-        }
-        let bar = indicatif::ProgressBar::new(u64::try_from(max).unwrap_or(0));
-        if let Ok(style) = indicatif::ProgressStyle::with_template(
+impl Watch for Progress {
+    fn start(&mut self, chat: &str, max: i64) {
+        let bar = output::progress_bar(
+            u64::try_from(max).unwrap_or(0),
             "{msg} [{bar:30}] {pos}/{len} messages ({elapsed})",
-        ) {
-            bar.set_style(style.progress_chars("=> "));
-        }
+            false,
+        );
         bar.set_message(chat.to_string());
-        Progress(Some(bar))
+        self.0 = Some(bar);
     }
 
-    fn show(&self, c: &Checkpoint) {
+    fn show(&mut self, c: &Checkpoint) {
         if let Some(bar) = &self.0 {
             bar.set_length(u64::try_from(c.max_messages).unwrap_or(0));
             bar.set_position(u64::try_from(c.messages_synced).unwrap_or(0));
         }
     }
 
-    fn finish(&self) {
-        if let Some(bar) = &self.0 {
+    fn finish(&mut self) {
+        if let Some(bar) = self.0.take() {
             bar.finish_and_clear();
         }
     }

@@ -49,6 +49,15 @@ impl Db {
         })
     }
 
+    /// Whether a listener is running now: a fresh heartbeat in the `running` state. The
+    /// one test every job uses before handing work to the listener.
+    pub fn listener_running(&self) -> Result<bool> {
+        let now = crate::clock::now_ms();
+        Ok(self
+            .heartbeat()?
+            .is_some_and(|b| b.is_fresh(now) && b.state == "running"))
+    }
+
     pub fn heartbeat(&self) -> Result<Option<Heartbeat>> {
         Ok(self
             .conn

@@ -3,3 +3,4 @@
 
 pub(crate) use crate::checkpoint;
 pub mod engine;
+pub mod run;

@@ -22,21 +22,3 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .enable_all()
         .build()?)
 }
-
-/// A flag that turns true on Ctrl-C (SIGINT), for blocking jobs that stop cleanly.
-pub fn ctrl_c_flag() -> std::sync::Arc<std::sync::atomic::AtomicBool> {
-    let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let set = std::sync::Arc::clone(&flag);
-    std::thread::spawn(move || {
-        let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-        else {
-            return;
-        };
-        if rt.block_on(tokio::signal::ctrl_c()).is_ok() {
-            set.store(true, std::sync::atomic::Ordering::Relaxed);
-        }
-    });
-    flag
-}
