@@ -50,7 +50,7 @@ impl Sandbox {
 
     /// A `wabot` command running in the sandbox, isolated from the caller's environment.
     pub fn cmd(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_wabot"));
+        let mut cmd = Command::new(binary());
         cmd.args(args)
             .current_dir(self.dir.path())
             .env_remove("WABOT_CONFIG")
@@ -76,6 +76,13 @@ impl Sandbox {
         let conn = rusqlite::Connection::open(self.db_path()).unwrap();
         conn.query_row(query, [], |r| r.get(0)).unwrap()
     }
+}
+
+/// The binary under test: cargo's, unless `WABOT_TEST_BINARY` names another build (a
+/// target directory shared between checkouts holds only one `wabot`).
+pub fn binary() -> PathBuf {
+    std::env::var_os("WABOT_TEST_BINARY")
+        .map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_wabot")), PathBuf::from)
 }
 
 pub struct Run(pub Output);
