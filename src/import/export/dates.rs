@@ -87,8 +87,36 @@ fn small(field: &str) -> Option<u32> {
         .flatten()
 }
 
-/// The date of a stamp read in `order`, if it is one.
+/// Where a stamp's own fields put the year: a field of more than two digits or with
+/// an era letter can only be a year.
+fn year_place(stamp: &Stamp) -> Option<usize> {
+    stamp
+        .fields
+        .iter()
+        .position(|f| f.len() > 2 || f.starts_with(|c: char| c.is_ascii_alphabetic()))
+}
+
+/// `order` with its year moved to `place`: year-first dates are ISO (year, month, day);
+/// elsewhere day and month keep their order.
+fn with_year_at(order: DateOrder, place: usize) -> DateOrder {
+    let (_, month, day) = order.positions();
+    let day_first = day < month;
+    match (place, day_first) {
+        (0, _) => DateOrder::Ymd,
+        (1, true) => DateOrder::Dym,
+        (1, false) => DateOrder::Myd,
+        (_, true) => DateOrder::Dmy,
+        (_, false) => DateOrder::Mdy,
+    }
+}
+
+/// The date of a stamp read in `order`, if it is one. A stamp that shows its own year
+/// elsewhere (a lone ISO date among short ones) is read with the year where it is.
 pub fn date(stamp: &Stamp, order: DateOrder) -> Option<NaiveDate> {
+    let order = match year_place(stamp) {
+        Some(place) if place != order.positions().0 => with_year_at(order, place),
+        _ => order,
+    };
     let (y, m, d) = order.positions();
     let year = year(&stamp.fields[y], stamp.buddhist)?;
     NaiveDate::from_ymd_opt(year, small(&stamp.fields[m])?, small(&stamp.fields[d])?)
@@ -122,25 +150,24 @@ pub struct Decision {
 /// movement back and forth); a remaining tie goes to the usual order for the file's
 /// separators and clock.
 pub fn decide(stamps: &[Stamp]) -> Decision {
-    let year_places: Vec<usize> = (0..3)
-        .filter(|&i| {
-            stamps.iter().any(|s| {
-                let f = &s.fields[i];
-                f.len() > 2 || f.starts_with(|c: char| c.is_ascii_alphabetic())
-            })
-        })
-        .collect();
+    // When every stamp shows its year in the same place, only orders with the year
+    // there are candidates; otherwise two-digit years are taken to be last.
+    let places: Vec<Option<usize>> = stamps.iter().map(year_place).collect();
+    let fixed_year = match places.first() {
+        Some(Some(place)) if places.iter().all(|p| *p == Some(*place)) => Some(*place),
+        _ => None,
+    };
     let preferred = preference(stamps);
     let mut scored: Vec<(DateOrder, (usize, bool, i64, usize), Vec<Option<NaiveDate>>)> =
         Vec::new();
     for order in ORDERS {
         let (y, _, _) = order.positions();
-        if !year_places.is_empty() && !year_places.contains(&y) {
+        if fixed_year.is_some_and(|place| place != y) {
             continue;
         }
         let dates: Vec<Option<NaiveDate>> = stamps.iter().map(|s| date(s, order)).collect();
         let impossible = dates.iter().filter(|d| d.is_none()).count();
-        let unusual_year = year_places.is_empty() && y != 2;
+        let unusual_year = fixed_year.is_none() && y != 2;
         let rank = preferred
             .iter()
             .position(|o| *o == order)
