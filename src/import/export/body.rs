@@ -74,7 +74,7 @@ fn bracketed(text: &str) -> Option<&str> {
 
 fn is_one_of(text: &str, phrases: &[String]) -> bool {
     let text = text.trim().to_lowercase();
-    phrases.iter().any(|p| *p == text)
+    phrases.contains(&text)
 }
 
 /// Classifies the body of a message line (continuation lines joined with `\n`).

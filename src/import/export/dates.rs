@@ -143,6 +143,10 @@ pub struct Decision {
     pub guessed: bool,
 }
 
+/// How well an order reads a file, best lowest: impossible dates, a two-digit year
+/// not in last place, total movement of the timeline, rank among the usual orders.
+type Score = (usize, bool, i64, usize);
+
 /// Chooses the date order of a file from all its header stamps, in file order. Orders
 /// under which fewer dates are impossible win; a two-digit year is taken to be last
 /// unless that makes more dates impossible; then, because an export is chronological,
@@ -158,8 +162,7 @@ pub fn decide(stamps: &[Stamp]) -> Decision {
         _ => None,
     };
     let preferred = preference(stamps);
-    let mut scored: Vec<(DateOrder, (usize, bool, i64, usize), Vec<Option<NaiveDate>>)> =
-        Vec::new();
+    let mut scored: Vec<(DateOrder, Score, Vec<Option<NaiveDate>>)> = Vec::new();
     for order in ORDERS {
         let (y, _, _) = order.positions();
         if fixed_year.is_some_and(|place| place != y) {
