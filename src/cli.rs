@@ -163,7 +163,8 @@ pub enum MediaCommand {
 pub enum ImportFormat {
     /// One JSON object per line: id, chat_jid, sender, content, timestamp, is_from_me, ...
     Jsonl,
-    /// A chat exported by WhatsApp itself ("Export chat", without media), with --chat
+    /// A chat exported by WhatsApp itself ("Export chat"): the .txt, or the .zip shared
+    /// "with media" (its files go into the media store), any phone language; with --chat
     WhatsappExport,
 }
 
@@ -186,7 +187,8 @@ pub struct ImportArgs {
     /// whatsapp-export: the time zone the phone wrote times in [default: the configured zone]
     #[arg(long, value_name = "TZ")]
     pub timezone: Option<String>,
-    /// whatsapp-export: the date order, when the file's dates do not reveal it
+    /// whatsapp-export: the date order [default: the order the file's dates allow; when
+    /// several do, the one under which times run forward most smoothly, reported as a guess]
     #[arg(long, value_enum)]
     pub date_order: Option<crate::import::export::DateOrder>,
     #[command(flatten)]

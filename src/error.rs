@@ -13,6 +13,8 @@ pub enum Kind {
     Unavailable,
     /// The command line asks for something that cannot be done as asked (exit 2).
     Usage,
+    /// The input's content cannot be read as what it claims to be (exit 65).
+    Data,
 }
 
 /// An error tagged with its [`Kind`]; it sits at the root of an `anyhow` chain.
@@ -53,6 +55,7 @@ pub fn exit_code(err: &anyhow::Error) -> i32 {
                 Kind::Unavailable => exitcode::UNAVAILABLE,
                 // 2, as clap uses for a bad command line (sysexits' 64 is rarely checked).
                 Kind::Usage => 2,
+                Kind::Data => exitcode::DATAERR,
             };
         }
     }
@@ -108,6 +111,7 @@ mod tests {
         assert_eq!(exit_code(&failure(Kind::Temporary, "x")), 75);
         assert_eq!(exit_code(&failure(Kind::Unavailable, "x")), 69);
         assert_eq!(exit_code(&failure(Kind::Usage, "x")), 2);
+        assert_eq!(exit_code(&failure(Kind::Data, "x")), 65);
         assert_eq!(exit_code(&anyhow::anyhow!("other")), 1);
     }
 

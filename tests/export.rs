@@ -221,3 +221,412 @@ fn impossible_dates_are_rejected_by_line_and_the_rest_lands() {
         "history only"
     );
 }
+
+// Issue 20: what phones really write. Each test names the case it covers; every
+// fixture line is written here.
+
+fn import_bytes(sandbox: &Sandbox, name: &str, bytes: &[u8], extra: &[&str]) -> common::Run {
+    let path = sandbox.path(name);
+    std::fs::write(&path, bytes).unwrap();
+    let mut args = vec![
+        "import",
+        "--format",
+        "whatsapp-export",
+        path.to_str().unwrap(),
+        "--json",
+    ];
+    args.extend_from_slice(extra);
+    sandbox.run(&args)
+}
+
+fn report_of(run: &common::Run) -> Value {
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    serde_json::from_str(&run.stdout()).unwrap()
+}
+
+/// Case 1: a text that starts with U+200E is a message like any other.
+#[test]
+fn case01_messages_starting_with_a_direction_mark_are_kept() {
+    let sandbox = Sandbox::new();
+    let text = "\u{200e}[3/27/22, 21:41:55] Zoe Park: \u{200e}Location: https://maps.example.org/?q=48.1,11.5\n\
+                [3/27/22, 21:42:10] Zoe Park: \u{200e}Not sure yet\n";
+    let (report, rows) = import(&sandbox, text, &["--chat", ALICE, "--timezone", "UTC"]);
+    assert_eq!(report["imported"], 2, "{report}");
+    assert_eq!(rows[0].2, "Location: https://maps.example.org/?q=48.1,11.5");
+    assert_eq!(rows[1].2, "Not sure yet");
+    let sandbox = Sandbox::new();
+    let text = "27/03/2022, 21:47 - Zoe Park: \u{200e}plan.vcf (file attached)\n\
+                27/03/2022, 21:48 - Zoe Park: \u{200e}No idea either\n";
+    let (report, rows) = import(&sandbox, text, &["--chat", ALICE, "--timezone", "UTC"]);
+    assert_eq!(report["imported"], 2, "{report}");
+    assert_eq!(
+        (rows[0].5.as_str(), rows[0].2.as_str()),
+        ("contact", "[contact] plan.vcf")
+    );
+    assert_eq!(rows[1].2, "No idea either");
+}
+
+/// Case 2: `Name:` with nothing after it is an (empty) message.
+#[test]
+fn case02_an_empty_message_is_stored() {
+    let sandbox = Sandbox::new();
+    let text = "2/3/21, 10:00 - Ann Lee: look at this\n2/3/21, 10:01 - Ben Cho:\n2/3/21, 10:02 - Ann Lee: gone already\n";
+    let (report, rows) = import(&sandbox, text, &["--chat", ALICE]);
+    assert_eq!(report["imported"], 3, "{report}");
+    assert_eq!(
+        (rows[1].1.as_deref(), rows[1].2.as_str()),
+        (Some("Ben Cho"), "")
+    );
+}
+
+/// Case 3: layouts that used to import nothing.
+#[test]
+fn case03_layouts_of_many_locales() {
+    let cases = [
+        (
+            "[21:41:35, 3/27/22] Lan Vu: xin chào\n",
+            "2022-03-27T21:41:35Z",
+        ),
+        (
+            "[27/3/2022\u{060c} 21:41:35] Omar: marhaba\n",
+            "2022-03-27T21:41:35Z",
+        ),
+        (
+            "[\u{0662}\u{0667}\u{200f}/\u{0663}\u{200f}/\u{0662}\u{0660}\u{0662}\u{0662}\u{060c} \u{0669}:\u{0664}\u{0661}:\u{0663}\u{0665}\u{a0}\u{0645}] Omar: digits\n",
+            "2022-03-27T21:41:35Z",
+        ),
+        (
+            "13.6.2018 klo 21.25.15 - Aino: moi\n",
+            "2018-06-13T21:25:15Z",
+        ),
+        ("13. 6. 2018. 21:25:15 Marko: bok\n", "2018-06-13T21:25:15Z"),
+        (
+            "[3/27/2565 BE, 21:41:35] Somchai: sawasdee\n",
+            "2022-03-27T21:41:35Z",
+        ),
+        (
+            "[3/27/R4, 21:41:35] Yuki: konnichiwa\n",
+            "2022-03-27T21:41:35Z",
+        ),
+        (
+            "06/2018/13, 21:25 - Sam: odd order\n",
+            "2018-06-13T21:25:00Z",
+        ),
+    ];
+    for (text, when) in cases {
+        let sandbox = Sandbox::new();
+        let (report, rows) = import(&sandbox, text, &["--chat", ALICE, "--timezone", "UTC"]);
+        assert_eq!(report["imported"], 1, "{text:?}: {report}");
+        assert_eq!(rows[0].3, utc(when), "{text:?}");
+        assert!(
+            !rows[0].2.is_empty() && rows[0].1.is_some(),
+            "{text:?}: {rows:?}"
+        );
+    }
+}
+
+/// Case 4: day periods in words move the hour and stay out of the name.
+#[test]
+fn case04_day_periods_in_words() {
+    let sandbox = Sandbox::new();
+    // Day-first: 3 and 5 January are closer than 1 March and 1 May.
+    let text = "03/01/2021, 9:15 in the morning - Jane Roe: early\n\
+                05/01/2021, 3:07 in the afternoon - Jane Roe: later\n\
+                05/01/2021, 11:40 at night - Jane Roe: late\n";
+    let (report, rows) = import(&sandbox, text, &["--chat", ALICE, "--timezone", "UTC"]);
+    assert_eq!(report["imported"], 3, "{report}");
+    assert_eq!(rows[1].3, utc("2021-01-05T15:07:00Z"));
+    assert_eq!(rows[2].3, utc("2021-01-05T23:40:00Z"));
+    assert!(
+        rows.iter().all(|r| r.1.as_deref() == Some("Jane Roe")),
+        "{rows:?}"
+    );
+}
+
+/// Case 5: placeholders and deleted-message notices in other languages.
+#[test]
+fn case05_placeholders_and_deletions_in_other_languages() {
+    let sandbox = Sandbox::new();
+    let lines = [
+        ("\u{2039}Без медиафайлов>", "media"),
+        ("<Media weggelaten>", "media"),
+        ("<Multimedia omitido>", "media"),
+        ("\u{2039}Mídia oculta>", "media"),
+        ("<Media omessi>", "media"),
+        ("<Medya dahil edilmedi>", "media"),
+        ("<Media tidak disertakan>", "media"),
+        ("\u{200e}Bild weggelassen", "image"),
+        ("\u{200e}imagen omitida", "image"),
+        ("Данное сообщение удалено", "revoked"),
+        ("Dit bericht is verwijderd", "revoked"),
+    ];
+    let text: String = lines
+        .iter()
+        .enumerate()
+        .map(|(i, (body, _))| format!("[15/01/2024, 10:{i:02}:00] Kim: {body}\n"))
+        .collect();
+    let (report, rows) = import(&sandbox, &text, &["--chat", ALICE]);
+    assert_eq!(report["imported"], lines.len(), "{report}");
+    for ((body, kind), row) in lines.iter().zip(&rows) {
+        assert_eq!(row.5, *kind, "{body:?}");
+        assert!(
+            !row.2.contains("omit") && !row.2.contains("Без"),
+            "{body:?} kept as {:?}",
+            row.2
+        );
+    }
+}
+
+/// Case 6: attachments written as file names, and captions after a placeholder.
+#[test]
+fn case06_attachments_named_by_file() {
+    let sandbox = Sandbox::new();
+    let text = "23/03/2022, 13:32 - Eva: IMG-20220323-WA0007.jpg (file attached)\n\
+                23/03/2022, 13:33 - Eva: Budget.xlsx \u{200e}<attached: 00000051-Budget.xlsx>\n\
+                23/03/2022, 13:34 - Eva: Minutes.docx \u{200e}document omitted\n\
+                23/03/2022, 13:35 - Eva: <Media omitted>\n\
+                the view from the top\n";
+    let (report, rows) = import(&sandbox, text, &["--chat", ALICE]);
+    assert_eq!(report["imported"], 4, "{report}");
+    assert_eq!(
+        (rows[0].5.as_str(), rows[0].2.as_str()),
+        ("image", "[image] IMG-20220323-WA0007.jpg")
+    );
+    assert_eq!(
+        (rows[1].5.as_str(), rows[1].2.as_str()),
+        ("document", "[document] 00000051-Budget.xlsx")
+    );
+    assert_eq!(
+        (rows[2].5.as_str(), rows[2].2.as_str()),
+        ("document", "[document] Minutes.docx")
+    );
+    assert_eq!(
+        (rows[3].5.as_str(), rows[3].2.as_str()),
+        ("media", "the view from the top")
+    );
+    assert_eq!(
+        report["media"]["missing"], 3,
+        "a text export has no files: {report}"
+    );
+}
+
+/// Case 6 (zip): a zip export's files land in the media store, linked to their messages.
+#[test]
+fn case06_a_zip_export_keeps_its_media() {
+    use std::io::Write;
+    let sandbox = Sandbox::new();
+    let photo = b"\xff\xd8\xff\xe0 not really a jpeg".to_vec();
+    let chat = "[3/27/22, 21:41:35] Eva: morning\n\
+                \u{200e}[3/27/22, 21:41:55] Eva: \u{200e}<attached: 00000012-PHOTO-2022-03-27-21-41-55.jpg>\n\
+                \u{200e}[3/27/22, 21:42:00] Eva: \u{200e}<attached: 00000013-AUDIO-2022-03-27-21-42-00.opus>\n";
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let stored =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    zip.start_file("_chat.txt", stored).unwrap();
+    zip.write_all(chat.as_bytes()).unwrap();
+    zip.start_file("00000012-PHOTO-2022-03-27-21-41-55.jpg", stored)
+        .unwrap();
+    zip.write_all(&photo).unwrap();
+    let bytes = zip.finish().unwrap().into_inner();
+    let run = import_bytes(
+        &sandbox,
+        "WhatsApp Chat - Eva.zip",
+        &bytes,
+        &["--chat", ALICE],
+    );
+    let report = report_of(&run);
+    assert_eq!(report["imported"], 3, "{report}");
+    assert_eq!(report["archive_chat"], "_chat.txt");
+    assert_eq!(
+        (
+            report["media"]["stored"].as_i64(),
+            report["media"]["missing"].as_i64()
+        ),
+        (Some(1), Some(1))
+    );
+    let conn = rusqlite::Connection::open(sandbox.db_path()).unwrap();
+    let (kind, state, path, sha): (String, String, String, String) = conn
+        .query_row(
+            "SELECT f.media_type, f.download_state, f.local_path, f.sha256 FROM media_files f
+             JOIN messages m ON m.chat_jid = f.chat_jid AND m.id = f.message_id
+             WHERE m.message_type = 'image'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .unwrap();
+    assert_eq!((kind.as_str(), state.as_str()), ("image", "done"));
+    assert!(path.starts_with("media/") && path.contains(&sha), "{path}");
+    let kept = sandbox.path("store").join(&path);
+    assert_eq!(std::fs::read(kept).unwrap(), photo);
+}
+
+/// Case 7: the encryption notice with the chat's name in front is not a message.
+#[test]
+fn case07_a_named_encryption_notice_is_skipped() {
+    let sandbox = Sandbox::new();
+    let text = "15.04.2016, 15:04 - Hiking Club: Messages and calls are end-to-end encrypted. No one outside of this chat can read them.\n\
+                15.04.2016, 15:05 - Tom: first real message\n";
+    let (report, rows) = import(&sandbox, text, &["--chat", GROUP]);
+    assert_eq!(report["imported"], 1, "{report}");
+    assert_eq!(report["skipped"]["system_notice"], 1);
+    assert_eq!(rows[0].2, "first real message");
+}
+
+/// Case 8: the old iOS layout with a colon after the time.
+#[test]
+fn case08_old_ios_layout_splits_the_author() {
+    let sandbox = Sandbox::new();
+    let text = "7/1/16, 5:13:36 PM: Maria K.: Hello from the old days\n7/1/16, 5:14:02 PM: Maria K.: second\n";
+    let (report, rows) = import(&sandbox, text, &["--chat", ALICE, "--timezone", "UTC"]);
+    assert_eq!(report["layout"], "old-ios");
+    assert_eq!(rows[0].1.as_deref(), Some("Maria K."));
+    assert_eq!(rows[0].2, "Hello from the old days");
+    assert_eq!(rows[0].3, utc("2016-07-01T17:13:36Z"));
+}
+
+/// Case 9: ids do not depend on whitespace the stored text drops.
+#[test]
+fn case09_reimport_with_different_trailing_whitespace_stores_nothing_twice() {
+    let sandbox = Sandbox::new();
+    let text = "15/01/2024, 10:00 - Ann: one\n15/01/2024, 10:01 - Ann: two\nlines\n";
+    let (first, _) = import(&sandbox, text, &["--chat", ALICE]);
+    assert_eq!(first["imported"], 2);
+    let padded =
+        "15/01/2024, 10:00 - Ann: one  \r\n15/01/2024, 10:01 - Ann: two \r\nlines\t\r\n\r\n\r\n";
+    let (again, rows) = import(&sandbox, padded, &["--chat", ALICE]);
+    assert_eq!(
+        (again["imported"].as_i64(), again["duplicates"].as_i64()),
+        (Some(0), Some(2)),
+        "{again}"
+    );
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[1].2, "two\nlines");
+}
+
+/// Case 10: unreadable input fails with exit 65 and says why; UTF-16, Latin-1 and
+/// CR-only files are read.
+#[test]
+fn case10_unrecognised_input_is_never_silent() {
+    let sandbox = Sandbox::new();
+    let run = import_bytes(&sandbox, "empty.txt", b"", &["--chat", ALICE]);
+    assert_eq!(run.code(), 65, "{}", run.stderr());
+    assert!(run.stderr().contains("empty"), "{}", run.stderr());
+    let run = import_bytes(
+        &sandbox,
+        "garbage.txt",
+        b"\x00\x01\x02\xff\xfe\x00\x13\x37binary\x00\x00",
+        &["--chat", ALICE],
+    );
+    assert_eq!(run.code(), 65, "{}", run.stderr());
+    assert!(run.stderr().contains("not text"), "{}", run.stderr());
+    let run = import_bytes(
+        &sandbox,
+        "notes.txt",
+        b"shopping list\nmilk\n",
+        &["--chat", ALICE],
+    );
+    assert_eq!(run.code(), 65);
+    assert!(
+        run.stderr().contains("line 1: \"shopping list\""),
+        "names the first lines: {}",
+        run.stderr()
+    );
+
+    let mut utf16 = vec![0xff, 0xfe];
+    for unit in "15/01/2024, 10:00 - Ann: hello\n".encode_utf16() {
+        utf16.extend(unit.to_le_bytes());
+    }
+    let report = report_of(&import_bytes(
+        &sandbox,
+        "utf16.txt",
+        &utf16,
+        &["--chat", ALICE],
+    ));
+    assert_eq!(
+        (report["imported"].as_i64(), report["encoding"].as_str()),
+        (Some(1), Some("UTF-16LE"))
+    );
+
+    let report = report_of(&import_bytes(
+        &sandbox,
+        "latin1.txt",
+        b"15/01/2024, 11:00 - Ren\xe9: caf\xe9\n",
+        &["--chat", ALICE],
+    ));
+    assert_eq!(report["encoding"], "windows-1252");
+    assert_eq!(report["encoding_guessed"], true);
+
+    let report = report_of(&import_bytes(
+        &sandbox,
+        "cr.txt",
+        b"15/01/2024, 12:00 - Ann: a\r15/01/2024, 12:01 - Ann: b\r",
+        &["--chat", ALICE],
+    ));
+    assert_eq!(report["imported"], 2, "{report}");
+}
+
+/// Case 11: dates that fit both orders follow the smoother timeline, and say so.
+#[test]
+fn case11_ambiguous_dates_are_a_reported_guess() {
+    let sandbox = Sandbox::new();
+    let text = "[1/5/24, 9:03:11\u{202f}PM] Ann: one\n[1/9/24, 8:00:00\u{202f}AM] Ann: two\n[2/1/24, 7:30:00\u{202f}PM] Ann: three\n";
+    let path = sandbox.write("us.txt", text);
+    let args = [
+        "import",
+        "--format",
+        "whatsapp-export",
+        path.to_str().unwrap(),
+        "--chat",
+        ALICE,
+        "--timezone",
+        "UTC",
+        "--json",
+    ];
+    let run = sandbox.run(&args);
+    let report = report_of(&run);
+    assert_eq!(
+        (
+            report["date_order"].as_str(),
+            report["date_order_guessed"].as_bool()
+        ),
+        (Some("mdy"), Some(true))
+    );
+    assert!(
+        run.stderr().contains("month/day/year") && run.stderr().contains("guess"),
+        "{}",
+        run.stderr()
+    );
+    assert_eq!(report["first"], "2024-01-05 21:03:11");
+    let sandbox = Sandbox::new();
+    let (report, rows) = import(
+        &sandbox,
+        text,
+        &["--chat", ALICE, "--timezone", "UTC", "--date-order", "dmy"],
+    );
+    assert_eq!(report["date_order_guessed"], false);
+    assert_eq!(
+        rows[0].3,
+        utc("2024-01-02T19:30:00Z"),
+        "forced day-first: 2 January first"
+    );
+}
+
+/// Case 12: the edited marker leaves the text and becomes edited state.
+#[test]
+fn case12_edited_marker_is_state_not_text() {
+    let sandbox = Sandbox::new();
+    let text = "15/01/2024, 10:00 - Ann: see you at 8 <This message was edited>\n15/01/2024, 10:05 - Ann: ok\n";
+    let (report, rows) = import(&sandbox, text, &["--chat", ALICE]);
+    assert_eq!(report["edited"], 1, "{report}");
+    assert_eq!(rows[0].2, "see you at 8");
+    assert_eq!(
+        sandbox.sql::<i64>(
+            "SELECT count(*) FROM messages WHERE edited_at IS NOT NULL AND content = 'see you at 8'"
+        ),
+        1
+    );
+    assert_eq!(
+        sandbox.sql::<i64>("SELECT count(*) FROM messages WHERE edited_at IS NULL"),
+        1
+    );
+}

@@ -1,7 +1,7 @@
 //! `wabot import`: bring messages from files into the store.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
@@ -26,20 +26,37 @@ pub fn run(global: &Global, args: &ImportArgs) -> Result<()> {
     };
     let mut db = create_db(&config)?;
     db.tune_for_bulk()?;
-    let progress = progress_bar(global, args);
-    let input = open_input(&args.file, &progress)?;
     let policy = Policy::new(&config);
     let status_of = |m: &crate::message::NewMessage| Some(policy.on_import(m, args.as_new));
-    let summary = logged_job(
-        &mut db,
-        "import",
-        |db| match &export {
-            None => import::jsonl(db, input, &status_of),
-            Some(options) => import::whatsapp_export(db, input, options, &status_of),
-        },
-        |s| serde_json::json!({"imported": s.imported, "duplicates": s.duplicates, "rejected": s.rejected}),
-    )?;
-    progress.finish_and_clear();
+    let summary = match &export {
+        None => {
+            let progress = progress_bar(global, args);
+            let input = open_input(&args.file, &progress)?;
+            let summary = logged_job(
+                &mut db,
+                "import",
+                |db| import::jsonl(db, input, &status_of),
+                job_summary,
+            )?;
+            progress.finish_and_clear();
+            summary
+        }
+        Some(options) => {
+            let input = open_seekable(&args.file)?;
+            let media_dir = config.media_dir();
+            let media = import::whatsapp::MediaStore {
+                dir: &media_dir,
+                max_bytes: u64::try_from(config.file.media.max_bytes).unwrap_or(u64::MAX),
+            };
+            let name = args.file.display().to_string();
+            logged_job(
+                &mut db,
+                "import",
+                |db| import::whatsapp::import(db, &name, input, options, &status_of, &media),
+                job_summary,
+            )?
+        }
+    };
     report(global, args, &summary)?;
     if summary.imported == 0 && summary.duplicates == 0 && summary.rejected > 0 {
         bail!(
@@ -49,6 +66,24 @@ pub fn run(global: &Global, args: &ImportArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+fn job_summary(s: &Summary) -> serde_json::Value {
+    serde_json::json!({"imported": s.imported, "duplicates": s.duplicates, "rejected": s.rejected})
+}
+
+/// An export is read whole or, as a zip, by seeking: standard input is buffered first.
+fn open_seekable(path: &Path) -> Result<Box<dyn import::whatsapp::Input>> {
+    if path == Path::new("-") {
+        let mut bytes = Vec::new();
+        std::io::stdin()
+            .lock()
+            .read_to_end(&mut bytes)
+            .context("reading standard input")?;
+        return Ok(Box::new(std::io::Cursor::new(bytes)));
+    }
+    let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    Ok(Box::new(file))
 }
 
 fn export_options(config: &Config, args: &ImportArgs) -> Result<import::export::Options> {
@@ -104,9 +139,16 @@ fn progress_bar(global: &Global, args: &ImportArgs) -> ProgressBar {
 
 fn report(global: &Global, args: &ImportArgs, summary: &Summary) -> Result<()> {
     if args.output.json {
+        // Guesses and losses are said on stderr too: a script may not read the JSON.
+        if let Some(export) = summary.export.as_ref().filter(|_| !global.quiet) {
+            explain_export(&args.file, export);
+        }
         return output::print_json(summary);
     }
     if !global.quiet {
+        if let Some(export) = &summary.export {
+            explain_export(&args.file, export);
+        }
         for error in summary.errors.iter().take(SHOWN_ERRORS) {
             eprintln!("{}:{}: {}", args.file.display(), error.line, error.reason);
         }
@@ -118,10 +160,67 @@ fn report(global: &Global, args: &ImportArgs, summary: &Summary) -> Result<()> {
         }
     }
     if output::stdout_is_terminal() {
+        let skipped: Vec<String> = summary
+            .export
+            .iter()
+            .flat_map(|e| &e.skipped)
+            .map(|(why, n)| format!("{n} {}", why.replace('_', " ")))
+            .collect();
+        let skipped = if skipped.is_empty() {
+            String::new()
+        } else {
+            format!("; skipped: {}", skipped.join(", "))
+        };
+        let media = summary
+            .export
+            .as_ref()
+            .filter(|e| e.media.stored > 0)
+            .map(|e| format!(", {} attached files kept", e.media.stored))
+            .unwrap_or_default();
         output::line(format_args!(
-            "imported {} messages ({} already stored, {} rejected)",
+            "imported {} messages{media} ({} already stored, {} rejected{skipped})",
             summary.imported, summary.duplicates, summary.rejected
         ))?;
     }
     Ok(())
+}
+
+/// Says on stderr what a person should know about how an export was read: a guessed
+/// date order, a guessed or lossy encoding, skipped lines and missing attachments.
+fn explain_export(file: &Path, export: &import::whatsapp::ExportReport) {
+    let file = file.display();
+    if export.date_order_guessed {
+        eprintln!(
+            "{file}: dates read as {} ({:?}): a guess, since another order also fits every date; \
+             the chosen one makes the times run forward most smoothly (--date-order to force)",
+            export.date_order.name(),
+            export.date_order
+        );
+    }
+    let decoding = &export.decoding;
+    if decoding.lossy() {
+        eprintln!(
+            "{file}: text read as {}{}{}: check names and accents",
+            decoding.encoding,
+            if decoding.encoding_guessed {
+                " (a guess: it is not UTF-8)"
+            } else {
+                ""
+            },
+            if decoding.replaced > 0 {
+                format!(", {} unreadable characters replaced", decoding.replaced)
+            } else {
+                String::new()
+            }
+        );
+    }
+    if export.media.missing > 0 && export.archive_chat.is_some() {
+        eprintln!(
+            "{file}: {} attachments named in the chat are not in it (export \"with media\" as a zip to keep them)",
+            export.media.missing
+        );
+    }
+    for failure in &export.media.failed {
+        eprintln!("{file}: attachment not kept: {failure}");
+    }
 }

@@ -156,6 +156,19 @@ impl Db {
             .optional()?)
     }
 
+    /// Records that a message's file is already in the media store (an imported
+    /// export's attachment): nothing to download.
+    pub fn media_kept(&mut self, chat_jid: &str, message_id: &str, path: &str) -> Result<()> {
+        let tx = self.write()?;
+        tx.execute(
+            "UPDATE media_files SET download_state = 'done', local_path = ?3, last_error = NULL,
+                 updated_at = ?4 WHERE chat_jid = ?1 AND message_id = ?2",
+            params![chat_jid, message_id, path, clock::now_ms()],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Queues a download now, with fresh attempts (an explicit `media fetch`).
     pub fn request_media(&mut self, id: i64) -> Result<()> {
         self.in_write(|tx| {

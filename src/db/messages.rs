@@ -96,6 +96,26 @@ impl Db {
 }
 
 impl Db {
+    /// Marks stored messages as edited (an export says that they were, not when: the
+    /// time given is kept unless an earlier one is known).
+    pub fn mark_edited(&mut self, chat_jid: &str, edits: &[(String, i64)]) -> Result<()> {
+        if edits.is_empty() {
+            return Ok(());
+        }
+        let tx = self.write()?;
+        {
+            let mut update = tx.prepare_cached(
+                "UPDATE messages SET edited_at = COALESCE(edited_at, ?3)
+                 WHERE chat_jid = ?1 AND id = ?2",
+            )?;
+            for (id, at) in edits {
+                update.execute(params![chat_jid, id, at])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Applies an edit to a stored message; returns whether it was found.
     pub fn apply_edit(&mut self, chat_jid: &str, id: &str, content: &str, at: i64) -> Result<bool> {
         self.in_write(|tx| {

@@ -1,8 +1,11 @@
 //! Bulk import of messages from files. Imported messages are history unless the caller
 //! marks them new; every line is judged on its own and a bad one never aborts the file.
 
+mod archive;
+mod decode;
 pub mod export;
 mod jsonl;
+pub mod whatsapp;
 
 use std::io::BufRead;
 
@@ -25,6 +28,9 @@ pub struct Summary {
     pub duplicates: usize,
     pub rejected: usize,
     pub errors: Vec<LineError>,
+    /// What a WhatsApp export told beyond the counts.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub export: Option<whatsapp::ExportReport>,
 }
 
 #[derive(Debug, Serialize)]
@@ -62,26 +68,8 @@ pub fn jsonl(db: &mut Db, input: impl BufRead, status_of: StatusOf) -> Result<Su
     store(db, records, status_of)
 }
 
-/// Imports a WhatsApp "Export chat" text file (read whole: exports are text only).
-pub fn whatsapp_export(
-    db: &mut Db,
-    mut input: impl std::io::Read,
-    options: &export::Options,
-    status_of: StatusOf,
-) -> Result<Summary> {
-    let mut bytes = Vec::new();
-    input
-        .read_to_end(&mut bytes)
-        .context("reading the export")?;
-    let text = String::from_utf8_lossy(&bytes);
-    let records = export::parse(&text, options)
-        .into_iter()
-        .map(|(line, record)| Ok((line, Some(record))));
-    store(db, records, status_of)
-}
-
 /// Stores numbered records in batches; `None` marks a line with nothing to store.
-fn store(
+pub(super) fn store(
     db: &mut Db,
     records: impl Iterator<Item = Result<(usize, Option<Result<NewMessage, String>>)>>,
     status_of: StatusOf,
