@@ -7,6 +7,7 @@ UPDATE messages SET skip_reason = CASE last_error
         WHEN 'not mentioned' THEN 'not_mentioned'
         WHEN 'no text to answer' THEN 'no_text'
         WHEN 'arrived while not answering' THEN 'arrived_while_off'
+        WHEN 'revoked' THEN 'revoked'
     END
     WHERE status = 'skipped';
 CREATE INDEX messages_unmentioned ON messages (chat_jid, timestamp)

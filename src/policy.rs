@@ -19,6 +19,8 @@ pub enum SkipReason {
     NotMentioned,
     /// Nothing in the turn has text to answer.
     NoText,
+    /// The sender deleted it for everyone before it was answered.
+    Revoked,
     /// It arrived while answering was paused or the chat excluded, and the resume said
     /// to start from now.
     ArrivedWhileOff,
@@ -32,6 +34,7 @@ impl SkipReason {
             SkipReason::NotMonitored => "not_monitored",
             SkipReason::NotMentioned => "not_mentioned",
             SkipReason::NoText => "no_text",
+            SkipReason::Revoked => "revoked",
             SkipReason::ArrivedWhileOff => "arrived_while_off",
         }
     }
@@ -43,6 +46,7 @@ impl SkipReason {
             SkipReason::NotMonitored => "chat is not monitored",
             SkipReason::NotMentioned => "not mentioned",
             SkipReason::NoText => "no text to answer",
+            SkipReason::Revoked => "revoked",
             SkipReason::ArrivedWhileOff => "arrived while not answering",
         }
     }

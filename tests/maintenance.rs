@@ -151,19 +151,22 @@ fn with_concurrent_import<T>(sandbox: &Sandbox, n: usize, during: impl FnOnce() 
         })
         .collect();
     let file = sandbox.write("writer.jsonl", &lines.join("\n"));
-    let writer = sandbox
+    let mut writer = sandbox
         .cmd(&["import", "--format", "jsonl", file.to_str().unwrap()])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
-    while sandbox.sql::<i64>("SELECT count(*) FROM messages WHERE id LIKE 'w%'") == 0
-        && Instant::now() < deadline
-    {
+    while sandbox.sql::<i64>("SELECT count(*) FROM messages WHERE id LIKE 'w%'") == 0 {
+        assert!(Instant::now() < deadline, "the writer never started");
         std::thread::sleep(Duration::from_millis(5));
     }
     let result = during();
+    assert!(
+        writer.try_wait().unwrap().is_none(),
+        "the writer finished before the work under test did: no overlap was tested"
+    );
     let out = writer.wait_with_output().unwrap();
     assert!(
         out.status.success(),
@@ -177,7 +180,7 @@ fn with_concurrent_import<T>(sandbox: &Sandbox, n: usize, during: impl FnOnce() 
 fn a_backup_taken_while_another_process_writes_is_complete_and_intact() {
     let sandbox = Sandbox::new();
     import(&sandbox, "base", 2_000);
-    let (committed, report) = with_concurrent_import(&sandbox, 20_000, || {
+    let (committed, report) = with_concurrent_import(&sandbox, 60_000, || {
         let committed: i64 = sandbox.sql("SELECT count(*) FROM messages");
         (committed, sandbox.json(&["backup", "--json"]))
     });

@@ -53,7 +53,8 @@ pub fn run(global: &Global, args: &VitalityArgs) -> Result<()> {
 
 fn queue(db: &mut Db, config: &Config, own: &str) -> Result<Report> {
     let now = clock::now_ms();
-    let tz = config.timezone();
+    // "Once a day" counts days where the crontab line runs it: in vitality.timezone.
+    let tz = config.vitality_zone();
     let stats = db.stats()?;
     let Some(beat) = db.heartbeat()?.filter(|b| b.is_fresh(now)) else {
         let last = stats
@@ -73,12 +74,12 @@ fn queue(db: &mut Db, config: &Config, own: &str) -> Result<Report> {
             beat.detail.as_deref().unwrap_or(&beat.state)
         );
     }
-    let local_now = tz.timestamp_millis_opt(now).single();
-    let today = local_now.map(|t| t.date_naive()).unwrap_or_default();
-    let midnight = today
-        .and_hms_opt(0, 0, 0)
-        .and_then(|t| tz.from_local_datetime(&t).earliest())
-        .map_or(now - clock::DAY_MS, |t| t.timestamp_millis());
+    let today = tz
+        .timestamp_millis_opt(now)
+        .single()
+        .map(|t| t.date_naive())
+        .unwrap_or_default();
+    let midnight = clock::start_of_today(tz);
     let content = format!(
         "{}\n{}",
         config.file.vitality.message,
@@ -142,7 +143,7 @@ fn print(args: &VitalityArgs, report: &Report) -> Result<()> {
 /// Crontab lines for the configured time, in the configured zone.
 fn cron_lines(config: &Config, global: &Global) -> String {
     let v = &config.file.vitality;
-    let zone = v.timezone.unwrap_or(config.file.session_memory.timezone);
+    let zone = config.vitality_zone();
     let exe = std::env::current_exe()
         .ok()
         .and_then(|p| p.canonicalize().ok())
@@ -160,7 +161,7 @@ fn cron_lines(config: &Config, global: &Global) -> String {
         .unwrap_or_default();
     format!(
         "CRON_TZ={}\n{} {} * * * {exe}{config_arg}{db_arg} vitality",
-        zone.0.name(),
+        zone.name(),
         v.time.minute,
         v.time.hour
     )

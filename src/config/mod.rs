@@ -121,6 +121,14 @@ impl Config {
         })
     }
 
+    /// The zone the daily vitality message counts its days in.
+    pub fn vitality_zone(&self) -> chrono_tz::Tz {
+        self.file
+            .vitality
+            .timezone
+            .map_or(self.timezone(), |zone| zone.0)
+    }
+
     /// What is allowed but probably not meant, for `config check` to point out.
     pub fn warnings(&self) -> Vec<String> {
         let mut warnings = Vec::new();

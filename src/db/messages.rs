@@ -9,6 +9,7 @@ use super::Db;
 use crate::clock;
 use crate::jid;
 use crate::message::{NewMessage, Status};
+use crate::policy::SkipReason;
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct IngestReport {
@@ -136,9 +137,16 @@ impl Db {
             let n = tx.execute(
                 "UPDATE messages SET content = '', revoked_at = ?3,
                      status = CASE status WHEN 'pending' THEN 'skipped' ELSE status END,
-                     last_error = CASE status WHEN 'pending' THEN 'revoked' ELSE last_error END
+                     last_error = CASE status WHEN 'pending' THEN ?4 ELSE last_error END,
+                     skip_reason = CASE status WHEN 'pending' THEN ?5 ELSE skip_reason END
                  WHERE chat_jid = ?1 AND id = ?2",
-                params![chat, id, at],
+                params![
+                    chat,
+                    id,
+                    at,
+                    SkipReason::Revoked.describe(),
+                    SkipReason::Revoked.as_str()
+                ],
             )?;
             Ok(n == 1)
         })

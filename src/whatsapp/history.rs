@@ -202,14 +202,9 @@ pub(crate) mod tests {
         }
     }
 
+    /// No monitored chat, everything archived; independent of any app.json around.
     fn policy() -> Policy {
-        let mut config = crate::config::Config::load(&crate::config::Source {
-            config: None,
-            db: Some("unused.db".into()),
-        })
-        .unwrap();
-        config.file.whatsapp.store_all_chats = true;
-        Policy::new(&config)
+        Policy::for_tests(&[], None, true)
     }
 
     /// Encodes and compresses the blob the way WhatsApp ships it, and reads it back

@@ -195,5 +195,25 @@ mod tests {
             stats.messages.pending, 1,
             "the revoked message is no longer pending"
         );
+        let find = |query: &str| {
+            let filter = crate::db::SearchFilter {
+                chat: Some(alice),
+                sender: None,
+                since: None,
+                until: None,
+                limit: 10,
+            };
+            db.search(query, &filter).unwrap()
+        };
+        let edited = find("edited");
+        assert_eq!(edited.len(), 1, "the edit replaced the text");
+        assert_eq!(
+            (edited[0].id.as_str(), edited[0].content.as_str()),
+            ("m2", "edited")
+        );
+        assert!(
+            find("hi").is_empty(),
+            "neither the old text nor the revoked one remain"
+        );
     }
 }
