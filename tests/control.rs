@@ -10,18 +10,7 @@ const FAMILY: &str = "120363041234567890@g.us";
 const TS: i64 = 1_705_329_000;
 
 fn import(sandbox: &Sandbox, name: &str, lines: &[String], as_new: bool) {
-    let file = sandbox.write(name, &lines.join("\n"));
-    let mut args = vec![
-        "import",
-        "--format",
-        "jsonl",
-        file.to_str().unwrap(),
-        "--json",
-    ];
-    if as_new {
-        args.push("--as-new");
-    }
-    sandbox.json(&args);
+    sandbox.import_lines(name, lines, as_new);
 }
 
 fn pending(sandbox: &Sandbox) -> i64 {

@@ -9,19 +9,6 @@ use std::process::Stdio;
 use common::{Sandbox, fixture_config, fixtures};
 use serde_json::json;
 
-fn stocked() -> Sandbox {
-    let sandbox = Sandbox::new();
-    let file = fixtures().join("messages.jsonl");
-    sandbox.json(&[
-        "import",
-        "--format",
-        "jsonl",
-        file.to_str().unwrap(),
-        "--json",
-    ]);
-    sandbox
-}
-
 #[test]
 fn the_demo_shows_the_product_working_with_nothing_but_the_binary() {
     let sandbox = Sandbox::empty();
@@ -53,7 +40,7 @@ fn the_demo_shows_the_product_working_with_nothing_but_the_binary() {
 
 #[test]
 fn printing_commands_end_quietly_on_a_closed_pipe() {
-    let sandbox = stocked();
+    let sandbox = Sandbox::stocked();
     for args in [
         vec!["completions", "fish"],
         vec!["completions", "zsh"],
@@ -113,7 +100,7 @@ fn vacuum_works_on_a_bare_file_name() {
 
 #[test]
 fn a_mistyped_db_is_named_and_never_created() {
-    let sandbox = stocked();
+    let sandbox = Sandbox::stocked();
     for args in [
         vec!["--db", "store/wabbot.db", "stats"],
         vec!["--db", "store/wabbot.db", "search", "Spark"],
@@ -160,7 +147,7 @@ fn rustix_is_root() -> bool {
 #[test]
 fn a_database_this_user_cannot_write_is_read_read_only_and_writes_say_what_to_do() {
     use std::os::unix::fs::PermissionsExt;
-    let sandbox = stocked();
+    let sandbox = Sandbox::stocked();
     let open = |path: &std::path::Path, mode: u32| {
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
     };
@@ -233,7 +220,7 @@ fn config_errors_speak_json_and_an_empty_config_warns() {
 
 #[test]
 fn tables_fit_the_width_show_names_and_say_when_empty() {
-    let sandbox = stocked();
+    let sandbox = Sandbox::stocked();
     sandbox.run(&[
         "send",
         "--to",
@@ -268,7 +255,7 @@ fn tables_fit_the_width_show_names_and_say_when_empty() {
 
 #[test]
 fn resume_says_what_happens_to_the_messages_that_waited() {
-    let sandbox = stocked();
+    let sandbox = Sandbox::stocked();
     sandbox.run(&["pause"]);
     let line = common::message_line(
         "15550001111@s.whatsapp.net",

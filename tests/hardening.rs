@@ -8,23 +8,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use common::bot::{ALICE, Bot};
 use common::llm::KEY;
-use common::{Sandbox, fixture_config, fixtures};
+use common::{Sandbox, fixture_config};
 use serde_json::{Value, json};
-
-/// A sandbox with the fixture messages imported (6 of them).
-fn stocked() -> Sandbox {
-    let sandbox = Sandbox::new();
-    let file = fixtures().join("messages.jsonl");
-    let report = sandbox.json(&[
-        "import",
-        "--format",
-        "jsonl",
-        file.to_str().unwrap(),
-        "--json",
-    ]);
-    assert_eq!(report["imported"], 6);
-    sandbox
-}
 
 fn messages(sandbox: &Sandbox) -> i64 {
     sandbox.sql("SELECT count(*) FROM messages")
@@ -38,7 +23,7 @@ fn with_config(sandbox: &Sandbox, edit: impl FnOnce(&mut Value)) {
 
 #[test]
 fn case_01_a_retention_beyond_a_century_is_refused_and_nothing_is_deleted() {
-    let sandbox = stocked();
+    let sandbox = Sandbox::stocked();
     with_config(&sandbox, |c| {
         c["rotation"]["retention_days"] = json!(200_000_000_000_i64)
     });
@@ -57,7 +42,7 @@ fn case_01_a_retention_beyond_a_century_is_refused_and_nothing_is_deleted() {
 
 #[test]
 fn case_02_a_backup_keep_days_that_would_truncate_is_refused() {
-    let sandbox = stocked();
+    let sandbox = Sandbox::stocked();
     let first = sandbox.json(&["backup", "--json"]);
     let path = sandbox.dir.path().join(first["path"].as_str().unwrap());
     with_config(&sandbox, |c| {
@@ -74,7 +59,7 @@ fn case_02_a_backup_keep_days_that_would_truncate_is_refused() {
 
 #[test]
 fn case_03_restore_refuses_an_empty_file_and_a_foreign_database() {
-    let sandbox = stocked();
+    let sandbox = Sandbox::stocked();
     sandbox.write("empty.db", "");
     let run = sandbox.run(&["restore", "empty.db", "--yes"]);
     assert_eq!(run.code(), 1);
@@ -97,7 +82,7 @@ fn case_03_restore_refuses_an_empty_file_and_a_foreign_database() {
 
 #[test]
 fn case_04_a_foreign_database_with_a_messages_table_is_refused_everywhere() {
-    let sandbox = stocked();
+    let sandbox = Sandbox::stocked();
     let foreign = sandbox.path("chat-app.db");
     rusqlite::Connection::open(&foreign)
         .unwrap()
@@ -237,7 +222,7 @@ fn case_07_a_run_that_lost_its_lease_does_not_call_the_llm_for_that_turn() {
 
 #[test]
 fn case_08_lease_and_cleanup_interval_out_of_range_are_refused() {
-    let sandbox = stocked();
+    let sandbox = Sandbox::stocked();
     with_config(&sandbox, |c| {
         c["polling"]["lease_seconds"] = json!(18_446_744_073_709_552_i64);
         c["rotation"]["cleanup_interval_hours"] = json!(9_223_372_036_854_775_807_i64);
@@ -257,7 +242,7 @@ fn case_08_lease_and_cleanup_interval_out_of_range_are_refused() {
 
 #[test]
 fn case_09_an_absurd_send_wait_is_refused_before_anything_is_queued() {
-    let sandbox = stocked();
+    let sandbox = Sandbox::stocked();
     let run = sandbox.run(&[
         "send",
         "--to",
@@ -273,7 +258,7 @@ fn case_09_an_absurd_send_wait_is_refused_before_anything_is_queued() {
 
 #[test]
 fn case_10_error_messages_are_bounded() {
-    let sandbox = stocked();
+    let sandbox = Sandbox::stocked();
     let query = format!("\"{}", "x".repeat(100_000));
     let run = sandbox.run(&["search", &query]);
     assert_eq!(run.code(), 2, "{}", run.stderr());
@@ -287,7 +272,7 @@ fn case_10_error_messages_are_bounded() {
 
 #[test]
 fn case_11_vacuum_into_writes_a_private_file() {
-    let sandbox = stocked();
+    let sandbox = Sandbox::stocked();
     let run = sandbox.run(&["vacuum", "--into", "compact.db"]);
     assert_eq!(run.code(), 0, "{}", run.stderr());
     let mode = std::fs::metadata(sandbox.path("compact.db"))
@@ -304,7 +289,7 @@ fn case_11_vacuum_into_writes_a_private_file() {
 
 #[test]
 fn case_12_a_killed_backups_partial_file_is_removed_by_the_next_backup() {
-    let sandbox = stocked();
+    let sandbox = Sandbox::stocked();
     let stale = sandbox.write(
         "store/backups/wabot-20261101T000000.db.partial",
         "half a copy",
@@ -331,7 +316,7 @@ fn case_12_a_killed_backups_partial_file_is_removed_by_the_next_backup() {
 
 #[test]
 fn case_13_app_json_must_hold_exactly_one_object() {
-    let sandbox = stocked();
+    let sandbox = Sandbox::stocked();
     for (text, want) in [
         ("[]", "must hold one JSON object"),
         ("{} x", "more after the configuration object"),
@@ -350,7 +335,7 @@ fn case_13_app_json_must_hold_exactly_one_object() {
 
 #[test]
 fn case_14_send_splits_long_texts_like_replies() {
-    let sandbox = stocked();
+    let sandbox = Sandbox::stocked();
     let text = "This sentence is part of a very long manual message. ".repeat(2300);
     let report = sandbox.json(&["send", "--to", ALICE, &text, "--json"]);
     let parts = report["parts"].as_array().unwrap().len();

@@ -25,22 +25,12 @@ fn import(sandbox: &Sandbox, tag: &str, n: usize) {
             )
         })
         .collect();
-    let file = sandbox.write(&format!("{tag}.jsonl"), &lines.join("\n"));
-    let report = sandbox.json(&[
-        "import",
-        "--format",
-        "jsonl",
-        file.to_str().unwrap(),
-        "--json",
-    ]);
+    let report = sandbox.import_lines(&format!("{tag}.jsonl"), &lines, false);
     assert_eq!(report["imported"], n);
 }
 
 fn exec(sandbox: &Sandbox, sql: &str) {
-    rusqlite::Connection::open(sandbox.db_path())
-        .unwrap()
-        .execute_batch(sql)
-        .unwrap();
+    sandbox.exec(sql);
 }
 
 fn dump(sandbox: &Sandbox) -> Vec<String> {

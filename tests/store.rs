@@ -4,28 +4,16 @@ mod common;
 
 use std::os::unix::fs::PermissionsExt;
 
-use common::{Sandbox, fixtures, schema_version};
+use common::{Sandbox, schema_version};
 
 fn mode(path: &std::path::Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
 }
 
-/// The first use that may create the database: importing the fixture messages.
-fn first_import(sandbox: &Sandbox) {
-    let file = fixtures().join("messages.jsonl");
-    sandbox.json(&[
-        "import",
-        "--format",
-        "jsonl",
-        file.to_str().unwrap(),
-        "--json",
-    ]);
-}
-
 #[test]
 fn first_use_creates_a_private_migrated_database() {
-    let sandbox = Sandbox::new();
-    first_import(&sandbox);
+    // The first use that may create the database: an import.
+    let sandbox = Sandbox::stocked();
     let stats = sandbox.json(&["stats", "--json"]);
     assert_eq!(stats["messages"]["total"], 6);
     assert_eq!(sandbox.sql::<i64>("PRAGMA application_id"), 0x7761_626f);
@@ -46,8 +34,8 @@ fn first_use_creates_a_private_migrated_database() {
 
 #[test]
 fn reopening_changes_nothing() {
-    let sandbox = Sandbox::new();
-    first_import(&sandbox);
+    // The first use that may create the database: an import.
+    let sandbox = Sandbox::stocked();
     let schema = || -> String {
         sandbox
             .sql("SELECT group_concat(sql, ';') FROM (SELECT sql FROM sqlite_master ORDER BY name)")

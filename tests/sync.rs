@@ -30,10 +30,7 @@ fn with_alice() -> Sandbox {
 }
 
 fn exec(sandbox: &Sandbox, sql: &str) {
-    rusqlite::Connection::open(sandbox.db_path())
-        .unwrap()
-        .execute_batch(sql)
-        .unwrap();
+    sandbox.exec(sql);
 }
 
 /// A heartbeat as a running listener writes it, so `sync` hands its work over.

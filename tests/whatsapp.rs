@@ -42,13 +42,7 @@ fn a_second_connection_owner_is_refused() {
 #[test]
 fn pair_without_network_gives_up_in_bounded_time_with_exit_75() {
     let sandbox = Sandbox::new();
-    let mut cmd = Command::new("unshare");
-    cmd.arg("--net")
-        .arg(env!("CARGO_BIN_EXE_wabot"))
-        .args(["pair", "--timeout", "5"])
-        .current_dir(sandbox.dir.path())
-        .env_remove("WABOT_CONFIG")
-        .env_remove("WABOT_DB");
+    let mut cmd = sandbox.offline(&["pair", "--timeout", "5"]);
     let started = Instant::now();
     let run = Run(cmd
         .output()
@@ -82,16 +76,7 @@ fn pair_checks_the_phone_number_before_connecting() {
 #[test]
 fn listen_heartbeats_while_offline_and_stops_cleanly_on_sigterm() {
     let sandbox = Sandbox::new();
-    let offline = |args: &[&str]| {
-        let mut cmd = Command::new("unshare");
-        cmd.arg("--net")
-            .arg(env!("CARGO_BIN_EXE_wabot"))
-            .args(args)
-            .current_dir(sandbox.dir.path())
-            .env_remove("WABOT_CONFIG")
-            .env_remove("WABOT_DB");
-        cmd
-    };
+    let offline = |args: &[&str]| sandbox.offline(args);
     // An offline pair creates the library's device store; mark it as linked.
     assert_eq!(
         offline(&["pair", "--timeout", "1"])

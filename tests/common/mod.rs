@@ -72,6 +72,59 @@ impl Sandbox {
             .unwrap_or_else(|e| panic!("wabot {args:?} printed no JSON ({e}): {}", run.stdout()))
     }
 
+    /// Runs SQL straight on the database, as another program would.
+    pub fn exec(&self, sql: &str) {
+        rusqlite::Connection::open(self.db_path())
+            .unwrap()
+            .execute_batch(sql)
+            .unwrap();
+    }
+
+    /// Imports JSONL `lines` through the real command (as new, for the agent, when
+    /// `as_new`); returns its report.
+    pub fn import_lines(&self, name: &str, lines: &[String], as_new: bool) -> Value {
+        let file = self.write(name, &lines.join("\n"));
+        let mut args = vec![
+            "import",
+            "--format",
+            "jsonl",
+            file.to_str().unwrap(),
+            "--json",
+        ];
+        if as_new {
+            args.push("--as-new");
+        }
+        self.json(&args)
+    }
+
+    /// A sandbox with the fixture messages (6) imported.
+    pub fn stocked() -> Self {
+        let sandbox = Self::new();
+        let file = fixtures().join("messages.jsonl");
+        let report = sandbox.json(&[
+            "import",
+            "--format",
+            "jsonl",
+            file.to_str().unwrap(),
+            "--json",
+        ]);
+        assert_eq!(report["imported"], 6, "{report}");
+        sandbox
+    }
+
+    /// A `wabot` command in a network namespace of its own (no interfaces), so nothing
+    /// it does can leave this machine.
+    pub fn offline(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new("unshare");
+        cmd.arg("--net")
+            .arg(env!("CARGO_BIN_EXE_wabot"))
+            .args(args)
+            .current_dir(self.dir.path())
+            .env_remove("WABOT_CONFIG")
+            .env_remove("WABOT_DB");
+        cmd
+    }
+
     pub fn sql<T: rusqlite::types::FromSql>(&self, query: &str) -> T {
         let conn = rusqlite::Connection::open(self.db_path()).unwrap();
         conn.query_row(query, [], |r| r.get(0)).unwrap()
