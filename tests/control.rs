@@ -288,3 +288,39 @@ fn outbox_rows_can_be_cancelled_and_retried() {
     );
     assert_eq!(sandbox.run(&["outbox", "retry", "999"]).code(), 2);
 }
+
+#[test]
+fn send_wait_returns_once_the_listener_sent_the_message() {
+    let sandbox = Sandbox::stocked();
+    let child = sandbox
+        .cmd(&[
+            "send",
+            "--to",
+            "Alice",
+            "are you coming?",
+            "--wait",
+            "20",
+            "--json",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while sandbox.sql::<i64>("SELECT count(*) FROM outbox") == 0 {
+        assert!(std::time::Instant::now() < deadline, "nothing was queued");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // The listener's part: the row went out.
+    sandbox.exec("UPDATE outbox SET status = 'sent', sent_at = 1");
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let row: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(row["status"], "sent");
+    assert_eq!(row["chat_jid"], ALICE);
+}

@@ -290,3 +290,147 @@ fn stats_show_the_sync_state() {
     let stats = sandbox.json(&["stats", "--json"]);
     assert_eq!(stats["sync"]["checkpoints"]["interrupted"], 1, "{stats}");
 }
+
+/// The listener's part, played on the database: finish the queued request of `chat`
+/// with a completed checkpoint of `synced` messages.
+fn complete_request(sandbox: &Sandbox, chat: &str, synced: i64) {
+    wait_for(
+        sandbox,
+        "the request",
+        &format!(
+            "SELECT count(*) FROM sync_requests WHERE status = 'queued' AND chat_jid = '{chat}'"
+        ),
+    );
+    let now = now_ms();
+    exec(
+        sandbox,
+        &format!(
+            "INSERT OR REPLACE INTO sync_checkpoints (chat_jid, state, cursor_id, cursor_timestamp,
+                 cursor_from_me, messages_synced, max_messages, progress_percent, created_at,
+                 updated_at, completed_at)
+             VALUES ('{chat}', 'completed', 'OLD', 1600000000000, 0, {synced}, 500, 100, {now}, {now}, {now});
+             UPDATE sync_requests SET status = 'done' WHERE chat_jid = '{chat}';"
+        ),
+    );
+}
+
+#[test]
+fn all_monitored_through_the_listener_syncs_every_answered_chat_in_turn() {
+    let sandbox = with_alice();
+    let own = "15550009999@s.whatsapp.net";
+    let mut group: serde_json::Value =
+        serde_json::from_str(&message_line(FAMILY, "F1", false, 1_700_000_100, "dinner?")).unwrap();
+    group["sender"] = "15550002222@s.whatsapp.net".into();
+    let lines = [
+        group.to_string(),
+        message_line(own, "S1", true, 1_700_000_200, "note to self"),
+    ];
+    let report = sandbox.import_lines("more.jsonl", &lines, false);
+    assert_eq!(report["imported"], 2, "{report}");
+    pretend_listener(&sandbox);
+    let child = sandbox
+        .cmd(&["sync", "--all-monitored", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // One request at a time, in the order the monitored chats are listed.
+    for (chat, synced) in [(ALICE, 10), (FAMILY, 20), (own, 30)] {
+        complete_request(&sandbox, chat, synced);
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let synced: Vec<i64> = report
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["messages_synced"].as_i64().unwrap())
+        .collect();
+    assert_eq!(synced, [10, 20, 30]);
+    let status = sandbox.json(&["sync", "--status", "--json"]);
+    assert_eq!(status["status"]["is_latest"], true, "{status}");
+}
+
+#[test]
+fn restart_through_the_listener_queues_a_restart_of_a_completed_sync() {
+    let sandbox = with_alice();
+    pretend_listener(&sandbox);
+    let first = sandbox
+        .cmd(&["sync", "--chat", ALICE])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    complete_request(&sandbox, ALICE, 40);
+    assert!(first.wait_with_output().unwrap().status.success());
+    let restart = sandbox
+        .cmd(&["sync", "--chat", "Alice", "--restart", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    complete_request(&sandbox, ALICE, 7);
+    let out = restart.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        sandbox.sql::<i64>("SELECT count(*) FROM sync_requests WHERE action = 'restart'"),
+        1
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report[0]["messages_synced"], 7);
+}
+
+#[test]
+fn media_fetch_through_the_listener_prints_the_stored_file() {
+    let sandbox = with_alice();
+    pretend_listener(&sandbox);
+    exec(
+        &sandbox,
+        &format!(
+            "INSERT INTO media_files (chat_jid, message_id, media_type, mimetype, sha256, download,
+                 created_at, updated_at)
+             VALUES ('{ALICE}', 'A1', 'image', 'image/jpeg', 'ab12',
+                 '{{\"direct_path\":\"/v/t62\",\"media_key\":\"00\",\"file_enc_sha256\":\"00\",\"file_length\":4}}', 1, 1)"
+        ),
+    );
+    let child = sandbox
+        .cmd(&["media", "fetch", "--message", "A1", "--chat", "Alice"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for(
+        &sandbox,
+        "the download request",
+        "SELECT count(*) FROM media_files WHERE download_state = 'pending'",
+    );
+    sandbox.write("store/media/ab12.jpg", "jpeg");
+    exec(
+        &sandbox,
+        "UPDATE media_files SET download_state = 'done', local_path = 'media/ab12.jpg'",
+    );
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert!(printed.ends_with("store/media/ab12.jpg"), "{printed}");
+    // Asked again, the file on disk is the answer at once.
+    let again = sandbox.run(&["media", "fetch", "--message", "A1"]);
+    assert_eq!(again.code(), 0, "{}", again.stderr());
+    assert_eq!(again.stdout().trim(), printed);
+}

@@ -148,6 +148,7 @@ fn is_older(m: &Cursor, cursor: &Cursor) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::db::RequestState;
     use crate::message::{NewMessage, Origin, Status};
 
     const CHAT: &str = "15550001111@s.whatsapp.net";
@@ -271,6 +272,35 @@ mod tests {
             db.stats().unwrap().messages.pending,
             1,
             "history is never answered"
+        );
+    }
+
+    #[test]
+    fn perform_runs_a_queued_request_to_the_end_and_fails_a_refused_one() {
+        let (_dir, mut db, mut phone) = setup(60);
+        let monitored = [CHAT.to_string()];
+        db.queue_sync_request(CHAT, Step::Start, 100).unwrap();
+        let request = db.next_sync_request().unwrap().unwrap();
+        perform(&mut db, &mut phone, &request, &monitored, &never).unwrap();
+        assert_eq!(
+            db.sync_request_state(request.id).unwrap(),
+            Some(RequestState::Done)
+        );
+        let c = db.sync_checkpoint(CHAT).unwrap().unwrap();
+        assert_eq!((c.state, c.messages_synced), (State::Completed, 59));
+        assert_eq!(stored(&db), 60);
+        // Resuming a completed sync is refused, and the waiting `sync` learns why.
+        db.queue_sync_request(CHAT, Step::Resume, 100).unwrap();
+        let refused = db.next_sync_request().unwrap().unwrap();
+        perform(&mut db, &mut phone, &refused, &monitored, &never).unwrap();
+        match db.sync_request_state(refused.id).unwrap() {
+            Some(RequestState::Failed(why)) => assert!(why.contains("completed"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            phone.asked.len(),
+            2,
+            "the refused request asked the phone nothing"
         );
     }
 
