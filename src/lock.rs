@@ -26,7 +26,7 @@ pub fn path_for(database: &Path) -> PathBuf {
 pub fn acquire(database: &Path) -> Result<ConnectionLock> {
     let path = path_for(database);
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        crate::db::create_private_dir(dir)?;
+        crate::files::create_private_dir(dir)?;
     }
     let mut file = OpenOptions::new()
         .read(true)

@@ -85,18 +85,20 @@ pub fn keep(
     if actual != expected {
         return Err(Rejected::Mismatch { expected, actual }.into());
     }
-    crate::db::create_private_dir(dir)?;
+    crate::files::create_private_dir(dir)?;
     let path = dir.join(file_name(&actual, mimetype));
     if path.exists() {
         return Ok(path);
     }
-    let tmp = dir.join(format!(".{actual}.{}.tmp", std::process::id()));
-    let mut file =
-        std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+    // Written under a temporary name (0600, removed if we fail), synced, then renamed:
+    // a file under its final name is always whole.
+    let mut file = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("creating a file in {}", dir.display()))?;
     file.write_all(bytes)
-        .and_then(|()| file.sync_all())
-        .with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, &path).with_context(|| format!("naming {}", path.display()))?;
+        .and_then(|()| file.as_file().sync_all())
+        .with_context(|| format!("writing {}", file.path().display()))?;
+    file.persist(&path)
+        .with_context(|| format!("naming {}", path.display()))?;
     Ok(path)
 }
 

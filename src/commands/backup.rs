@@ -12,7 +12,7 @@ use crate::backups::{self, Retention};
 use crate::cli::{BackupArgs, Global, RestoreArgs};
 use crate::clock;
 use crate::db::{self, Db};
-use crate::{lock, output};
+use crate::{files, lock, output};
 
 #[derive(Debug, Serialize)]
 struct BackupReport {
@@ -31,7 +31,7 @@ pub fn run(global: &Global, args: &BackupArgs) -> Result<()> {
     let target = match &args.output {
         Some(path) => path.clone(),
         None => {
-            db::create_private_dir(dir)?;
+            files::create_private_dir(dir)?;
             backups::new_path(dir, now)
         }
     };

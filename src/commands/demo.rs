@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 
 use super::{create_db, load_config, process_once, search, stats};
 use crate::cli::{DemoArgs, Global, JsonFlag, ProcessArgs, SearchArgs};
-use crate::db;
+use crate::files;
 use crate::import;
 use crate::output;
 use crate::policy::Policy;
@@ -23,7 +23,7 @@ const NEW: &str = include_str!("../../demo/new.jsonl");
 
 pub fn run(global: &Global, args: &DemoArgs) -> Result<()> {
     let dir = &args.dir;
-    db::create_private_dir(dir)?;
+    files::create_private_dir(dir)?;
     let config_path = dir.join("app.json");
     if !config_path.exists() {
         write_private(&config_path, CONFIG)?;
@@ -87,6 +87,6 @@ pub fn run(global: &Global, args: &DemoArgs) -> Result<()> {
 }
 
 fn write_private(path: &Path, text: &str) -> Result<()> {
-    db::create_private(path)?;
+    files::create_private(path)?;
     std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
 }

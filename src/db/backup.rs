@@ -9,8 +9,9 @@ use anyhow::{Context, Result, bail};
 use rusqlite::backup::{Backup, StepResult};
 use rusqlite::{Connection, OpenFlags};
 
-use super::{Db, SCHEMA_VERSION, create_private};
+use super::{Db, SCHEMA_VERSION};
 use crate::error;
+use crate::files::create_private;
 
 /// Pages copied per step, between progress reports.
 const PAGES_PER_STEP: i32 = 1024;

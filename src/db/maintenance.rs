@@ -244,7 +244,7 @@ impl Db {
             Some(path) => {
                 // SQLite would create the file with the umask's mode; an empty file made
                 // private first is one it accepts, and the copy stays 0600.
-                super::create_private(path)?;
+                crate::files::create_private(path)?;
                 if let Err(err) = self
                     .conn
                     .execute("VACUUM INTO ?1", [path.to_string_lossy()])

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
-pub use crate::files::{create_private, create_private_dir};
+use crate::files::create_private;
 pub use backup::{copy_file, overwrite_file, verify};
 pub use control::ResumeMode;
 pub use heartbeat::Heartbeat;
