@@ -48,6 +48,7 @@ fn printing_commands_end_quietly_on_a_closed_pipe() {
         vec!["man"],
         vec!["stats"],
         vec!["search", "Spark"],
+        vec!["config", "check"],
     ] {
         for _ in 0..3 {
             let mut child = sandbox

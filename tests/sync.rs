@@ -4,8 +4,7 @@
 
 mod common;
 
-use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{Sandbox, message_line};
 
@@ -46,11 +45,7 @@ fn pretend_listener(sandbox: &Sandbox) {
 }
 
 fn wait_for(sandbox: &Sandbox, what: &str, query: &str) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while sandbox.sql::<i64>(query) == 0 {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    sandbox.wait_for(what, query);
 }
 
 /// `sync --chat ALICE ARGS` started against the pretended listener, once its request
@@ -58,12 +53,7 @@ fn wait_for(sandbox: &Sandbox, what: &str, query: &str) {
 fn waiting_sync(sandbox: &Sandbox, args: &[&str]) -> std::process::Child {
     let mut all = vec!["sync", "--chat", ALICE];
     all.extend_from_slice(args);
-    let child = sandbox
-        .cmd(&all)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = sandbox.spawn(&all);
     wait_for(
         sandbox,
         "the request",
@@ -328,12 +318,7 @@ fn all_monitored_through_the_listener_syncs_every_answered_chat_in_turn() {
     let report = sandbox.import_lines("more.jsonl", &lines, false);
     assert_eq!(report["imported"], 2, "{report}");
     pretend_listener(&sandbox);
-    let child = sandbox
-        .cmd(&["sync", "--all-monitored", "--json"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = sandbox.spawn(&["sync", "--all-monitored", "--json"]);
     // One request at a time, in the order the monitored chats are listed.
     for (chat, synced) in [(ALICE, 10), (FAMILY, 20), (own, 30)] {
         complete_request(&sandbox, chat, synced);
@@ -361,20 +346,10 @@ fn all_monitored_through_the_listener_syncs_every_answered_chat_in_turn() {
 fn restart_through_the_listener_queues_a_restart_of_a_completed_sync() {
     let sandbox = with_alice();
     pretend_listener(&sandbox);
-    let first = sandbox
-        .cmd(&["sync", "--chat", ALICE])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let first = sandbox.spawn(&["sync", "--chat", ALICE]);
     complete_request(&sandbox, ALICE, 40);
     assert!(first.wait_with_output().unwrap().status.success());
-    let restart = sandbox
-        .cmd(&["sync", "--chat", "Alice", "--restart", "--json"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let restart = sandbox.spawn(&["sync", "--chat", "Alice", "--restart", "--json"]);
     complete_request(&sandbox, ALICE, 7);
     let out = restart.wait_with_output().unwrap();
     assert_eq!(
@@ -404,12 +379,7 @@ fn media_fetch_through_the_listener_prints_the_stored_file() {
                  '{{\"direct_path\":\"/v/t62\",\"media_key\":\"00\",\"file_enc_sha256\":\"00\",\"file_length\":4}}', 1, 1)"
         ),
     );
-    let child = sandbox
-        .cmd(&["media", "fetch", "--message", "A1", "--chat", "Alice"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = sandbox.spawn(&["media", "fetch", "--message", "A1", "--chat", "Alice"]);
     wait_for(
         &sandbox,
         "the download request",

@@ -61,6 +61,28 @@ impl Sandbox {
         cmd
     }
 
+    /// A `wabot` command running in the background, its output captured.
+    pub fn spawn(&self, args: &[&str]) -> std::process::Child {
+        self.cmd(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start wabot")
+    }
+
+    /// Waits (at most 20 s) until `query` counts something: the moment a background
+    /// command has done its part.
+    pub fn wait_for(&self, what: &str, query: &str) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while self.sql::<i64>(query) == 0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "timed out waiting for {what}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
     pub fn run(&self, args: &[&str]) -> Run {
         Run(self.cmd(args).output().expect("run wabot"))
     }
