@@ -93,6 +93,8 @@ pub enum Command {
     Include(IncludeArgs),
     /// Try wabot on a demo chat built into the binary: no account, no API key needed
     Demo(DemoArgs),
+    /// Check the link, the listener, bans, versions and keys, with the next step for each problem
+    Doctor(JsonFlag),
     /// Queue failed messages again: their turns are answered by the next process-once
     Retry(RetryArgs),
     /// List known chats with their state

@@ -10,6 +10,7 @@ mod clock;
 mod commands;
 mod config;
 mod db;
+mod doctor;
 mod error;
 mod expiry;
 mod files;

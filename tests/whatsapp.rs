@@ -135,3 +135,74 @@ fn listen_heartbeats_while_offline_and_stops_cleanly_on_sigterm() {
     assert_eq!(status.code(), Some(0));
     assert_eq!(beat().map(|b| b.1).as_deref(), Some("stopped"));
 }
+
+/// A device store that claims to be linked, made by an offline pair.
+fn linked(sandbox: &Sandbox) {
+    let run = sandbox
+        .offline(&["pair", "--timeout", "1"])
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(75));
+    rusqlite::Connection::open(sandbox.path("store/device.db"))
+        .unwrap()
+        .execute(
+            "UPDATE device SET pn = '15550009999:7@s.whatsapp.net' WHERE id = 1",
+            [],
+        )
+        .unwrap();
+}
+
+#[test]
+fn a_standing_ban_keeps_listen_from_reconnecting_and_doctor_says_until_when() {
+    let sandbox = Sandbox::stocked();
+    let doctor = sandbox.run(&["doctor", "--json"]);
+    assert_eq!(doctor.code(), 69, "{}", doctor.stderr());
+    let findings: serde_json::Value = serde_json::from_str(&doctor.stdout()).unwrap();
+    let device = &findings[0];
+    assert_eq!(
+        (device["check"].as_str(), device["ok"].as_bool()),
+        (Some("device linked"), Some(false))
+    );
+    assert!(device["next"].as_str().unwrap().contains("wabot pair"));
+
+    linked(&sandbox);
+    let until = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+        + 3_600_000;
+    sandbox.exec(&format!(
+        "INSERT INTO account_state (id, banned_until, ban_reason, updated_at)
+         VALUES (1, {until}, '101: blocked by users', 1)"
+    ));
+    let started = Instant::now();
+    let listen = Run(sandbox.offline(&["listen"]).output().unwrap());
+    assert_eq!(listen.code(), 69, "{}", listen.stderr());
+    assert!(
+        listen.stderr().contains("temporarily banned"),
+        "{}",
+        listen.stderr()
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "refused before connecting"
+    );
+    assert_eq!(
+        sandbox.sql::<i64>("SELECT count(*) FROM listener_heartbeat"),
+        0,
+        "it never ran"
+    );
+    let doctor = sandbox.json_any(&["doctor", "--json"]);
+    let standing = doctor
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["check"] == "standing")
+        .unwrap()
+        .clone();
+    assert_eq!(standing["ok"], false);
+    assert!(
+        standing["next"].as_str().unwrap().starts_with("wait until"),
+        "{standing}"
+    );
+}

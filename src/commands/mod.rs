@@ -5,6 +5,7 @@ mod cleanup;
 mod config;
 mod control;
 mod demo;
+mod doctor;
 mod import;
 mod link;
 mod media;
@@ -59,6 +60,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Include(args) => control::include(global, &args),
         Command::Retry(args) => control::retry(global, &args),
         Command::Demo(args) => demo::run(global, &args),
+        Command::Doctor(args) => doctor::run(global, &args),
         Command::Chats(args) => control::chats(global, &args),
         Command::Send(args) => send::send(global, &args),
         Command::Simulate(args) => simulate::run(global, &args),

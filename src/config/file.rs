@@ -93,6 +93,19 @@ pub struct WhatsappSection {
     /// Archive the messages of chats that are not monitored too (never answered).
     #[serde(default)]
     pub store_all_chats: bool,
+    /// What the linked device shows: `unavailable` keeps the owner's phone notified.
+    #[serde(default)]
+    pub presence: Presence,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Presence {
+    /// Never "online": WhatsApp keeps sending the owner's phone its notifications.
+    #[default]
+    Unavailable,
+    /// The library's own behaviour: "online" while connected (phone notifications are held back).
+    Available,
 }
 
 #[derive(Debug, Deserialize, Serialize)]

@@ -14,7 +14,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 pub use entities::Entity;
-pub use file::{AppFile, EntityKind, SessionMode};
+pub use file::{AppFile, EntityKind, Presence, SessionMode};
 pub use llm::{Api, LlmSettings};
 pub use values::{Secret, TimeOfDay};
 

@@ -1,5 +1,6 @@
 //! The only place SQL lives. Opening a database applies pragmas and migrations.
 
+mod account;
 mod backup;
 mod control;
 mod heartbeat;
@@ -21,6 +22,7 @@ use anyhow::{Context, Result, bail};
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
 use crate::files::create_private;
+pub use account::{AccountState, Standing};
 pub use backup::{copy_file, overwrite_file, verify};
 pub use control::ResumeMode;
 pub use heartbeat::Heartbeat;
@@ -45,6 +47,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0003_llm_usage.sql"),
     include_str!("../../migrations/0004_application_id.sql"),
     include_str!("../../migrations/0005_skip_reason.sql"),
+    include_str!("../../migrations/0006_account_state.sql"),
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -11,10 +11,11 @@ use whatsapp_rust::prelude::*;
 use whatsapp_rust::types::events::ConnectFailure;
 
 use super::drain::{self, SendError, Sender};
+use super::standing::{self, Verdict};
 use super::wiring::Wiring;
-use super::{device, jobs, runtime};
+use super::{device, jobs, presence, runtime};
 use crate::clock;
-use crate::config::Config;
+use crate::config::{Config, Presence};
 use crate::db::{Db, Heartbeat};
 use crate::error::{self, Kind};
 use crate::policy::Policy;
@@ -22,16 +23,17 @@ use crate::policy::Policy;
 const HEARTBEAT_EVERY: Duration = Duration::from_secs(5);
 const DRAIN_EVERY: Duration = Duration::from_millis(500);
 const SEND_TIMEOUT: Duration = Duration::from_secs(30);
-/// Stopping takes at most about this long; systemd's stop timeout should exceed it.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(4);
+/// Stopping takes at most about this long: the library's own flush alone waits up to
+/// about 10 s. systemd's stop timeout exceeds it.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(15);
 
 /// Why the listener stops.
 #[derive(Debug)]
 enum Exit {
     Signal,
-    LoggedOut,
+    /// A ban, a logout or an outdated client: needs a human (or a new version).
+    Standing(Verdict),
     Replaced,
-    Banned(String),
     Failed(String),
     Ended,
 }
@@ -59,19 +61,41 @@ pub fn run(
 ) -> Result<()> {
     let _lock = crate::lock::acquire(&config.database_path)?;
     let account = super::session::require_device(&config)?;
+    let state = Db::open(&config.database_path)?.account_state()?;
+    // A ban or a logout stands until it ends or the device is paired again: reconnecting
+    // now would only make WhatsApp's view of this number worse.
+    if let Some(verdict) = standing::refusal(&state, clock::now_ms()) {
+        return Err(standing::failure(&verdict, config.timezone()));
+    }
+    let version = state
+        .client_version
+        .as_deref()
+        .and_then(standing::parse_version);
     log::info!("listening as {}", device::display_number(&account));
     let rt = runtime()?;
-    let result = rt.block_on(serve(config, reload, account));
-    rt.shutdown_timeout(Duration::from_secs(1));
-    result
+    let reload = Arc::new(reload);
+    let mut exit = rt.block_on(serve(&config, Arc::clone(&reload), &account, version));
+    if matches!(exit, Ok(Exit::Standing(Verdict::Outdated))) {
+        // WhatsApp wants a newer web client: fetch its version and try once more.
+        let db = std::sync::Mutex::new(Db::open(&config.database_path)?);
+        match rt.block_on(standing::fetch_current_version(&db)) {
+            Ok(current) => {
+                exit = rt.block_on(serve(&config, Arc::clone(&reload), &account, Some(current)));
+            }
+            Err(e) => log::warn!("could not fetch the current WhatsApp Web version: {e:#}"),
+        }
+    }
+    rt.shutdown_timeout(SHUTDOWN_GRACE);
+    outcome(exit?, config.timezone())
 }
 
 async fn serve(
-    config: Config,
-    reload: impl Fn() -> Result<Config> + Send + Sync + 'static,
-    account: String,
-) -> Result<()> {
-    let (wiring, answers) = Wiring::new(Db::open(&config.database_path)?, Policy::new(&config));
+    config: &Config,
+    reload: Arc<impl Fn() -> Result<Config> + Send + Sync + 'static>,
+    account: &str,
+    version: Option<(u32, u32, u32)>,
+) -> Result<Exit> {
+    let (wiring, answers) = Wiring::new(Db::open(&config.database_path)?, Policy::new(config));
     let db = Arc::clone(&wiring.db);
     let policy = Arc::clone(&wiring.policy);
     let live = Arc::new(Live {
@@ -87,15 +111,23 @@ async fn serve(
         .context("opening the device store")?;
     let events_live = Arc::clone(&live);
     let events_db = Arc::clone(&db);
+    let invisible = config.file.whatsapp.presence == Presence::Unavailable;
+    let mut builder = Bot::builder().with_backend(store);
+    if let Some(version) = version {
+        builder = builder.with_version(version);
+    }
     let bot = wiring
-        .apply(Bot::builder().with_backend(store))
+        .apply(builder)
         .on_event(move |event, client| {
             let live = Arc::clone(&events_live);
             let exit = exit_tx.clone();
             let db = Arc::clone(&events_db);
             async move {
                 if matches!(&*event, Event::Connected(_)) {
-                    tokio::spawn(refresh_group_names(client, db));
+                    tokio::spawn(refresh_group_names(Arc::clone(&client), db));
+                }
+                if invisible && presence::announces_available(&event) {
+                    tokio::spawn(presence::stay_unavailable(client));
                 }
                 on_event(&event, &live, &exit);
             }
@@ -107,9 +139,14 @@ async fn serve(
     let mut handle = bot.spawn();
 
     let stop = Arc::new(AtomicBool::new(false));
-    let drainer = spawn_drainer(&config, Arc::clone(&client), Arc::clone(&stop), account)?;
+    let drainer = spawn_drainer(
+        config,
+        Arc::clone(&client),
+        Arc::clone(&stop),
+        account.to_string(),
+    )?;
     let worker = jobs::spawn(
-        &config,
+        config,
         Arc::clone(&client),
         answers,
         Arc::clone(&policy),
@@ -151,24 +188,30 @@ async fn serve(
     live.set(false, state.clone());
     let db = Arc::clone(&db);
     let live2 = Arc::clone(&live);
-    tokio::task::spawn_blocking(move || write_heartbeat(&db, &live2, "stopped")).await??;
-    outcome(exit)
+    let verdict = match &exit {
+        Exit::Standing(v) => Some(v.clone()),
+        _ => None,
+    };
+    tokio::task::spawn_blocking(move || -> Result<()> {
+        if let Some(verdict) = verdict {
+            let mut db = db
+                .lock()
+                .map_err(|_| anyhow::anyhow!("database lock poisoned"))?;
+            standing::record(&mut db, &verdict)?;
+        }
+        write_heartbeat(&db, &live2, "stopped")
+    })
+    .await??;
+    Ok(exit)
 }
 
-fn outcome(exit: Exit) -> Result<()> {
+fn outcome(exit: Exit, tz: chrono_tz::Tz) -> Result<()> {
     match exit {
         Exit::Signal => Ok(()),
-        Exit::LoggedOut => Err(error::failure(
-            Kind::Unavailable,
-            "WhatsApp logged this device out: run `wabot pair --force` to link it again",
-        )),
+        Exit::Standing(verdict) => Err(standing::failure(&verdict, tz)),
         Exit::Replaced => Err(error::failure(
             Kind::Unavailable,
             "another client took over this WhatsApp session (stream replaced); is a second wabot running elsewhere with a copy of the device store?",
-        )),
-        Exit::Banned(detail) => Err(error::failure(
-            Kind::Temporary,
-            format!("WhatsApp temporarily banned this account: {detail}"),
         )),
         Exit::Failed(detail) => Err(anyhow::anyhow!("WhatsApp refused the connection: {detail}")),
         Exit::Ended => Err(error::failure(
@@ -192,16 +235,12 @@ fn on_event(event: &Event, live: &Live, exit: &mpsc::UnboundedSender<Exit>) {
             log::warn!("disconnected ({:?}); reconnecting", d.reason);
             live.set(false, format!("disconnected: {:?}", d.reason));
         }
-        Event::LoggedOut(_) => stop(Exit::LoggedOut),
+        Event::LoggedOut(_) | Event::TemporaryBan(_) | Event::ClientOutdated(_) => {
+            if let Some(verdict) = standing::verdict(event, clock::now_ms()) {
+                stop(Exit::Standing(verdict));
+            }
+        }
         Event::StreamReplaced(_) => stop(Exit::Replaced),
-        Event::TemporaryBan(ban) => stop(Exit::Banned(format!(
-            "{} for {} minutes",
-            ban.code,
-            ban.expire.num_minutes()
-        ))),
-        Event::ClientOutdated(_) => stop(Exit::Failed(
-            "this WhatsApp Web version is outdated: upgrade wabot".into(),
-        )),
         Event::ConnectFailure(ConnectFailure {
             reason, message, ..
         }) if !reason.should_reconnect() => {
@@ -263,9 +302,8 @@ async fn heartbeat_loop(
     live: Arc<Live>,
     policy: Arc<RwLock<Policy>>,
     mut hash: String,
-    reload: impl Fn() -> Result<Config> + Send + Sync + 'static,
+    reload: Arc<impl Fn() -> Result<Config> + Send + Sync + 'static>,
 ) {
-    let reload = Arc::new(reload);
     loop {
         let (db2, live2, policy2, reload2, seen) = (
             Arc::clone(&db),

@@ -9,10 +9,12 @@ mod jobs;
 pub mod listen;
 pub mod on_demand;
 pub mod pair;
+mod presence;
 mod qr;
 #[cfg(feature = "bench")]
 pub mod replay;
 pub mod session;
+pub mod standing;
 mod wiring;
 
 /// The one tokio runtime of a process that talks to WhatsApp (the library needs the

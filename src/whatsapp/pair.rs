@@ -9,10 +9,12 @@ use tokio::sync::mpsc;
 use whatsapp_rust::pair_code::PairCodeOptions;
 use whatsapp_rust::prelude::*;
 
+use super::standing::{self, Verdict};
 use super::wiring::{Pushed, Wiring};
 use super::{device, qr, runtime};
+use crate::clock;
 use crate::config::Config;
-use crate::db::Db;
+use crate::db::{Db, Standing};
 use crate::error::{self, Kind};
 use crate::policy::Policy;
 
@@ -42,8 +44,37 @@ enum Step {
     Paired,
     Connected,
     Exhausted,
+    /// The pair code expired or the server asked for a new one: request it again.
+    RefreshCode,
     Unreachable,
     Failed(String),
+    /// A ban, a logout or an outdated client: stop at once.
+    Standing(Verdict),
+}
+
+/// What a pairing event means; `by_phone` when linking with a pair code, where the QR
+/// codes are neither shown nor their running out the end.
+fn step_of(event: &Event, by_phone: bool, now: i64) -> Option<Step> {
+    if let Some(verdict) = standing::verdict(event, now) {
+        return Some(Step::Standing(verdict));
+    }
+    match event {
+        Event::PairingQrCode(q) if !by_phone => qr::render(&q.code).map(|art| {
+            Step::Show(Prompt::Qr {
+                art,
+                valid_for: q.timeout,
+            })
+        }),
+        Event::PairingCode(c) => Some(Step::Show(Prompt::Code(c.code.clone()))),
+        Event::PairingCodeRefresh(_) => Some(Step::RefreshCode),
+        Event::PairSuccess(_) => Some(Step::Paired),
+        Event::Connected(_) => Some(Step::Connected),
+        // The library keeps the socket open while a pair-code flow is pending.
+        Event::PairingQrCodesExhausted(e) if !by_phone || e.disconnected => Some(Step::Exhausted),
+        Event::PairError(e) => Some(Step::Failed(e.error.clone())),
+        Event::PairingCodeError(e) => Some(Step::Failed(e.error.clone())),
+        _ => None,
+    }
 }
 
 /// How long a person gets to scan or type before we give up.
@@ -70,29 +101,21 @@ async fn link(config: &Config, options: &Options, show: &dyn Fn(Prompt)) -> Resu
         .context("opening the device store")?;
     let (tx, mut rx) = mpsc::unbounded_channel::<Step>();
     let events = tx.clone();
-    let (mut wiring, _answers) = Wiring::new(Db::open(&config.database_path)?, Policy::new(config));
+    let db = Db::open(&config.database_path)?;
+    let version = db.account_state()?.client_version;
+    let (mut wiring, _answers) = Wiring::new(db, Policy::new(config));
     let pushed = wiring.report_pushed();
+    let mut builder = Bot::builder().with_backend(store);
+    if let Some(version) = version.as_deref().and_then(standing::parse_version) {
+        builder = builder.with_version(version);
+    }
+    let by_phone = options.phone.is_some();
     let bot = wiring
-        .apply(Bot::builder().with_backend(store))
+        .apply(builder)
         .on_event(move |event, _client| {
             let tx = events.clone();
             async move {
-                let step = match &*event {
-                    Event::PairingQrCode(q) => qr::render(&q.code).map(|art| {
-                        Step::Show(Prompt::Qr {
-                            art,
-                            valid_for: q.timeout,
-                        })
-                    }),
-                    Event::PairingCode(c) => Some(Step::Show(Prompt::Code(c.code.clone()))),
-                    Event::PairSuccess(_) => Some(Step::Paired),
-                    Event::Connected(_) => Some(Step::Connected),
-                    Event::PairingQrCodesExhausted(_) => Some(Step::Exhausted),
-                    Event::PairError(e) => Some(Step::Failed(e.error.clone())),
-                    Event::PairingCodeError(e) => Some(Step::Failed(e.error.clone())),
-                    _ => None,
-                };
-                if let Some(step) = step {
+                if let Some(step) = step_of(&event, by_phone, clock::now_ms()) {
                     let _ = tx.send(step);
                 }
             }
@@ -102,30 +125,61 @@ async fn link(config: &Config, options: &Options, show: &dyn Fn(Prompt)) -> Resu
         .context("starting the WhatsApp client")?;
     let client = bot.client();
     let handle = bot.spawn();
-    let watcher = Arc::clone(&client);
     let timeout = options.connect_timeout;
-    let phone = options.phone.clone();
-    tokio::spawn(async move {
-        if watcher.wait_for_socket(timeout).await.is_err() {
-            let _ = tx.send(Step::Unreachable);
-            return;
-        }
-        if let Some(phone_number) = phone
-            && let Err(e) = watcher
-                .pair_with_code(PairCodeOptions {
-                    phone_number,
-                    ..Default::default()
-                })
-                .await
-        {
-            let _ = tx.send(Step::Failed(format!("pair code: {e}")));
-        }
-    });
+    let request_code = |client: Arc<Client>, tx: mpsc::UnboundedSender<Step>| {
+        let phone = options.phone.clone();
+        tokio::spawn(async move {
+            if client.wait_for_socket(timeout).await.is_err() {
+                let _ = tx.send(Step::Unreachable);
+                return;
+            }
+            if let Some(phone_number) = phone
+                && let Err(e) = client
+                    .pair_with_code(PairCodeOptions {
+                        phone_number,
+                        ..Default::default()
+                    })
+                    .await
+            {
+                let _ = tx.send(Step::Failed(format!("pair code: {e}")));
+            }
+        });
+    };
+    request_code(Arc::clone(&client), tx.clone());
     let mut paired = false;
+    let mut shown_code = None;
     let outcome = loop {
         let step = tokio::time::timeout(PAIRING_WINDOW, rx.recv()).await;
         match step {
+            // A code is shown once, and again only when it changes.
+            Ok(Some(Step::Show(Prompt::Code(code)))) => {
+                if shown_code.as_ref() != Some(&code) {
+                    show(Prompt::Code(code.clone()));
+                    shown_code = Some(code);
+                }
+            }
             Ok(Some(Step::Show(prompt))) => show(prompt),
+            Ok(Some(Step::RefreshCode)) => request_code(Arc::clone(&client), tx.clone()),
+            Ok(Some(Step::Standing(Verdict::Outdated))) => {
+                let db = std::sync::Mutex::new(Db::open(&config.database_path)?);
+                let fetched = standing::fetch_current_version(&db).await;
+                break Err(error::failure(
+                    Kind::Temporary,
+                    match fetched {
+                        Ok((a, b, c)) => format!(
+                            "WhatsApp asked for a newer web client; wabot now uses version {a}.{b}.{c}: run `wabot pair` again"
+                        ),
+                        Err(e) => format!(
+                            "WhatsApp asked for a newer web client and its version could not be fetched ({e:#}); try again later"
+                        ),
+                    },
+                ));
+            }
+            Ok(Some(Step::Standing(verdict))) => {
+                let mut db = Db::open(&config.database_path)?;
+                standing::record(&mut db, &verdict)?;
+                break Err(standing::failure(&verdict, config.timezone()));
+            }
             Ok(Some(Step::Paired)) => paired = true,
             Ok(Some(Step::Connected)) if paired || client.pn().is_some() => break Ok(()),
             Ok(Some(Step::Connected)) => {}
@@ -159,6 +213,7 @@ async fn link(config: &Config, options: &Options, show: &dyn Fn(Prompt)) -> Resu
         }
     };
     if outcome.is_ok() {
+        Db::open(&config.database_path)?.record_standing(Standing::Linked, clock::now_ms())?;
         receive_history(&pushed, show).await;
     }
     let account = client.pn().map(|j| j.to_string());
@@ -188,5 +243,83 @@ async fn receive_history(pushed: &std::sync::mpsc::Receiver<Pushed>, show: &dyn 
             }
             Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use whatsapp_rust::types::events::ConnectFailureReason;
+    use whatsapp_rust::types::events::{
+        LoggedOut, PairingCode, PairingCodeRefresh, PairingQrCodesExhausted, TempBanReason,
+        TemporaryBan,
+    };
+
+    use super::*;
+
+    const NOW: i64 = 1_800_000_000_000;
+
+    fn exhausted(disconnected: bool) -> Event {
+        Event::PairingQrCodesExhausted(
+            PairingQrCodesExhausted::builder()
+                .disconnected(disconnected)
+                .build(),
+        )
+    }
+
+    #[test]
+    fn a_pair_code_flow_keeps_waiting_when_the_qr_codes_run_out() {
+        assert!(step_of(&exhausted(false), true, NOW).is_none());
+        assert!(matches!(
+            step_of(&exhausted(true), true, NOW),
+            Some(Step::Exhausted)
+        ));
+        assert!(matches!(
+            step_of(&exhausted(false), false, NOW),
+            Some(Step::Exhausted)
+        ));
+    }
+
+    #[test]
+    fn a_pairing_code_refresh_requests_a_new_code_and_codes_are_shown() {
+        let refresh =
+            Event::PairingCodeRefresh(PairingCodeRefresh::builder().force_manual(true).build());
+        assert!(matches!(
+            step_of(&refresh, true, NOW),
+            Some(Step::RefreshCode)
+        ));
+        let code = Event::PairingCode(
+            PairingCode::builder()
+                .code("ABCD1234".to_string())
+                .timeout(Duration::from_secs(180))
+                .build(),
+        );
+        assert!(matches!(
+            step_of(&code, true, NOW),
+            Some(Step::Show(Prompt::Code(c))) if c == "ABCD1234"
+        ));
+    }
+
+    #[test]
+    fn a_ban_or_logout_during_pairing_ends_it_at_once() {
+        let ban = Event::TemporaryBan(
+            TemporaryBan::builder()
+                .code(TempBanReason::BlockedByUsers)
+                .expire(chrono::Duration::hours(1))
+                .build(),
+        );
+        assert!(matches!(
+            step_of(&ban, true, NOW),
+            Some(Step::Standing(Verdict::Banned { until, .. })) if until == NOW + 3_600_000
+        ));
+        let out = Event::LoggedOut(
+            LoggedOut::builder()
+                .on_connect(true)
+                .reason(ConnectFailureReason::LoggedOut)
+                .build(),
+        );
+        assert!(matches!(
+            step_of(&out, false, NOW),
+            Some(Step::Standing(Verdict::LoggedOut { .. }))
+        ));
     }
 }

@@ -147,6 +147,13 @@ impl Sandbox {
         cmd
     }
 
+    /// The JSON a command prints, whatever its exit code (reports of problems).
+    pub fn json_any(&self, args: &[&str]) -> Value {
+        let run = self.run(args);
+        serde_json::from_str(&run.stdout())
+            .unwrap_or_else(|e| panic!("wabot {args:?} printed no JSON ({e}): {}", run.stderr()))
+    }
+
     pub fn sql<T: rusqlite::types::FromSql>(&self, query: &str) -> T {
         let conn = rusqlite::Connection::open(self.db_path()).unwrap();
         conn.query_row(query, [], |r| r.get(0)).unwrap()

@@ -1,0 +1,143 @@
+//! The account's standing with WhatsApp: bans, logouts, the client version to use.
+
+use anyhow::Result;
+use rusqlite::{OptionalExtension, params};
+use serde::Serialize;
+
+use super::Db;
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct AccountState {
+    pub banned_until: Option<i64>,
+    pub ban_reason: Option<String>,
+    pub logged_out_at: Option<i64>,
+    pub logout_reason: Option<String>,
+    /// `major.minor.patch` of WhatsApp Web, when the server asked for a newer one.
+    pub client_version: Option<String>,
+}
+
+/// One change to the account state.
+pub enum Standing<'a> {
+    Banned {
+        until: i64,
+        reason: &'a str,
+    },
+    LoggedOut {
+        reason: &'a str,
+    },
+    /// Linked (again): bans and logouts are history.
+    Linked,
+    ClientVersion(&'a str),
+}
+
+impl Db {
+    pub fn account_state(&self) -> Result<AccountState> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT banned_until, ban_reason, logged_out_at, logout_reason, client_version
+                 FROM account_state WHERE id = 1",
+                [],
+                |r| {
+                    Ok(AccountState {
+                        banned_until: r.get(0)?,
+                        ban_reason: r.get(1)?,
+                        logged_out_at: r.get(2)?,
+                        logout_reason: r.get(3)?,
+                        client_version: r.get(4)?,
+                    })
+                },
+            )
+            .optional()?
+            .unwrap_or_default())
+    }
+
+    pub fn record_standing(&mut self, change: Standing, now: i64) -> Result<()> {
+        // ?2 and ?3 are always bound; each change sets the columns it is about.
+        let (set, at, text) = match change {
+            Standing::Banned { until, reason } => (
+                "banned_until = ?2, ban_reason = ?3",
+                Some(until),
+                Some(reason),
+            ),
+            Standing::LoggedOut { reason } => (
+                "logged_out_at = ?2, logout_reason = ?3",
+                Some(now),
+                Some(reason),
+            ),
+            Standing::Linked => (
+                "banned_until = ?2, ban_reason = ?3, logged_out_at = ?2, logout_reason = ?3",
+                None,
+                None,
+            ),
+            Standing::ClientVersion(v) => ("client_version = coalesce(?3, ?2)", None, Some(v)),
+        };
+        self.in_write(|tx| {
+            tx.execute(
+                "INSERT OR IGNORE INTO account_state (id, updated_at) VALUES (1, ?1)",
+                [now],
+            )?;
+            tx.execute(
+                &format!("UPDATE account_state SET {set}, updated_at = ?1 WHERE id = 1"),
+                params![now, at, text],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// LID ↔ phone mappings known.
+    pub fn lid_mappings(&self) -> Result<i64> {
+        Ok(self.conn.query_row(
+            "SELECT count(*) FROM contacts WHERE lid IS NOT NULL",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// When WhatsApp last took a message of the outbox.
+    pub fn last_sent_at(&self) -> Result<Option<i64>> {
+        Ok(self
+            .conn
+            .query_row("SELECT max(sent_at) FROM outbox", [], |r| r.get(0))?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_ban_and_a_logout_are_kept_until_the_account_is_linked_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = Db::open(&dir.path().join("w.db")).unwrap();
+        assert_eq!(db.account_state().unwrap(), AccountState::default());
+        db.record_standing(
+            Standing::Banned {
+                until: 5_000,
+                reason: "101: spam",
+            },
+            1,
+        )
+        .unwrap();
+        db.record_standing(Standing::ClientVersion("2.3000.1"), 2)
+            .unwrap();
+        db.record_standing(
+            Standing::LoggedOut {
+                reason: "unlinked on the phone",
+            },
+            3,
+        )
+        .unwrap();
+        let s = db.account_state().unwrap();
+        assert_eq!((s.banned_until, s.logged_out_at), (Some(5_000), Some(3)));
+        assert_eq!(s.client_version.as_deref(), Some("2.3000.1"));
+        db.record_standing(Standing::Linked, 4).unwrap();
+        let s = db.account_state().unwrap();
+        assert_eq!((s.banned_until, s.logged_out_at), (None, None));
+        assert_eq!(
+            s.client_version.as_deref(),
+            Some("2.3000.1"),
+            "the version stays"
+        );
+    }
+}

@@ -1,0 +1,174 @@
+//! `wabot doctor`: one look at everything that keeps wabot answering, each finding with
+//! the next step when something is wrong.
+
+use anyhow::Result;
+use serde::Serialize;
+
+use crate::clock;
+use crate::config::Config;
+use crate::db::Db;
+use crate::error::{self, Kind};
+use crate::whatsapp::{device, standing};
+
+#[derive(Debug, Serialize)]
+pub struct Finding {
+    pub check: &'static str,
+    pub ok: bool,
+    pub detail: String,
+    /// What to do about it, when it is not ok.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+    /// Whether only a person can fix it (a link, a ban); otherwise waiting may do.
+    #[serde(skip)]
+    pub needs_a_human: bool,
+}
+
+fn finding(check: &'static str, ok: bool, detail: impl Into<String>) -> Finding {
+    Finding {
+        check,
+        ok,
+        detail: detail.into(),
+        next: None,
+        needs_a_human: false,
+    }
+}
+
+impl Finding {
+    fn next(mut self, step: impl Into<String>, needs_a_human: bool) -> Self {
+        if !self.ok {
+            self.next = Some(step.into());
+            self.needs_a_human = needs_a_human;
+        }
+        self
+    }
+}
+
+pub fn examine(config: &Config, db: &Db) -> Result<Vec<Finding>> {
+    let tz = config.timezone();
+    let now = clock::now_ms();
+    let shown = |t: i64| clock::display(t, tz);
+    let mut findings = Vec::new();
+
+    let linked = device::paired_as(&config.device_store_path())?;
+    findings.push(
+        finding(
+            "device linked",
+            linked.is_some(),
+            linked
+                .as_deref()
+                .map_or("no linked device".into(), device::display_number),
+        )
+        .next("run `wabot pair` (or `wabot pair --phone NUMBER`)", true),
+    );
+
+    let state = db.account_state()?;
+    let refusal = standing::refusal(&state, now);
+    findings.push(
+        finding(
+            "standing",
+            refusal.is_none(),
+            refusal.as_ref().map_or_else(
+                || "no ban, no logout".to_string(),
+                |v| standing::failure(v, tz).to_string(),
+            ),
+        )
+        .next(
+            match &refusal {
+                Some(standing::Verdict::Banned { until, .. }) => {
+                    format!(
+                        "wait until {}; `wabot listen` refuses to connect before",
+                        shown(*until)
+                    )
+                }
+                _ => "run `wabot pair --force`, then start the listener".to_string(),
+            },
+            true,
+        ),
+    );
+
+    let beat = db.heartbeat()?;
+    let running = db.listener_running()?;
+    let connected = running && beat.as_ref().is_some_and(|b| b.connected);
+    let detail = match &beat {
+        None => "never ran".to_string(),
+        Some(b) if !running => format!("not running (last heartbeat {})", shown(b.updated_at)),
+        Some(b) => format!(
+            "{} ({})",
+            if b.connected {
+                "connected"
+            } else {
+                "running, not connected"
+            },
+            b.detail.as_deref().unwrap_or(&b.state)
+        ),
+    };
+    findings.push(finding("listener", connected, detail).next(
+        if running {
+            "it retries by itself; `journalctl -u wabot-listen` says why it is not connected"
+        } else {
+            "`systemctl start wabot-listen` (or run `wabot listen`)"
+        },
+        !running,
+    ));
+
+    findings.push(finding(
+        "last send taken by WhatsApp",
+        true,
+        db.last_sent_at()?
+            .map_or_else(|| "none yet".to_string(), shown),
+    ));
+    findings.push(finding(
+        "WhatsApp Web version",
+        true,
+        state
+            .client_version
+            .map_or_else(|| "the library's own".to_string(), |v| v.to_string()),
+    ));
+    findings.push(finding(
+        "LID mappings known",
+        true,
+        db.lid_mappings()?.to_string(),
+    ));
+    findings.push(
+        finding(
+            "LLM key",
+            config.api_key.is_some(),
+            format!(
+                "{} {}",
+                config.llm.api_key_env,
+                if config.api_key.is_some() {
+                    "set"
+                } else {
+                    "missing"
+                }
+            ),
+        )
+        .next(
+            format!(
+                "put {} in the environment or .env beside app.json",
+                config.llm.api_key_env
+            ),
+            true,
+        ),
+    );
+    Ok(findings)
+}
+
+/// The exit status the findings call for: 69 when a person must act, 75 when waiting
+/// may do, success otherwise.
+pub fn verdict(findings: &[Finding]) -> Result<()> {
+    let bad: Vec<&Finding> = findings.iter().filter(|f| !f.ok).collect();
+    if bad.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<&str> = bad.iter().map(|f| f.check).collect();
+    let kind = if bad.iter().any(|f| f.needs_a_human) {
+        Kind::Unavailable
+    } else {
+        Kind::Temporary
+    };
+    Err(error::failure(
+        kind,
+        format!("needs attention: {}", names.join(", ")),
+    ))
+}
