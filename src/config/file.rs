@@ -96,6 +96,36 @@ pub struct WhatsappSection {
     /// What the linked device shows: `unavailable` keeps the owner's phone notified.
     #[serde(default)]
     pub presence: Presence,
+    /// How fast replies go out.
+    #[serde(default)]
+    pub pacing: PacingSection,
+    /// Mark the messages wabot answered as read (blue ticks) for their senders.
+    #[serde(default)]
+    pub read_receipts: bool,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PacingSection {
+    /// At least this long between any two sends.
+    pub min_seconds_between_sends: f64,
+    /// At least this long between two sends to the same chat.
+    pub min_seconds_between_sends_per_chat: f64,
+    /// Each wait is stretched by up to this fraction, at random.
+    pub jitter: f64,
+    /// Show "typing…" before a reply, for a moment scaled to its length.
+    pub typing: bool,
+}
+
+impl Default for PacingSection {
+    fn default() -> Self {
+        Self {
+            min_seconds_between_sends: 1.0,
+            min_seconds_between_sends_per_chat: 3.0,
+            jitter: 0.3,
+            typing: true,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]

@@ -14,7 +14,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 pub use entities::Entity;
-pub use file::{AppFile, EntityKind, Presence, SessionMode};
+pub use file::{AppFile, EntityKind, PacingSection, Presence, SessionMode};
 pub use llm::{Api, LlmSettings};
 pub use values::{Secret, TimeOfDay};
 
@@ -263,6 +263,26 @@ fn validate(file: &AppFile) -> Result<(Vec<Entity>, LlmSettings), Vec<String>> {
         (None, Some(section)) => LlmSettings::from_perplexity(section),
         (None, None) => LlmSettings::from_perplexity(&Default::default()),
     };
+    let pace = &file.whatsapp.pacing;
+    for (field, value, max) in [
+        (
+            "whatsapp.pacing.min_seconds_between_sends",
+            pace.min_seconds_between_sends,
+            600.0,
+        ),
+        (
+            "whatsapp.pacing.min_seconds_between_sends_per_chat",
+            pace.min_seconds_between_sends_per_chat,
+            3600.0,
+        ),
+        ("whatsapp.pacing.jitter", pace.jitter, 1.0),
+    ] {
+        check(
+            (0.0..=max).contains(&value),
+            field,
+            format!("must be between 0 and {max}, got {value}"),
+        );
+    }
     let p = &file.polling;
     check(
         (1..=1000).contains(&p.batch_size),

@@ -16,6 +16,9 @@ pub struct AccountState {
     pub client_version: Option<String>,
 }
 
+/// (chat, sender): one read receipt covers messages of one sender in one chat.
+pub type ChatSender = (String, String);
+
 /// One change to the account state.
 pub enum Standing<'a> {
     Banned {
@@ -85,6 +88,49 @@ impl Db {
         })
     }
 
+    /// Inbound messages answered since `since` and not yet marked read, grouped by
+    /// (chat, sender) as read receipts are sent.
+    pub fn answered_unread(
+        &self,
+        since: i64,
+        limit: usize,
+    ) -> Result<Vec<(ChatSender, Vec<String>)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT chat_jid, sender, id FROM messages
+             WHERE status = 'answered' AND is_from_me = 0 AND read_receipt_at IS NULL
+               AND timestamp >= ?1
+             ORDER BY chat_jid, sender, timestamp LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![since, limit as i64], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })?;
+        let mut grouped: Vec<(ChatSender, Vec<String>)> = Vec::new();
+        for row in rows {
+            let (chat, sender, id) = row?;
+            match grouped.last_mut() {
+                Some((key, ids)) if key.0 == chat && key.1 == sender => ids.push(id),
+                _ => grouped.push(((chat, sender), vec![id])),
+            }
+        }
+        Ok(grouped)
+    }
+
+    pub fn mark_read_receipts(&mut self, chat: &str, ids: &[String], now: i64) -> Result<()> {
+        self.in_write(|tx| {
+            for id in ids {
+                tx.execute(
+                    "UPDATE messages SET read_receipt_at = ?3 WHERE chat_jid = ?1 AND id = ?2",
+                    params![chat, id, now],
+                )?;
+            }
+            Ok(())
+        })
+    }
+
     /// LID ↔ phone mappings known.
     pub fn lid_mappings(&self) -> Result<i64> {
         Ok(self.conn.query_row(
@@ -139,5 +185,55 @@ mod tests {
             Some("2.3000.1"),
             "the version stays"
         );
+    }
+
+    #[test]
+    fn read_receipts_go_to_recently_answered_messages_once() {
+        use crate::message::{NewMessage, Origin, Status};
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = Db::open(&dir.path().join("w.db")).unwrap();
+        let group = "120363041234567890@g.us";
+        let message = |id: &str, sender: &str, at: i64| NewMessage {
+            chat_jid: group.into(),
+            id: id.into(),
+            sender: sender.into(),
+            content: "hi".into(),
+            timestamp_ms: at,
+            is_from_me: false,
+            message_type: "text".into(),
+            push_name: None,
+            mentions: vec![],
+            quoted_id: None,
+            origin: Origin::Live,
+            media: None,
+        };
+        let bob = "15550002222@s.whatsapp.net";
+        let carol = "15550003333@s.whatsapp.net";
+        let now = crate::clock::now_ms();
+        db.ingest(
+            vec![
+                message("old", bob, now - 7_200_000),
+                message("b1", bob, now - 60_000),
+                message("b2", bob, now - 50_000),
+                message("c1", carol, now - 40_000),
+            ],
+            &|_| Some(Status::Pending),
+        )
+        .unwrap();
+        db.in_write(|tx| Ok(tx.execute("UPDATE messages SET status = 'answered'", [])?))
+            .unwrap();
+        let due = db.answered_unread(now - 3_600_000, 50).unwrap();
+        let key = |s: &str| (group.to_string(), s.to_string());
+        assert_eq!(
+            due,
+            vec![
+                (key(bob), vec!["b1".to_string(), "b2".to_string()]),
+                (key(carol), vec!["c1".to_string()]),
+            ],
+            "grouped by sender, the old backlog left alone"
+        );
+        db.mark_read_receipts(group, &["b1".into(), "b2".into()], now)
+            .unwrap();
+        assert_eq!(db.answered_unread(now - 3_600_000, 50).unwrap().len(), 1);
     }
 }

@@ -48,6 +48,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0004_application_id.sql"),
     include_str!("../../migrations/0005_skip_reason.sql"),
     include_str!("../../migrations/0006_account_state.sql"),
+    include_str!("../../migrations/0007_read_receipts.sql"),
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -11,9 +11,10 @@ use whatsapp_rust::prelude::*;
 use whatsapp_rust::types::events::ConnectFailure;
 
 use super::drain::{self, SendError, Sender};
+use super::pacing::{self, Pacer};
 use super::standing::{self, Verdict};
 use super::wiring::Wiring;
-use super::{device, jobs, presence, runtime};
+use super::{device, jobs, presence, receipts, runtime};
 use crate::clock;
 use crate::config::{Config, Presence};
 use crate::db::{Db, Heartbeat};
@@ -342,10 +343,11 @@ async fn heartbeat_loop(
     }
 }
 
-/// Sends through the live client, waiting at most [`SEND_TIMEOUT`].
+/// Sends through the live client, paced, waiting at most [`SEND_TIMEOUT`].
 struct ClientSender {
     runtime: tokio::runtime::Handle,
     client: Arc<Client>,
+    pacer: Pacer,
 }
 
 impl Sender for ClientSender {
@@ -354,6 +356,21 @@ impl Sender for ClientSender {
             retryable: false,
             message: format!("{chat_jid} is not a JID: {e:?}"),
         })?;
+        std::thread::sleep(self.pacer.wait_before(
+            chat_jid,
+            std::time::Instant::now(),
+            fastrand::f64(),
+        ));
+        if self.pacer.typing {
+            // Best effort: a chat state that does not arrive only loses the "typing…".
+            let composing = self.client.chatstate();
+            let _ = self.runtime.block_on(tokio::time::timeout(
+                Duration::from_secs(5),
+                composing.send_composing(&to),
+            ));
+            std::thread::sleep(pacing::typing_for(text));
+        }
+        self.pacer.sent(chat_jid, std::time::Instant::now());
         let options = SendOptions::default().with_message_id(message_id);
         let send = self
             .client
@@ -388,7 +405,9 @@ fn spawn_drainer(
     let mut sender = ClientSender {
         runtime: tokio::runtime::Handle::current(),
         client: Arc::clone(&client),
+        pacer: Pacer::new(&config.file.whatsapp.pacing),
     };
+    let read_receipts = config.file.whatsapp.read_receipts;
     Ok(std::thread::spawn(move || {
         // One row at a time, so a stop request waits for one send at most.
         while !stop.load(Ordering::Relaxed) {
@@ -402,6 +421,9 @@ fn spawn_drainer(
             } else {
                 0
             };
+            if read_receipts && client.is_logged_in() {
+                receipts::send_read(&mut db, &client, &sender.runtime);
+            }
             if attempted == 0 {
                 std::thread::sleep(DRAIN_EVERY);
             }

@@ -8,9 +8,11 @@ mod ingest;
 mod jobs;
 pub mod listen;
 pub mod on_demand;
+mod pacing;
 pub mod pair;
 mod presence;
 mod qr;
+mod receipts;
 #[cfg(feature = "bench")]
 pub mod replay;
 pub mod session;
