@@ -58,11 +58,25 @@ impl Db {
                 .unzip();
             report.ignored = before - valid.len();
             {
+                // A placeholder (`undecryptable`, `unsupported`) gives way to the real copy
+                // when it comes (a retry, a recovered message, a newer wabot reading
+                // history); anything else stored is never overwritten.
                 let mut insert = tx.prepare_cached(
                     "INSERT INTO messages (chat_jid, id, sender, content, timestamp, is_from_me,
-                         message_type, push_name, mentions, quoted_id, source, status, created_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
-                     ON CONFLICT (chat_jid, id) DO NOTHING",
+                         message_type, push_name, mentions, quoted_id, source, status, created_at,
+                         wire_type, wire_raw, note)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+                     ON CONFLICT (chat_jid, id) DO UPDATE SET
+                         sender = excluded.sender, content = excluded.content,
+                         timestamp = excluded.timestamp, message_type = excluded.message_type,
+                         push_name = coalesce(excluded.push_name, messages.push_name),
+                         mentions = excluded.mentions, quoted_id = excluded.quoted_id,
+                         status = excluded.status, wire_type = excluded.wire_type,
+                         wire_raw = excluded.wire_raw, note = excluded.note
+                     WHERE excluded.message_type != messages.message_type
+                       AND (messages.message_type = 'undecryptable'
+                            OR (messages.message_type = 'unsupported'
+                                AND excluded.message_type != 'undecryptable'))",
                 )?;
                 for (m, status) in valid.iter().zip(&statuses) {
                     let changed = insert.execute(params![
@@ -79,6 +93,9 @@ impl Db {
                         m.origin.as_str(),
                         status.as_str(),
                         now,
+                        m.kept.wire_type,
+                        m.kept.wire_raw,
+                        (!m.kept.notes.is_empty()).then(|| m.kept.notes.join("; ")),
                     ])?;
                     if changed == 1 {
                         report.inserted += 1;
@@ -162,9 +179,20 @@ impl Db {
     }
 
     /// Records that `lid` (…@lid) and `phone_jid` (…@s.whatsapp.net) are one person.
+    /// A mapping learnt for the first time also moves what was stored under the LID
+    /// (messages, media, sessions, the chat) to the phone JID: one person, one chat.
     pub fn record_lid(&mut self, lid: &str, phone_jid: &str) -> Result<()> {
         let now = clock::now_ms();
         self.in_write(|tx| {
+            let known: Option<Option<String>> = tx
+                .query_row("SELECT lid FROM contacts WHERE jid = ?1", [phone_jid], |r| {
+                    r.get(0)
+                })
+                .optional()?;
+            if known.flatten().as_deref() == Some(lid) {
+                return Ok(());
+            }
+            move_identity(tx, lid, phone_jid, now)?;
             tx.execute(
                 "UPDATE contacts SET lid = NULL WHERE lid = ?1 AND jid != ?2",
                 params![lid, phone_jid],
@@ -177,6 +205,39 @@ impl Db {
             Ok(())
         })
     }
+}
+
+/// Moves every row stored under `lid` to `phone`. Where both already hold the same row
+/// (one message seen under both identities), the phone JID's copy is kept.
+fn move_identity(tx: &Transaction, lid: &str, phone: &str, now: i64) -> Result<()> {
+    tx.execute(
+        "INSERT INTO chats (jid, name, is_group, last_activity, created_at, updated_at)
+         SELECT ?2, name, is_group, last_activity, created_at, ?3 FROM chats WHERE jid = ?1
+         ON CONFLICT (jid) DO UPDATE SET
+             name = coalesce(chats.name, excluded.name),
+             last_activity = max(coalesce(chats.last_activity, 0), coalesce(excluded.last_activity, 0)),
+             updated_at = excluded.updated_at",
+        params![lid, phone, now],
+    )?;
+    let statements = [
+        "UPDATE OR IGNORE messages SET chat_jid = ?2 WHERE chat_jid = ?1",
+        "DELETE FROM messages WHERE chat_jid = ?1",
+        "UPDATE messages SET sender = ?2 WHERE sender = ?1",
+        "UPDATE OR IGNORE media_files SET chat_jid = ?2 WHERE chat_jid = ?1",
+        "DELETE FROM media_files WHERE chat_jid = ?1",
+        "UPDATE OR IGNORE chat_sessions
+             SET user_jid = CASE user_jid WHEN ?1 THEN ?2 ELSE user_jid END,
+                 chat_jid = CASE chat_jid WHEN ?1 THEN ?2 ELSE chat_jid END
+         WHERE user_jid = ?1 OR chat_jid = ?1",
+        "DELETE FROM chat_sessions WHERE user_jid = ?1 OR chat_jid = ?1",
+        "UPDATE OR IGNORE chat_tracking SET chat_jid = ?2 WHERE chat_jid = ?1",
+        "DELETE FROM chats WHERE jid = ?1",
+        "DELETE FROM contacts WHERE jid = ?1",
+    ];
+    for sql in statements {
+        tx.execute(sql, params![lid, phone])?;
+    }
+    Ok(())
 }
 
 impl Db {

@@ -8,6 +8,7 @@ mod maintenance;
 mod media;
 mod messages;
 mod outbox;
+mod quarantine;
 mod queue;
 mod search;
 mod sessions;
@@ -28,7 +29,8 @@ pub use maintenance::{ArchivedMessage, CleanupCounts, Cutoffs};
 #[cfg(test)]
 pub use media::MAX_DOWNLOAD_ATTEMPTS;
 pub use media::MediaRow;
-pub use outbox::{Kind as OutboxKind, LlmCall, OutboxRow, Outgoing};
+pub use outbox::{ACK_TIMEOUT_MS, Kind as OutboxKind, LlmCall, OutboxRow, Outgoing, Receipt};
+pub use quarantine::{PollSecret, Quarantined};
 pub use queue::{ClaimRequest, QueuedMessage, Release, Turn};
 pub use search::SearchFilter;
 pub use sessions::SessionRow;
@@ -45,6 +47,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0003_llm_usage.sql"),
     include_str!("../../migrations/0004_application_id.sql"),
     include_str!("../../migrations/0005_skip_reason.sql"),
+    include_str!("../../migrations/0006_linked_device_ingest.sql"),
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -355,7 +355,7 @@ fn spawn_drainer(
         // One row at a time, so a stop request waits for one send at most.
         while !stop.load(Ordering::Relaxed) {
             let attempted = if client.is_logged_in() {
-                drain::drain_once(&mut db, &mut sender, &own, clock::now_ms(), 1)
+                drain::drain_once(&mut db, &mut sender, clock::now_ms(), 1)
                     .map(|r| r.attempted())
                     .unwrap_or_else(|e| {
                         log::warn!("outbox: {e:#}");

@@ -4,6 +4,7 @@ pub mod convert;
 pub mod device;
 pub mod drain;
 mod history;
+mod confirm;
 mod ingest;
 mod jobs;
 pub mod listen;
