@@ -29,7 +29,9 @@ pub use maintenance::{ArchivedMessage, CleanupCounts, Cutoffs};
 #[cfg(test)]
 pub use media::MAX_DOWNLOAD_ATTEMPTS;
 pub use media::MediaRow;
-pub use outbox::{ACK_TIMEOUT_MS, Kind as OutboxKind, LlmCall, OutboxRow, Outgoing, Receipt};
+#[cfg(test)]
+pub use outbox::ACK_TIMEOUT_MS;
+pub use outbox::{Kind as OutboxKind, LlmCall, OutboxRow, Outgoing, Receipt};
 pub use quarantine::{PollSecret, Quarantined};
 pub use queue::{ClaimRequest, QueuedMessage, Release, Turn};
 pub use search::SearchFilter;

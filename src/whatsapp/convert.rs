@@ -383,11 +383,6 @@ pub fn lid_mappings(info: &MessageInfo) -> Vec<(String, String)> {
     pairs
 }
 
-/// When the sender is known by both identities, the pair to remember: (LID, phone JID).
-pub fn lid_mapping(info: &MessageInfo) -> Option<(String, String)> {
-    lid_mappings(info).into_iter().next()
-}
-
 /// The placeholder of a message WhatsApp delivered but the library could not decrypt:
 /// kept (never answered) until the retry or the phone brings the plaintext, which
 /// replaces it under the same id.
@@ -1035,10 +1030,10 @@ mod tests {
         let mut from_lid = info("987654321012345@lid", "987654321012345:2@lid", false);
         from_lid.source.sender_alt = Some("15550001111@s.whatsapp.net".parse().unwrap());
         assert_eq!(
-            lid_mapping(&from_lid),
-            Some(("987654321012345@lid".into(), ALICE.into()))
+            lid_mappings(&from_lid),
+            vec![("987654321012345@lid".to_string(), ALICE.to_string())]
         );
-        assert_eq!(lid_mapping(&dm()), None);
+        assert!(lid_mappings(&dm()).is_empty());
         let m = stored(&from_lid, wa::Message::text("hi"));
         assert_eq!(
             m.chat_jid, "987654321012345@lid",
