@@ -20,7 +20,9 @@ pub fn list(global: &Global, args: &OutboxListArgs) -> Result<()> {
     }
     let mut names = Names::new(&db, &config);
     let mut table = output::table();
-    table.set_header(["id", "chat", "kind", "status", "created", "receipt", "content"]);
+    table.set_header([
+        "id", "chat", "kind", "status", "created", "receipt", "content",
+    ]);
     for row in &rows {
         let mut content: String = row.content.chars().take(PREVIEW).collect();
         if row.content.chars().count() > PREVIEW {

@@ -32,8 +32,11 @@ pub fn send(global: &Global, args: &SendArgs) -> Result<()> {
     }
     if let Some(seconds) = args.wait {
         let deadline = Instant::now() + Duration::from_secs(seconds);
-        while rows.iter().any(|r| matches!(r.status.as_str(), "pending" | "written"))
-            && Instant::now() < deadline {
+        while rows
+            .iter()
+            .any(|r| matches!(r.status.as_str(), "pending" | "written"))
+            && Instant::now() < deadline
+        {
             std::thread::sleep(Duration::from_millis(250));
             for row in &mut rows {
                 if let Some(now) = db.outbox_row(row.id)? {

@@ -235,7 +235,12 @@ fn move_identity(tx: &Transaction, lid: &str, phone: &str, now: i64) -> Result<(
         "DELETE FROM contacts WHERE jid = ?1",
     ];
     for sql in statements {
-        tx.execute(sql, params![lid, phone])?;
+        // The deletes of what could not move name only the LID.
+        if sql.contains("?2") {
+            tx.execute(sql, params![lid, phone])?;
+        } else {
+            tx.execute(sql, params![lid])?;
+        }
     }
     Ok(())
 }
@@ -333,4 +338,56 @@ fn upsert_contacts(tx: &Transaction, batch: &[NewMessage], now: i64) -> Result<(
         upsert.execute(params![person, jid::phone(person), name, now])?;
     }
     Ok(())
+}
+
+/// One stored message as the store holds it, for tests of what ingest kept.
+#[cfg(test)]
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredRow {
+    pub sender: String,
+    pub message_type: String,
+    pub content: String,
+    pub status: String,
+    pub quoted_id: Option<String>,
+    pub mentions: Option<String>,
+    pub wire_type: Option<String>,
+    pub wire_raw: Option<Vec<u8>>,
+    pub note: Option<String>,
+}
+
+#[cfg(test)]
+impl Db {
+    pub fn stored(&self, chat_jid: &str, id: &str) -> Result<Option<StoredRow>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT sender, message_type, content, status, quoted_id, mentions, wire_type,
+                        wire_raw, note
+                 FROM messages WHERE chat_jid = ?1 AND id = ?2",
+                params![chat_jid, id],
+                |r| {
+                    Ok(StoredRow {
+                        sender: r.get(0)?,
+                        message_type: r.get(1)?,
+                        content: r.get(2)?,
+                        status: r.get(3)?,
+                        quoted_id: r.get(4)?,
+                        mentions: r.get(5)?,
+                        wire_type: r.get(6)?,
+                        wire_raw: r.get(7)?,
+                        note: r.get(8)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    /// How many messages a chat holds.
+    pub fn count_in(&self, chat_jid: &str) -> Result<i64> {
+        Ok(self.conn.query_row(
+            "SELECT count(*) FROM messages WHERE chat_jid = ?1",
+            [chat_jid],
+            |r| r.get(0),
+        )?)
+    }
 }

@@ -27,14 +27,20 @@ pub fn apply(db: &mut Db, event: &Event, own_jid: &str, now: i64) -> Result<()> 
         }
         Event::Receipt(receipt) => {
             if let Some(kind) = receipt_kind(&receipt.r#type) {
-                let ids: Vec<String> = receipt.message_ids.iter().map(|id| id.to_string()).collect();
+                let ids: Vec<String> = receipt
+                    .message_ids
+                    .iter()
+                    .map(|id| id.to_string())
+                    .collect();
                 db.record_receipt(&ids, kind, own_jid, receipt.timestamp.timestamp_millis())?;
             }
         }
         Event::Connected(_) => {
             let again = db.resend_unconfirmed(now)?;
             if again > 0 {
-                log::info!("{again} sends were not acknowledged before the reconnect: resending them with their ids");
+                log::info!(
+                    "{again} sends were not acknowledged before the reconnect: resending them with their ids"
+                );
             }
         }
         _ => {}

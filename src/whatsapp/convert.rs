@@ -19,7 +19,10 @@ pub enum Inbound {
     Message(NewMessage),
     /// A poll vote: stored as `unsupported` unless the poll's secret (in the store)
     /// decrypts it.
-    Vote { message: NewMessage, vote: Vote },
+    Vote {
+        message: NewMessage,
+        vote: Vote,
+    },
     /// The sender edited a message we may have stored.
     Edit {
         chat_jid: String,
@@ -206,7 +209,11 @@ pub fn convert(info: &MessageInfo, message: &wa::Message) -> Inbound {
     }
     let Some(body) = body(base) else {
         return match wire_types(base).first() {
-            Some(wire) => Inbound::Message(unsupported(record("unsupported", String::new()), wire, message)),
+            Some(wire) => Inbound::Message(unsupported(
+                record("unsupported", String::new()),
+                wire,
+                message,
+            )),
             None => Inbound::Skip("no content"),
         };
     };
@@ -266,7 +273,11 @@ fn poll_vote(
         .and_then(|k| k.id.clone());
     m.quoted_id = poll_id.clone();
     let vote = update.vote.as_option();
-    match (poll_id, vote.and_then(|v| v.enc_payload.clone()), vote.and_then(|v| v.enc_iv.clone())) {
+    match (
+        poll_id,
+        vote.and_then(|v| v.enc_payload.clone()),
+        vote.and_then(|v| v.enc_iv.clone()),
+    ) {
         (Some(poll_id), Some(enc_payload), Some(enc_iv)) => Inbound::Vote {
             message: m,
             vote: Vote {
@@ -582,7 +593,7 @@ fn body(m: &wa::Message) -> Option<Body<'_>> {
                 tagged("contacts", x.display_name.as_deref()),
                 x.context_info.as_option(),
             )
-        } else if let Some(x) = polls(m)         {
+        } else if let Some(x) = polls(m) {
             let options: Vec<&str> = x
                 .options
                 .iter()

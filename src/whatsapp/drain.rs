@@ -49,7 +49,10 @@ pub fn drain_once(
     let mut report = DrainReport::default();
     for row in db.due_sends(now, limit)? {
         if row.status == "written" && row.attempts >= MAX_SEND_ATTEMPTS {
-            let error = format!("no acknowledgement from WhatsApp after {} writes", row.attempts);
+            let error = format!(
+                "no acknowledgement from WhatsApp after {} writes",
+                row.attempts
+            );
             log::warn!("outbox #{} to {}: {error}; giving up", row.id, row.chat_jid);
             db.mark_send_failed(row.id, &error, None, now)?;
             report.failed += 1;
@@ -224,7 +227,10 @@ mod tests {
         let mut now = 0;
         for attempt in 1..=MAX_SEND_ATTEMPTS {
             let report = drain_once(&mut db, &mut phone, now, 50).unwrap();
-            assert_eq!(report.written, 0, "the second row never overtakes the first");
+            assert_eq!(
+                report.written, 0,
+                "the second row never overtakes the first"
+            );
             if attempt < MAX_SEND_ATTEMPTS {
                 assert_eq!(report.retried, 1);
                 // Before the back-off has passed nothing is due.

@@ -53,7 +53,9 @@ pub fn store(db: &mut Db, policy: &Policy, sync: &wa::HistorySync, own: &Jid) ->
             });
             let mut received = convert::receive(&info, content);
             match &mut received.inbound {
-                Inbound::Message(m) | Inbound::Vote { message: m, .. } => m.origin = Origin::History,
+                Inbound::Message(m) | Inbound::Vote { message: m, .. } => {
+                    m.origin = Origin::History
+                }
                 _ => {}
             }
             batch.push(received);
@@ -78,8 +80,14 @@ fn identities(sync: &wa::HistorySync) -> Vec<(String, String)> {
         .iter()
         .filter_map(|m| parse(m.lid_jid.as_deref(), m.pn_jid.as_deref()));
     let conversations = sync.conversations.iter().filter_map(|c| {
-        let lid = c.lid_jid.as_deref().or(Some(c.id.as_str()).filter(|id| id.ends_with("@lid")));
-        let pn = c.pn_jid.as_deref().or(Some(c.id.as_str()).filter(|id| id.ends_with("@s.whatsapp.net")));
+        let lid = c
+            .lid_jid
+            .as_deref()
+            .or(Some(c.id.as_str()).filter(|id| id.ends_with("@lid")));
+        let pn = c
+            .pn_jid
+            .as_deref()
+            .or(Some(c.id.as_str()).filter(|id| id.ends_with("@s.whatsapp.net")));
         parse(lid, pn)
     });
     table.chain(conversations).collect()

@@ -85,11 +85,15 @@ pub fn store(db: &mut Db, policy: &Policy, batch: Vec<Received>) -> Result<()> {
 /// options; otherwise it stays `unsupported` with its protobuf.
 fn read_vote(db: &Db, mut m: NewMessage, vote: &convert::Vote) -> Result<NewMessage> {
     let Some(poll) = db.poll_secret(&vote.poll_id)? else {
-        m.kept.notes.push("the poll is unknown: vote not decrypted".into());
+        m.kept
+            .notes
+            .push("the poll is unknown: vote not decrypted".into());
         return Ok(m);
     };
     let Some(options) = convert::read_vote(vote, &poll) else {
-        m.kept.notes.push("the vote did not decrypt with its poll's secret".into());
+        m.kept
+            .notes
+            .push("the vote did not decrypt with its poll's secret".into());
         return Ok(m);
     };
     m.message_type = "poll_vote".into();
@@ -237,7 +241,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut db = Db::open(&dir.path().join("w.db")).unwrap();
         let alice = "15550001111@s.whatsapp.net";
-        let mut first = Received::of(Inbound::Message(message("987654321@lid", "m1", false, "text")));
+        let mut first = Received::of(Inbound::Message(message(
+            "987654321@lid",
+            "m1",
+            false,
+            "text",
+        )));
         first
             .identities
             .push(("987654321@lid".into(), alice.into()));

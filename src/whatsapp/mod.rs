@@ -1,20 +1,22 @@
 //! The WhatsApp side of wabot: the only async code, behind blocking functions.
 
+mod confirm;
 pub mod convert;
 pub mod device;
 pub mod drain;
-mod history;
-mod confirm;
+pub(crate) mod history;
 mod ingest;
 mod jobs;
 pub mod listen;
 pub mod on_demand;
 pub mod pair;
 mod qr;
+#[cfg(test)]
+mod received_tests;
 #[cfg(feature = "bench")]
 pub mod replay;
 pub mod session;
-mod wiring;
+pub(crate) mod wiring;
 
 /// The one tokio runtime of a process that talks to WhatsApp (the library needs the
 /// multi-threaded kind).

@@ -6,9 +6,9 @@
 //! wait for it: WhatsApp never sends again what the library already acknowledged.
 
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use whatsapp_rust::bot::BotBuilder;
@@ -72,9 +72,7 @@ pub fn unhooked(event: &Event) -> Option<Vec<Received>> {
                 .map(|m| convert::receive(&m.info, &m.message))
                 .collect(),
         ),
-        Event::UndecryptableMessage(u) => {
-            Some(vec![Received::of(convert::undecryptable(&u.info))])
-        }
+        Event::UndecryptableMessage(u) => Some(vec![Received::of(convert::undecryptable(&u.info))]),
         _ => None,
     }
 }
@@ -99,6 +97,12 @@ impl Wiring {
         let (tx, rx) = mpsc::channel();
         self.pushed = Some(tx);
         rx
+    }
+
+    /// The in-flight counter, for tests that stand in for the event handler.
+    #[cfg(test)]
+    pub fn in_flight_counter(&self) -> Arc<AtomicUsize> {
+        Arc::clone(&self.in_flight)
     }
 
     /// How many received pieces are being stored right now.
@@ -130,36 +134,39 @@ impl Wiring {
     /// Adds the durability hook and the history handler to a client builder.
     pub fn apply<B, T, H, R>(&self, builder: BotBuilder<B, T, H, R>) -> BotBuilder<B, T, H, R> {
         let wiring = self.clone();
-        builder.with_inbound_durability_hook(self.hook()).on_event_for(
-            &[
-                EventKind::HistorySync,
-                EventKind::Messages,
-                EventKind::UndecryptableMessage,
-            ],
-            move |event, client| {
-                let wiring = wiring.clone();
-                // Counted before anything else, so a shutdown waiting for idle sees it.
-                let busy = InFlight::start(&wiring.in_flight);
-                async move {
-                    if let Event::HistorySync(blob) = &*event {
-                        let blob = LazyHistorySync::clone(blob);
-                        let own = client.pn();
-                        let stored = tokio::task::spawn_blocking(move || wiring.take(&blob, own))
-                            .await
-                            .map_err(anyhow::Error::from)
-                            .and_then(|r| r);
-                        if let Err(e) = stored {
-                            log::error!("history could not be stored: {e:#}");
+        builder
+            .with_inbound_durability_hook(self.hook())
+            .on_event_for(
+                &[
+                    EventKind::HistorySync,
+                    EventKind::Messages,
+                    EventKind::UndecryptableMessage,
+                ],
+                move |event, client| {
+                    let wiring = wiring.clone();
+                    // Counted before anything else, so a shutdown waiting for idle sees it.
+                    let busy = InFlight::start(&wiring.in_flight);
+                    async move {
+                        if let Event::HistorySync(blob) = &*event {
+                            let blob = LazyHistorySync::clone(blob);
+                            let own = client.pn();
+                            let stored =
+                                tokio::task::spawn_blocking(move || wiring.take(&blob, own))
+                                    .await
+                                    .map_err(anyhow::Error::from)
+                                    .and_then(|r| r);
+                            if let Err(e) = stored {
+                                log::error!("history could not be stored: {e:#}");
+                            }
+                        } else if let Some(items) = unhooked(&event)
+                            && let Err(e) = wiring.hook().commit(items).await
+                        {
+                            log::error!("received messages could not be stored: {e:#}");
                         }
-                    } else if let Some(items) = unhooked(&event)
-                        && let Err(e) = wiring.hook().commit(items).await
-                    {
-                        log::error!("received messages could not be stored: {e:#}");
+                        drop(busy);
                     }
-                    drop(busy);
-                }
-            },
-        )
+                },
+            )
     }
 
     fn take(&self, blob: &LazyHistorySync, own: Option<Jid>) -> Result<()> {
