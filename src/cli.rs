@@ -332,6 +332,8 @@ pub struct SendArgs {
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum OutboxStatus {
     Pending,
+    /// Written to WhatsApp, waiting for the server's acknowledgement
+    Written,
     Sent,
     Failed,
     Cancelled,
@@ -341,6 +343,7 @@ impl OutboxStatus {
     pub fn as_str(self) -> &'static str {
         match self {
             OutboxStatus::Pending => "pending",
+            OutboxStatus::Written => "written",
             OutboxStatus::Sent => "sent",
             OutboxStatus::Failed => "failed",
             OutboxStatus::Cancelled => "cancelled",

@@ -246,6 +246,7 @@ mod tests {
             quoted_id: None,
             origin: Origin::Live,
             media: Some(Box::new(media)),
+            kept: Default::default(),
         };
         db.ingest(vec![m], &|_| Some(Status::History)).unwrap();
         let row = db

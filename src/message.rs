@@ -64,6 +64,20 @@ pub struct NewMessage {
     pub origin: Origin,
     /// The attachment, for media messages.
     pub media: Option<Box<crate::attachment::Media>>,
+    /// What the wire carried beyond the text, and what validation removed.
+    pub kept: Kept,
+}
+
+/// The parts of a received message kept beside its text: the protobuf wabot could not
+/// read (so a later version can), and notes on what was removed to store the rest.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Kept {
+    /// The protobuf field the content came in (`poll_update_message`, …).
+    pub wire_type: Option<String>,
+    /// The encoded protobuf of the whole message.
+    pub wire_raw: Option<Vec<u8>>,
+    /// What was removed and why, for people (`messages.note`).
+    pub notes: Vec<String>,
 }
 
 /// WhatsApp began in 2009; anything stamped before 2010 is a unit or parsing mistake.
@@ -118,11 +132,15 @@ impl NewMessage {
             ));
         }
         self.message_type = kind;
-        self.mentions = self
-            .mentions
-            .iter()
-            .map(|m| jid::normalize(m).map_err(|e| format!("mentions: {e}")))
-            .collect::<Result<_, _>>()?;
+        // Mentions are best-effort: one bad mention never costs the message.
+        let mut mentions = Vec::with_capacity(self.mentions.len());
+        for mention in std::mem::take(&mut self.mentions) {
+            match jid::normalize(&mention) {
+                Ok(j) => mentions.push(j),
+                Err(e) => self.kept.notes.push(format!("mention dropped: {e}")),
+            }
+        }
+        self.mentions = mentions;
         self.push_name = self
             .push_name
             .map(|n| n.trim().to_string())
@@ -149,6 +167,7 @@ mod tests {
             quoted_id: None,
             origin: Origin::Import,
             media: None,
+            kept: Kept::default(),
         }
     }
 

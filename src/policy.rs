@@ -109,11 +109,12 @@ impl Policy {
     }
 
     /// On arrival: pending for the agent, history, or not stored at all (`None`).
-    /// Reactions and the owner's own messages (outside the self chat) are never turns.
+    /// Reactions, placeholders, protocol notices and the owner's own messages (outside
+    /// the self chat) are never turns.
     pub fn on_arrival(&self, m: &NewMessage) -> Option<Status> {
         let monitored = self.monitored.contains(&m.chat_jid);
         let in_self_chat = self.self_jid.as_deref() == Some(m.chat_jid.as_str());
-        let asks = (!m.is_from_me || in_self_chat) && m.message_type != "reaction";
+        let asks = (!m.is_from_me || in_self_chat) && asks_for_an_answer(&m.message_type);
         match (monitored, asks && !self.history) {
             (true, true) => Some(Status::Pending),
             (true, false) => Some(Status::History),
@@ -176,6 +177,23 @@ impl Policy {
                 .next()
                 .is_none_or(|c| !c.is_alphanumeric())
     }
+}
+
+/// Whether a message of this type says something to answer. Notices (a call, a
+/// disappearing-messages change, a vote, a reaction) do not; placeholders
+/// (`undecryptable`, `unsupported`) do not yet: the real copy replacing one is judged
+/// again when it arrives.
+fn asks_for_an_answer(message_type: &str) -> bool {
+    !matches!(
+        message_type,
+        "reaction"
+            | "reaction_removed"
+            | "undecryptable"
+            | "unsupported"
+            | "ephemeral_setting"
+            | "call"
+            | "poll_vote"
+    )
 }
 
 #[cfg(test)]

@@ -53,6 +53,7 @@ fn message(chat: &str, from_me: bool, kind: &str) -> NewMessage {
         quoted_id: None,
         origin: Origin::Import,
         media: None,
+        kept: Default::default(),
     }
 }
 

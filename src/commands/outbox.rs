@@ -20,7 +20,9 @@ pub fn list(global: &Global, args: &OutboxListArgs) -> Result<()> {
     }
     let mut names = Names::new(&db, &config);
     let mut table = output::table();
-    table.set_header(["id", "chat", "kind", "status", "created", "content"]);
+    table.set_header([
+        "id", "chat", "kind", "status", "created", "receipt", "content",
+    ]);
     for row in &rows {
         let mut content: String = row.content.chars().take(PREVIEW).collect();
         if row.content.chars().count() > PREVIEW {
@@ -30,12 +32,19 @@ pub fn list(global: &Global, args: &OutboxListArgs) -> Result<()> {
             Some(e) if row.status != "sent" => format!("{} ({e})", row.status),
             _ => row.status.clone(),
         };
+        let tz = config.timezone();
+        let receipt = match (row.read_at, row.delivered_at) {
+            (Some(at), _) => format!("read {}", clock::display(at, tz)),
+            (None, Some(at)) => format!("delivered {}", clock::display(at, tz)),
+            (None, None) => String::new(),
+        };
         table.add_row([
             Cell::new(row.id),
             Cell::new(names.of(&row.chat_jid)),
             Cell::new(&row.kind),
             Cell::new(status),
-            Cell::new(clock::display(row.created_at, config.timezone())),
+            Cell::new(clock::display(row.created_at, tz)),
+            Cell::new(receipt),
             Cell::new(content.replace('\n', " ")),
         ]);
     }

@@ -32,7 +32,11 @@ pub fn send(global: &Global, args: &SendArgs) -> Result<()> {
     }
     if let Some(seconds) = args.wait {
         let deadline = Instant::now() + Duration::from_secs(seconds);
-        while rows.iter().any(|r| r.status == "pending") && Instant::now() < deadline {
+        while rows
+            .iter()
+            .any(|r| matches!(r.status.as_str(), "pending" | "written"))
+            && Instant::now() < deadline
+        {
             std::thread::sleep(Duration::from_millis(250));
             for row in &mut rows {
                 if let Some(now) = db.outbox_row(row.id)? {
@@ -59,10 +63,10 @@ pub fn send(global: &Global, args: &SendArgs) -> Result<()> {
             "sending failed: {}",
             row.last_error.as_deref().unwrap_or("unknown error")
         ),
-        (Some(s), "pending") => Err(error::failure(
+        (Some(s), "pending" | "written") => Err(error::failure(
             Kind::Temporary,
             format!(
-                "not sent within {s} s (is `wabot listen` running?); it stays queued as #{}",
+                "not confirmed by WhatsApp within {s} s (is `wabot listen` running?); it stays queued as #{}",
                 row.id
             ),
         )),

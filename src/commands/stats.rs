@@ -43,12 +43,13 @@ fn print_tables(s: &Stats, config: &Config) -> Result<()> {
         (
             "outbox",
             format!(
-                "{} pending · {} sent · {} failed",
-                o.pending, o.sent, o.failed
+                "{} pending · {} written · {} sent · {} failed",
+                o.pending, o.written, o.sent, o.failed
             ),
         ),
         ("chats", s.chats.to_string()),
         ("contacts", s.contacts.to_string()),
+        ("quarantined", s.quarantined.to_string()),
         ("active sessions", s.sessions.active.to_string()),
         (
             "last message",

@@ -206,6 +206,7 @@ mod tests {
             quoted_id: None,
             origin: Origin::Live,
             media: None,
+            kept: Default::default(),
         };
         let bob = "15550002222@s.whatsapp.net";
         let carol = "15550003333@s.whatsapp.net";

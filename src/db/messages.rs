@@ -59,11 +59,25 @@ impl Db {
                 .unzip();
             report.ignored = before - valid.len();
             {
+                // A placeholder (`undecryptable`, `unsupported`) gives way to the real copy
+                // when it comes (a retry, a recovered message, a newer wabot reading
+                // history); anything else stored is never overwritten.
                 let mut insert = tx.prepare_cached(
                     "INSERT INTO messages (chat_jid, id, sender, content, timestamp, is_from_me,
-                         message_type, push_name, mentions, quoted_id, source, status, created_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
-                     ON CONFLICT (chat_jid, id) DO NOTHING",
+                         message_type, push_name, mentions, quoted_id, source, status, created_at,
+                         wire_type, wire_raw, note)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+                     ON CONFLICT (chat_jid, id) DO UPDATE SET
+                         sender = excluded.sender, content = excluded.content,
+                         timestamp = excluded.timestamp, message_type = excluded.message_type,
+                         push_name = coalesce(excluded.push_name, messages.push_name),
+                         mentions = excluded.mentions, quoted_id = excluded.quoted_id,
+                         status = excluded.status, wire_type = excluded.wire_type,
+                         wire_raw = excluded.wire_raw, note = excluded.note
+                     WHERE excluded.message_type != messages.message_type
+                       AND (messages.message_type = 'undecryptable'
+                            OR (messages.message_type = 'unsupported'
+                                AND excluded.message_type != 'undecryptable'))",
                 )?;
                 for (m, status) in valid.iter().zip(&statuses) {
                     let changed = insert.execute(params![
@@ -80,6 +94,9 @@ impl Db {
                         m.origin.as_str(),
                         status.as_str(),
                         now,
+                        m.kept.wire_type,
+                        m.kept.wire_raw,
+                        (!m.kept.notes.is_empty()).then(|| m.kept.notes.join("; ")),
                     ])?;
                     if changed == 1 {
                         report.inserted += 1;
@@ -170,9 +187,20 @@ impl Db {
     }
 
     /// Records that `lid` (…@lid) and `phone_jid` (…@s.whatsapp.net) are one person.
+    /// A mapping learnt for the first time also moves what was stored under the LID
+    /// (messages, media, sessions, the chat) to the phone JID: one person, one chat.
     pub fn record_lid(&mut self, lid: &str, phone_jid: &str) -> Result<()> {
         let now = clock::now_ms();
         self.in_write(|tx| {
+            let known: Option<Option<String>> = tx
+                .query_row("SELECT lid FROM contacts WHERE jid = ?1", [phone_jid], |r| {
+                    r.get(0)
+                })
+                .optional()?;
+            if known.flatten().as_deref() == Some(lid) {
+                return Ok(());
+            }
+            move_identity(tx, lid, phone_jid, now)?;
             tx.execute(
                 "UPDATE contacts SET lid = NULL WHERE lid = ?1 AND jid != ?2",
                 params![lid, phone_jid],
@@ -185,6 +213,44 @@ impl Db {
             Ok(())
         })
     }
+}
+
+/// Moves every row stored under `lid` to `phone`. Where both already hold the same row
+/// (one message seen under both identities), the phone JID's copy is kept.
+fn move_identity(tx: &Transaction, lid: &str, phone: &str, now: i64) -> Result<()> {
+    tx.execute(
+        "INSERT INTO chats (jid, name, is_group, last_activity, created_at, updated_at)
+         SELECT ?2, name, is_group, last_activity, created_at, ?3 FROM chats WHERE jid = ?1
+         ON CONFLICT (jid) DO UPDATE SET
+             name = coalesce(chats.name, excluded.name),
+             last_activity = max(coalesce(chats.last_activity, 0), coalesce(excluded.last_activity, 0)),
+             updated_at = excluded.updated_at",
+        params![lid, phone, now],
+    )?;
+    let statements = [
+        "UPDATE OR IGNORE messages SET chat_jid = ?2 WHERE chat_jid = ?1",
+        "DELETE FROM messages WHERE chat_jid = ?1",
+        "UPDATE messages SET sender = ?2 WHERE sender = ?1",
+        "UPDATE OR IGNORE media_files SET chat_jid = ?2 WHERE chat_jid = ?1",
+        "DELETE FROM media_files WHERE chat_jid = ?1",
+        "UPDATE OR IGNORE chat_sessions
+             SET user_jid = CASE user_jid WHEN ?1 THEN ?2 ELSE user_jid END,
+                 chat_jid = CASE chat_jid WHEN ?1 THEN ?2 ELSE chat_jid END
+         WHERE user_jid = ?1 OR chat_jid = ?1",
+        "DELETE FROM chat_sessions WHERE user_jid = ?1 OR chat_jid = ?1",
+        "UPDATE OR IGNORE chat_tracking SET chat_jid = ?2 WHERE chat_jid = ?1",
+        "DELETE FROM chats WHERE jid = ?1",
+        "DELETE FROM contacts WHERE jid = ?1",
+    ];
+    for sql in statements {
+        // The deletes of what could not move name only the LID.
+        if sql.contains("?2") {
+            tx.execute(sql, params![lid, phone])?;
+        } else {
+            tx.execute(sql, params![lid])?;
+        }
+    }
+    Ok(())
 }
 
 impl Db {
@@ -280,4 +346,56 @@ fn upsert_contacts(tx: &Transaction, batch: &[NewMessage], now: i64) -> Result<(
         upsert.execute(params![person, jid::phone(person), name, now])?;
     }
     Ok(())
+}
+
+/// One stored message as the store holds it, for tests of what ingest kept.
+#[cfg(test)]
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredRow {
+    pub sender: String,
+    pub message_type: String,
+    pub content: String,
+    pub status: String,
+    pub quoted_id: Option<String>,
+    pub mentions: Option<String>,
+    pub wire_type: Option<String>,
+    pub wire_raw: Option<Vec<u8>>,
+    pub note: Option<String>,
+}
+
+#[cfg(test)]
+impl Db {
+    pub fn stored(&self, chat_jid: &str, id: &str) -> Result<Option<StoredRow>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT sender, message_type, content, status, quoted_id, mentions, wire_type,
+                        wire_raw, note
+                 FROM messages WHERE chat_jid = ?1 AND id = ?2",
+                params![chat_jid, id],
+                |r| {
+                    Ok(StoredRow {
+                        sender: r.get(0)?,
+                        message_type: r.get(1)?,
+                        content: r.get(2)?,
+                        status: r.get(3)?,
+                        quoted_id: r.get(4)?,
+                        mentions: r.get(5)?,
+                        wire_type: r.get(6)?,
+                        wire_raw: r.get(7)?,
+                        note: r.get(8)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    /// How many messages a chat holds.
+    pub fn count_in(&self, chat_jid: &str) -> Result<i64> {
+        Ok(self.conn.query_row(
+            "SELECT count(*) FROM messages WHERE chat_jid = ?1",
+            [chat_jid],
+            |r| r.get(0),
+        )?)
+    }
 }

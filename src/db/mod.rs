@@ -9,6 +9,7 @@ mod maintenance;
 mod media;
 mod messages;
 mod outbox;
+mod quarantine;
 mod queue;
 mod search;
 mod sessions;
@@ -30,7 +31,10 @@ pub use maintenance::{ArchivedMessage, CleanupCounts, Cutoffs};
 #[cfg(test)]
 pub use media::MAX_DOWNLOAD_ATTEMPTS;
 pub use media::MediaRow;
-pub use outbox::{Kind as OutboxKind, LlmCall, OutboxRow, Outgoing};
+#[cfg(test)]
+pub use outbox::ACK_TIMEOUT_MS;
+pub use outbox::{Kind as OutboxKind, LlmCall, OutboxRow, Outgoing, Receipt};
+pub use quarantine::{PollSecret, Quarantined};
 pub use queue::{ClaimRequest, QueuedMessage, Release, Turn};
 pub use search::SearchFilter;
 pub use sessions::SessionRow;
@@ -47,8 +51,9 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0003_llm_usage.sql"),
     include_str!("../../migrations/0004_application_id.sql"),
     include_str!("../../migrations/0005_skip_reason.sql"),
-    include_str!("../../migrations/0006_account_state.sql"),
-    include_str!("../../migrations/0007_read_receipts.sql"),
+    include_str!("../../migrations/0006_linked_device_ingest.sql"),
+    include_str!("../../migrations/0007_account_state.sql"),
+    include_str!("../../migrations/0008_read_receipts.sql"),
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -50,8 +50,25 @@ pub struct OutboxRow {
     pub last_error: Option<String>,
     pub reply_to_id: Option<String>,
     pub created_at: i64,
+    /// When WhatsApp acknowledged it (status `sent`).
     pub sent_at: Option<i64>,
+    /// When it was last written to the socket (status `written` until the server acks).
+    pub written_at: Option<i64>,
+    pub delivered_at: Option<i64>,
+    pub read_at: Option<i64>,
 }
+
+/// A receipt WhatsApp sent for one of our messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Receipt {
+    Delivered,
+    /// Read, or played for a voice note.
+    Read,
+}
+
+/// How long a written row waits for the server's ack before it is written again
+/// (with the same id, so WhatsApp shows it once).
+pub const ACK_TIMEOUT_MS: i64 = 60_000;
 
 /// One LLM call, for the usage log.
 pub struct LlmCall<'a> {
@@ -225,41 +242,94 @@ impl Db {
         Ok(rows)
     }
 
-    /// The next row to send of each chat, oldest first. A chat whose oldest pending row
-    /// waits for a retry sends nothing newer meanwhile: order within a chat is kept.
+    /// The next row to send of each chat, oldest first. A chat whose oldest open row
+    /// waits (for a retry, or for the server to ack a written row) sends nothing newer
+    /// meanwhile: order within a chat is kept. A written row not acked within
+    /// [`ACK_TIMEOUT_MS`] is due again.
     pub fn due_sends(&self, now: i64, limit: usize) -> Result<Vec<OutboxRow>> {
         let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT {ROW_COLUMNS} FROM outbox AS o
-             WHERE o.status = 'pending'
-               AND o.id = (SELECT min(id) FROM outbox WHERE status = 'pending' AND chat_jid = o.chat_jid)
-               AND coalesce(o.next_attempt_at, 0) <= ?1
+             WHERE o.status IN ('pending', 'written')
+               AND o.id = (SELECT min(id) FROM outbox
+                           WHERE status IN ('pending', 'written') AND chat_jid = o.chat_jid)
+               AND CASE o.status
+                       WHEN 'pending' THEN coalesce(o.next_attempt_at, 0) <= ?1
+                       ELSE coalesce(o.written_at, 0) <= ?1 - ?3
+                   END
              ORDER BY o.id LIMIT ?2"
         ))?;
         let rows = stmt
-            .query_map(params![now, limit as i64], outbox_row)?
+            .query_map(params![now, limit as i64, ACK_TIMEOUT_MS], outbox_row)?
             .collect::<rusqlite::Result<_>>()?;
         Ok(rows)
     }
 
-    /// Marks a row sent and stores it as an outbound message of its chat (WhatsApp does
-    /// not echo a device's own sends back to it), under its WhatsApp id.
-    pub fn mark_sent(&mut self, id: i64, own_jid: &str, now: i64) -> Result<()> {
+    /// Records that a row was written to the socket: not sent until the server acks.
+    pub fn mark_written(&mut self, id: i64, now: i64) -> Result<()> {
         self.in_write(|tx| {
             tx.execute(
-                "UPDATE outbox SET status = 'sent', sent_at = ?2, updated_at = ?2,
+                "UPDATE outbox SET status = 'written', written_at = ?2, updated_at = ?2,
                      attempts = attempts + 1, last_error = NULL, next_attempt_at = NULL
-                 WHERE id = ?1 AND status = 'pending'",
+                 WHERE id = ?1 AND status IN ('pending', 'written')",
                 params![id, now],
             )?;
-            tx.execute(
-                "INSERT INTO messages (chat_jid, id, sender, content, timestamp, is_from_me,
-                     message_type, source, status, created_at)
-                 SELECT chat_jid, message_id, ?2, content, ?3, 1, 'text', 'own', 'history', ?3
-                 FROM outbox WHERE id = ?1
-                 ON CONFLICT (chat_jid, id) DO NOTHING",
-                params![id, own_jid, now],
-            )?;
             Ok(())
+        })
+    }
+
+    /// WhatsApp acknowledged the message `message_id`: the row is sent and joins its
+    /// chat as an outbound message (WhatsApp does not echo a device's own sends back).
+    /// Returns false when no open row has that id (not ours, or acked before).
+    pub fn confirm_sent(&mut self, message_id: &str, own_jid: &str, at: i64) -> Result<bool> {
+        self.in_write(|tx| confirm(tx, message_id, own_jid, at))
+    }
+
+    /// WhatsApp refused the message `message_id` with an error code: failed for good.
+    pub fn refuse_sent(&mut self, message_id: &str, code: &str, at: i64) -> Result<bool> {
+        self.in_write(|tx| {
+            let n = tx.execute(
+                "UPDATE outbox SET status = 'failed', updated_at = ?3, next_attempt_at = NULL,
+                     last_error = 'WhatsApp refused the message (error ' || ?2 || ')'
+                 WHERE message_id = ?1 AND status IN ('pending', 'written')",
+                params![message_id, code, at],
+            )?;
+            Ok(n == 1)
+        })
+    }
+
+    /// A delivery or read receipt for our messages: a receipt also proves the server
+    /// took a row whose ack was missed. Returns how many rows it concerned.
+    pub fn record_receipt(
+        &mut self,
+        message_ids: &[String],
+        receipt: Receipt,
+        own_jid: &str,
+        at: i64,
+    ) -> Result<usize> {
+        self.in_write(|tx| {
+            let mut concerned = 0;
+            for id in message_ids {
+                confirm(tx, id, own_jid, at)?;
+                concerned += tx.execute(
+                    "UPDATE outbox SET delivered_at = coalesce(delivered_at, ?2),
+                         read_at = CASE WHEN ?3 THEN coalesce(read_at, ?2) ELSE read_at END,
+                         updated_at = ?2
+                     WHERE message_id = ?1 AND status = 'sent'",
+                    params![id, at, receipt == Receipt::Read],
+                )?;
+            }
+            Ok(concerned)
+        })
+    }
+
+    /// After a reconnect: rows written but never acked go out again (same id).
+    pub fn resend_unconfirmed(&mut self, now: i64) -> Result<usize> {
+        self.in_write(|tx| {
+            Ok(tx.execute(
+                "UPDATE outbox SET status = 'pending', next_attempt_at = NULL, updated_at = ?1
+                 WHERE status = 'written'",
+                [now],
+            )?)
         })
     }
 
@@ -275,7 +345,7 @@ impl Db {
             tx.execute(
                 "UPDATE outbox SET status = CASE WHEN ?3 IS NULL THEN 'failed' ELSE 'pending' END,
                      next_attempt_at = ?3, last_error = ?2, attempts = attempts + 1, updated_at = ?4
-                 WHERE id = ?1 AND status = 'pending'",
+                 WHERE id = ?1 AND status IN ('pending', 'written')",
                 params![id, error, retry_at, now],
             )?;
             Ok(())
@@ -283,8 +353,29 @@ impl Db {
     }
 }
 
+fn confirm(tx: &rusqlite::Transaction, message_id: &str, own_jid: &str, at: i64) -> Result<bool> {
+    let n = tx.execute(
+        "UPDATE outbox SET status = 'sent', sent_at = ?2, updated_at = ?2, last_error = NULL,
+             next_attempt_at = NULL
+         WHERE message_id = ?1 AND status IN ('pending', 'written')",
+        params![message_id, at],
+    )?;
+    if n == 0 {
+        return Ok(false);
+    }
+    tx.execute(
+        "INSERT INTO messages (chat_jid, id, sender, content, timestamp, is_from_me,
+             message_type, source, status, created_at)
+         SELECT chat_jid, message_id, ?2, content, ?3, 1, 'text', 'own', 'history', ?3
+         FROM outbox WHERE message_id = ?1
+         ON CONFLICT (chat_jid, id) DO NOTHING",
+        params![message_id, own_jid, at],
+    )?;
+    Ok(true)
+}
+
 const ROW_COLUMNS: &str = "id, message_id, chat_jid, content, status, kind, attempts, last_error,
-     reply_to_id, created_at, sent_at";
+     reply_to_id, created_at, sent_at, written_at, delivered_at, read_at";
 
 fn outbox_row(r: &rusqlite::Row) -> rusqlite::Result<OutboxRow> {
     Ok(OutboxRow {
@@ -299,6 +390,9 @@ fn outbox_row(r: &rusqlite::Row) -> rusqlite::Result<OutboxRow> {
         reply_to_id: r.get(8)?,
         created_at: r.get(9)?,
         sent_at: r.get(10)?,
+        written_at: r.get(11)?,
+        delivered_at: r.get(12)?,
+        read_at: r.get(13)?,
     })
 }
 

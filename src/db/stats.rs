@@ -19,6 +19,8 @@ pub struct Stats {
     pub database: DatabaseFiles,
     pub last_message_at: Option<i64>,
     pub top_chats: Vec<ChatCount>,
+    /// Received messages wabot's validation rejected, kept in the quarantine table.
+    pub quarantined: i64,
     pub listener: ListenerState,
     pub sync: SyncSummary,
     pub llm: LlmUsage,
@@ -104,6 +106,8 @@ pub struct SessionCounts {
 #[derive(Debug, Serialize)]
 pub struct OutboxCounts {
     pub pending: i64,
+    /// Written to WhatsApp, no server acknowledgement yet.
+    pub written: i64,
     pub sent: i64,
     pub failed: i64,
     /// The newest failed sends with their errors.
@@ -174,7 +178,7 @@ impl Db {
         let count = |sql: &str| -> Result<i64> { Ok(conn.query_row(sql, [], |r| r.get(0))?) };
         let outbox = conn.query_row(
             "SELECT coalesce(sum(status = 'pending'), 0), coalesce(sum(status = 'sent'), 0),
-                    coalesce(sum(status = 'failed'), 0)
+                    coalesce(sum(status = 'failed'), 0), coalesce(sum(status = 'written'), 0)
              FROM outbox",
             [],
             |r| {
@@ -182,6 +186,7 @@ impl Db {
                     pending: r.get(0)?,
                     sent: r.get(1)?,
                     failed: r.get(2)?,
+                    written: r.get(3)?,
                     recent_failures: Vec::new(),
                 })
             },
@@ -226,6 +231,7 @@ impl Db {
             last_message_at: conn
                 .query_row("SELECT max(last_activity) FROM chats", [], |r| r.get(0))?,
             top_chats,
+            quarantined: self.quarantine_count()?,
             listener: self.listener_state()?,
             sync: self.sync_summary()?,
             llm: LlmUsage {

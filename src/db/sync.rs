@@ -486,6 +486,7 @@ mod tests {
             quoted_id: None,
             origin: Origin::Live,
             media: None,
+            kept: Default::default(),
         };
         db.ingest(vec![m], &|_| Some(Status::History)).unwrap();
         (dir, db)

@@ -49,6 +49,7 @@ pub fn parse_line(line: &str) -> Result<NewMessage, String> {
         quoted_id: None,
         origin: Origin::Import,
         media: None,
+        kept: Default::default(),
     })
 }
 

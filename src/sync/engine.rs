@@ -168,6 +168,7 @@ mod tests {
             quoted_id: None,
             origin: Origin::History,
             media: None,
+            kept: Default::default(),
         }
     }
 

@@ -1,17 +1,28 @@
 //! WhatsApp events → wabot's domain records. Pure functions over the library's real
 //! message values, so every kind of message is tested without a server.
+//!
+//! Nothing WhatsApp delivers is dropped here: content wabot cannot read becomes a row of
+//! type `unsupported` carrying the protobuf; only protocol traffic and status updates
+//! are skipped.
 
 use whatsapp_rust::prelude::*;
 use whatsapp_rust::wacore::download::Downloadable;
-use whatsapp_rust::wacore_binary::JidExt;
+use whatsapp_rust::wacore_binary::{JidExt, Server};
 
+use crate::db::PollSecret;
 use crate::media::{DownloadRef, Media};
-use crate::message::{NewMessage, Origin};
+use crate::message::{Kept, NewMessage, Origin};
 
 /// What one incoming WhatsApp message means for the store.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Inbound {
     Message(NewMessage),
+    /// A poll vote: stored as `unsupported` unless the poll's secret (in the store)
+    /// decrypts it.
+    Vote {
+        message: NewMessage,
+        vote: Vote,
+    },
     /// The sender edited a message we may have stored.
     Edit {
         chat_jid: String,
@@ -29,6 +40,113 @@ pub enum Inbound {
     Skip(&'static str),
 }
 
+/// An encrypted poll vote and what its decryption needs beside the poll's secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Vote {
+    pub poll_id: String,
+    /// The voter as WhatsApp addressed them (part of the key derivation).
+    pub voter_jid: String,
+    pub enc_payload: Vec<u8>,
+    pub enc_iv: Vec<u8>,
+}
+
+/// Everything one received message tells the store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Received {
+    pub inbound: Inbound,
+    /// (LID, phone JID) pairs it revealed.
+    pub identities: Vec<(String, String)>,
+    /// The secret of a poll it created, so later votes can be read.
+    pub poll: Option<PollSecret>,
+}
+
+impl Received {
+    pub fn of(inbound: Inbound) -> Self {
+        Self {
+            inbound,
+            identities: Vec::new(),
+            poll: None,
+        }
+    }
+}
+
+/// Converts a received message with what it reveals beside its content.
+pub fn receive(info: &MessageInfo, message: &wa::Message) -> Received {
+    Received {
+        inbound: convert(info, message),
+        identities: lid_mappings(info),
+        poll: poll_secret(info, message),
+    }
+}
+
+/// Wrapper layers (`FutureProofMessage`, `DeviceSentMessage`) nest; the bound keeps a
+/// hostile message from looping.
+const MAX_WRAPPER_DEPTH: usize = 40;
+
+/// The content inside every wrapper layer (view-once, ephemeral, edited, album child,
+/// document-with-caption, group-mentioned, bot, lottie, spoiler, question, …).
+pub fn unwrap_layers(message: &wa::Message) -> &wa::Message {
+    let mut current = message;
+    for _ in 0..MAX_WRAPPER_DEPTH {
+        match inner(current) {
+            Some(next) => current = next,
+            None => break,
+        }
+    }
+    current
+}
+
+fn inner(m: &wa::Message) -> Option<&wa::Message> {
+    if let Some(inner) = m
+        .device_sent_message
+        .as_option()
+        .and_then(|d| d.message.as_option())
+    {
+        return Some(inner);
+    }
+    [
+        &m.ephemeral_message,
+        &m.view_once_message,
+        &m.view_once_message_v2,
+        &m.view_once_message_v2_extension,
+        &m.document_with_caption_message,
+        &m.edited_message,
+        &m.group_mentioned_message,
+        &m.bot_invoke_message,
+        &m.lottie_sticker_message,
+        &m.event_cover_image,
+        &m.status_mention_message,
+        &m.poll_creation_option_image_message,
+        &m.associated_child_message,
+        &m.group_status_mention_message,
+        &m.poll_creation_message_v4,
+        &m.status_add_yours,
+        &m.group_status_message,
+        &m.limit_sharing_message,
+        &m.bot_task_message,
+        &m.question_message,
+        &m.group_status_message_v2,
+        &m.bot_forwarded_message,
+        &m.question_reply_message,
+        &m.newsletter_admin_profile_message,
+        &m.newsletter_admin_profile_message_v2,
+        &m.spoiler_message,
+        &m.newsletter_admin_profile_status_message,
+    ]
+    .into_iter()
+    .find_map(|w| w.as_option().and_then(|w| w.message.as_option()))
+}
+
+/// The identity of a JID as wabot stores it: device suffix dropped, and a hosted
+/// (business-hosted) address folded into the account it belongs to.
+pub fn identity(jid: &Jid) -> String {
+    match jid.server {
+        Server::Hosted => format!("{}@s.whatsapp.net", jid.user),
+        Server::HostedLid => format!("{}@lid", jid.user),
+        _ => jid.to_non_ad_string(),
+    }
+}
+
 pub fn convert(info: &MessageInfo, message: &wa::Message) -> Inbound {
     let chat = &info.source.chat;
     if chat.is_status_broadcast() || chat.is_broadcast_list() {
@@ -37,9 +155,24 @@ pub fn convert(info: &MessageInfo, message: &wa::Message) -> Inbound {
     if chat.is_newsletter() {
         return Inbound::Skip("newsletter");
     }
-    let base = message.get_base_message();
-    let chat_jid = chat.to_non_ad_string();
+    let base = unwrap_layers(message);
+    let chat_jid = identity(chat);
     let at = info.timestamp.timestamp_millis();
+    let record = |kind: &str, content: String| NewMessage {
+        chat_jid: chat_jid.clone(),
+        id: info.id.clone(),
+        sender: identity(&info.source.sender),
+        content,
+        timestamp_ms: at,
+        is_from_me: info.source.is_from_me,
+        message_type: kind.into(),
+        push_name: Some(info.push_name.clone()).filter(|n| !n.is_empty()),
+        mentions: Vec::new(),
+        quoted_id: None,
+        origin: Origin::Live,
+        media: None,
+        kept: Kept::default(),
+    };
     if let Some(protocol) = base.protocol_message.as_option() {
         use wa::message::protocol_message::Type;
         let target = protocol.key.as_option().and_then(|k| k.id.clone());
@@ -49,6 +182,7 @@ pub fn convert(info: &MessageInfo, message: &wa::Message) -> Inbound {
                 let content = protocol
                     .edited_message
                     .as_option()
+                    .map(unwrap_layers)
                     .and_then(|m| m.text_content().or_else(|| m.get_caption()))
                     .unwrap_or_default()
                     .to_string();
@@ -60,42 +194,229 @@ pub fn convert(info: &MessageInfo, message: &wa::Message) -> Inbound {
                     at,
                 }
             }
+            (Some(Type::EPHEMERAL_SETTING), _) => {
+                let content = match protocol.ephemeral_expiration.unwrap_or_default() {
+                    0 => "[disappearing messages: off]".to_string(),
+                    secs => format!("[disappearing messages: {}]", duration(u64::from(secs))),
+                };
+                Inbound::Message(record("ephemeral_setting", content))
+            }
             _ => Inbound::Skip("protocol message"),
         };
     }
+    if let Some(update) = base.poll_update_message.as_option() {
+        return poll_vote(info, message, update, record("unsupported", String::new()));
+    }
     let Some(body) = body(base) else {
-        return Inbound::Skip("no content wabot understands");
+        return match wire_types(base).first() {
+            Some(wire) => Inbound::Message(unsupported(
+                record("unsupported", String::new()),
+                wire,
+                message,
+            )),
+            None => Inbound::Skip("no content"),
+        };
     };
-    Inbound::Message(NewMessage {
-        chat_jid,
-        id: info.id.clone(),
-        sender: info.source.sender.to_non_ad_string(),
-        content: body.content,
-        timestamp_ms: at,
-        is_from_me: info.source.is_from_me,
-        message_type: body.kind.into(),
-        push_name: Some(info.push_name.clone()).filter(|n| !n.is_empty()),
-        mentions: body
-            .context
-            .map(|c| c.mentioned_jid.clone())
-            .unwrap_or_default(),
-        quoted_id: body.quoted,
-        origin: Origin::Live,
-        media: attachment_of(base).map(Box::new),
+    let mut m = record(body.kind, body.content);
+    m.mentions = body
+        .context
+        .map(|c| c.mentioned_jid.clone())
+        .unwrap_or_default();
+    m.quoted_id = body.quoted;
+    m.media = attachment_of(base).map(Box::new);
+    Inbound::Message(m)
+}
+
+/// The record of content wabot cannot read: its wire type and the whole protobuf.
+fn unsupported(mut m: NewMessage, wire: &str, message: &wa::Message) -> NewMessage {
+    m.message_type = "unsupported".into();
+    m.content = format!("[unsupported: {wire}]");
+    m.kept.wire_type = Some(wire.to_string());
+    m.kept.wire_raw = Some(whatsapp_rust::waproto::codec::message_to_vec(message));
+    m
+}
+
+/// Fields that accompany content rather than being it.
+const ENVELOPE_FIELDS: [&str; 3] = [
+    "message_context_info",
+    "sender_key_distribution_message",
+    "fast_ratchet_key_sender_key_distribution_message",
+];
+
+/// The names of the content fields a message has set (the library has no reflection;
+/// its serde form names every field, unset ones as null).
+pub fn wire_types(m: &wa::Message) -> Vec<String> {
+    let Ok(serde_json::Value::Object(fields)) = serde_json::to_value(m) else {
+        return Vec::new();
+    };
+    fields
+        .into_iter()
+        .filter(|(name, value)| {
+            !value.is_null()
+                && !ENVELOPE_FIELDS.contains(&name.as_str())
+                && value != &serde_json::Value::String(String::new())
+        })
+        .map(|(name, _)| name)
+        .collect()
+}
+
+fn poll_vote(
+    info: &MessageInfo,
+    message: &wa::Message,
+    update: &wa::message::PollUpdateMessage,
+    record: NewMessage,
+) -> Inbound {
+    let mut m = unsupported(record, "poll_update_message", message);
+    let poll_id = update
+        .poll_creation_message_key
+        .as_option()
+        .and_then(|k| k.id.clone());
+    m.quoted_id = poll_id.clone();
+    let vote = update.vote.as_option();
+    match (
+        poll_id,
+        vote.and_then(|v| v.enc_payload.clone()),
+        vote.and_then(|v| v.enc_iv.clone()),
+    ) {
+        (Some(poll_id), Some(enc_payload), Some(enc_iv)) => Inbound::Vote {
+            message: m,
+            vote: Vote {
+                poll_id,
+                voter_jid: info.source.sender.to_non_ad_string(),
+                enc_payload,
+                enc_iv,
+            },
+        },
+        _ => Inbound::Message(m),
+    }
+}
+
+/// The options a decrypted vote selected, by name; `None` when it cannot be read.
+pub fn read_vote(vote: &Vote, poll: &PollSecret) -> Option<Vec<String>> {
+    use whatsapp_rust::wacore::poll;
+    let hashes = poll::decrypt_poll_vote_with_secret(
+        poll::PollVoteCiphertext {
+            enc_payload: &vote.enc_payload,
+            enc_iv: &vote.enc_iv,
+        },
+        &poll.secret,
+        &poll.message_id,
+        &poll.creator_jid,
+        &vote.voter_jid,
+    )
+    .ok()?;
+    Some(
+        hashes
+            .iter()
+            .map(|hash| {
+                poll.options
+                    .iter()
+                    .find(|o| poll::compute_option_hash(o).as_slice() == hash.as_slice())
+                    .cloned()
+                    .unwrap_or_else(|| format!("option {}", hex::encode(hash)))
+            })
+            .collect(),
+    )
+}
+
+/// A poll's secret (on the outermost layer that carries one) and its options.
+fn poll_secret(info: &MessageInfo, message: &wa::Message) -> Option<PollSecret> {
+    let poll = polls(unwrap_layers(message))?;
+    let mut layer = Some(message);
+    let mut secret = None;
+    while let Some(m) = layer {
+        secret = m
+            .message_context_info
+            .as_option()
+            .and_then(|c| c.message_secret.clone());
+        if secret.is_some() {
+            break;
+        }
+        layer = inner(m);
+    }
+    Some(PollSecret {
+        message_id: info.id.clone(),
+        creator_jid: info.source.sender.to_non_ad_string(),
+        secret: secret?,
+        options: poll
+            .options
+            .iter()
+            .filter_map(|o| o.option_name.clone())
+            .collect(),
     })
 }
 
-/// When the sender is known by both identities, the pair to remember: (LID, phone JID).
-pub fn lid_mapping(info: &MessageInfo) -> Option<(String, String)> {
-    let sender = &info.source.sender;
-    let alt = info.source.sender_alt.as_ref()?;
-    match (sender.is_lid(), alt.is_lid()) {
-        (true, false) if alt.is_pn() => Some((sender.to_non_ad_string(), alt.to_non_ad_string())),
-        (false, true) if sender.is_pn() => {
-            Some((alt.to_non_ad_string(), sender.to_non_ad_string()))
-        }
-        _ => None,
+fn polls(m: &wa::Message) -> Option<&wa::message::PollCreationMessage> {
+    [
+        &m.poll_creation_message,
+        &m.poll_creation_message_v2,
+        &m.poll_creation_message_v3,
+        &m.poll_creation_message_v5,
+        &m.poll_creation_message_v6,
+    ]
+    .into_iter()
+    .find_map(|p| p.as_option())
+}
+
+/// `90 s`, `5 min`, `7 days`: the usual disappearing-message and call durations.
+fn duration(secs: u64) -> String {
+    match secs {
+        s if s >= 86_400 && s % 86_400 == 0 => format!("{} days", s / 86_400),
+        s if s >= 3_600 && s % 3_600 == 0 => format!("{} h", s / 3_600),
+        s if s >= 60 => format!("{} min", s / 60),
+        s => format!("{s} s"),
     }
+}
+
+/// Every (LID, phone JID) pair the message's envelope reveals: the sender and its
+/// alternate identity, and for the account's own messages in a LID chat the peer's
+/// phone number.
+pub fn lid_mappings(info: &MessageInfo) -> Vec<(String, String)> {
+    let source = &info.source;
+    let mut pairs = Vec::new();
+    let mut pair = |a: &Jid, b: &Jid| match (a.is_lid(), b.is_lid()) {
+        (true, false) if b.is_pn() => pairs.push((identity(a), identity(b))),
+        (false, true) if a.is_pn() => pairs.push((identity(b), identity(a))),
+        _ => {}
+    };
+    if let Some(alt) = &source.sender_alt {
+        pair(&source.sender, alt);
+    }
+    if let Some(alt) = &source.recipient_alt {
+        pair(&source.chat, alt);
+    }
+    if !source.is_group
+        && let Some(pn) = &info.peer_recipient_pn
+    {
+        pair(&source.chat, pn);
+    }
+    pairs.dedup();
+    pairs
+}
+
+/// The placeholder of a message WhatsApp delivered but the library could not decrypt:
+/// kept (never answered) until the retry or the phone brings the plaintext, which
+/// replaces it under the same id.
+pub fn undecryptable(info: &MessageInfo) -> Inbound {
+    let chat = &info.source.chat;
+    if chat.is_status_broadcast() || chat.is_broadcast_list() || chat.is_newsletter() {
+        return Inbound::Skip("status, broadcast or newsletter");
+    }
+    Inbound::Message(NewMessage {
+        chat_jid: identity(chat),
+        id: info.id.clone(),
+        sender: identity(&info.source.sender),
+        content: "[message not decrypted yet]".into(),
+        timestamp_ms: info.timestamp.timestamp_millis(),
+        is_from_me: info.source.is_from_me,
+        message_type: "undecryptable".into(),
+        push_name: Some(info.push_name.clone()).filter(|n| !n.is_empty()),
+        mentions: Vec::new(),
+        quoted_id: None,
+        origin: Origin::Live,
+        media: None,
+        kept: Kept::default(),
+    })
 }
 
 struct Body<'a> {
@@ -171,9 +492,15 @@ fn body(m: &wa::Message) -> Option<Body<'_>> {
     let (kind, content, context): (&'static str, String, Option<&wa::ContextInfo>) =
         if let Some(r) = m.reaction_message.as_option() {
             let target = r.key.as_option().and_then(|k| k.id.clone());
+            // An empty reaction takes the sender's earlier one back.
+            let text = r.text.clone().unwrap_or_default();
             return Some(Body {
-                kind: "reaction",
-                content: r.text.clone().unwrap_or_default(),
+                kind: if text.is_empty() {
+                    "reaction_removed"
+                } else {
+                    "reaction"
+                },
+                content: text,
                 context: None,
                 quoted: target,
             });
@@ -266,14 +593,7 @@ fn body(m: &wa::Message) -> Option<Body<'_>> {
                 tagged("contacts", x.display_name.as_deref()),
                 x.context_info.as_option(),
             )
-        } else if let Some(x) = [
-            &m.poll_creation_message,
-            &m.poll_creation_message_v2,
-            &m.poll_creation_message_v3,
-        ]
-        .into_iter()
-        .find_map(|p| p.as_option())
-        {
+        } else if let Some(x) = polls(m) {
             let options: Vec<&str> = x
                 .options
                 .iter()
@@ -283,6 +603,74 @@ fn body(m: &wa::Message) -> Option<Body<'_>> {
             (
                 "poll",
                 format!("[poll] {question}: {}", options.join(" / ")),
+                x.context_info.as_option(),
+            )
+        } else if let Some((content, context)) = response(m) {
+            ("response", content, context)
+        } else if let Some(x) = m.call_log_messsage.as_option() {
+            let kind = if x.is_video == Some(true) {
+                "video call"
+            } else {
+                "voice call"
+            };
+            let outcome = x
+                .call_outcome
+                .map(|o| format!(", {}", format!("{o:?}").to_lowercase().replace('_', " ")))
+                .unwrap_or_default();
+            let length = x
+                .duration_secs
+                .and_then(|d| u64::try_from(d).ok())
+                .filter(|d| *d > 0)
+                .map(|d| format!(", {}", duration(d)))
+                .unwrap_or_default();
+            ("call", format!("[{kind}{outcome}{length}]"), None)
+        } else if let Some(x) = m.event_message.as_option() {
+            let when = x
+                .start_time
+                .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
+                .map(|t| format!(" ({})", t.format("%Y-%m-%d %H:%M UTC")))
+                .unwrap_or_default();
+            let cancelled = if x.is_canceled == Some(true) {
+                " cancelled"
+            } else {
+                ""
+            };
+            let description = x
+                .description
+                .as_deref()
+                .filter(|d| !d.is_empty())
+                .map(|d| format!(": {d}"))
+                .unwrap_or_default();
+            (
+                "event",
+                format!(
+                    "[event{cancelled}] {}{when}{description}",
+                    x.name.as_deref().unwrap_or_default()
+                ),
+                x.context_info.as_option(),
+            )
+        } else if let Some(x) = m.group_invite_message.as_option() {
+            let caption = x
+                .caption
+                .as_deref()
+                .filter(|c| !c.is_empty())
+                .map(|c| format!(": {c}"))
+                .unwrap_or_default();
+            (
+                "group_invite",
+                format!(
+                    "[group invite] {}{caption}",
+                    x.group_name.as_deref().unwrap_or("a group")
+                ),
+                x.context_info.as_option(),
+            )
+        } else if let Some(x) = m.album_message.as_option() {
+            // The header of an album; its items arrive as messages of their own.
+            let images = x.expected_image_count.unwrap_or_default();
+            let videos = x.expected_video_count.unwrap_or_default();
+            (
+                "album",
+                format!("[album: {images} images, {videos} videos]"),
                 x.context_info.as_option(),
             )
         } else {
@@ -295,6 +683,57 @@ fn body(m: &wa::Message) -> Option<Body<'_>> {
         context,
         quoted,
     })
+}
+
+/// The chosen text of a reply to buttons, a list, a template or an interactive message.
+fn response(m: &wa::Message) -> Option<(String, Option<&wa::ContextInfo>)> {
+    let chosen = |texts: &[Option<&str>]| {
+        texts
+            .iter()
+            .flatten()
+            .map(|t| t.trim())
+            .find(|t| !t.is_empty())
+            .map(str::to_string)
+    };
+    if let Some(x) = m.buttons_response_message.as_option() {
+        let shown = x.response.as_ref().map(|r| match r {
+            wa::__buffa::oneof::message::buttons_response_message::Response::SelectedDisplayText(t) => t.as_str(),
+        });
+        return Some((
+            chosen(&[shown, x.selected_button_id.as_deref()]).unwrap_or_default(),
+            x.context_info.as_option(),
+        ));
+    }
+    if let Some(x) = m.list_response_message.as_option() {
+        let row = x
+            .single_select_reply
+            .as_option()
+            .and_then(|r| r.selected_row_id.as_deref());
+        return Some((
+            chosen(&[x.title.as_deref(), row]).unwrap_or_default(),
+            x.context_info.as_option(),
+        ));
+    }
+    if let Some(x) = m.template_button_reply_message.as_option() {
+        return Some((
+            chosen(&[x.selected_display_text.as_deref(), x.selected_id.as_deref()])
+                .unwrap_or_default(),
+            x.context_info.as_option(),
+        ));
+    }
+    if let Some(x) = m.interactive_response_message.as_option() {
+        let body = x.body.as_option().and_then(|b| b.text.as_deref());
+        let flow = x.interactive_response_message.as_ref().map(|r| match r {
+            wa::__buffa::oneof::message::interactive_response_message::InteractiveResponseMessage::NativeFlowResponseMessage(f) => f,
+        });
+        let params = flow.and_then(|f| f.params_json.as_deref());
+        let name = flow.and_then(|f| f.name.as_deref());
+        return Some((
+            chosen(&[body, params, name]).unwrap_or_default(),
+            x.context_info.as_option(),
+        ));
+    }
+    None
 }
 
 #[cfg(test)]
@@ -602,10 +1041,10 @@ mod tests {
         let mut from_lid = info("987654321012345@lid", "987654321012345:2@lid", false);
         from_lid.source.sender_alt = Some("15550001111@s.whatsapp.net".parse().unwrap());
         assert_eq!(
-            lid_mapping(&from_lid),
-            Some(("987654321012345@lid".into(), ALICE.into()))
+            lid_mappings(&from_lid),
+            vec![("987654321012345@lid".to_string(), ALICE.to_string())]
         );
-        assert_eq!(lid_mapping(&dm()), None);
+        assert!(lid_mappings(&dm()).is_empty());
         let m = stored(&from_lid, wa::Message::text("hi"));
         assert_eq!(
             m.chat_jid, "987654321012345@lid",

@@ -1,6 +1,7 @@
-//! Sending the outbox. Each row goes out with the WhatsApp id chosen when it was queued,
-//! so a send interrupted between "sent" and "marked sent" is repeated with the same id
-//! and WhatsApp shows it once.
+//! Sending the outbox. Each row goes out with the WhatsApp id chosen when it was queued.
+//! A row written to the socket is only `written`: it becomes `sent` when WhatsApp's
+//! server acknowledges that id (see [`super::confirm`]); an unacknowledged row is written
+//! again, with the same id, so WhatsApp shows it once.
 
 use std::time::Duration;
 
@@ -26,32 +27,41 @@ pub trait Sender {
 
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct DrainReport {
-    pub sent: usize,
+    /// Written to the socket; sent once the server acks.
+    pub written: usize,
     pub retried: usize,
     pub failed: usize,
 }
 
 impl DrainReport {
     pub fn attempted(&self) -> usize {
-        self.sent + self.retried + self.failed
+        self.written + self.retried + self.failed
     }
 }
 
-/// Sends up to `limit` due rows, oldest first, keeping each chat's order; `own_jid` is
-/// the account the sent messages are stored under.
+/// Writes up to `limit` due rows, oldest first, keeping each chat's order.
 pub fn drain_once(
     db: &mut Db,
     sender: &mut dyn Sender,
-    own_jid: &str,
     now: i64,
     limit: usize,
 ) -> Result<DrainReport> {
     let mut report = DrainReport::default();
     for row in db.due_sends(now, limit)? {
+        if row.status == "written" && row.attempts >= MAX_SEND_ATTEMPTS {
+            let error = format!(
+                "no acknowledgement from WhatsApp after {} writes",
+                row.attempts
+            );
+            log::warn!("outbox #{} to {}: {error}; giving up", row.id, row.chat_jid);
+            db.mark_send_failed(row.id, &error, None, now)?;
+            report.failed += 1;
+            continue;
+        }
         match sender.send(&row.chat_jid, &row.message_id, &row.content) {
             Ok(()) => {
-                db.mark_sent(row.id, own_jid, crate::clock::now_ms())?;
-                report.sent += 1;
+                db.mark_written(row.id, now)?;
+                report.written += 1;
             }
             Err(err) => {
                 let retry_at = retry_at(&row, &err, now);
@@ -94,7 +104,8 @@ mod tests {
     use super::*;
     use crate::db::{OutboxKind, Outgoing};
 
-    /// A stand-in for WhatsApp: records sends and fails on request.
+    /// A stand-in for WhatsApp: records writes, shows each message id once, and fails
+    /// on request. Acks come separately ([`ack`]), as they do from the server.
     #[derive(Default)]
     struct Phone {
         sends: Vec<(String, String, String)>,
@@ -108,6 +119,13 @@ mod tests {
             }
             self.sends.push((chat.into(), id.into(), text.into()));
             Ok(())
+        }
+    }
+
+    /// The server acknowledges everything written so far.
+    fn ack(db: &mut Db, phone: &Phone) {
+        for (_, id, _) in &phone.sends {
+            db.confirm_sent(id, OWN, 1).unwrap();
         }
     }
 
@@ -144,9 +162,17 @@ mod tests {
         let b1 = queue(&mut db, B, "b1");
         let a2 = queue(&mut db, A, "a2");
         let mut phone = Phone::default();
-        // One row per chat per pass: the second message of a chat waits for the first.
-        assert_eq!(drain_once(&mut db, &mut phone, OWN, 0, 50).unwrap().sent, 2);
-        assert_eq!(drain_once(&mut db, &mut phone, OWN, 0, 50).unwrap().sent, 1);
+        // One row per chat per pass: the second message of a chat waits for the first
+        // to be acknowledged.
+        assert_eq!(drain_once(&mut db, &mut phone, 0, 50).unwrap().written, 2);
+        assert_eq!(
+            drain_once(&mut db, &mut phone, 0, 50).unwrap(),
+            DrainReport::default(),
+            "a2 waits for a1's ack"
+        );
+        ack(&mut db, &phone);
+        assert_eq!(drain_once(&mut db, &mut phone, 0, 50).unwrap().written, 1);
+        ack(&mut db, &phone);
         let ids: Vec<&str> = phone.sends.iter().map(|s| s.1.as_str()).collect();
         assert_eq!(ids, [a1.as_str(), b1.as_str(), a2.as_str()]);
         assert_eq!(db.outbox(Some("sent"), 10).unwrap().len(), 3);
@@ -156,7 +182,7 @@ mod tests {
             "sent messages join their chats' history"
         );
         assert_eq!(
-            drain_once(&mut db, &mut phone, OWN, 0, 50).unwrap(),
+            drain_once(&mut db, &mut phone, 0, 50).unwrap(),
             DrainReport::default()
         );
     }
@@ -172,7 +198,8 @@ mod tests {
             .send(&row.chat_jid, &row.message_id, &row.content)
             .unwrap();
         // The restarted listener drains again.
-        drain_once(&mut db, &mut phone, OWN, 0, 50).unwrap();
+        drain_once(&mut db, &mut phone, 0, 50).unwrap();
+        ack(&mut db, &phone);
         assert_eq!(phone.sends.len(), 2);
         assert!(
             phone.sends.iter().all(|s| s.1 == id),
@@ -200,12 +227,15 @@ mod tests {
         }
         let mut now = 0;
         for attempt in 1..=MAX_SEND_ATTEMPTS {
-            let report = drain_once(&mut db, &mut phone, OWN, now, 50).unwrap();
-            assert_eq!(report.sent, 0, "the second row never overtakes the first");
+            let report = drain_once(&mut db, &mut phone, now, 50).unwrap();
+            assert_eq!(
+                report.written, 0,
+                "the second row never overtakes the first"
+            );
             if attempt < MAX_SEND_ATTEMPTS {
                 assert_eq!(report.retried, 1);
                 // Before the back-off has passed nothing is due.
-                let early = drain_once(&mut db, &mut phone, OWN, now + 1, 50).unwrap();
+                let early = drain_once(&mut db, &mut phone, now + 1, 50).unwrap();
                 assert_eq!(early, DrainReport::default());
             } else {
                 assert_eq!(report.failed, 1);
@@ -217,10 +247,7 @@ mod tests {
         assert_eq!(gave_up[0].attempts, MAX_SEND_ATTEMPTS);
         assert_eq!(gave_up[0].last_error.as_deref(), Some("network down"));
         // Once the first is given up, the chat moves on.
-        assert_eq!(
-            drain_once(&mut db, &mut phone, OWN, now, 50).unwrap().sent,
-            1
-        );
+        assert_eq!(drain_once(&mut db, &mut phone, now, 50).unwrap().written, 1);
     }
 
     #[test]
@@ -232,9 +259,6 @@ mod tests {
             retryable: false,
             message: "not on WhatsApp".into(),
         });
-        assert_eq!(
-            drain_once(&mut db, &mut phone, OWN, 0, 50).unwrap().failed,
-            1
-        );
+        assert_eq!(drain_once(&mut db, &mut phone, 0, 50).unwrap().failed, 1);
     }
 }

@@ -25,13 +25,8 @@ pub struct Received {
 /// Stores every message of the blob as history (edits and revokes applied, LID
 /// mappings learnt) and says, per chat, which messages it carried.
 pub fn store(db: &mut Db, policy: &Policy, sync: &wa::HistorySync, own: &Jid) -> Result<Received> {
-    for mapping in &sync.phone_number_to_lid_mappings {
-        let pair = (mapping.lid_jid.as_deref(), mapping.pn_jid.as_deref());
-        if let (Some(lid), Some(pn)) = pair
-            && let (Ok(lid), Ok(pn)) = (lid.parse::<Jid>(), pn.parse::<Jid>())
-        {
-            db.record_lid(&lid.to_non_ad_string(), &pn.to_non_ad_string())?;
-        }
+    for (lid, pn) in identities(sync) {
+        db.record_lid(&lid, &pn)?;
     }
     let mut received = Received::default();
     let mut batch = Vec::new();
@@ -56,14 +51,14 @@ pub fn store(db: &mut Db, policy: &Policy, sync: &wa::HistorySync, own: &Jid) ->
                 timestamp_ms: info.timestamp.timestamp_millis(),
                 from_me: info.source.is_from_me,
             });
-            let inbound = match convert::convert(&info, content) {
-                Inbound::Message(mut m) => {
-                    m.origin = Origin::History;
-                    Inbound::Message(m)
+            let mut received = convert::receive(&info, content);
+            match &mut received.inbound {
+                Inbound::Message(m) | Inbound::Vote { message: m, .. } => {
+                    m.origin = Origin::History
                 }
-                other => other,
-            };
-            batch.push((inbound, None));
+                _ => {}
+            }
+            batch.push(received);
         }
         let chat = db.canonical_jid(&chat.to_non_ad_string())?;
         received.stored += answer.messages.len();
@@ -71,6 +66,31 @@ pub fn store(db: &mut Db, policy: &Policy, sync: &wa::HistorySync, own: &Jid) ->
     }
     ingest::store(db, &policy.for_history(), batch)?;
     Ok(received)
+}
+
+/// Every (LID, phone JID) pair a blob names: its mapping table, and conversations that
+/// carry both identities of their chat.
+fn identities(sync: &wa::HistorySync) -> Vec<(String, String)> {
+    let parse = |lid: Option<&str>, pn: Option<&str>| {
+        let (lid, pn) = (lid?.parse::<Jid>().ok()?, pn?.parse::<Jid>().ok()?);
+        (lid.is_lid() && pn.is_pn()).then(|| (lid.to_non_ad_string(), pn.to_non_ad_string()))
+    };
+    let table = sync
+        .phone_number_to_lid_mappings
+        .iter()
+        .filter_map(|m| parse(m.lid_jid.as_deref(), m.pn_jid.as_deref()));
+    let conversations = sync.conversations.iter().filter_map(|c| {
+        let lid = c
+            .lid_jid
+            .as_deref()
+            .or(Some(c.id.as_str()).filter(|id| id.ends_with("@lid")));
+        let pn = c
+            .pn_jid
+            .as_deref()
+            .or(Some(c.id.as_str()).filter(|id| id.ends_with("@s.whatsapp.net")));
+        parse(lid, pn)
+    });
+    table.chain(conversations).collect()
 }
 
 /// The live-message view of a stored one, so one conversion serves both.

@@ -1,43 +1,67 @@
 //! Storing what the listener receives, inside whatsapp-rust's durability hook: the
 //! library acknowledges a batch only after this committed it, so a crash loses nothing;
-//! a redelivered batch is harmless because every step is idempotent.
+//! a redelivered batch is harmless because every step is idempotent. The same `store`
+//! serves history, recovered placeholders and undecryptable placeholders.
 
 use std::sync::{Arc, Mutex, RwLock};
 
 use anyhow::Result;
 use whatsapp_rust::prelude::*;
 
-use super::convert::{self, Inbound};
-use crate::db::Db;
+use super::convert::{self, Inbound, Received};
+use crate::clock;
+use crate::db::{Db, Quarantined};
+use crate::message::NewMessage;
 use crate::policy::Policy;
 
-/// Stores one batch: identities first, then messages, then edits and revokes.
-pub fn store(
-    db: &mut Db,
-    policy: &Policy,
-    batch: Vec<(Inbound, Option<(String, String)>)>,
-) -> Result<()> {
-    for (lid, phone) in batch.iter().filter_map(|(_, m)| m.as_ref()) {
+/// Stores one batch: identities and poll secrets first, then messages (anything
+/// validation rejects goes to the quarantine), then edits and revokes.
+pub fn store(db: &mut Db, policy: &Policy, batch: Vec<Received>) -> Result<()> {
+    let now = clock::now_ms();
+    for (lid, phone) in batch.iter().flat_map(|r| &r.identities) {
         db.record_lid(lid, phone)?;
+    }
+    for poll in batch.iter().filter_map(|r| r.poll.as_ref()) {
+        db.record_poll(poll, now)?;
     }
     let mut messages = Vec::new();
     let mut changes = Vec::new();
-    for (inbound, _) in batch {
-        match inbound {
-            Inbound::Message(mut m) => {
-                if let Some(media) = m.media.as_mut() {
-                    media.fetch = policy.downloads_media(&db.canonical_jid(&m.chat_jid)?);
-                }
-                messages.push(m);
+    for received in batch {
+        let message = match received.inbound {
+            Inbound::Message(m) => m,
+            Inbound::Vote { message, vote } => read_vote(db, message, &vote)?,
+            Inbound::Skip(reason) => {
+                log::debug!("not stored: {reason}");
+                continue;
             }
-            Inbound::Skip(reason) => log::debug!("not stored: {reason}"),
-            change => changes.push(change),
+            change => {
+                changes.push(change);
+                continue;
+            }
+        };
+        let mut m = message;
+        if let Some(media) = m.media.as_mut() {
+            media.fetch = policy.downloads_media(&db.canonical_jid(&m.chat_jid)?);
         }
+        messages.push(m);
     }
+    // Kept to quarantine whatever validation rejects: the ingest consumes the batch.
+    let copies = messages.clone();
     let report = db.ingest(messages, &|m| policy.on_arrival(m))?;
-    for rejected in &report.rejected {
-        log::warn!("a received message was not stored: {}", rejected.reason);
+    let quarantined: Vec<Quarantined> = report
+        .rejected
+        .iter()
+        .filter_map(|r| copies.get(r.index).map(|m| quarantine(m, &r.reason, now)))
+        .collect();
+    for q in &quarantined {
+        log::warn!(
+            "a received message was quarantined ({} in {}): {}",
+            q.message_id,
+            q.chat_jid,
+            q.reason
+        );
     }
+    db.quarantine(&quarantined)?;
     for change in changes {
         match change {
             Inbound::Edit {
@@ -51,10 +75,70 @@ pub fn store(
             Inbound::Revoke { chat_jid, id, at } => {
                 db.apply_revoke(&chat_jid, &id, at)?;
             }
-            Inbound::Message(_) | Inbound::Skip(_) => {}
+            Inbound::Message(_) | Inbound::Vote { .. } | Inbound::Skip(_) => {}
         }
     }
     Ok(())
+}
+
+/// A vote whose poll's secret is known becomes a `poll_vote` naming the chosen
+/// options; otherwise it stays `unsupported` with its protobuf.
+fn read_vote(db: &Db, mut m: NewMessage, vote: &convert::Vote) -> Result<NewMessage> {
+    let Some(poll) = db.poll_secret(&vote.poll_id)? else {
+        m.kept
+            .notes
+            .push("the poll is unknown: vote not decrypted".into());
+        return Ok(m);
+    };
+    let Some(options) = convert::read_vote(vote, &poll) else {
+        m.kept
+            .notes
+            .push("the vote did not decrypt with its poll's secret".into());
+        return Ok(m);
+    };
+    m.message_type = "poll_vote".into();
+    m.content = if options.is_empty() {
+        "[poll vote withdrawn]".into()
+    } else {
+        format!("[poll vote] {}", options.join(", "))
+    };
+    m.kept = Default::default();
+    Ok(m)
+}
+
+fn quarantine(m: &NewMessage, reason: &str, now: i64) -> Quarantined {
+    let mut record = m.clone();
+    let wire_raw = record.kept.wire_raw.take();
+    Quarantined {
+        chat_jid: m.chat_jid.clone(),
+        message_id: m.id.clone(),
+        reason: reason.to_string(),
+        record: format!("{record:?}"),
+        wire_raw,
+        created_at: now,
+    }
+}
+
+/// Converts a batch the library delivered, asking the client for the phone number of
+/// LID senders whose envelope did not carry it (its own LID↔phone store).
+pub async fn received(client: &Client, batch: &[InboundMessage]) -> Vec<Received> {
+    let mut items = Vec::with_capacity(batch.len());
+    for m in batch {
+        let mut item = convert::receive(&m.info, &m.message);
+        let sender = &m.info.source.sender;
+        if item.identities.is_empty() && sender.is_lid() {
+            match client.get_lid_pn_entry(sender).await {
+                Ok(Some(entry)) => item.identities.push((
+                    format!("{}@lid", entry.lid),
+                    format!("{}@s.whatsapp.net", entry.phone_number),
+                )),
+                Ok(None) => {}
+                Err(e) => log::debug!("no phone number for a LID sender: {e}"),
+            }
+        }
+        items.push(item);
+    }
+    items
 }
 
 /// The hook whatsapp-rust calls before it acknowledges received messages.
@@ -64,22 +148,9 @@ pub struct Hook {
     pub last_event: Arc<std::sync::atomic::AtomicI64>,
 }
 
-#[whatsapp_rust::async_trait]
-impl whatsapp_rust::InboundDurabilityHook for Hook {
-    async fn on_messages(
-        &self,
-        _client: Arc<Client>,
-        batch: &[InboundMessage],
-    ) -> anyhow::Result<()> {
-        let items: Vec<_> = batch
-            .iter()
-            .map(|m| {
-                (
-                    convert::convert(&m.info, &m.message),
-                    convert::lid_mapping(&m.info),
-                )
-            })
-            .collect();
+impl Hook {
+    /// Stores converted messages on a blocking thread.
+    pub async fn commit(&self, items: Vec<Received>) -> Result<()> {
         let policy = self
             .policy
             .read()
@@ -87,7 +158,7 @@ impl whatsapp_rust::InboundDurabilityHook for Hook {
             .clone();
         let db = Arc::clone(&self.db);
         self.last_event
-            .store(crate::clock::now_ms(), std::sync::atomic::Ordering::Relaxed);
+            .store(clock::now_ms(), std::sync::atomic::Ordering::Relaxed);
         tokio::task::spawn_blocking(move || {
             let mut db = db
                 .lock()
@@ -95,6 +166,18 @@ impl whatsapp_rust::InboundDurabilityHook for Hook {
             store(&mut db, &policy, items)
         })
         .await?
+    }
+}
+
+#[whatsapp_rust::async_trait]
+impl whatsapp_rust::InboundDurabilityHook for Hook {
+    async fn on_messages(
+        &self,
+        client: Arc<Client>,
+        batch: &[InboundMessage],
+    ) -> anyhow::Result<()> {
+        let items = received(&client, batch).await;
+        self.commit(items).await
     }
 }
 
@@ -121,6 +204,7 @@ mod tests {
             quoted_id: None,
             origin: Origin::Live,
             media: None,
+            kept: Default::default(),
         }
     }
 
@@ -157,30 +241,30 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut db = Db::open(&dir.path().join("w.db")).unwrap();
         let alice = "15550001111@s.whatsapp.net";
+        let mut first = Received::of(Inbound::Message(message(
+            "987654321@lid",
+            "m1",
+            false,
+            "text",
+        )));
+        first
+            .identities
+            .push(("987654321@lid".into(), alice.into()));
         let batch = vec![
-            (
-                Inbound::Message(message("987654321@lid", "m1", false, "text")),
-                Some(("987654321@lid".into(), alice.into())),
-            ),
-            (Inbound::Message(message(alice, "m2", false, "text")), None),
-            (
-                Inbound::Edit {
-                    chat_jid: alice.into(),
-                    id: "m2".into(),
-                    content: "edited".into(),
-                    at: 5,
-                },
-                None,
-            ),
-            (
-                Inbound::Revoke {
-                    chat_jid: "987654321@lid".into(),
-                    id: "m1".into(),
-                    at: 6,
-                },
-                None,
-            ),
-            (Inbound::Skip("protocol message"), None),
+            first,
+            Received::of(Inbound::Message(message(alice, "m2", false, "text"))),
+            Received::of(Inbound::Edit {
+                chat_jid: alice.into(),
+                id: "m2".into(),
+                content: "edited".into(),
+                at: 5,
+            }),
+            Received::of(Inbound::Revoke {
+                chat_jid: "987654321@lid".into(),
+                id: "m1".into(),
+                at: 6,
+            }),
+            Received::of(Inbound::Skip("protocol message")),
         ];
         for _ in 0..2 {
             store(&mut db, &policy(false), batch.clone()).unwrap();

@@ -24,9 +24,11 @@ use crate::policy::Policy;
 const HEARTBEAT_EVERY: Duration = Duration::from_secs(5);
 const DRAIN_EVERY: Duration = Duration::from_millis(500);
 const SEND_TIMEOUT: Duration = Duration::from_secs(30);
-/// Stopping takes at most about this long: the library's own flush alone waits up to
-/// about 10 s. systemd's stop timeout exceeds it.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(15);
+/// How long stopping may wait for each of: received content still being stored, and the
+/// connection's close. The library's own close flushes inbound commits (5 s), outbound
+/// (5 s) and the device store: cutting it short can lose keys or acknowledged
+/// messages. systemd's `TimeoutStopSec` must exceed twice this (deploy/).
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(15);
 
 /// Why the listener stops.
 #[derive(Debug)]
@@ -117,20 +119,28 @@ async fn serve(
     if let Some(version) = version {
         builder = builder.with_version(version);
     }
+    let own_jid = crate::jid::normalize(account).unwrap_or_else(|_| account.to_string());
     let bot = wiring
         .apply(builder)
         .on_event(move |event, client| {
             let live = Arc::clone(&events_live);
             let exit = exit_tx.clone();
             let db = Arc::clone(&events_db);
+            let own = own_jid.clone();
             async move {
                 if matches!(&*event, Event::Connected(_)) {
-                    tokio::spawn(refresh_group_names(Arc::clone(&client), db));
+                    tokio::spawn(refresh_group_names(Arc::clone(&client), Arc::clone(&db)));
                 }
                 if invisible && presence::announces_available(&event) {
                     tokio::spawn(presence::stay_unavailable(client));
                 }
                 on_event(&event, &live, &exit);
+                if matches!(
+                    &*event,
+                    Event::ServerAck(_) | Event::Receipt(_) | Event::Connected(_)
+                ) {
+                    confirm_sends(db, event, own).await;
+                }
             }
         })
         .build()
@@ -140,12 +150,7 @@ async fn serve(
     let mut handle = bot.spawn();
 
     let stop = Arc::new(AtomicBool::new(false));
-    let drainer = spawn_drainer(
-        config,
-        Arc::clone(&client),
-        Arc::clone(&stop),
-        account.to_string(),
-    )?;
+    let drainer = spawn_drainer(config, Arc::clone(&client), Arc::clone(&stop))?;
     let worker = jobs::spawn(
         config,
         Arc::clone(&client),
@@ -179,6 +184,9 @@ async fn serve(
         log::warn!("a send was still in flight at shutdown; it is retried with the same id");
     }
     beat.abort();
+    if !wiring.settle(SHUTDOWN_GRACE).await {
+        log::warn!("received history was still being stored at shutdown");
+    }
     if tokio::time::timeout(SHUTDOWN_GRACE, handle.shutdown())
         .await
         .is_err()
@@ -251,6 +259,20 @@ fn on_event(event: &Event, live: &Live, exit: &mpsc::UnboundedSender<Exit>) {
             )));
         }
         _ => {}
+    }
+}
+
+/// Applies acks, receipts and reconnects to the outbox (see [`super::confirm`]).
+async fn confirm_sends(db: Arc<Mutex<Db>>, event: Arc<Event>, own: String) {
+    let applied = tokio::task::spawn_blocking(move || -> Result<()> {
+        let mut db = db
+            .lock()
+            .map_err(|_| anyhow::anyhow!("database lock poisoned"))?;
+        super::confirm::apply(&mut db, &event, &own, clock::now_ms())
+    })
+    .await;
+    if let Ok(Err(e)) | Err(e) = applied.map_err(anyhow::Error::from) {
+        log::warn!("outbox confirmation: {e:#}");
     }
 }
 
@@ -398,10 +420,8 @@ fn spawn_drainer(
     config: &Config,
     client: Arc<Client>,
     stop: Arc<AtomicBool>,
-    account: String,
 ) -> Result<std::thread::JoinHandle<()>> {
     let mut db = Db::open(&config.database_path)?;
-    let own = crate::jid::normalize(&account).unwrap_or(account);
     let mut sender = ClientSender {
         runtime: tokio::runtime::Handle::current(),
         client: Arc::clone(&client),
@@ -412,7 +432,7 @@ fn spawn_drainer(
         // One row at a time, so a stop request waits for one send at most.
         while !stop.load(Ordering::Relaxed) {
             let attempted = if client.is_logged_in() {
-                drain::drain_once(&mut db, &mut sender, &own, clock::now_ms(), 1)
+                drain::drain_once(&mut db, &mut sender, clock::now_ms(), 1)
                     .map(|r| r.attempted())
                     .unwrap_or_else(|e| {
                         log::warn!("outbox: {e:#}");

@@ -1,9 +1,10 @@
 //! The WhatsApp side of wabot: the only async code, behind blocking functions.
 
+mod confirm;
 pub mod convert;
 pub mod device;
 pub mod drain;
-mod history;
+pub(crate) mod history;
 mod ingest;
 mod jobs;
 pub mod listen;
@@ -13,11 +14,13 @@ pub mod pair;
 mod presence;
 mod qr;
 mod receipts;
+#[cfg(test)]
+mod received_tests;
 #[cfg(feature = "bench")]
 pub mod replay;
 pub mod session;
 pub mod standing;
-mod wiring;
+pub(crate) mod wiring;
 
 /// The one tokio runtime of a process that talks to WhatsApp (the library needs the
 /// multi-threaded kind).

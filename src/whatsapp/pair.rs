@@ -83,6 +83,9 @@ const PAIRING_WINDOW: Duration = Duration::from_secs(300);
 /// What has not arrived when we stop stays queued on the server for `listen`.
 const HISTORY_IDLE: Duration = Duration::from_secs(30);
 const HISTORY_MAX: Duration = Duration::from_secs(600);
+/// How long to wait for the library's own startup sync (offline queue, history blobs in
+/// download) after the history went quiet.
+const STARTUP_SYNC_WAIT: Duration = Duration::from_secs(60);
 
 /// Links the device; returns the linked account's JID.
 pub fn run(config: &Config, options: &Options, show: &dyn Fn(Prompt)) -> Result<String> {
@@ -215,9 +218,18 @@ async fn link(config: &Config, options: &Options, show: &dyn Fn(Prompt)) -> Resu
     if outcome.is_ok() {
         Db::open(&config.database_path)?.record_standing(Standing::Linked, clock::now_ms())?;
         receive_history(&pushed, show).await;
+        // WhatsApp acknowledges a history blob before the library downloads it: one not
+        // stored before we stop is never sent again. Wait for the library's startup sync
+        // and for our own stores to finish.
+        if let Err(e) = client.wait_for_startup_sync(STARTUP_SYNC_WAIT).await {
+            log::warn!("the startup sync did not finish: {e}");
+        }
+        if !wiring.settle(super::listen::SHUTDOWN_GRACE).await {
+            log::warn!("history was still being stored when pairing stopped");
+        }
     }
     let account = client.pn().map(|j| j.to_string());
-    let _ = tokio::time::timeout(Duration::from_secs(3), handle.shutdown()).await;
+    let _ = tokio::time::timeout(super::listen::SHUTDOWN_GRACE, handle.shutdown()).await;
     outcome?;
     account.context("paired, but the client did not report its number")
 }

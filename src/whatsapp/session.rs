@@ -22,6 +22,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct Session {
     pub live: Live,
     handle: Option<whatsapp_rust::bot::BotHandle>,
+    wiring: Wiring,
     runtime: Option<tokio::runtime::Runtime>,
     // Released last, after the connection is closed.
     _lock: ConnectionLock,
@@ -68,6 +69,7 @@ impl Session {
             }
             Ok((client, handle))
         })?;
+        let wiring_kept = wiring;
         Ok(Session {
             live: Live {
                 runtime: runtime.handle().clone(),
@@ -75,6 +77,7 @@ impl Session {
                 answers,
             },
             handle: Some(handle),
+            wiring: wiring_kept,
             runtime: Some(runtime),
             _lock: lock,
         })
@@ -87,10 +90,11 @@ impl Drop for Session {
             return;
         };
         if let Some(handle) = self.handle.take() {
-            let _ = runtime.block_on(tokio::time::timeout(
-                Duration::from_secs(4),
-                handle.shutdown(),
-            ));
+            let grace = super::listen::SHUTDOWN_GRACE;
+            if !runtime.block_on(self.wiring.settle(grace)) {
+                log::warn!("received history was still being stored at shutdown");
+            }
+            let _ = runtime.block_on(tokio::time::timeout(grace, handle.shutdown()));
         }
         // Do not wait for the library's retry loops.
         runtime.shutdown_timeout(Duration::from_secs(1));

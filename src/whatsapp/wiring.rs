@@ -1,16 +1,21 @@
 //! What every wabot connection does with what arrives, whoever owns it (`listen`,
 //! `pair`, or `sync` connecting by itself): live messages through the durability hook,
-//! history blobs into the store, on-demand answers to whoever waits for them.
+//! history blobs into the store, messages the library delivers outside the hook
+//! (recovered placeholders, undecryptable ones) through the same store, on-demand
+//! answers to whoever waits for them. Work in progress is counted so a shutdown can
+//! wait for it: WhatsApp never sends again what the library already acknowledged.
 
-use std::sync::atomic::AtomicI64;
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use whatsapp_rust::bot::BotBuilder;
 use whatsapp_rust::prelude::*;
 use whatsapp_rust::types::events::{EventKind, LazyHistorySync};
 
+use super::convert::{self, Received};
 use super::history;
 use super::ingest::Hook;
 use crate::db::Db;
@@ -35,6 +40,41 @@ pub struct Wiring {
     pub last_event: Arc<AtomicI64>,
     answers: mpsc::Sender<(String, Answer)>,
     pushed: Option<mpsc::Sender<Pushed>>,
+    /// Received content being stored right now (history blobs, recovered batches).
+    in_flight: Arc<AtomicUsize>,
+}
+
+/// Counts one piece of work in flight for as long as it lives (so an early return or a
+/// panic cannot leave the count up).
+pub struct InFlight(Arc<AtomicUsize>);
+
+impl InFlight {
+    pub fn start(counter: &Arc<AtomicUsize>) -> Self {
+        counter.fetch_add(1, Ordering::SeqCst);
+        Self(Arc::clone(counter))
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// What of an event the library delivered outside the durability hook must be stored:
+/// batches no hook committed (messages the phone re-sent for placeholders, via
+/// peer-data responses) and placeholders of messages that did not decrypt.
+pub fn unhooked(event: &Event) -> Option<Vec<Received>> {
+    match event {
+        Event::Messages(batch) if !batch.hook_committed => Some(
+            batch
+                .iter()
+                .map(|m| convert::receive(&m.info, &m.message))
+                .collect(),
+        ),
+        Event::UndecryptableMessage(u) => Some(vec![Received::of(convert::undecryptable(&u.info))]),
+        _ => None,
+    }
 }
 
 impl Wiring {
@@ -47,6 +87,7 @@ impl Wiring {
             last_event: Arc::new(AtomicI64::new(0)),
             answers,
             pushed: None,
+            in_flight: Arc::new(AtomicUsize::new(0)),
         };
         (wiring, receiver)
     }
@@ -58,33 +99,74 @@ impl Wiring {
         rx
     }
 
-    /// Adds the durability hook and the history handler to a client builder.
-    pub fn apply<B, T, H, R>(&self, builder: BotBuilder<B, T, H, R>) -> BotBuilder<B, T, H, R> {
-        let hook = Hook {
+    /// The in-flight counter, for tests that stand in for the event handler.
+    #[cfg(test)]
+    pub fn in_flight_counter(&self) -> Arc<AtomicUsize> {
+        Arc::clone(&self.in_flight)
+    }
+
+    /// How many received pieces are being stored right now.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::SeqCst)
+    }
+
+    /// Waits (at most `limit`) until nothing received is still being stored; true when
+    /// everything landed.
+    pub async fn settle(&self, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        while self.in_flight() > 0 {
+            if Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        true
+    }
+
+    fn hook(&self) -> Hook {
+        Hook {
             db: Arc::clone(&self.db),
             policy: Arc::clone(&self.policy),
             last_event: Arc::clone(&self.last_event),
-        };
+        }
+    }
+
+    /// Adds the durability hook and the history handler to a client builder.
+    pub fn apply<B, T, H, R>(&self, builder: BotBuilder<B, T, H, R>) -> BotBuilder<B, T, H, R> {
         let wiring = self.clone();
-        builder.with_inbound_durability_hook(hook).on_event_for(
-            &[EventKind::HistorySync],
-            move |event, client| {
-                let wiring = wiring.clone();
-                async move {
-                    if let Event::HistorySync(blob) = &*event {
-                        let blob = LazyHistorySync::clone(blob);
-                        let own = client.pn();
-                        let stored = tokio::task::spawn_blocking(move || wiring.take(&blob, own))
-                            .await
-                            .map_err(anyhow::Error::from)
-                            .and_then(|r| r);
-                        if let Err(e) = stored {
-                            log::error!("history could not be stored: {e:#}");
+        builder
+            .with_inbound_durability_hook(self.hook())
+            .on_event_for(
+                &[
+                    EventKind::HistorySync,
+                    EventKind::Messages,
+                    EventKind::UndecryptableMessage,
+                ],
+                move |event, client| {
+                    let wiring = wiring.clone();
+                    // Counted before anything else, so a shutdown waiting for idle sees it.
+                    let busy = InFlight::start(&wiring.in_flight);
+                    async move {
+                        if let Event::HistorySync(blob) = &*event {
+                            let blob = LazyHistorySync::clone(blob);
+                            let own = client.pn();
+                            let stored =
+                                tokio::task::spawn_blocking(move || wiring.take(&blob, own))
+                                    .await
+                                    .map_err(anyhow::Error::from)
+                                    .and_then(|r| r);
+                            if let Err(e) = stored {
+                                log::error!("history could not be stored: {e:#}");
+                            }
+                        } else if let Some(items) = unhooked(&event)
+                            && let Err(e) = wiring.hook().commit(items).await
+                        {
+                            log::error!("received messages could not be stored: {e:#}");
                         }
+                        drop(busy);
                     }
-                }
-            },
-        )
+                },
+            )
     }
 
     fn take(&self, blob: &LazyHistorySync, own: Option<Jid>) -> Result<()> {

@@ -261,5 +261,6 @@ fn message(
         quoted_id: None,
         origin: Origin::Export,
         media: None,
+        kept: Default::default(),
     }
 }

@@ -1,0 +1,129 @@
+//! What the linked device received but could not store as a message (the quarantine),
+//! and the poll secrets that make later votes readable.
+
+use anyhow::Result;
+use rusqlite::{OptionalExtension, params};
+use serde::Serialize;
+
+use super::Db;
+
+/// One received message wabot's validation rejected, kept verbatim.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Quarantined {
+    pub chat_jid: String,
+    pub message_id: String,
+    pub reason: String,
+    /// The converted record as wabot saw it (debug text, for people).
+    pub record: String,
+    /// The encoded protobuf, when the message came with one.
+    #[serde(skip)]
+    pub wire_raw: Option<Vec<u8>>,
+    pub created_at: i64,
+}
+
+/// A poll's secret, with what votes for it need to be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PollSecret {
+    pub message_id: String,
+    /// The creator as WhatsApp addressed them: part of the vote's key derivation.
+    pub creator_jid: String,
+    pub secret: Vec<u8>,
+    pub options: Vec<String>,
+}
+
+impl Db {
+    /// Quarantines rejected messages; one row per (chat, id), so a redelivery adds none.
+    pub fn quarantine(&mut self, items: &[Quarantined]) -> Result<()> {
+        if items.is_empty() {
+            return Ok(());
+        }
+        self.in_write(|tx| {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO quarantine (chat_jid, message_id, reason, record, wire_raw, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (chat_jid, message_id) DO NOTHING",
+            )?;
+            for q in items {
+                insert.execute(params![
+                    q.chat_jid,
+                    q.message_id,
+                    q.reason,
+                    q.record,
+                    q.wire_raw,
+                    q.created_at
+                ])?;
+            }
+            Ok(())
+        })
+    }
+
+    /// The quarantine, newest first (for `wabot doctor`).
+    // `wabot doctor` (a later issue) lists it; until then only tests read it.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub fn quarantined(&self, limit: usize) -> Result<Vec<Quarantined>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT chat_jid, message_id, reason, record, wire_raw, created_at FROM quarantine
+             ORDER BY id DESC LIMIT ?1",
+        )?;
+        let rows = stmt
+            .query_map([limit as i64], |r| {
+                Ok(Quarantined {
+                    chat_jid: r.get(0)?,
+                    message_id: r.get(1)?,
+                    reason: r.get(2)?,
+                    record: r.get(3)?,
+                    wire_raw: r.get(4)?,
+                    created_at: r.get(5)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    pub fn quarantine_count(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("SELECT count(*) FROM quarantine", [], |r| r.get(0))?)
+    }
+
+    /// Remembers a poll's secret (the first one seen wins: a poll never changes it).
+    pub fn record_poll(&mut self, poll: &PollSecret, now: i64) -> Result<()> {
+        self.in_write(|tx| {
+            tx.execute(
+                "INSERT INTO poll_secrets (message_id, creator_jid, secret, options, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (message_id) DO NOTHING",
+                params![
+                    poll.message_id,
+                    poll.creator_jid,
+                    poll.secret,
+                    serde_json::json!(poll.options).to_string(),
+                    now
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    pub fn poll_secret(&self, message_id: &str) -> Result<Option<PollSecret>> {
+        let row = self
+            .conn
+            .query_row(
+                "SELECT creator_jid, secret, options FROM poll_secrets WHERE message_id = ?1",
+                [message_id],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, Vec<u8>>(1)?,
+                        r.get::<_, String>(2)?,
+                    ))
+                },
+            )
+            .optional()?;
+        Ok(row.map(|(creator_jid, secret, options)| PollSecret {
+            message_id: message_id.to_string(),
+            creator_jid,
+            secret,
+            options: serde_json::from_str(&options).unwrap_or_default(),
+        }))
+    }
+}
