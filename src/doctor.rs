@@ -43,6 +43,9 @@ impl Finding {
     }
 }
 
+/// Quarantined messages listed, newest first.
+const QUARANTINE_SHOWN: usize = 5;
+
 pub fn examine(config: &Config, db: &Db) -> Result<Vec<Finding>> {
     let tz = config.timezone();
     let now = clock::now_ms();
@@ -123,6 +126,21 @@ pub fn examine(config: &Config, db: &Db) -> Result<Vec<Finding>> {
         state
             .client_version
             .map_or_else(|| "the library's own".to_string(), |v| v.to_string()),
+    ));
+    let quarantined = db.quarantined(QUARANTINE_SHOWN)?;
+    let listed: Vec<String> = quarantined
+        .iter()
+        .map(|q| format!("{} in {} ({})", q.message_id, q.chat_jid, q.reason))
+        .collect();
+    // Information, not a fault: they are kept for a newer wabot to read.
+    findings.push(finding(
+        "quarantined messages",
+        true,
+        if listed.is_empty() {
+            "none".to_string()
+        } else {
+            format!("{} (newest; see `wabot stats`)", listed.join("; "))
+        },
     ));
     findings.push(finding(
         "LID mappings known",
