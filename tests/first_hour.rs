@@ -322,3 +322,27 @@ fn the_readme_lists_every_command_that_help_lists() {
         );
     }
 }
+
+#[test]
+fn chats_are_named_the_same_way_everywhere() {
+    let sandbox = Sandbox::stocked();
+    for args in [
+        vec!["exclude", "Alice"],
+        vec!["include", "alice", "--from-now"],
+        vec!["retry", "--chat", "Alice"],
+        vec!["search", "Spark", "--chat", "Alice"],
+    ] {
+        let run = sandbox.run(&args);
+        assert_eq!(run.code(), 0, "{args:?}: {}", run.stderr());
+    }
+    let run = sandbox.run(&["exclude", "Nobody"]);
+    assert_eq!(run.code(), 2);
+    assert!(
+        run.stderr()
+            .contains("no chat or contact is named \"Nobody\""),
+        "{}",
+        run.stderr()
+    );
+    let excluded: i64 = sandbox.sql("SELECT count(*) FROM chat_tracking WHERE excluded = 1");
+    assert_eq!(excluded, 0, "Alice was excluded by name and included again");
+}

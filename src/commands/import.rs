@@ -5,7 +5,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 
 use super::{create_db, load_config, logged_job};
 use crate::cli::{Global, ImportArgs, ImportFormat};
@@ -125,16 +125,11 @@ fn open_input(path: &Path, progress: &ProgressBar) -> Result<Box<dyn BufRead>> {
 }
 
 fn progress_bar(global: &Global, args: &ImportArgs) -> ProgressBar {
-    if global.quiet || args.output.json || !output::stderr_is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(0);
-    if let Ok(style) =
-        ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} {eta}")
-    {
-        bar.set_style(style);
-    }
-    bar
+    output::progress_bar(
+        0,
+        "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} {eta}",
+        global.quiet || args.output.json,
+    )
 }
 
 fn report(global: &Global, args: &ImportArgs, summary: &Summary) -> Result<()> {

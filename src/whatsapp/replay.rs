@@ -35,10 +35,7 @@ pub fn run(mut config: Config, messages: usize) -> Result<Replayed> {
     let mut batch = Vec::with_capacity(BATCH);
     for i in 0..messages {
         let (info, message) = event(i);
-        batch.push((
-            convert::convert(&info, &message),
-            convert::lid_mapping(&info),
-        ));
+        batch.push(convert::receive(&info, &message));
         if batch.len() == BATCH {
             ingest::store(&mut db, &policy, std::mem::take(&mut batch))?;
         }
