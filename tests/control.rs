@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{Sandbox, message_line};
+use common::{Sandbox, finished_json, message_line};
 use serde_json::Value;
 
 const ALICE: &str = "15550001111@s.whatsapp.net";
@@ -313,14 +313,7 @@ fn send_wait_returns_once_the_listener_sent_the_message() {
     }
     // The listener's part: the row went out.
     sandbox.exec("UPDATE outbox SET status = 'sent', sent_at = 1");
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let row: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let row = finished_json(child);
     assert_eq!(row["status"], "sent");
     assert_eq!(row["chat_jid"], ALICE);
 }

@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Sandbox, message_line};
+use common::{Sandbox, finished_json, message_line};
 
 const ALICE: &str = "15550001111@s.whatsapp.net";
 const FAMILY: &str = "120363041234567890@g.us";
@@ -171,14 +171,7 @@ fn a_running_listener_performs_the_request_and_sync_reports_its_checkpoint() {
              UPDATE sync_requests SET status = 'done';"
         ),
     );
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = finished_json(child);
     assert_eq!(report[0]["chat_jid"], ALICE);
     assert_eq!(report[0]["state"], "completed");
     assert_eq!(report[0]["messages_synced"], 73);
@@ -323,14 +316,7 @@ fn all_monitored_through_the_listener_syncs_every_answered_chat_in_turn() {
     for (chat, synced) in [(ALICE, 10), (FAMILY, 20), (own, 30)] {
         complete_request(&sandbox, chat, synced);
     }
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = finished_json(child);
     let synced: Vec<i64> = report
         .as_array()
         .unwrap()

@@ -737,7 +737,7 @@ fn response(m: &wa::Message) -> Option<(String, Option<&wa::ContextInfo>)> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use whatsapp_rust::types::message::MessageSource;
 
     use super::*;
@@ -746,7 +746,8 @@ mod tests {
     const GROUP: &str = "120363041234567890@g.us";
     const AT: i64 = 1_700_000_000;
 
-    fn info(chat: &str, sender: &str, from_me: bool) -> MessageInfo {
+    /// A received message's envelope, as the library builds it.
+    pub(in crate::whatsapp) fn info(chat: &str, sender: &str, from_me: bool) -> MessageInfo {
         MessageInfo {
             id: "3EB0ABC".into(),
             source: MessageSource {

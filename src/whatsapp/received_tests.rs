@@ -39,16 +39,7 @@ fn policy() -> Policy {
 fn info(chat: &str, sender: &str, id: &str) -> MessageInfo {
     MessageInfo {
         id: id.into(),
-        source: MessageSource {
-            chat: chat.parse().unwrap(),
-            sender: sender.parse().unwrap(),
-            is_from_me: false,
-            is_group: chat.ends_with("@g.us"),
-            ..Default::default()
-        },
-        push_name: "Alice".into(),
-        timestamp: chrono::DateTime::from_timestamp(AT, 0).unwrap(),
-        ..Default::default()
+        ..super::convert::tests::info(chat, sender, false)
     }
 }
 

@@ -160,6 +160,18 @@ impl Sandbox {
     }
 }
 
+/// Waits for a background `wabot` that must succeed; returns the JSON it printed.
+pub fn finished_json(child: std::process::Child) -> Value {
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 pub struct Run(pub Output);
 
 impl Run {
