@@ -62,7 +62,8 @@ async fn read_only_by_default_searches_and_reads() {
     let sandbox = Sandbox::stocked();
     let client = connect(&sandbox, &[]).await;
     let info = client.peer_info().expect("server info");
-    assert_eq!(info.server_info.name, "wabot");
+    let server = info.server_info.as_ref().expect("server identity");
+    assert_eq!(server.name, "wabot");
 
     let tools = client.list_all_tools().await.expect("list tools");
     let names: Vec<_> = tools.iter().map(|t| t.name.as_ref()).collect();

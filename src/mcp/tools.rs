@@ -388,8 +388,13 @@ impl Archive {
         Parameters(args): Parameters<GetMessage>,
     ) -> Result<CallToolResult, ErrorData> {
         self.run(move |config| {
-            let context = page(args.context.or(Some(3)).map(|c| c.max(1)), 3, 20)?;
-            let context = if args.context == Some(0) { 0 } else { context };
+            let context = match args.context {
+                None => 3,
+                Some(n) if n > 20 => {
+                    return Err(usage(format!("context must be at most 20, not {n}")));
+                }
+                Some(n) => n as usize,
+            };
             let db = read(config)?;
             let found = match &args.chat {
                 Some(chat) => {
