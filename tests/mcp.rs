@@ -185,6 +185,8 @@ async fn read_only_by_default_searches_and_reads() {
         .await;
     assert!(refused.is_err() || refused.unwrap().is_error == Some(true));
     assert_eq!(sandbox.sql::<i64>("SELECT count(*) FROM outbox"), 0);
+    // An idle server holds no lock: another job writes at once (no busy wait here).
+    sandbox.exec("BEGIN IMMEDIATE; UPDATE processing_state SET paused = paused; COMMIT;");
     client.cancel().await.expect("close");
 }
 
@@ -237,6 +239,19 @@ async fn sends_only_when_allowed_and_only_to_listed_chats() {
             .await
             .contains(&"send_message".to_string())
     );
+    // With no listener running, a wait ends with the message still queued.
+    let waited = ok(&call(
+        &client,
+        "send_message",
+        json!({"chat": "Alice", "text": "second", "wait_seconds": 1}),
+    )
+    .await);
+    assert_eq!(waited["sent"], false, "{waited}");
+    assert!(
+        waited["note"].as_str().unwrap().contains("listener"),
+        "{waited}"
+    );
+    sandbox.exec("DELETE FROM outbox WHERE content = 'second'");
     ok(&call(
         &client,
         "send_message",
