@@ -101,6 +101,9 @@ pub enum Command {
     Chats(JsonFlag),
     /// Queue a message to send (the listener sends it)
     Send(SendArgs),
+    /// Serve the archive (and, if allowed, the outbox) to AI assistants over the Model
+    /// Context Protocol on stdin/stdout; read-only unless sending is allowed
+    Mcp(McpArgs),
     /// Talk to an entity's prompt and persona through the real LLM, without WhatsApp
     Simulate(SimulateArgs),
     /// Print shell completions (bash, zsh, fish, elvish, powershell)
@@ -312,6 +315,17 @@ pub struct SimulateArgs {
     pub reset: bool,
     /// One message; without it, an interactive conversation on the terminal
     pub text: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct McpArgs {
+    /// Offer the send tool, for the chats listed in app.json's mcp.send_to
+    #[arg(long)]
+    pub allow_send: bool,
+    /// Let the send tool write to any chat, not only those in mcp.send_to (implies
+    /// --allow-send)
+    #[arg(long)]
+    pub allow_send_any: bool,
 }
 
 #[derive(Debug, Args)]

@@ -66,6 +66,19 @@ pub fn display(ms: i64, tz: chrono_tz::Tz) -> String {
     }
 }
 
+/// `YYYY-MM-DD` (local midnight in `tz`) or an RFC 3339 time, as Unix ms: how people
+/// bound a search on the command line and over MCP.
+pub fn parse_instant(text: &str, tz: chrono_tz::Tz) -> Option<i64> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Some(t.timestamp_millis());
+    }
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .and_then(|t| tz.from_local_datetime(&t).earliest())
+        .map(|t| t.timestamp_millis())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -25,8 +25,8 @@ use serde_json::Value;
 use crate::cli::{Cli, Command, ConfigCommand, Global, MediaCommand, OutboxCommand};
 use crate::config::{Config, Source};
 use crate::db::Db;
-use crate::error::{self, Kind};
-use crate::jid;
+// Resolving a chat is domain code the MCP server shares; commands keep their short name.
+use crate::chats::{Names, resolve as resolve_chat};
 
 pub fn run(cli: Cli) -> Result<()> {
     let global = &cli.global;
@@ -63,6 +63,10 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Doctor(args) => doctor::run(global, &args),
         Command::Chats(args) => control::chats(global, &args),
         Command::Send(args) => send::send(global, &args),
+        Command::Mcp(args) => {
+            let config = load_config(global)?;
+            crate::mcp::serve(config, &args)
+        }
         Command::Simulate(args) => simulate::run(global, &args),
         Command::Cleanup(args) => cleanup::run(global, &args),
         Command::Vitality(args) => vitality::run(global, &args),
@@ -124,76 +128,5 @@ fn logged_job<T>(
             }
             Err(err)
         }
-    }
-}
-
-/// A chat named on the command line: a phone number or JID as given, or the one chat,
-/// contact or monitored entity with that name.
-pub fn resolve_chat(db: &Db, config: &Config, to: &str, what: &str) -> Result<String> {
-    if let Ok(jid) = jid::normalize(to) {
-        return Ok(jid);
-    }
-    let mut candidates = db.find_by_name(to)?;
-    candidates.extend(
-        config
-            .entities
-            .iter()
-            .filter(|e| e.name.eq_ignore_ascii_case(to))
-            .map(|e| (e.jid.clone(), e.name.clone())),
-    );
-    candidates.sort();
-    candidates.dedup_by(|a, b| a.0 == b.0);
-    match candidates.as_slice() {
-        [] => Err(error::failure(
-            Kind::Usage,
-            format!(
-                "{what}: no chat or contact is named {to:?} (give a phone number, a JID or a name)"
-            ),
-        )),
-        [(jid, _)] => Ok(jid.clone()),
-        many => Err(error::failure(
-            Kind::Usage,
-            format!(
-                "{what}: {to:?} is ambiguous: {}",
-                many.iter()
-                    .map(|(j, n)| format!("{n} ({j})"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        )),
-    }
-}
-
-/// Names for JIDs in human output: a monitored entity's name, then a stored chat or
-/// contact name, then `+phone`; the JID itself when nothing better is known. `--json`
-/// keeps the JIDs.
-struct Names<'a> {
-    db: &'a Db,
-    config: &'a Config,
-    known: std::collections::HashMap<String, String>,
-}
-
-impl<'a> Names<'a> {
-    fn new(db: &'a Db, config: &'a Config) -> Self {
-        Self {
-            db,
-            config,
-            known: std::collections::HashMap::new(),
-        }
-    }
-
-    fn of(&mut self, jid: &str) -> String {
-        if let Some(name) = self.known.get(jid) {
-            return name.clone();
-        }
-        let own = self.config.self_jid().is_some_and(|own| own == jid);
-        let name = own
-            .then(|| "me".to_string())
-            .or_else(|| self.config.entity_for_chat(jid).map(|e| e.name.clone()))
-            .or_else(|| self.db.name_of(jid).ok().flatten())
-            .or_else(|| jid::phone(jid).map(|p| format!("+{p}")))
-            .unwrap_or_else(|| jid.to_string());
-        self.known.insert(jid.to_string(), name.clone());
-        name
     }
 }

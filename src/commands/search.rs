@@ -1,7 +1,6 @@
 //! `wabot search`: find stored messages.
 
 use anyhow::Result;
-use chrono::{DateTime, NaiveDate, TimeZone};
 use comfy_table::Cell;
 
 use super::{Names, load_config, read_db, resolve_chat};
@@ -59,18 +58,10 @@ pub fn run(global: &Global, args: &SearchArgs) -> Result<()> {
 
 /// `YYYY-MM-DD` (local midnight in the configured zone) or RFC 3339, as Unix ms.
 fn instant(flag: &str, text: &str, tz: chrono_tz::Tz) -> Result<i64> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
-        return Ok(t.timestamp_millis());
-    }
-    NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .ok()
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .and_then(|t| tz.from_local_datetime(&t).earliest())
-        .map(|t| t.timestamp_millis())
-        .ok_or_else(|| {
-            error::failure(
-                Kind::Usage,
-                format!("{flag}: {text:?} is neither YYYY-MM-DD nor an RFC 3339 time"),
-            )
-        })
+    clock::parse_instant(text, tz).ok_or_else(|| {
+        error::failure(
+            Kind::Usage,
+            format!("{flag}: {text:?} is neither YYYY-MM-DD nor an RFC 3339 time"),
+        )
+    })
 }

@@ -1,15 +1,13 @@
 //! `wabot send` and `wabot outbox cancel|retry`: messages a person queues by hand.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Result;
 
 use super::{load_config, open_db, resolve_chat};
-use crate::agent::reply;
 use crate::cli::{Global, SendArgs};
-use crate::db::OutboxKind;
 use crate::error::{self, Kind};
-use crate::{clock, output};
+use crate::{clock, output, sending};
 
 pub fn send(global: &Global, args: &SendArgs) -> Result<()> {
     if args.text.trim().is_empty() {
@@ -18,36 +16,11 @@ pub fn send(global: &Global, args: &SendArgs) -> Result<()> {
     let config = load_config(global)?;
     let mut db = open_db(&config)?;
     let chat = resolve_chat(&db, &config, &args.to, "--to")?;
-    // Split like replies: WhatsApp refuses overlong texts, and one part per message
-    // keeps each resend small.
-    let max_chars = config.file.replies.max_chars.unsigned_abs() as usize;
-    let parts = reply::outgoing(&chat, &args.text, max_chars, OutboxKind::Manual, None);
-    db.enqueue_all(&parts, clock::now_ms())?;
-    let mut rows = Vec::with_capacity(parts.len());
-    for part in &parts {
-        let Some(row) = db.outbox_row_for(&part.message_id)? else {
-            anyhow::bail!("the queued message vanished from the outbox");
-        };
-        rows.push(row);
-    }
+    let mut rows = sending::queue(&mut db, &config, &chat, &args.text)?;
     if let Some(seconds) = args.wait {
-        let deadline = Instant::now() + Duration::from_secs(seconds);
-        while rows
-            .iter()
-            .any(|r| matches!(r.status.as_str(), "pending" | "written"))
-            && Instant::now() < deadline
-        {
-            std::thread::sleep(Duration::from_millis(250));
-            for row in &mut rows {
-                if let Some(now) = db.outbox_row(row.id)? {
-                    *row = now;
-                }
-            }
-        }
+        sending::wait(&db, &mut rows, Duration::from_secs(seconds))?;
     }
-    // The last part goes out last: its state is the message's, unless an earlier one failed.
-    let failed = rows.iter().find(|r| r.status == "failed");
-    let Some(row) = failed.or(rows.last()) else {
+    let Some(row) = sending::outcome(&rows) else {
         anyhow::bail!("nothing was queued");
     };
     if args.output.json {

@@ -42,6 +42,20 @@ pub struct AppFile {
     pub backup: BackupSection,
     #[serde(default)]
     pub media: MediaSection,
+    #[serde(default)]
+    pub mcp: McpSection,
+}
+
+/// `wabot mcp`, the archive for AI assistants: read-only unless sending is allowed here
+/// or on its command line.
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct McpSection {
+    /// Offer the send tool (as `wabot mcp --allow-send` does).
+    pub allow_send: bool,
+    /// The chats the send tool may write to: phone numbers, JIDs or names of chats,
+    /// contacts or monitored entities. `--allow-send-any` lifts the limit.
+    pub send_to: Vec<String>,
 }
 
 #[derive(Debug, Deserialize, Serialize)]

@@ -2,6 +2,7 @@
 
 mod account;
 mod backup;
+mod browse;
 mod control;
 mod heartbeat;
 mod jobs;
@@ -25,6 +26,7 @@ use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 use crate::files::create_private;
 pub use account::{AccountState, Standing};
 pub use backup::{copy_file, overwrite_file, verify};
+pub use browse::MessageRow;
 pub use control::ResumeMode;
 pub use heartbeat::Heartbeat;
 pub use maintenance::{ArchivedMessage, CleanupCounts, Cutoffs};
@@ -36,7 +38,7 @@ pub use outbox::ACK_TIMEOUT_MS;
 pub use outbox::{Kind as OutboxKind, LlmCall, OutboxRow, Outgoing, Receipt};
 pub use quarantine::{PollSecret, Quarantined};
 pub use queue::{ClaimRequest, QueuedMessage, Release, Turn};
-pub use search::SearchFilter;
+pub use search::{Hit, SearchFilter};
 pub use sessions::SessionRow;
 pub use stats::{Stats, UsageFigures};
 pub use sync::{Checkpoint, Cursor, Request, RequestState, no_anchor};

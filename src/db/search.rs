@@ -22,6 +22,7 @@ pub struct Hit {
     pub id: String,
     pub sender: String,
     pub timestamp: i64,
+    pub is_from_me: bool,
     pub content: String,
     /// The matching part, with the matched terms in [brackets].
     pub snippet: String,
@@ -32,7 +33,7 @@ impl Db {
     /// malformed query is a usage error (exit 2) that quotes SQLite's complaint.
     pub fn search(&self, query: &str, filter: &SearchFilter) -> Result<Vec<Hit>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT m.chat_jid, m.id, m.sender, m.timestamp, m.content,
+            "SELECT m.chat_jid, m.id, m.sender, m.timestamp, m.content, m.is_from_me,
                     snippet(messages_fts, 0, '[', ']', '…', 16)
              FROM messages_fts JOIN messages m ON m.pk = messages_fts.rowid
              WHERE messages_fts MATCH ?1
@@ -58,7 +59,8 @@ impl Db {
                         sender: r.get(2)?,
                         timestamp: r.get(3)?,
                         content: r.get(4)?,
-                        snippet: r.get(5)?,
+                        is_from_me: r.get(5)?,
+                        snippet: r.get(6)?,
                     })
                 },
             )

@@ -1,0 +1,195 @@
+//! Reading the archive page by page: a chat's messages around a point, one message,
+//! contacts by name or number, and how many messages wait for an answer per chat.
+//! The queries the MCP server needs beyond search and `chats`.
+
+use std::collections::HashMap;
+
+use anyhow::Result;
+use rusqlite::{OptionalExtension, Row, params};
+use serde::Serialize;
+
+use super::Db;
+
+/// One stored message as a reader sees it.
+#[derive(Debug, Clone, Serialize)]
+pub struct MessageRow {
+    pub chat_jid: String,
+    pub id: String,
+    pub sender: String,
+    pub push_name: Option<String>,
+    pub is_from_me: bool,
+    pub timestamp: i64,
+    pub message_type: String,
+    pub content: String,
+    pub quoted_id: Option<String>,
+    pub edited_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+    /// The row's place in its chat: messages with one timestamp are ordered by it.
+    #[serde(skip)]
+    pub pk: i64,
+}
+
+const COLUMNS: &str = "chat_jid, id, sender, push_name, is_from_me, timestamp, message_type,
+    content, quoted_id, edited_at, revoked_at, pk";
+
+fn message(r: &Row) -> rusqlite::Result<MessageRow> {
+    Ok(MessageRow {
+        chat_jid: r.get(0)?,
+        id: r.get(1)?,
+        sender: r.get(2)?,
+        push_name: r.get(3)?,
+        is_from_me: r.get(4)?,
+        timestamp: r.get(5)?,
+        message_type: r.get(6)?,
+        content: r.get(7)?,
+        quoted_id: r.get(8)?,
+        edited_at: r.get(9)?,
+        revoked_at: r.get(10)?,
+        pk: r.get(11)?,
+    })
+}
+
+/// A chat or contact whose name or number matched a lookup.
+#[derive(Debug, Clone, Serialize)]
+pub struct ContactMatch {
+    pub jid: String,
+    pub name: Option<String>,
+    /// `chat` or `contact`: which table knew it.
+    pub source: String,
+}
+
+impl Db {
+    /// The message `id` of `chat`, if stored.
+    pub fn message(&self, chat: &str, id: &str) -> Result<Option<MessageRow>> {
+        let sql = format!("SELECT {COLUMNS} FROM messages WHERE chat_jid = ?1 AND id = ?2");
+        Ok(self
+            .conn
+            .query_row(&sql, params![chat, id], message)
+            .optional()?)
+    }
+
+    /// Every stored message with id `id`, in any chat (ids are unique per chat only).
+    pub fn messages_with_id(&self, id: &str, limit: usize) -> Result<Vec<MessageRow>> {
+        let sql = format!("SELECT {COLUMNS} FROM messages WHERE id = ?1 LIMIT ?2");
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt
+            .query_map(params![id, limit as i64], message)?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    /// Up to `limit` messages of `chat` older than `before` (newest when `None`),
+    /// oldest first.
+    pub fn messages_before(
+        &self,
+        chat: &str,
+        before: Option<&MessageRow>,
+        limit: usize,
+    ) -> Result<Vec<MessageRow>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM messages
+             WHERE chat_jid = ?1 AND (?2 IS NULL OR (timestamp, pk) < (?2, ?3))
+             ORDER BY timestamp DESC, pk DESC LIMIT ?4"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let mut rows = stmt
+            .query_map(
+                params![
+                    chat,
+                    before.map(|m| m.timestamp),
+                    before.map(|m| m.pk),
+                    limit as i64
+                ],
+                message,
+            )?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        rows.reverse();
+        Ok(rows)
+    }
+
+    /// Up to `limit` messages of `chat` newer than `after`, oldest first.
+    pub fn messages_after(
+        &self,
+        chat: &str,
+        after: &MessageRow,
+        limit: usize,
+    ) -> Result<Vec<MessageRow>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM messages
+             WHERE chat_jid = ?1 AND (timestamp, pk) > (?2, ?3)
+             ORDER BY timestamp, pk LIMIT ?4"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt
+            .query_map(
+                params![chat, after.timestamp, after.pk, limit as i64],
+                message,
+            )?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    /// Whether the archive knows `chat` at all: as a chat or by a stored message.
+    pub fn knows_chat(&self, chat: &str) -> Result<bool> {
+        Ok(self.conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM chats WHERE jid = ?1)
+                 OR EXISTS (SELECT 1 FROM messages WHERE chat_jid = ?1)",
+            [chat],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Per chat, how many messages from others arrived after the account's own last
+    /// message there: the "unread-ish" count (WhatsApp's read state is not stored).
+    pub fn unanswered_counts(&self) -> Result<HashMap<String, i64>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT m.chat_jid, count(*) FROM messages m
+             WHERE m.is_from_me = 0 AND m.timestamp > coalesce(
+                 (SELECT max(o.timestamp) FROM messages o
+                  WHERE o.chat_jid = m.chat_jid AND o.is_from_me = 1), 0)
+             GROUP BY m.chat_jid",
+        )?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    /// Chats and contacts whose name contains `name` (case-insensitive) or whose
+    /// number contains `digits` (when given), at most `limit`.
+    pub fn find_contacts(
+        &self,
+        name: &str,
+        digits: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<ContactMatch>> {
+        let pattern = format!("%{}%", escape_like(name));
+        let number = digits.map(|d| format!("%{d}%"));
+        let mut stmt = self.conn.prepare(
+            "SELECT jid, name, 'chat' FROM chats
+             WHERE name LIKE ?1 ESCAPE '\\' OR (?2 IS NOT NULL AND jid LIKE ?2)
+             UNION
+             SELECT jid, push_name, 'contact' FROM contacts
+             WHERE push_name LIKE ?1 ESCAPE '\\'
+                OR (?2 IS NOT NULL AND (jid LIKE ?2 OR phone LIKE ?2))
+             ORDER BY 1 LIMIT ?3",
+        )?;
+        let rows = stmt
+            .query_map(params![pattern, number, limit as i64], |r| {
+                Ok(ContactMatch {
+                    jid: r.get(0)?,
+                    name: r.get(1)?,
+                    source: r.get(2)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+}
+
+/// `text` with LIKE's wildcards taken literally.
+fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}

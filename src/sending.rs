@@ -1,0 +1,57 @@
+//! Queueing a message by hand (`wabot send`, the MCP send tool): split like replies,
+//! one outbox row per part, and waiting for the listener to send them.
+
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+
+use crate::agent::reply;
+use crate::clock;
+use crate::config::Config;
+use crate::db::{Db, OutboxKind, OutboxRow};
+use crate::error::{self, Kind};
+
+/// Queues `text` for `chat` in one transaction; returns the rows, in sending order.
+pub fn queue(db: &mut Db, config: &Config, chat: &str, text: &str) -> Result<Vec<OutboxRow>> {
+    if text.trim().is_empty() {
+        return Err(error::failure(Kind::Usage, "the message text is empty"));
+    }
+    // Split like replies: WhatsApp refuses overlong texts, and one part per message
+    // keeps each resend small.
+    let max_chars = config.file.replies.max_chars.unsigned_abs() as usize;
+    let parts = reply::outgoing(chat, text, max_chars, OutboxKind::Manual, None);
+    db.enqueue_all(&parts, clock::now_ms())?;
+    let mut rows = Vec::with_capacity(parts.len());
+    for part in &parts {
+        let Some(row) = db.outbox_row_for(&part.message_id)? else {
+            anyhow::bail!("the queued message vanished from the outbox");
+        };
+        rows.push(row);
+    }
+    Ok(rows)
+}
+
+/// Refreshes `rows` until none is still open (pending or written) or `wait` passes.
+pub fn wait(db: &Db, rows: &mut [OutboxRow], wait: Duration) -> Result<()> {
+    let deadline = Instant::now() + wait;
+    while rows.iter().any(is_open) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(250));
+        for row in rows.iter_mut() {
+            if let Some(now) = db.outbox_row(row.id)? {
+                *row = now;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The row whose state is the message's: the last part goes out last, unless an
+/// earlier one failed.
+pub fn outcome(rows: &[OutboxRow]) -> Option<&OutboxRow> {
+    rows.iter().find(|r| r.status == "failed").or(rows.last())
+}
+
+/// Not sent yet and not given up on: the listener still has it.
+pub fn is_open(row: &OutboxRow) -> bool {
+    matches!(row.status.as_str(), "pending" | "written")
+}
