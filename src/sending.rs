@@ -33,17 +33,19 @@ pub fn queue(db: &mut Db, config: &Config, chat: &str, text: &str) -> Result<Vec
 
 /// Refreshes `rows` until none is still open (pending or written) or `wait` passes.
 pub fn wait(db: &Db, rows: &mut [OutboxRow], wait: Duration) -> Result<()> {
-    let deadline = Instant::now() + wait;
-    while rows.iter().any(is_open) && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(250));
+    let never = std::sync::atomic::AtomicBool::new(false);
+    clock::poll_until(Some(Instant::now() + wait), POLL, &never, || {
         for row in rows.iter_mut() {
             if let Some(now) = db.outbox_row(row.id)? {
                 *row = now;
             }
         }
-    }
+        Ok((!rows.iter().any(is_open)).then_some(()))
+    })?;
     Ok(())
 }
+
+const POLL: Duration = Duration::from_millis(250);
 
 /// The row whose state is the message's: the last part goes out last, unless an
 /// earlier one failed.
