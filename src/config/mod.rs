@@ -209,7 +209,7 @@ fn parse(path: &Path, text: &str) -> Result<AppFile> {
 fn plain_words(message: &str) -> String {
     static TYPES: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
         regex::Regex::new(r"\b(?:i|u)(?:8|16|32|64|128|size)\b|\bf(?:32|64)\b|struct \w+|a borrowed string|a sequence|\bmap\b")
-            .expect("invariant: a valid pattern")
+            .expect("a valid pattern") // invariant: a literal, checked by the tests
     });
     TYPES
         .replace_all(message, |c: &regex::Captures| {

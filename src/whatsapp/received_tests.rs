@@ -1,3 +1,4 @@
+//! Test code only (declared `#[cfg(test)]` in whatsapp/mod.rs).
 //! Issue 18, case by case: the library's real values (waproto messages, `Event`s,
 //! `MessageInfo`) fed through the functions the listener runs — `convert::receive`,
 //! `ingest::store`, `wiring::unhooked`, `confirm::apply` — into a real database.
