@@ -46,7 +46,8 @@ fn taken_at(name: &str) -> Option<i64> {
 /// one writes every few milliseconds).
 pub const STALE_PARTIAL: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 
-/// Removes the `.partial` files that killed backups left in `dir`; returns them.
+/// Removes the partial copies (`wabot-….db.partial`) that killed backups left in `dir`;
+/// returns them. Only names wabot gives its backups are touched.
 pub fn remove_stale_partials(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut removed = Vec::new();
     let Ok(entries) = std::fs::read_dir(dir) else {
@@ -54,7 +55,12 @@ pub fn remove_stale_partials(dir: &Path) -> Result<Vec<PathBuf>> {
     };
     for entry in entries.flatten() {
         let path = entry.path();
-        let partial = path.extension().is_some_and(|e| e == "partial");
+        let partial = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_suffix(".partial"))
+            .and_then(taken_at)
+            .is_some();
         let idle = entry
             .metadata()
             .and_then(|m| m.modified())

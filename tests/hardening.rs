@@ -291,7 +291,7 @@ fn case_11_vacuum_into_writes_a_private_file() {
 fn case_12_a_killed_backups_partial_file_is_removed_by_the_next_backup() {
     let sandbox = Sandbox::stocked();
     let stale = sandbox.write(
-        "store/backups/wabot-20261101T000000.db.partial",
+        "store/backups/wabot-20261101-000000.db.partial",
         "half a copy",
     );
     let old = SystemTime::now() - Duration::from_secs(3600);
@@ -302,7 +302,7 @@ fn case_12_a_killed_backups_partial_file_is_removed_by_the_next_backup() {
         .set_modified(old)
         .unwrap();
     let fresh = sandbox.write(
-        "store/backups/wabot-20261123T000000.db.partial",
+        "store/backups/wabot-20261123-000000.db.partial",
         "in progress",
     );
     let run = sandbox.run(&["backup"]);
@@ -311,6 +311,18 @@ fn case_12_a_killed_backups_partial_file_is_removed_by_the_next_backup() {
     assert!(
         fresh.exists(),
         "a partial still being written is left alone"
+    );
+    let foreign = sandbox.write("store/backups/notes.partial", "not ours");
+    std::fs::File::options()
+        .write(true)
+        .open(&foreign)
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+    assert_eq!(sandbox.run(&["backup"]).code(), 0);
+    assert!(
+        foreign.exists(),
+        "a file wabot did not name is never removed"
     );
 }
 

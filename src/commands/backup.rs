@@ -53,8 +53,9 @@ pub fn run(global: &Global, args: &BackupArgs) -> Result<()> {
                 .keep_days
                 .or(u32::try_from(config.file.backup.keep_days).ok()),
         };
-        if let Some(parent) = target.parent() {
-            for stale in backups::remove_stale_partials(parent)? {
+        // Only in backup.dir, which wabot owns; an --output elsewhere is left alone.
+        if args.output.is_none() {
+            for stale in backups::remove_stale_partials(dir)? {
                 log::info!(
                     "removed {}, left by a backup that was killed",
                     stale.display()
