@@ -335,23 +335,28 @@ fn check_identity(conn: &Connection, version: i64) -> std::result::Result<(), St
     let id: i64 = conn
         .query_row("PRAGMA application_id", [], |r| r.get(0))
         .map_err(|e| e.to_string())?;
+    // The common case, every cron run: our own mark, nothing more to read.
+    if id == APPLICATION_ID {
+        return Ok(());
+    }
+    if id != 0 {
+        return Err(format!(
+            "an SQLite database of another program (application_id {id:#x}); \
+             point --db or database.path at wabot's database"
+        ));
+    }
     let tables: Vec<String> = conn
         .prepare("SELECT name FROM sqlite_schema WHERE type = 'table'")
         .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
         .map_err(|e| e.to_string())?;
     let own = OWN_TABLES.iter().all(|t| tables.iter().any(|n| n == t));
-    match (id, version) {
-        (APPLICATION_ID, _) => Ok(()),
-        (0, 0) if tables.is_empty() => Ok(()),
-        (0, 1..) if own => Ok(()),
-        (0, _) => Err(format!(
+    match version {
+        0 if tables.is_empty() => Ok(()),
+        1.. if own => Ok(()),
+        _ => Err(format!(
             "an SQLite database of another program ({} tables, none of them wabot's schema); \
              point --db or database.path at wabot's database",
             tables.len()
-        )),
-        (other, _) => Err(format!(
-            "an SQLite database of another program (application_id {other:#x}); \
-             point --db or database.path at wabot's database"
         )),
     }
 }
