@@ -16,8 +16,21 @@ pub struct Media {
     pub file_name: Option<String>,
     /// How to fetch it from WhatsApp's CDN; absent when the message lacks the keys.
     pub download: Option<DownloadRef>,
+    /// Where a webhook transport fetches it (Twilio's media URL, the Cloud API's media id).
+    pub remote: Option<Remote>,
     /// Whether the listener should download it (a monitored chat with `media.download`).
     pub fetch: bool,
+}
+
+/// Where an official API serves a received file. Stored as JSON in `media_files.remote`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "provider", rename_all = "kebab-case")]
+pub enum Remote {
+    /// Twilio's media URL, fetched with the account's Basic auth. Twilio states no
+    /// checksum: the file is named by its own SHA-256.
+    Twilio { url: String },
+    /// A Cloud API media id: the Graph API gives its (short-lived) URL and SHA-256.
+    CloudApi { media_id: String },
 }
 
 /// What WhatsApp's CDN needs to serve and decrypt one file. Stored as JSON in the

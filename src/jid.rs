@@ -4,12 +4,17 @@
 pub const USER_SERVER: &str = "s.whatsapp.net";
 pub const GROUP_SERVER: &str = "g.us";
 pub const LID_SERVER: &str = "lid";
+/// Meta's business-scoped user ids (`US.13491208655302741918`), which the Cloud API gives
+/// instead of a phone number for users with a username: `US.1349…@bsuid`.
+pub const BSUID_SERVER: &str = "bsuid";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JidKind {
     User,
     Group,
     Lid,
+    /// A business-scoped user id (Cloud API only).
+    Bsuid,
 }
 
 /// Characters that copy-pasted numbers and exports carry invisibly.
@@ -34,6 +39,15 @@ pub fn normalize(input: &str) -> Result<String, String> {
             .ok_or_else(|| format!("{cleaned:?} is neither a phone number nor a JID"));
     };
     let server = server.to_ascii_lowercase();
+    if server == BSUID_SERVER {
+        return if is_bsuid(user) {
+            Ok(format!("{user}@{BSUID_SERVER}"))
+        } else {
+            Err(format!(
+                "{cleaned:?} is not a business-scoped user id (\"CC.digits@bsuid\")"
+            ))
+        };
+    }
     // Device (":12") and agent (".0") suffixes name a device, not an identity.
     let identity = user.split([':', '.']).next().unwrap_or_default();
     let identity = identity.strip_prefix('+').unwrap_or(identity);
@@ -46,7 +60,7 @@ pub fn normalize(input: &str) -> Result<String, String> {
         }
         _ => {
             return Err(format!(
-                "{cleaned:?} has an unsupported server (expected @s.whatsapp.net, @g.us or @lid)"
+                "{cleaned:?} has an unsupported server (expected @s.whatsapp.net, @g.us, @lid or @bsuid)"
             ));
         }
     };
@@ -58,6 +72,7 @@ pub fn kind(jid: &str) -> Option<JidKind> {
         USER_SERVER => Some(JidKind::User),
         GROUP_SERVER => Some(JidKind::Group),
         LID_SERVER => Some(JidKind::Lid),
+        BSUID_SERVER => Some(JidKind::Bsuid),
         _ => None,
     }
 }
@@ -95,6 +110,19 @@ fn is_phone(s: &str) -> bool {
     is_digits(s) && (6..=15).contains(&s.len())
 }
 
+/// A BSUID is an ISO country code, a period, an optional `ENT.` (a parent BSUID) and up
+/// to 128 letters and digits.
+pub fn is_bsuid(text: &str) -> bool {
+    let Some((country, rest)) = text.split_once('.') else {
+        return false;
+    };
+    let id = rest.strip_prefix("ENT.").unwrap_or(rest);
+    country.len() == 2
+        && country.bytes().all(|b| b.is_ascii_uppercase())
+        && (1..=128).contains(&id.len())
+        && id.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
 /// Groups are `120363…@g.us`, or `creator-timestamp@g.us` for old ones.
 fn is_group_id(user: &str) -> bool {
     let mut parts = user.split('-');
@@ -129,6 +157,8 @@ mod tests {
             ("120363041234567890@g.us", "120363041234567890@g.us"),
             ("15550001111-1600000000@g.us", "15550001111-1600000000@g.us"),
             ("123456789012345:4@lid", "123456789012345@lid"),
+            ("US.13491208655302741918@bsuid", "US.13491208655302741918@bsuid"),
+            ("US.ENT.11815799212886844830@BSUID", "US.ENT.11815799212886844830@bsuid"),
         ];
         for (input, want) in cases {
             assert_eq!(normalize(input).as_deref(), Ok(want), "input {input:?}");
@@ -145,6 +175,8 @@ mod tests {
             ("abc@s.whatsapp.net", "malformed"),
             ("1-2-3@g.us", "malformed"),
             ("status@broadcast", "unsupported server"),
+            ("us.123@bsuid", "business-scoped"),
+            ("US.12-3@bsuid", "business-scoped"),
             ("15550001111@example.com", "unsupported server"),
         ];
         for (input, reason) in cases {
@@ -158,6 +190,7 @@ mod tests {
         assert_eq!(kind("1@g.us"), Some(JidKind::Group));
         assert!(is_group("120363041234567890@g.us"));
         assert_eq!(kind("15550001111@lid"), Some(JidKind::Lid));
+        assert_eq!(kind("BR.1502576394655843@bsuid"), Some(JidKind::Bsuid));
         assert_eq!(phone("15550001111@s.whatsapp.net"), Some("15550001111"));
         assert_eq!(phone("120363041234567890@g.us"), None);
     }

@@ -29,6 +29,7 @@ mod output;
 mod policy;
 mod sending;
 mod sync;
+mod webhook;
 mod whatsapp;
 
 use std::process::ExitCode;

@@ -18,7 +18,7 @@ pub fn queue(db: &mut Db, config: &Config, chat: &str, text: &str) -> Result<Vec
     }
     // Split like replies: WhatsApp refuses overlong texts, and one part per message
     // keeps each resend small.
-    let max_chars = config.file.replies.max_chars.unsigned_abs() as usize;
+    let max_chars = config.max_message_chars();
     let parts = reply::outgoing(chat, text, max_chars, OutboxKind::Manual, None);
     db.enqueue_all(&parts, clock::now_ms())?;
     let mut rows = Vec::with_capacity(parts.len());

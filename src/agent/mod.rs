@@ -264,7 +264,7 @@ impl<'a> Agent<'a> {
             Ok(answer) => answer,
             Err(outcome) => return Ok(outcome),
         };
-        let max_chars = self.config.file.replies.max_chars.unsigned_abs() as usize;
+        let max_chars = self.config.max_message_chars();
         // A runaway answer must not become hundreds of messages or a memory that every
         // later request of the chat replays.
         answer.content = reply::capped(&answer.content, max_chars * reply::MAX_PARTS);

@@ -7,13 +7,14 @@ use anyhow::Result;
 
 use super::load_config;
 use crate::cli::{Global, PairArgs};
-use crate::config::{Config, Source};
+use crate::config::{Config, Source, Transport};
 use crate::error::{self, Kind};
 use crate::whatsapp::{device, listen as listener, pair as pairing};
 use crate::{jid, lock, output};
 
 pub fn pair(global: &Global, args: &PairArgs) -> Result<()> {
     let config = load_config(global)?;
+    super::linked_device_only(&config, "pair")?;
     let phone = match &args.phone {
         Some(number) => Some(phone_digits(number)?),
         None => None,
@@ -92,5 +93,10 @@ pub fn listen(global: &Global) -> Result<()> {
         config: global.config.clone(),
         db: global.db.clone(),
     };
-    listener::run(config, move || Config::load(&source))
+    match config.file.transport {
+        Transport::WhatsappWeb => listener::run(config, move || Config::load(&source)),
+        Transport::Twilio | Transport::CloudApi => {
+            crate::webhook::listen::run(config, move || Config::load(&source))
+        }
+    }
 }

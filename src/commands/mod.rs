@@ -85,6 +85,17 @@ pub fn run(cli: Cli) -> Result<()> {
     }
 }
 
+/// Refuses a command that only a linked device can do (exit 78) on the official APIs.
+fn linked_device_only(config: &Config, command: &str) -> Result<()> {
+    match config.file.transport {
+        crate::config::Transport::WhatsappWeb => Ok(()),
+        other => Err(crate::error::config(format!(
+            "`wabot {command}` needs a linked device (transport \"whatsapp-web\"); this configuration uses transport {:?}, where the provider's console does the linking and no older history can be fetched",
+            other.name()
+        ))),
+    }
+}
+
 fn load_config(global: &Global) -> Result<Config> {
     Config::load(&Source {
         config: global.config.clone(),

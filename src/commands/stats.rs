@@ -43,8 +43,16 @@ fn print_tables(s: &Stats, config: &Config) -> Result<()> {
         (
             "outbox",
             format!(
-                "{} pending · {} written · {} sent · {} failed",
-                o.pending, o.written, o.sent, o.failed
+                "{} pending · {} written · {} sent · {} failed{}",
+                o.pending,
+                o.written,
+                o.sent,
+                o.failed,
+                if o.outside_window > 0 {
+                    format!(" ({} outside the 24-hour window)", o.outside_window)
+                } else {
+                    String::new()
+                }
             ),
         ),
         ("chats", s.chats.to_string()),

@@ -16,6 +16,7 @@ use crate::{clock, output};
 
 pub fn run(global: &Global, args: &SyncArgs) -> Result<()> {
     let config = load_config(global)?;
+    super::linked_device_only(&config, "sync")?;
     let mut db = open_db(&config)?;
     let monitored = monitored(&config);
     if args.status {

@@ -6,11 +6,15 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use super::llm::{LlmSection, PerplexitySection};
+use super::transport::{CloudApiSection, Transport, TwilioSection, WebhookSection};
 use super::values::{TimeOfDay, Zone};
 
 #[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct AppFile {
+    /// How wabot talks to WhatsApp: `whatsapp-web` (a linked device), `twilio`, `cloud-api`.
+    #[serde(default)]
+    pub transport: Transport,
     #[serde(default)]
     pub whatsapp: WhatsappSection,
     #[serde(default)]
@@ -44,6 +48,12 @@ pub struct AppFile {
     pub media: MediaSection,
     #[serde(default)]
     pub mcp: McpSection,
+    #[serde(default)]
+    pub webhook: WebhookSection,
+    #[serde(default)]
+    pub twilio: TwilioSection,
+    #[serde(default)]
+    pub cloud_api: CloudApiSection,
 }
 
 /// `wabot mcp`, the archive for AI assistants: read-only unless sending is allowed here

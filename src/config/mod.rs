@@ -5,6 +5,7 @@ mod entities;
 mod file;
 mod llm;
 mod secrets;
+mod transport;
 mod values;
 
 use std::path::{Path, PathBuf};
@@ -16,6 +17,10 @@ use sha2::{Digest, Sha256};
 pub use entities::Entity;
 pub use file::{AppFile, EntityKind, PacingSection, Presence, SessionMode};
 pub use llm::{Api, LlmSettings};
+pub use transport::{
+    CLOUD_API_MAX_CHARS, MarkRead, TWILIO_MAX_CHARS, TWILIO_AUTH_TOKEN, Transport, TransportSecrets, WHATSAPP_APP_SECRET,
+    WHATSAPP_CLOUD_TOKEN, WHATSAPP_VERIFY_TOKEN,
+};
 pub use values::{Secret, TimeOfDay};
 
 use crate::error;
@@ -48,6 +53,9 @@ pub struct Config {
     pub backup_dir: PathBuf,
     #[serde(skip)]
     pub api_key: Option<Secret>,
+    /// The secrets of the configured transport that are set.
+    #[serde(skip)]
+    pub transport_secrets: TransportSecrets,
     /// SHA-256 of the app.json bytes, to notice edits between runs.
     #[serde(skip)]
     pub hash: String,
@@ -95,6 +103,7 @@ impl Config {
             None => dir.join(&file.database.path),
         };
         let api_key = secrets::lookup(&dir.join(".env"), &llm.api_key_env)?.map(Secret::new);
+        let transport_secrets = TransportSecrets::load(file.transport, &dir.join(".env"))?;
         Ok(Self {
             config_path: text.is_some().then_some(path.clone()),
             file,
@@ -103,6 +112,7 @@ impl Config {
             database_path,
             backup_dir,
             api_key,
+            transport_secrets,
             hash: hex::encode(Sha256::digest(text.as_deref().unwrap_or_default())),
         })
     }
@@ -140,6 +150,17 @@ impl Config {
             );
         }
         warnings
+    }
+
+    /// The longest text one outgoing message may hold: `replies.max_chars`, or less when
+    /// the transport's API allows less (Twilio 1600, the Cloud API 4096 characters).
+    pub fn max_message_chars(&self) -> usize {
+        let configured = self.file.replies.max_chars.unsigned_abs() as usize;
+        match self.file.transport {
+            Transport::WhatsappWeb => configured,
+            Transport::Twilio => configured.min(TWILIO_MAX_CHARS),
+            Transport::CloudApi => configured.min(CLOUD_API_MAX_CHARS),
+        }
     }
 
     /// The account's own chat (messages to yourself), when the phone number is configured.
@@ -399,6 +420,13 @@ fn validate(file: &AppFile) -> Result<(Vec<Entity>, LlmSettings), Vec<String>> {
             "must be between 1 and {MAX_MEDIA_BYTES} bytes (2 GiB), got {}",
             file.media.max_bytes
         ),
+    );
+    transport::validate(
+        file.transport,
+        &file.webhook,
+        &file.twilio,
+        &file.cloud_api,
+        &mut problems,
     );
     let entities = entities::resolve(&file.monitored_entities, &mut problems);
     if problems.is_empty() {

@@ -5,7 +5,7 @@ use rusqlite::{OptionalExtension, Row, Transaction, params};
 use serde::Serialize;
 
 use super::Db;
-use crate::attachment::DownloadRef;
+use crate::attachment::{DownloadRef, Remote};
 use crate::clock;
 use crate::message::NewMessage;
 
@@ -31,10 +31,12 @@ pub struct MediaRow {
     pub last_error: Option<String>,
     #[serde(skip)]
     pub download: Option<DownloadRef>,
+    #[serde(skip)]
+    pub remote: Option<Remote>,
 }
 
 const COLUMNS: &str = "id, chat_jid, message_id, media_type, mimetype, size_bytes, sha256, caption,
-     file_name, download_state, local_path, attempts, last_error, download";
+     file_name, download_state, local_path, attempts, last_error, download, remote";
 
 fn media_row(r: &Row<'_>) -> rusqlite::Result<MediaRow> {
     let download: Option<String> = r.get(13)?;
@@ -53,6 +55,9 @@ fn media_row(r: &Row<'_>) -> rusqlite::Result<MediaRow> {
         attempts: r.get(11)?,
         last_error: r.get(12)?,
         download: download.and_then(|d| serde_json::from_str(&d).ok()),
+        remote: r
+            .get::<_, Option<String>>(14)?
+            .and_then(|d| serde_json::from_str(&d).ok()),
     })
 }
 
@@ -60,8 +65,8 @@ fn media_row(r: &Row<'_>) -> rusqlite::Result<MediaRow> {
 pub(super) fn record(tx: &Transaction<'_>, batch: &[NewMessage], now: i64) -> Result<()> {
     let mut insert = tx.prepare_cached(
         "INSERT INTO media_files (chat_jid, message_id, media_type, mimetype, size_bytes, sha256,
-             caption, file_name, download, download_state, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)
+             caption, file_name, download, download_state, created_at, updated_at, remote)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12)
          ON CONFLICT (chat_jid, message_id) DO NOTHING",
     )?;
     for m in batch {
@@ -71,7 +76,12 @@ pub(super) fn record(tx: &Transaction<'_>, batch: &[NewMessage], now: i64) -> Re
             .as_ref()
             .map(serde_json::to_string)
             .transpose()?;
-        let state = if media.fetch && download.is_some() {
+        let remote = media
+            .remote
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()?;
+        let state = if media.fetch && (download.is_some() || remote.is_some()) {
             "pending"
         } else {
             "none"
@@ -87,7 +97,8 @@ pub(super) fn record(tx: &Transaction<'_>, batch: &[NewMessage], now: i64) -> Re
             media.file_name,
             download,
             state,
-            now
+            now,
+            remote
         ])?;
     }
     Ok(())
@@ -101,7 +112,7 @@ impl Db {
             .query_row(
                 &format!(
                     "SELECT {COLUMNS} FROM media_files
-                     WHERE download_state = 'pending' AND download IS NOT NULL
+                     WHERE download_state = 'pending' AND (download IS NOT NULL OR remote IS NOT NULL)
                        AND updated_at <= ?1 - attempts * {RETRY_STEP_MS}
                      ORDER BY id LIMIT 1"
                 ),

@@ -363,6 +363,16 @@ pub struct StoredRow {
     pub note: Option<String>,
 }
 
+impl Db {
+    /// Whether a message is stored under this chat and id.
+    pub fn has_message(&self, chat_jid: &str, id: &str) -> Result<bool> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT 1 FROM messages WHERE chat_jid = ?1 AND id = ?2")?
+            .exists(params![chat_jid, id])?)
+    }
+}
+
 #[cfg(test)]
 impl Db {
     pub fn stored(&self, chat_jid: &str, id: &str) -> Result<Option<StoredRow>> {

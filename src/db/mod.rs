@@ -33,9 +33,8 @@ pub use maintenance::{ArchivedMessage, CleanupCounts, Cutoffs};
 #[cfg(test)]
 pub use media::MAX_DOWNLOAD_ATTEMPTS;
 pub use media::MediaRow;
-#[cfg(test)]
 pub use outbox::ACK_TIMEOUT_MS;
-pub use outbox::{Kind as OutboxKind, LlmCall, OutboxRow, Outgoing, Receipt};
+pub use outbox::{Delivery, DeliveryUpdate, Kind as OutboxKind, LlmCall, OutboxRow, Outgoing, Receipt};
 pub use quarantine::{PollSecret, Quarantined};
 pub use queue::{ClaimRequest, QueuedMessage, Release, Turn};
 pub use search::{Hit, SearchFilter};
@@ -56,6 +55,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0006_linked_device_ingest.sql"),
     include_str!("../../migrations/0007_account_state.sql"),
     include_str!("../../migrations/0008_read_receipts.sql"),
+    include_str!("../../migrations/0009_webhook_transports.sql"),
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -56,6 +56,10 @@ pub struct OutboxRow {
     pub written_at: Option<i64>,
     pub delivered_at: Option<i64>,
     pub read_at: Option<i64>,
+    /// The provider's id of the sent message (Twilio's MessageSid, the Cloud API's wamid).
+    pub provider_id: Option<String>,
+    /// The provider's code of a failure (63016, 131047, …).
+    pub error_code: Option<String>,
 }
 
 /// A receipt WhatsApp sent for one of our messages.
@@ -64,6 +68,29 @@ pub enum Receipt {
     Delivered,
     /// Read, or played for a voice note.
     Read,
+}
+
+/// What an official API's status callback says about one of our messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// Taken by the provider (queued, sent to WhatsApp).
+    Accepted,
+    Delivered,
+    Read,
+    /// Failed or undelivered: final.
+    Failed,
+}
+
+/// One status callback, naming the row by the provider's id and, when the provider
+/// echoes it, by wabot's own id (how a send whose answer was lost is recognised).
+#[derive(Debug, Clone)]
+pub struct DeliveryUpdate {
+    pub provider_id: String,
+    pub own_id: Option<String>,
+    pub delivery: Delivery,
+    pub error_code: Option<String>,
+    pub error: Option<String>,
+    pub at: i64,
 }
 
 /// How long a written row waits for the server's ack before it is written again
@@ -322,6 +349,110 @@ impl Db {
         })
     }
 
+    /// The provider's REST API took the row (`provider_id` is its MessageSid / wamid): the
+    /// row is sent and joins its chat. Returns false when it was no longer open.
+    pub fn accept_sent(
+        &mut self,
+        id: i64,
+        provider_id: &str,
+        own_jid: &str,
+        at: i64,
+    ) -> Result<bool> {
+        self.in_write(|tx| {
+            let message_id: Option<String> = tx
+                .query_row(
+                    "UPDATE outbox SET provider_id = ?2 WHERE id = ?1 RETURNING message_id",
+                    params![id, provider_id],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            match message_id {
+                Some(m) => confirm(tx, &m, own_jid, at),
+                None => Ok(false),
+            }
+        })
+    }
+
+    /// A send the provider refused for good: failed, with its error code.
+    pub fn refuse_send(&mut self, id: i64, code: Option<&str>, error: &str, at: i64) -> Result<()> {
+        self.in_write(|tx| {
+            tx.execute(
+                "UPDATE outbox SET status = 'failed', error_code = ?2, last_error = ?3,
+                     next_attempt_at = NULL, updated_at = ?4
+                 WHERE id = ?1 AND status IN ('pending', 'written')",
+                params![id, code, error, at],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// A send the provider answered with a passing error: back to pending, due again at
+    /// `retry_at` (the attempt was counted when the row was written).
+    pub fn release_send(&mut self, id: i64, error: &str, retry_at: i64, at: i64) -> Result<()> {
+        self.in_write(|tx| {
+            tx.execute(
+                "UPDATE outbox SET status = 'pending', last_error = ?2, next_attempt_at = ?3,
+                     updated_at = ?4
+                 WHERE id = ?1 AND status IN ('pending', 'written')",
+                params![id, error, retry_at, at],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Applies a status callback: a row not yet confirmed becomes sent (and learns its
+    /// provider id), receipts are noted, a failure is final with the provider's code
+    /// (even after the provider took the message: WhatsApp may refuse it later).
+    /// Returns false when no row matches.
+    pub fn apply_delivery(&mut self, update: &DeliveryUpdate, own_jid: &str) -> Result<bool> {
+        self.in_write(|tx| {
+            let message_id: Option<String> = tx
+                .query_row(
+                    "SELECT message_id FROM outbox
+                     WHERE provider_id = ?1 OR (?2 IS NOT NULL AND message_id = ?2)
+                     ORDER BY provider_id = ?1 DESC LIMIT 1",
+                    params![update.provider_id, update.own_id],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let Some(message_id) = message_id else {
+                return Ok(false);
+            };
+            tx.execute(
+                "UPDATE outbox SET provider_id = ?2 WHERE message_id = ?1 AND provider_id IS NULL",
+                params![message_id, update.provider_id],
+            )?;
+            let at = update.at;
+            match update.delivery {
+                Delivery::Failed => {
+                    tx.execute(
+                        "UPDATE outbox SET status = 'failed', error_code = ?2, last_error = ?3,
+                             next_attempt_at = NULL, updated_at = ?4
+                         WHERE message_id = ?1 AND status IN ('pending', 'written', 'sent')",
+                        params![message_id, update.error_code, update.error, at],
+                    )?;
+                }
+                Delivery::Accepted | Delivery::Delivered | Delivery::Read => {
+                    confirm(tx, &message_id, own_jid, at)?;
+                    tx.execute(
+                        "UPDATE outbox SET
+                             delivered_at = CASE WHEN ?3 THEN coalesce(delivered_at, ?2) ELSE delivered_at END,
+                             read_at = CASE WHEN ?4 THEN coalesce(read_at, ?2) ELSE read_at END,
+                             updated_at = ?2
+                         WHERE message_id = ?1 AND status = 'sent'",
+                        params![
+                            message_id,
+                            at,
+                            update.delivery != Delivery::Accepted,
+                            update.delivery == Delivery::Read
+                        ],
+                    )?;
+                }
+            }
+            Ok(true)
+        })
+    }
+
     /// After a reconnect: rows written but never acked go out again (same id).
     pub fn resend_unconfirmed(&mut self, now: i64) -> Result<usize> {
         self.in_write(|tx| {
@@ -375,7 +506,7 @@ fn confirm(tx: &rusqlite::Transaction, message_id: &str, own_jid: &str, at: i64)
 }
 
 const ROW_COLUMNS: &str = "id, message_id, chat_jid, content, status, kind, attempts, last_error,
-     reply_to_id, created_at, sent_at, written_at, delivered_at, read_at";
+     reply_to_id, created_at, sent_at, written_at, delivered_at, read_at, provider_id, error_code";
 
 fn outbox_row(r: &rusqlite::Row) -> rusqlite::Result<OutboxRow> {
     Ok(OutboxRow {
@@ -393,6 +524,8 @@ fn outbox_row(r: &rusqlite::Row) -> rusqlite::Result<OutboxRow> {
         written_at: r.get(11)?,
         delivered_at: r.get(12)?,
         read_at: r.get(13)?,
+        provider_id: r.get(14)?,
+        error_code: r.get(15)?,
     })
 }
 

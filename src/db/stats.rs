@@ -110,6 +110,9 @@ pub struct OutboxCounts {
     pub written: i64,
     pub sent: i64,
     pub failed: i64,
+    /// Failed because the provider refused a free-form message outside WhatsApp's
+    /// 24-hour customer service window (Twilio 63016, Cloud API 131047).
+    pub outside_window: i64,
     /// The newest failed sends with their errors.
     pub recent_failures: Vec<OutboxFailure>,
 }
@@ -178,7 +181,8 @@ impl Db {
         let count = |sql: &str| -> Result<i64> { Ok(conn.query_row(sql, [], |r| r.get(0))?) };
         let outbox = conn.query_row(
             "SELECT coalesce(sum(status = 'pending'), 0), coalesce(sum(status = 'sent'), 0),
-                    coalesce(sum(status = 'failed'), 0), coalesce(sum(status = 'written'), 0)
+                    coalesce(sum(status = 'failed'), 0), coalesce(sum(status = 'written'), 0),
+                    coalesce(sum(status = 'failed' AND error_code IN ('63016', '131047')), 0)
              FROM outbox",
             [],
             |r| {
@@ -187,6 +191,7 @@ impl Db {
                     sent: r.get(1)?,
                     failed: r.get(2)?,
                     written: r.get(3)?,
+                    outside_window: r.get(4)?,
                     recent_failures: Vec::new(),
                 })
             },

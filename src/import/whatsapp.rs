@@ -198,6 +198,7 @@ fn keep(
         caption: caption.clone(),
         file_name: Some(file.to_string()),
         download: None,
+        remote: None,
         fetch: false,
     };
     Ok((attachment, format!("media/{stored_name}")))

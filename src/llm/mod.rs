@@ -236,7 +236,7 @@ fn transport_error(err: ureq::Error) -> LlmError {
 }
 
 /// Retry-After is either seconds or an HTTP date; never more than [`MAX_RETRY_AFTER`].
-fn parse_retry_after(value: &str) -> Option<Duration> {
+pub(crate) fn parse_retry_after(value: &str) -> Option<Duration> {
     let value = value.trim();
     let wait = if let Ok(seconds) = value.parse::<f64>() {
         if !seconds.is_finite() || seconds < 0.0 {

@@ -478,6 +478,7 @@ fn attachment(
             .map(str::to_string),
         file_name: file_name.map(str::to_string),
         download,
+        remote: None,
         fetch: false,
     }
 }

@@ -5,7 +5,7 @@ pub mod convert;
 pub mod device;
 pub mod drain;
 pub(crate) mod history;
-mod ingest;
+pub(crate) mod ingest;
 mod jobs;
 pub mod listen;
 pub mod on_demand;

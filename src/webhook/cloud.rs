@@ -1,0 +1,417 @@
+//! Meta's WhatsApp Cloud API: the verification handshake (GET), signed JSON webhooks
+//! (`entry[].changes[].value.messages[]` / `statuses[]`), and the Graph API out
+//! (`POST /{version}/{phone_number_id}/messages`, media ids → URL → file).
+
+use anyhow::Result;
+use serde_json::{Value, json};
+use subtle::ConstantTimeEq;
+
+use super::client::{Auth, Http};
+use super::{
+    Attachment, Delivery, FailureKind, Headers, Inbound, Provider, Refusal, SendFailure, signature,
+};
+use crate::attachment::Remote;
+use crate::config::{
+    CLOUD_API_MAX_CHARS, Config, MarkRead, Secret, WHATSAPP_APP_SECRET, WHATSAPP_CLOUD_TOKEN,
+    WHATSAPP_VERIFY_TOKEN,
+};
+use crate::db::{DeliveryUpdate, MediaRow, OutboxRow};
+use crate::message::NewMessage;
+use crate::{clock, jid};
+
+pub struct Cloud {
+    app_secret: Secret,
+    verify_token: Secret,
+    token: Secret,
+    phone_number_id: String,
+    /// `{base_url}/{api_version}`.
+    api_root: String,
+    mark_read: MarkRead,
+    max_bytes: u64,
+    http: Http,
+}
+
+impl Cloud {
+    pub fn new(config: &Config) -> Result<Self> {
+        let c = &config.file.cloud_api;
+        let secrets = &config.transport_secrets;
+        Ok(Self {
+            app_secret: secrets.require(WHATSAPP_APP_SECRET)?.clone(),
+            verify_token: secrets.require(WHATSAPP_VERIFY_TOKEN)?.clone(),
+            token: secrets.require(WHATSAPP_CLOUD_TOKEN)?.clone(),
+            phone_number_id: c.phone_number_id.clone().unwrap_or_default(),
+            api_root: format!("{}/{}", c.base_url.trim_end_matches('/'), c.api_version),
+            mark_read: c.mark_read,
+            max_bytes: super::max_bytes(config),
+            http: Http::new(),
+        })
+    }
+
+    fn auth(&self) -> Auth<'_> {
+        Auth::Bearer(self.token.expose())
+    }
+
+    fn messages_url(&self) -> String {
+        format!("{}/{}/messages", self.api_root, self.phone_number_id)
+    }
+}
+
+impl Provider for Cloud {
+    fn get(&self, query: &str) -> (u16, String) {
+        let pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
+            .into_owned()
+            .collect();
+        let get = |name: &str| {
+            pairs
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+        };
+        let token_ok = get("hub.verify_token").is_some_and(|t| {
+            bool::from(t.as_bytes().ct_eq(self.verify_token.expose().as_bytes()))
+        });
+        match (get("hub.mode"), get("hub.challenge")) {
+            (Some("subscribe"), Some(challenge)) if token_ok => (200, challenge.to_string()),
+            _ => (403, "verification refused\n".into()),
+        }
+    }
+
+    fn read(&self, _path_and_query: &str, headers: &Headers, body: &[u8]) -> Result<Inbound, Refusal> {
+        let Some(given) = headers.get("x-hub-signature-256") else {
+            return Err(Refusal::Unsigned("no X-Hub-Signature-256 header"));
+        };
+        if !signature::cloud_valid(self.app_secret.expose(), body, given) {
+            return Err(Refusal::Unsigned("X-Hub-Signature-256 does not match"));
+        }
+        let payload: Value = serde_json::from_slice(body)
+            .map_err(|e| Refusal::Malformed(format!("not JSON: {e}")))?;
+        if payload["object"] != "whatsapp_business_account" {
+            return Err(Refusal::Malformed(
+                "object is not \"whatsapp_business_account\"".into(),
+            ));
+        }
+        let entries = payload["entry"]
+            .as_array()
+            .ok_or_else(|| Refusal::Malformed("no entry array".into()))?;
+        let mut inbound = Inbound::default();
+        let changes = entries
+            .iter()
+            .filter_map(|e| e["changes"].as_array())
+            .flatten()
+            .filter(|c| c["field"] == "messages");
+        for change in changes {
+            let value = &change["value"];
+            let number = value["metadata"]["phone_number_id"].as_str();
+            if number != Some(self.phone_number_id.as_str()) {
+                log::warn!(
+                    "a webhook for phone number id {number:?} ignored: cloud_api.phone_number_id is {}",
+                    self.phone_number_id
+                );
+                continue;
+            }
+            let contacts = value["contacts"].as_array().map_or(&[][..], Vec::as_slice);
+            for m in value["messages"].as_array().into_iter().flatten() {
+                match message(m, contacts) {
+                    Ok(m) => inbound.messages.push(m),
+                    Err(why) => log::warn!("a Cloud API message was not stored: {why}"),
+                }
+            }
+            for s in value["statuses"].as_array().into_iter().flatten() {
+                match status_update(s) {
+                    Ok(update) => inbound.statuses.extend(update),
+                    Err(why) => log::warn!("a Cloud API status was not applied: {why}"),
+                }
+            }
+        }
+        Ok(inbound)
+    }
+
+    fn ok(&self) -> (&'static str, &'static str) {
+        ("text/plain", "")
+    }
+}
+
+fn text_of(v: &Value) -> Option<&str> {
+    v.as_str().filter(|s| !s.is_empty())
+}
+
+/// The sender: the phone number when given, else the business-scoped user id that Meta
+/// sends for users with a username.
+fn sender(m: &Value) -> Result<String, String> {
+    if let Some(phone) = text_of(&m["from"]) {
+        return jid::normalize(phone).map_err(|e| format!("from: {e}"));
+    }
+    match text_of(&m["from_user_id"]) {
+        Some(bsuid) if jid::is_bsuid(bsuid) => Ok(format!("{bsuid}@{}", jid::BSUID_SERVER)),
+        Some(other) => Err(format!("from_user_id {other:?} is not a business-scoped user id")),
+        None => Err("neither from nor from_user_id".into()),
+    }
+}
+
+fn message(m: &Value, contacts: &[Value]) -> Result<NewMessage, String> {
+    let id = text_of(&m["id"]).ok_or("no id")?;
+    let chat = sender(m)?;
+    let timestamp = text_of(&m["timestamp"])
+        .and_then(|t| t.parse::<i64>().ok())
+        .and_then(|s| s.checked_mul(1000))
+        .unwrap_or_else(clock::now_ms);
+    let contact = contacts.iter().find(|c| {
+        let same = |field: &str, of: &str| text_of(&c[field]).is_some() && c[field] == m[of];
+        same("wa_id", "from") || same("user_id", "from_user_id")
+    });
+    let name = contact.and_then(|c| text_of(&c["profile"]["name"]));
+    let kind = text_of(&m["type"]).unwrap_or("unknown");
+    let body = &m[kind];
+    let mut out = super::new_message(&chat, id, "", timestamp, name);
+    out.quoted_id = text_of(&m["context"]["id"]).map(str::to_string);
+    match kind {
+        "text" => out.content = text_of(&body["body"]).unwrap_or_default().to_string(),
+        "image" | "video" | "audio" | "document" | "sticker" => {
+            let media_id = text_of(&body["id"]).ok_or_else(|| format!("{kind} without an id"))?;
+            Attachment {
+                kind: match kind {
+                    "image" => "image",
+                    "video" => "video",
+                    "audio" => "audio",
+                    "sticker" => "sticker",
+                    _ => "document",
+                },
+                mimetype: text_of(&body["mime_type"]).map(str::to_string),
+                caption: text_of(&body["caption"]).map(str::to_string),
+                file_name: text_of(&body["filename"]).map(str::to_string),
+                sha256: text_of(&body["sha256"]).and_then(hex_sha256),
+                voice: body["voice"] == true,
+                remote: Remote::CloudApi {
+                    media_id: media_id.to_string(),
+                },
+            }
+            .attach(&mut out);
+        }
+        "location" => {
+            let place = ["name", "address"]
+                .iter()
+                .filter_map(|k| text_of(&body[*k]))
+                .collect::<Vec<_>>()
+                .join(", ");
+            out.message_type = "location".into();
+            out.content = format!(
+                "[location] {place} ({}, {})",
+                body["latitude"], body["longitude"]
+            );
+        }
+        "contacts" => {
+            let names: Vec<&str> = body
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|c| text_of(&c["name"]["formatted_name"]))
+                .collect();
+            out.message_type = "contact".into();
+            out.content = format!("[contact] {}", names.join(", "));
+        }
+        "reaction" => {
+            out.message_type = "reaction".into();
+            out.content = text_of(&body["emoji"]).unwrap_or_default().to_string();
+            out.quoted_id = text_of(&body["message_id"]).map(str::to_string);
+        }
+        "button" => {
+            out.message_type = "response".into();
+            out.content = text_of(&body["text"]).unwrap_or_default().to_string();
+        }
+        "interactive" => {
+            out.message_type = "response".into();
+            let reply = ["button_reply", "list_reply"]
+                .iter()
+                .find_map(|k| text_of(&body[*k]["title"]));
+            out.content = reply.unwrap_or_default().to_string();
+        }
+        other => {
+            out.message_type = "unsupported".into();
+            out.content = format!("[unsupported: {other}]");
+            out.kept.wire_type = Some(other.to_string());
+            out.kept.wire_raw = Some(m.to_string().into_bytes());
+        }
+    }
+    Ok(out)
+}
+
+/// Meta states a file's SHA-256 in hex or in base64; stored as hex.
+fn hex_sha256(text: &str) -> Option<String> {
+    use base64::Engine;
+    if text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Some(text.to_ascii_lowercase());
+    }
+    base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .ok()
+        .filter(|b| b.len() == 32)
+        .map(hex::encode)
+}
+
+fn status_update(s: &Value) -> Result<Option<DeliveryUpdate>, String> {
+    let id = text_of(&s["id"]).ok_or("no id")?;
+    let delivery = match text_of(&s["status"]) {
+        Some("sent") => Delivery::Accepted,
+        Some("delivered") => Delivery::Delivered,
+        Some("read" | "played") => Delivery::Read,
+        Some("failed") => Delivery::Failed,
+        other => {
+            log::debug!("Cloud API status {other:?} of {id} ignored");
+            return Ok(None);
+        }
+    };
+    let error = &s["errors"][0];
+    let code = error["code"].as_i64().map(|c| c.to_string());
+    let text = (delivery == Delivery::Failed).then(|| {
+        let said = [&error["title"], &error["message"], &error["error_data"]["details"]]
+            .into_iter()
+            .filter_map(text_of)
+            .collect::<Vec<_>>()
+            .join(": ");
+        super::explain(
+            code.as_deref().unwrap_or("none"),
+            &format!(
+                "the Cloud API reported failed (error {}): {said}",
+                code.as_deref().unwrap_or("none")
+            ),
+        )
+    });
+    let at = text_of(&s["timestamp"])
+        .and_then(|t| t.parse::<i64>().ok())
+        .and_then(|t| t.checked_mul(1000))
+        .unwrap_or_else(clock::now_ms);
+    Ok(Some(DeliveryUpdate {
+        provider_id: id.to_string(),
+        own_id: text_of(&s["biz_opaque_callback_data"]).map(str::to_string),
+        delivery,
+        error_code: code,
+        error: text,
+        at,
+    }))
+}
+
+
+/// Graph API error codes that pass: throttling and temporary outages.
+fn passing_code(code: &str) -> bool {
+    matches!(
+        code,
+        "4" | "80007" | "130429" | "131000" | "131016" | "131056" | "133004"
+    )
+}
+
+impl super::Api for Cloud {
+    fn send(&mut self, row: &OutboxRow) -> Result<String, SendFailure> {
+        let final_ = |message: String| SendFailure {
+            code: None,
+            message,
+            kind: FailureKind::Final,
+        };
+        if row.content.chars().count() > CLOUD_API_MAX_CHARS {
+            return Err(final_(format!(
+                "longer than the Cloud API's {CLOUD_API_MAX_CHARS} characters (queued before the transport changed?)"
+            )));
+        }
+        let mut body = json!({
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "type": "text",
+            "text": {"preview_url": false, "body": row.content},
+            // Echoed in the statuses of this message: how a send whose answer was lost
+            // is recognised.
+            "biz_opaque_callback_data": row.message_id,
+        });
+        match (jid::phone(&row.chat_jid), jid::kind(&row.chat_jid)) {
+            (Some(phone), _) => body["to"] = json!(phone),
+            (None, Some(jid::JidKind::Bsuid)) => {
+                let bsuid = row.chat_jid.split('@').next().unwrap_or_default();
+                body["recipient"] = json!(bsuid);
+            }
+            _ => {
+                return Err(final_(format!(
+                    "{} is neither a phone number nor a business-scoped user id",
+                    row.chat_jid
+                )));
+            }
+        }
+        let answer = self
+            .http
+            .post_json(&self.messages_url(), &self.auth(), &body)
+            .map_err(|e| SendFailure {
+                code: None,
+                message: e,
+                kind: FailureKind::Unknown,
+            })?;
+        let json = answer.json().unwrap_or_default();
+        if answer.ok() {
+            return text_of(&json["messages"][0]["id"])
+                .map(str::to_string)
+                .ok_or_else(|| SendFailure {
+                    code: None,
+                    message: format!("HTTP {} without a message id", answer.status),
+                    kind: FailureKind::Unknown,
+                });
+        }
+        // {"error": {"message", "type", "code", "error_data": {"details"}, "fbtrace_id"}}
+        let error = &json["error"];
+        let code = error["code"].as_i64().map(|c| c.to_string());
+        let said = [&error["message"], &error["error_data"]["details"]]
+            .into_iter()
+            .filter_map(text_of)
+            .collect::<Vec<_>>()
+            .join(": ");
+        let mut failure = answer.failure(code.clone(), said, WHATSAPP_CLOUD_TOKEN);
+        match code.as_deref() {
+            Some(c) if super::outside_window(c) => {
+                failure.kind = FailureKind::Final;
+                failure.message = super::explain(c, &failure.message);
+            }
+            Some(c) if passing_code(c) => {
+                failure.kind = FailureKind::Passing {
+                    retry_after_ms: answer.retry_after_ms,
+                };
+            }
+            _ => {}
+        }
+        Err(failure)
+    }
+
+    fn mark_read(&mut self, message_id: &str) {
+        let mut body = json!({
+            "messaging_product": "whatsapp",
+            "status": "read",
+            "message_id": message_id,
+        });
+        match self.mark_read {
+            MarkRead::Off => return,
+            MarkRead::Read => {}
+            MarkRead::Typing => body["typing_indicator"] = json!({"type": "text"}),
+        }
+        match self.http.post_json(&self.messages_url(), &self.auth(), &body) {
+            Ok(answer) if answer.ok() => {}
+            Ok(answer) => log::debug!("marking {message_id} read: HTTP {}", answer.status),
+            Err(e) => log::debug!("marking {message_id} read: {e}"),
+        }
+    }
+}
+
+impl crate::media::Fetch for Cloud {
+    fn fetch(&mut self, row: &MediaRow) -> Result<Vec<u8>> {
+        let Some(Remote::CloudApi { media_id }) = &row.remote else {
+            anyhow::bail!("message {} has no Cloud API media id", row.message_id);
+        };
+        // The media id → a short-lived URL, which wants the same token.
+        let url = format!("{}/{media_id}", self.api_root);
+        let answer = self
+            .http
+            .get(&url, &self.auth(), 64 * 1024)
+            .map_err(|e| anyhow::anyhow!("looking up media {media_id}: {e}"))?;
+        let json = answer.json().unwrap_or_default();
+        let Some(file_url) = text_of(&json["url"]).filter(|_| answer.ok()) else {
+            anyhow::bail!(
+                "looking up media {media_id}: HTTP {} without a url",
+                answer.status
+            );
+        };
+        super::download(&self.http, file_url, &self.auth(), row, self.max_bytes)
+    }
+}

@@ -1,0 +1,226 @@
+//! The official transports, Twilio's WhatsApp API and Meta's WhatsApp Cloud API:
+//! webhooks in (verify → store → commit → 200), the outbox out through their REST APIs.
+//! They turn the outside world into the same message rows as the linked device and
+//! never decide what to reply.
+
+mod client;
+mod cloud;
+pub mod listen;
+mod outbox;
+mod server;
+mod signature;
+mod store;
+mod twilio;
+
+use anyhow::Result;
+
+use crate::attachment::{Media, Remote};
+use crate::config::Config;
+use crate::db::{DeliveryUpdate, MediaRow, OutboxRow};
+use crate::message::{NewMessage, Origin};
+
+pub use crate::db::Delivery;
+
+/// What one webhook request carried, once verified and read.
+#[derive(Debug, Default)]
+pub struct Inbound {
+    pub messages: Vec<NewMessage>,
+    pub statuses: Vec<DeliveryUpdate>,
+}
+
+/// Why a request is refused. Nothing of a refused request is stored.
+#[derive(Debug)]
+pub enum Refusal {
+    /// No signature, or a wrong one: 403.
+    Unsigned(&'static str),
+    /// Signed, but not a payload wabot can read: 400.
+    Malformed(String),
+}
+
+/// One provider's side of a webhook: how its requests are verified and read.
+pub trait Provider: Send + Sync {
+    /// A GET on the webhook path (the Cloud API's verification handshake): status and body.
+    fn get(&self, query: &str) -> (u16, String);
+    /// Verifies and reads a POST. `path_and_query` is what the provider requested.
+    fn read(&self, path_and_query: &str, headers: &Headers, body: &[u8])
+    -> Result<Inbound, Refusal>;
+    /// The body of a 200 answer, with its content type.
+    fn ok(&self) -> (&'static str, &'static str);
+}
+
+/// Request headers by lower-case name.
+#[derive(Debug, Default)]
+pub struct Headers(Vec<(String, String)>);
+
+impl Headers {
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A send the provider did not take.
+#[derive(Debug)]
+pub struct SendFailure {
+    /// The provider's error code (63016, 131047, 21211, …).
+    pub code: Option<String>,
+    pub message: String,
+    pub kind: FailureKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureKind {
+    /// Refused for good (a bad number, the 24-hour window): the row fails.
+    Final,
+    /// Refused for now (429, 5xx, a rejected token): retried later, after `Retry-After`
+    /// when given.
+    Passing { retry_after_ms: Option<i64> },
+    /// No answer (the connection broke): the provider may have taken it. The row stays
+    /// written, so a status callback naming it confirms it; otherwise it is sent again.
+    Unknown,
+}
+
+/// A provider's REST API, as the outbox sender uses it.
+pub trait Api {
+    /// Sends one row; returns the provider's id of the message.
+    fn send(&mut self, row: &OutboxRow) -> Result<String, SendFailure>;
+    /// Marks a received message read (and shows "typing…" when asked); best effort.
+    fn mark_read(&mut self, message_id: &str);
+}
+
+/// The codes both APIs give for a free-form message outside the 24-hour window.
+pub fn outside_window(code: &str) -> bool {
+    matches!(code, "63016" | "131047")
+}
+
+/// The text recorded for a failed send; the 24-hour window gets its remedy.
+fn explain(code: &str, text: &str) -> String {
+    if outside_window(code) {
+        format!(
+            "{text}: outside WhatsApp's 24-hour window, a free-form reply waits for the user to write again"
+        )
+    } else {
+        text.to_string()
+    }
+}
+
+/// `webhook.public_url`, which config validation requires on these transports.
+pub fn public_url(config: &Config) -> Result<url::Url> {
+    let text = config.file.webhook.public_url.as_deref().unwrap_or_default();
+    url::Url::parse(text).map_err(|e| {
+        crate::error::config(format!("webhook.public_url: {text:?} is not a URL ({e})"))
+    })
+}
+
+/// A received text message (attachments and other kinds adjust it).
+fn new_message(
+    chat_jid: &str,
+    id: &str,
+    text: &str,
+    timestamp_ms: i64,
+    push_name: Option<&str>,
+) -> NewMessage {
+    NewMessage {
+        chat_jid: chat_jid.to_string(),
+        id: id.to_string(),
+        sender: chat_jid.to_string(),
+        content: text.to_string(),
+        timestamp_ms,
+        is_from_me: false,
+        message_type: "text".into(),
+        push_name: push_name.map(str::to_string),
+        mentions: Vec::new(),
+        quoted_id: None,
+        origin: Origin::Live,
+        media: None,
+        kept: Default::default(),
+    }
+}
+
+/// A received file as an official API describes it.
+struct Attachment {
+    /// image, video, audio, document or sticker.
+    kind: &'static str,
+    mimetype: Option<String>,
+    caption: Option<String>,
+    file_name: Option<String>,
+    /// Hex SHA-256, when the provider states one.
+    sha256: Option<String>,
+    /// An audio recorded as a voice note.
+    voice: bool,
+    remote: Remote,
+}
+
+impl Attachment {
+    /// The kind WhatsApp would give a file of this MIME type.
+    fn kind_of(mimetype: Option<&str>) -> &'static str {
+        match mimetype.and_then(|m| m.split('/').next()) {
+            Some("image") if mimetype == Some("image/webp") => "sticker",
+            Some("image") => "image",
+            Some("video") => "video",
+            Some("audio") => "audio",
+            _ => "document",
+        }
+    }
+
+    /// Makes `m` a media message described as the linked device's are
+    /// (`[image] caption`, `[voice note]`, `[document: name] caption`).
+    fn attach(self, m: &mut NewMessage) {
+        let tag = match (self.kind, self.voice, &self.file_name) {
+            ("audio", true, _) => "voice note".to_string(),
+            ("document", _, Some(name)) => format!("document: {name}"),
+            (kind, _, _) => kind.to_string(),
+        };
+        let caption = self
+            .caption
+            .as_deref()
+            .map(str::trim)
+            .filter(|c| !c.is_empty());
+        m.content = match caption {
+            Some(c) => format!("[{tag}] {c}"),
+            None => format!("[{tag}]"),
+        };
+        m.message_type = self.kind.to_string();
+        m.media = Some(Box::new(Media {
+            kind: self.kind,
+            mimetype: self.mimetype,
+            size_bytes: None,
+            sha256: self.sha256,
+            caption: self.caption,
+            file_name: self.file_name,
+            download: None,
+            remote: Some(self.remote),
+            fetch: false,
+        }));
+    }
+}
+
+/// Fetches the file of `row` with the provider's credentials, reading at most
+/// `max_bytes` (`media.max_bytes`).
+fn download(
+    http: &client::Http,
+    url: &str,
+    auth: &client::Auth,
+    row: &MediaRow,
+    max_bytes: u64,
+) -> Result<Vec<u8>> {
+    let limit = max_bytes;
+    let answer = http
+        .get(url, auth, limit)
+        .map_err(|e| anyhow::anyhow!("fetching the file of {}: {e}", row.message_id))?;
+    if !answer.ok() {
+        anyhow::bail!(
+            "fetching the file of {}: HTTP {}",
+            row.message_id,
+            answer.status
+        );
+    }
+    Ok(answer.body)
+}
+
+/// `media.max_bytes`, as the fetchers use it.
+fn max_bytes(config: &Config) -> u64 {
+    u64::try_from(config.file.media.max_bytes).unwrap_or(u64::MAX)
+}

@@ -1,0 +1,164 @@
+//! The store step of a webhook: the messages through the same ingest and answer policy
+//! as the linked device's, then the status callbacks onto the outbox. It commits before
+//! the server answers 200, so a provider's retry after a crash finds it stored once.
+
+use anyhow::Result;
+
+use super::Inbound;
+use crate::db::Db;
+use crate::policy::Policy;
+use crate::whatsapp::convert::{Inbound as Received, Received as Batch};
+
+/// What a webhook changed.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Stored {
+    /// A message became a pending turn: the agent has work (the arrival trigger's cue).
+    pub pending_turn: bool,
+    /// Ids of the new pending messages (to mark read, when configured).
+    pub pending_ids: Vec<String>,
+    /// Status callbacks that matched an outbox row.
+    pub statuses: usize,
+}
+
+pub fn store(db: &mut Db, policy: &Policy, own_jid: &str, inbound: Inbound) -> Result<Stored> {
+    let mut stored = Stored::default();
+    let mut fresh = Vec::new();
+    for m in &inbound.messages {
+        if !db.has_message(&m.chat_jid, &m.id)?
+            && policy.on_arrival(m) == Some(crate::message::Status::Pending)
+        {
+            fresh.push(m.id.clone());
+        }
+    }
+    let batch = inbound
+        .messages
+        .into_iter()
+        .map(|m| Batch::of(Received::Message(m)))
+        .collect();
+    crate::whatsapp::ingest::store(db, policy, batch)?;
+    for id in fresh {
+        stored.pending_turn = true;
+        stored.pending_ids.push(id);
+    }
+    for update in &inbound.statuses {
+        if db.apply_delivery(update, own_jid)? {
+            stored.statuses += 1;
+        } else {
+            log::debug!(
+                "a status callback for {} matched no outbox row",
+                update.provider_id
+            );
+        }
+    }
+    Ok(stored)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::{Delivery, DeliveryUpdate, OutboxKind, Outgoing};
+    use crate::message::{NewMessage, Origin};
+
+    const ALICE: &str = "15550001111@s.whatsapp.net";
+    const OWN: &str = "15550009999@s.whatsapp.net";
+
+    fn text(id: &str) -> NewMessage {
+        NewMessage {
+            chat_jid: ALICE.into(),
+            id: id.into(),
+            sender: ALICE.into(),
+            content: "hi".into(),
+            timestamp_ms: crate::clock::now_ms(),
+            is_from_me: false,
+            message_type: "text".into(),
+            push_name: Some("Alice".into()),
+            mentions: vec![],
+            quoted_id: None,
+            origin: Origin::Live,
+            media: None,
+            kept: Default::default(),
+        }
+    }
+
+    #[test]
+    fn a_redelivery_is_stored_once_and_reports_no_new_turn() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = Db::open(&dir.path().join("w.db")).unwrap();
+        let policy = Policy::for_tests(&[ALICE], Some(OWN), false);
+        let once = || Inbound {
+            messages: vec![text("SM1")],
+            statuses: vec![],
+        };
+        let first = store(&mut db, &policy, OWN, once()).unwrap();
+        assert!(first.pending_turn);
+        assert_eq!(first.pending_ids, ["SM1"]);
+        let again = store(&mut db, &policy, OWN, once()).unwrap();
+        assert!(!again.pending_turn, "a duplicate is no new turn");
+        assert_eq!(db.stats().unwrap().messages.total, 1);
+        assert_eq!(db.stats().unwrap().messages.pending, 1);
+        let other = Policy::for_tests(&[], Some(OWN), true);
+        let mut m = text("SM2");
+        m.chat_jid = "15550002222@s.whatsapp.net".into();
+        m.sender = m.chat_jid.clone();
+        let history = store(
+            &mut db,
+            &other,
+            OWN,
+            Inbound {
+                messages: vec![m],
+                statuses: vec![],
+            },
+        )
+        .unwrap();
+        assert!(!history.pending_turn, "an unmonitored chat is archived only");
+    }
+
+    #[test]
+    fn a_status_callback_confirms_a_row_whose_answer_was_lost_then_a_failure_is_final() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = Db::open(&dir.path().join("w.db")).unwrap();
+        db.enqueue(
+            &Outgoing {
+                message_id: "3EB0OWN".into(),
+                chat_jid: ALICE.into(),
+                content: "answer".into(),
+                kind: OutboxKind::Reply,
+                reply_to_id: None,
+            },
+            0,
+        )
+        .unwrap();
+        let row = db.due_sends(0, 1).unwrap().remove(0);
+        db.mark_written(row.id, 0).unwrap();
+        let policy = Policy::for_tests(&[ALICE], Some(OWN), false);
+        let update = |delivery, code: Option<&str>| DeliveryUpdate {
+            provider_id: "SMabc".into(),
+            own_id: Some("3EB0OWN".into()),
+            delivery,
+            error_code: code.map(str::to_string),
+            error: code.map(|c| format!("error {c}")),
+            at: 5,
+        };
+        let inbound = Inbound {
+            messages: vec![],
+            statuses: vec![update(Delivery::Accepted, None)],
+        };
+        assert_eq!(store(&mut db, &policy, OWN, inbound).unwrap().statuses, 1);
+        let row = db.outbox_row(row.id).unwrap().unwrap();
+        assert_eq!(row.status, "sent");
+        assert_eq!(row.provider_id.as_deref(), Some("SMabc"));
+        let mut failed = update(Delivery::Failed, Some("63016"));
+        failed.own_id = None;
+        let inbound = Inbound {
+            messages: vec![],
+            statuses: vec![failed],
+        };
+        store(&mut db, &policy, OWN, inbound).unwrap();
+        let row = db.outbox_row(row.id).unwrap().unwrap();
+        assert_eq!(
+            (row.status.as_str(), row.error_code.as_deref()),
+            ("failed", Some("63016"))
+        );
+        assert_eq!(db.stats().unwrap().outbox.outside_window, 1);
+    }
+}

@@ -1,0 +1,273 @@
+//! Twilio's WhatsApp API: signed form-encoded webhooks (messages and status callbacks)
+//! in, `POST /2010-04-01/Accounts/{AccountSid}/Messages.json` out.
+
+use anyhow::Result;
+
+use super::client::{Auth, Http};
+use super::{Delivery, FailureKind, Headers, Inbound, Provider, Refusal, SendFailure, signature};
+use crate::attachment::Remote;
+use crate::config::{Config, Secret, TWILIO_AUTH_TOKEN, TWILIO_MAX_CHARS};
+use crate::db::{DeliveryUpdate, MediaRow, OutboxRow};
+use crate::{clock, jid};
+
+/// The query parameter of the status callback URL that carries wabot's own id of the row,
+/// so a callback recognises a send whose REST answer was lost.
+const OWN_ID_PARAM: &str = "outbox";
+
+pub struct Twilio {
+    public_url: url::Url,
+    auth_token: Secret,
+    account_sid: String,
+    from: String,
+    base_url: String,
+    max_bytes: u64,
+    http: Http,
+}
+
+impl Twilio {
+    pub fn new(config: &Config) -> Result<Self> {
+        let t = &config.file.twilio;
+        Ok(Self {
+            public_url: super::public_url(config)?,
+            auth_token: config.transport_secrets.require(TWILIO_AUTH_TOKEN)?.clone(),
+            account_sid: t.account_sid.clone().unwrap_or_default(),
+            from: t.from.clone().unwrap_or_default(),
+            base_url: t.base_url.trim_end_matches('/').to_string(),
+            max_bytes: super::max_bytes(config),
+            http: Http::new(),
+        })
+    }
+
+    /// The account's own number as a JID (the sender of wabot's messages).
+    pub fn own_jid(&self) -> String {
+        jid::normalize(self.from.trim_start_matches("whatsapp:")).unwrap_or_default()
+    }
+
+    fn auth(&self) -> Auth<'_> {
+        Auth::Basic(&self.account_sid, self.auth_token.expose())
+    }
+
+    /// Where Twilio reports a message's status: the webhook URL with the row's own id.
+    fn status_callback(&self, own_id: &str) -> String {
+        let mut url = self.public_url.clone();
+        url.query_pairs_mut().append_pair(OWN_ID_PARAM, own_id);
+        url.to_string()
+    }
+}
+
+fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+        .filter(|v| !v.is_empty())
+}
+
+impl Provider for Twilio {
+    fn get(&self, _query: &str) -> (u16, String) {
+        (405, "Twilio's webhooks are POSTs\n".into())
+    }
+
+    fn read(&self, path_and_query: &str, headers: &Headers, body: &[u8]) -> Result<Inbound, Refusal> {
+        let params: Vec<(String, String)> = form_urlencoded::parse(body).into_owned().collect();
+        let Some(given) = headers.get("x-twilio-signature") else {
+            return Err(Refusal::Unsigned("no X-Twilio-Signature header"));
+        };
+        // Signed over the URL Twilio was given (from the configuration, never the Host
+        // header) with the query it called.
+        let url = format!(
+            "{}{path_and_query}",
+            self.public_url.origin().ascii_serialization()
+        );
+        if !signature::twilio_valid(self.auth_token.expose(), &url, &params, given) {
+            return Err(Refusal::Unsigned("X-Twilio-Signature does not match"));
+        }
+        if param(&params, "AccountSid").is_some_and(|sid| sid != self.account_sid) {
+            return Err(Refusal::Malformed(
+                "AccountSid is not twilio.account_sid".into(),
+            ));
+        }
+        let sid = param(&params, "MessageSid")
+            .or_else(|| param(&params, "SmsMessageSid"))
+            .ok_or_else(|| Refusal::Malformed("no MessageSid".into()))?;
+        let mut inbound = Inbound::default();
+        match param(&params, "MessageStatus").filter(|s| *s != "received") {
+            Some(status) => {
+                let own_id = url::Url::parse(&url).ok().and_then(|u| {
+                    u.query_pairs()
+                        .find(|(k, _)| k == OWN_ID_PARAM)
+                        .map(|(_, v)| v.into_owned())
+                });
+                if let Some(update) = status_update(sid, own_id, status, &params) {
+                    inbound.statuses.push(update);
+                }
+            }
+            None => inbound.messages.push(message(sid, &params)?),
+        }
+        Ok(inbound)
+    }
+
+    fn ok(&self) -> (&'static str, &'static str) {
+        // An empty TwiML answer: Twilio sends nothing back by itself.
+        (
+            "text/xml",
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response></Response>",
+        )
+    }
+}
+
+fn message(sid: &str, params: &[(String, String)]) -> Result<crate::message::NewMessage, Refusal> {
+    let from = param(params, "WaId")
+        .or_else(|| param(params, "From").map(|f| f.trim_start_matches("whatsapp:")))
+        .ok_or_else(|| Refusal::Malformed("no From".into()))?;
+    let chat = jid::normalize(from).map_err(|e| Refusal::Malformed(format!("From: {e}")))?;
+    let body = param(params, "Body").unwrap_or_default();
+    let media_count: usize = param(params, "NumMedia")
+        .map(|n| n.parse())
+        .transpose()
+        .map_err(|_| Refusal::Malformed("NumMedia is not a number".into()))?
+        .unwrap_or(0);
+    let media = (media_count > 0)
+        .then(|| param(params, "MediaUrl0"))
+        .flatten()
+        .map(|url| super::Attachment {
+            kind: super::Attachment::kind_of(param(params, "MediaContentType0")),
+            mimetype: param(params, "MediaContentType0").map(str::to_string),
+            caption: (!body.is_empty()).then(|| body.to_string()),
+            file_name: None,
+            sha256: None,
+            voice: false,
+            remote: Remote::Twilio {
+                url: url.to_string(),
+            },
+        });
+    let location = param(params, "Latitude").zip(param(params, "Longitude"));
+    let mut m = super::new_message(
+        &chat,
+        sid,
+        body,
+        clock::now_ms(),
+        param(params, "ProfileName"),
+    );
+    if let Some(attachment) = media {
+        attachment.attach(&mut m);
+    } else if let Some((lat, lon)) = location {
+        m.message_type = "location".into();
+        let place = param(params, "Address").or(param(params, "Label"));
+        m.content = format!("[location] {} ({lat}, {lon})", place.unwrap_or_default());
+    }
+    if media_count > 1 {
+        m.kept
+            .notes
+            .push(format!("{} more attachments not kept", media_count - 1));
+    }
+    Ok(m)
+}
+
+fn status_update(
+    sid: &str,
+    own_id: Option<String>,
+    status: &str,
+    params: &[(String, String)],
+) -> Option<DeliveryUpdate> {
+    let delivery = match status {
+        "accepted" | "queued" | "sending" | "sent" => Delivery::Accepted,
+        "delivered" => Delivery::Delivered,
+        "read" => Delivery::Read,
+        "failed" | "undelivered" | "canceled" => Delivery::Failed,
+        other => {
+            log::debug!("Twilio status {other:?} of {sid} ignored");
+            return None;
+        }
+    };
+    let code = param(params, "ErrorCode").map(str::to_string);
+    let error = (delivery == Delivery::Failed).then(|| {
+        let code = code.as_deref().unwrap_or("none");
+        let said = param(params, "ErrorMessage").unwrap_or("no explanation given");
+        super::explain(code, &format!("Twilio reported {status} (error {code}): {said}"))
+    });
+    Some(DeliveryUpdate {
+        provider_id: sid.to_string(),
+        own_id,
+        delivery,
+        error_code: code,
+        error,
+        at: clock::now_ms(),
+    })
+}
+
+
+impl super::Api for Twilio {
+    fn send(&mut self, row: &OutboxRow) -> Result<String, SendFailure> {
+        let final_ = |message: String| SendFailure {
+            code: None,
+            message,
+            kind: FailureKind::Final,
+        };
+        let Some(phone) = jid::phone(&row.chat_jid) else {
+            return Err(final_(format!(
+                "{} is no phone number: Twilio sends to phone numbers only",
+                row.chat_jid
+            )));
+        };
+        if row.content.chars().count() > TWILIO_MAX_CHARS {
+            return Err(final_(format!(
+                "longer than Twilio's {TWILIO_MAX_CHARS} characters (queued before the transport changed?)"
+            )));
+        }
+        let url = format!(
+            "{}/2010-04-01/Accounts/{}/Messages.json",
+            self.base_url, self.account_sid
+        );
+        let to = format!("whatsapp:+{phone}");
+        let callback = self.status_callback(&row.message_id);
+        let form = [
+            ("From", self.from.as_str()),
+            ("To", to.as_str()),
+            ("Body", row.content.as_str()),
+            ("StatusCallback", callback.as_str()),
+        ];
+        let answer = self.http.post_form(&url, &self.auth(), &form).map_err(|e| SendFailure {
+            code: None,
+            message: e,
+            kind: FailureKind::Unknown,
+        })?;
+        let json = answer.json();
+        let field = |name: &str| {
+            json.as_ref()
+                .and_then(|j| j.get(name))
+                .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
+        };
+        if answer.ok() {
+            return field("sid").ok_or_else(|| SendFailure {
+                code: None,
+                message: format!("HTTP {} without a message sid", answer.status),
+                kind: FailureKind::Unknown,
+            });
+        }
+        // Twilio's error body: {"code": 21211, "message": "…", "more_info": "…", "status": 400}
+        let code = field("code");
+        let text = field("message").unwrap_or_else(|| "no explanation given".into());
+        let mut failure = answer.failure(code.clone(), text, TWILIO_AUTH_TOKEN);
+        if let Some(code) = code.as_deref().filter(|c| super::outside_window(c)) {
+            failure.kind = FailureKind::Final;
+            failure.message = super::explain(code, &failure.message);
+        }
+        Err(failure)
+    }
+
+    fn mark_read(&mut self, _message_id: &str) {}
+}
+
+impl crate::media::Fetch for Twilio {
+    fn fetch(&mut self, row: &MediaRow) -> Result<Vec<u8>> {
+        let Some(Remote::Twilio { url }) = &row.remote else {
+            anyhow::bail!("message {} has no Twilio media URL", row.message_id);
+        };
+        // The account's credentials go only to the configured API.
+        if !url.starts_with(&format!("{}/", self.base_url)) {
+            anyhow::bail!("the media URL of {} is not under twilio.base_url", row.message_id);
+        }
+        super::download(&self.http, url, &self.auth(), row, self.max_bytes)
+    }
+}
