@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 
 use crate::clock::{self, Polled};
-use crate::config::Config;
+use crate::config::{Config, Transport};
 use crate::db::{Db, MediaRow};
 use crate::error::{self, Kind};
 use crate::whatsapp::session::{self, Session};
@@ -28,18 +28,22 @@ pub fn fetch(config: &Config, db: &mut Db, row: &MediaRow) -> Result<PathBuf> {
     {
         return Ok(path);
     }
-    if row.download.is_none() {
+    if row.download.is_none() && row.remote.is_none() {
         anyhow::bail!(
             "message {} ({}) carries no download keys, so its file cannot be fetched",
             row.message_id,
             row.media_type
         );
     }
+    let max = u64::try_from(config.file.media.max_bytes).unwrap_or(u64::MAX);
+    if !db.listener_running()? && config.file.transport != Transport::WhatsappWeb {
+        let (mut rest, _) = crate::webhook::listen::rest(config)?;
+        return media::download(db, rest.as_mut(), &config.media_dir(), max, row);
+    }
     if !db.listener_running()? {
         let lock = lock::acquire(&config.database_path)?;
         session::require_device(config)?;
         let mut connection = Session::connect(config, lock)?;
-        let max = u64::try_from(config.file.media.max_bytes).unwrap_or(u64::MAX);
         return media::download(db, &mut connection.live, &config.media_dir(), max, row);
     }
     db.request_media(row.id)?;

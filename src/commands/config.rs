@@ -15,12 +15,36 @@ pub fn check(global: &Global, args: &JsonFlag) -> Result<()> {
         "missing: needed by the commands that call the LLM"
     };
     let key_var = &config.llm.api_key_env;
-    let warnings = config.warnings();
+    let mut secrets = serde_json::Map::new();
+    secrets.insert(key_var.clone(), json!(key_state));
+    let transport = config.file.transport;
+    let mut missing = Vec::new();
+    for name in transport.secret_names() {
+        let state = if config.transport_secrets.get(name).is_some() {
+            "set (redacted)".to_string()
+        } else {
+            missing.push(*name);
+            format!(
+                "missing: needed by `wabot listen` on transport {:?}",
+                transport.name()
+            )
+        };
+        secrets.insert(name.to_string(), json!(state));
+    }
+    let mut warnings = config.warnings();
+    if !missing.is_empty() {
+        warnings.push(format!(
+            "{} not set: `wabot listen` cannot run on transport {:?} without {}",
+            missing.join(", "),
+            transport.name(),
+            if missing.len() == 1 { "it" } else { "them" }
+        ));
+    }
     let report = json!({
         "valid": true,
         "warnings": warnings,
         "config": config,
-        "secrets": { key_var: key_state },
+        "secrets": secrets,
     });
     if args.json {
         return output::print_json(&report);
@@ -31,7 +55,8 @@ pub fn check(global: &Global, args: &JsonFlag) -> Result<()> {
         |p| p.display().to_string(),
     );
     output::line(format_args!(
-        "\n{source}: valid; {} monitored entities; LLM: {} API at {}; {key_var} {key_state}",
+        "\n{source}: valid; transport {}; {} monitored entities; LLM: {} API at {}; {key_var} {key_state}",
+        transport.name(),
         config.entities.len(),
         config.llm.api.name(),
         config.llm.endpoint(),

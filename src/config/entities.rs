@@ -104,7 +104,10 @@ fn entity_jid(entry: &EntityEntry, at: &str, problems: &mut Vec<String>) -> Opti
         (Some(j), _) | (None, Some(j)) => j,
     };
     let fits = match entry.kind {
-        EntityKind::User => matches!(jid::kind(&jid), Some(JidKind::User | JidKind::Lid | JidKind::Bsuid)),
+        EntityKind::User => matches!(
+            jid::kind(&jid),
+            Some(JidKind::User | JidKind::Lid | JidKind::Bsuid)
+        ),
         EntityKind::Group => entry.phone.is_none() && jid::kind(&jid) == Some(JidKind::Group),
     };
     if !fits {

@@ -18,8 +18,8 @@ pub use entities::Entity;
 pub use file::{AppFile, EntityKind, PacingSection, Presence, SessionMode};
 pub use llm::{Api, LlmSettings};
 pub use transport::{
-    CLOUD_API_MAX_CHARS, MarkRead, TWILIO_MAX_CHARS, TWILIO_AUTH_TOKEN, Transport, TransportSecrets, WHATSAPP_APP_SECRET,
-    WHATSAPP_CLOUD_TOKEN, WHATSAPP_VERIFY_TOKEN,
+    CLOUD_API_MAX_CHARS, MarkRead, TWILIO_AUTH_TOKEN, TWILIO_MAX_CHARS, Transport,
+    TransportSecrets, WHATSAPP_APP_SECRET, WHATSAPP_CLOUD_TOKEN, WHATSAPP_VERIFY_TOKEN,
 };
 pub use values::{Secret, TimeOfDay};
 

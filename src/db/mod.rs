@@ -34,7 +34,9 @@ pub use maintenance::{ArchivedMessage, CleanupCounts, Cutoffs};
 pub use media::MAX_DOWNLOAD_ATTEMPTS;
 pub use media::MediaRow;
 pub use outbox::ACK_TIMEOUT_MS;
-pub use outbox::{Delivery, DeliveryUpdate, Kind as OutboxKind, LlmCall, OutboxRow, Outgoing, Receipt};
+pub use outbox::{
+    Delivery, DeliveryUpdate, Kind as OutboxKind, LlmCall, OutboxRow, Outgoing, Receipt,
+};
 pub use quarantine::{PollSecret, Quarantined};
 pub use queue::{ClaimRequest, QueuedMessage, Release, Turn};
 pub use search::{Hit, SearchFilter};

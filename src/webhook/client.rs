@@ -86,7 +86,12 @@ impl Http {
         Self { agent }
     }
 
-    pub fn post_form(&self, url: &str, auth: &Auth, form: &[(&str, &str)]) -> Result<Answer, String> {
+    pub fn post_form(
+        &self,
+        url: &str,
+        auth: &Auth,
+        form: &[(&str, &str)],
+    ) -> Result<Answer, String> {
         let response = self
             .agent
             .post(url)
@@ -96,7 +101,12 @@ impl Http {
         read(response, MAX_ANSWER)
     }
 
-    pub fn post_json(&self, url: &str, auth: &Auth, body: &serde_json::Value) -> Result<Answer, String> {
+    pub fn post_json(
+        &self,
+        url: &str,
+        auth: &Auth,
+        body: &serde_json::Value,
+    ) -> Result<Answer, String> {
         let response = self
             .agent
             .post(url)

@@ -67,16 +67,20 @@ impl Provider for Cloud {
                 .find(|(k, _)| k == name)
                 .map(|(_, v)| v.as_str())
         };
-        let token_ok = get("hub.verify_token").is_some_and(|t| {
-            bool::from(t.as_bytes().ct_eq(self.verify_token.expose().as_bytes()))
-        });
+        let token_ok = get("hub.verify_token")
+            .is_some_and(|t| bool::from(t.as_bytes().ct_eq(self.verify_token.expose().as_bytes())));
         match (get("hub.mode"), get("hub.challenge")) {
             (Some("subscribe"), Some(challenge)) if token_ok => (200, challenge.to_string()),
             _ => (403, "verification refused\n".into()),
         }
     }
 
-    fn read(&self, _path_and_query: &str, headers: &Headers, body: &[u8]) -> Result<Inbound, Refusal> {
+    fn read(
+        &self,
+        _path_and_query: &str,
+        headers: &Headers,
+        body: &[u8],
+    ) -> Result<Inbound, Refusal> {
         let Some(given) = headers.get("x-hub-signature-256") else {
             return Err(Refusal::Unsigned("no X-Hub-Signature-256 header"));
         };
@@ -143,7 +147,9 @@ fn sender(m: &Value) -> Result<String, String> {
     }
     match text_of(&m["from_user_id"]) {
         Some(bsuid) if jid::is_bsuid(bsuid) => Ok(format!("{bsuid}@{}", jid::BSUID_SERVER)),
-        Some(other) => Err(format!("from_user_id {other:?} is not a business-scoped user id")),
+        Some(other) => Err(format!(
+            "from_user_id {other:?} is not a business-scoped user id"
+        )),
         None => Err("neither from nor from_user_id".into()),
     }
 }
@@ -263,11 +269,15 @@ fn status_update(s: &Value) -> Result<Option<DeliveryUpdate>, String> {
     let error = &s["errors"][0];
     let code = error["code"].as_i64().map(|c| c.to_string());
     let text = (delivery == Delivery::Failed).then(|| {
-        let said = [&error["title"], &error["message"], &error["error_data"]["details"]]
-            .into_iter()
-            .filter_map(text_of)
-            .collect::<Vec<_>>()
-            .join(": ");
+        let said = [
+            &error["title"],
+            &error["message"],
+            &error["error_data"]["details"],
+        ]
+        .into_iter()
+        .filter_map(text_of)
+        .collect::<Vec<_>>()
+        .join(": ");
         super::explain(
             code.as_deref().unwrap_or("none"),
             &format!(
@@ -289,7 +299,6 @@ fn status_update(s: &Value) -> Result<Option<DeliveryUpdate>, String> {
         at,
     }))
 }
-
 
 /// Graph API error codes that pass: throttling and temporary outages.
 fn passing_code(code: &str) -> bool {
@@ -386,7 +395,10 @@ impl super::Api for Cloud {
             MarkRead::Read => {}
             MarkRead::Typing => body["typing_indicator"] = json!({"type": "text"}),
         }
-        match self.http.post_json(&self.messages_url(), &self.auth(), &body) {
+        match self
+            .http
+            .post_json(&self.messages_url(), &self.auth(), &body)
+        {
             Ok(answer) if answer.ok() => {}
             Ok(answer) => log::debug!("marking {message_id} read: HTTP {}", answer.status),
             Err(e) => log::debug!("marking {message_id} read: {e}"),

@@ -42,8 +42,12 @@ pub trait Provider: Send + Sync {
     /// A GET on the webhook path (the Cloud API's verification handshake): status and body.
     fn get(&self, query: &str) -> (u16, String);
     /// Verifies and reads a POST. `path_and_query` is what the provider requested.
-    fn read(&self, path_and_query: &str, headers: &Headers, body: &[u8])
-    -> Result<Inbound, Refusal>;
+    fn read(
+        &self,
+        path_and_query: &str,
+        headers: &Headers,
+        body: &[u8],
+    ) -> Result<Inbound, Refusal>;
     /// The body of a 200 answer, with its content type.
     fn ok(&self) -> (&'static str, &'static str);
 }
@@ -108,7 +112,12 @@ fn explain(code: &str, text: &str) -> String {
 
 /// `webhook.public_url`, which config validation requires on these transports.
 pub fn public_url(config: &Config) -> Result<url::Url> {
-    let text = config.file.webhook.public_url.as_deref().unwrap_or_default();
+    let text = config
+        .file
+        .webhook
+        .public_url
+        .as_deref()
+        .unwrap_or_default();
     url::Url::parse(text).map_err(|e| {
         crate::error::config(format!("webhook.public_url: {text:?} is not a URL ({e})"))
     })

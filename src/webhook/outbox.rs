@@ -31,7 +31,11 @@ pub fn send_next(db: &mut Db, api: &mut dyn Api, own_jid: &str, now: i64) -> Res
     match api.send(&row) {
         Ok(provider_id) => {
             db.accept_sent(row.id, &provider_id, own_jid, now)?;
-            log::info!("outbox #{} sent to {} as {provider_id}", row.id, row.chat_jid);
+            log::info!(
+                "outbox #{} sent to {} as {provider_id}",
+                row.id,
+                row.chat_jid
+            );
         }
         Err(failure) => match failure.kind {
             FailureKind::Passing { retry_after_ms } if attempt < MAX_SEND_ATTEMPTS => {
@@ -144,10 +148,7 @@ mod tests {
         assert_eq!(db.outbox_row(id).unwrap().unwrap().status, "failed");
 
         let (_dir, mut db, id) = queued();
-        let mut api = Script(
-            vec![Err(FailureKind::Unknown), Ok("SM1".into())],
-            vec![],
-        );
+        let mut api = Script(vec![Err(FailureKind::Unknown), Ok("SM1".into())], vec![]);
         send_next(&mut db, &mut api, "me", 0).unwrap();
         assert_eq!(db.outbox_row(id).unwrap().unwrap().status, "written");
         assert!(

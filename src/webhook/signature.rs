@@ -109,7 +109,11 @@ mod tests {
         assert!(cloud_valid("app-secret", body, &header));
         assert!(!cloud_valid("other", body, &header));
         assert!(!cloud_valid("app-secret", b"{ }", &header));
-        assert!(!cloud_valid("app-secret", body, &header.replace("sha256=", "sha1=")));
+        assert!(!cloud_valid(
+            "app-secret",
+            body,
+            &header.replace("sha256=", "sha1=")
+        ));
         assert!(!cloud_valid("app-secret", body, "sha256=zz"));
         assert!(!cloud_valid("app-secret", body, ""));
     }

@@ -110,7 +110,10 @@ mod tests {
             },
         )
         .unwrap();
-        assert!(!history.pending_turn, "an unmonitored chat is archived only");
+        assert!(
+            !history.pending_turn,
+            "an unmonitored chat is archived only"
+        );
     }
 
     #[test]

@@ -68,7 +68,12 @@ impl Provider for Twilio {
         (405, "Twilio's webhooks are POSTs\n".into())
     }
 
-    fn read(&self, path_and_query: &str, headers: &Headers, body: &[u8]) -> Result<Inbound, Refusal> {
+    fn read(
+        &self,
+        path_and_query: &str,
+        headers: &Headers,
+        body: &[u8],
+    ) -> Result<Inbound, Refusal> {
         let params: Vec<(String, String)> = form_urlencoded::parse(body).into_owned().collect();
         let Some(given) = headers.get("x-twilio-signature") else {
             return Err(Refusal::Unsigned("no X-Twilio-Signature header"));
@@ -184,7 +189,10 @@ fn status_update(
     let error = (delivery == Delivery::Failed).then(|| {
         let code = code.as_deref().unwrap_or("none");
         let said = param(params, "ErrorMessage").unwrap_or("no explanation given");
-        super::explain(code, &format!("Twilio reported {status} (error {code}): {said}"))
+        super::explain(
+            code,
+            &format!("Twilio reported {status} (error {code}): {said}"),
+        )
     });
     Some(DeliveryUpdate {
         provider_id: sid.to_string(),
@@ -195,7 +203,6 @@ fn status_update(
         at: clock::now_ms(),
     })
 }
-
 
 impl super::Api for Twilio {
     fn send(&mut self, row: &OutboxRow) -> Result<String, SendFailure> {
@@ -227,11 +234,14 @@ impl super::Api for Twilio {
             ("Body", row.content.as_str()),
             ("StatusCallback", callback.as_str()),
         ];
-        let answer = self.http.post_form(&url, &self.auth(), &form).map_err(|e| SendFailure {
-            code: None,
-            message: e,
-            kind: FailureKind::Unknown,
-        })?;
+        let answer = self
+            .http
+            .post_form(&url, &self.auth(), &form)
+            .map_err(|e| SendFailure {
+                code: None,
+                message: e,
+                kind: FailureKind::Unknown,
+            })?;
         let json = answer.json();
         let field = |name: &str| {
             json.as_ref()
@@ -266,7 +276,10 @@ impl crate::media::Fetch for Twilio {
         };
         // The account's credentials go only to the configured API.
         if !url.starts_with(&format!("{}/", self.base_url)) {
-            anyhow::bail!("the media URL of {} is not under twilio.base_url", row.message_id);
+            anyhow::bail!(
+                "the media URL of {} is not under twilio.base_url",
+                row.message_id
+            );
         }
         super::download(&self.http, url, &self.auth(), row, self.max_bytes)
     }

@@ -1,0 +1,558 @@
+//! The official transports end to end: `wabot listen` on `twilio` and `cloud-api` on a
+//! free loopback port, webhooks signed (here, independently of wabot's own code) and
+//! not, `process-once` answering through strict stand-ins of the providers' REST APIs.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use hmac::{Hmac, KeyInit, Mac};
+use serde_json::{Value, json};
+
+use common::bot::Bot;
+use common::providers::{self, CLOUD_TOKEN, File, PHONE_NUMBER_ID, Provider, SID, TWILIO_TOKEN};
+
+const PUBLIC: &str = "https://bot.example.com/hooks/whatsapp";
+const APP_SECRET: &str = "meta-app-secret-42";
+const VERIFY: &str = "verify-me-7";
+const UMA: &str = "US.13491208655302741918";
+
+struct Listener {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A bot on `transport` whose provider is `provider`; secrets in `.env`.
+fn bot(transport: &str, provider: &Provider, edit: impl FnOnce(&mut Value)) -> (Bot, u16) {
+    let port = free_port();
+    let bot = Bot::new(|c| {
+        c["transport"] = json!(transport);
+        c["webhook"] = json!({"listen": format!("127.0.0.1:{port}"), "public_url": PUBLIC, "max_body_bytes": 4096});
+        c["twilio"] =
+            json!({"account_sid": SID, "from": providers::FROM, "base_url": provider.url});
+        c["cloud_api"] = json!({"phone_number_id": PHONE_NUMBER_ID, "base_url": provider.url, "mark_read": "typing"});
+        c["monitored_entities"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"type": "user", "jid": format!("{UMA}@bsuid"), "name": "Uma"}));
+        edit(c);
+    });
+    let env = bot.sandbox.path(".env");
+    let mut text = std::fs::read_to_string(&env).unwrap();
+    text.push_str(&format!(
+        "TWILIO_AUTH_TOKEN={TWILIO_TOKEN}\nWHATSAPP_CLOUD_TOKEN={CLOUD_TOKEN}\nWHATSAPP_APP_SECRET={APP_SECRET}\nWHATSAPP_VERIFY_TOKEN={VERIFY}\n"
+    ));
+    std::fs::write(&env, text).unwrap();
+    (bot, port)
+}
+
+fn listen(bot: &Bot, port: u16) -> Listener {
+    let child = bot.sandbox.spawn(&["listen"]);
+    let url = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "the listener never bound {url}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Listener { child, url }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into()
+}
+
+/// Twilio's algorithm, written out here so the test does not trust wabot's.
+fn twilio_signature(url: &str, params: &[(&str, &str)]) -> String {
+    let mut sorted = params.to_vec();
+    sorted.sort();
+    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(TWILIO_TOKEN.as_bytes()).unwrap();
+    mac.update(url.as_bytes());
+    for (k, v) in sorted {
+        mac.update(k.as_bytes());
+        mac.update(v.as_bytes());
+    }
+    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+}
+
+fn hub_signature(body: &[u8]) -> String {
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(APP_SECRET.as_bytes()).unwrap();
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// Posts a Twilio webhook to `path_and_query` (the public URL's path), signed as Twilio
+/// signs it unless `signature` says otherwise.
+fn post_twilio(
+    l: &Listener,
+    path_and_query: &str,
+    params: &[(&str, &str)],
+    signature: Option<&str>,
+) -> u16 {
+    let signed = twilio_signature(&format!("https://bot.example.com{path_and_query}"), params);
+    let mut request = agent().post(format!("{}{path_and_query}", l.url));
+    if let Some(sig) = signature.or(Some(&signed)).filter(|s| !s.is_empty()) {
+        request = request.header("X-Twilio-Signature", sig);
+    }
+    request
+        .send_form(params.iter().copied())
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+fn post_cloud(l: &Listener, body: &Value, signature: Option<&str>) -> u16 {
+    let raw = body.to_string();
+    let signed = hub_signature(raw.as_bytes());
+    let mut request = agent()
+        .post(format!("{}/hooks/whatsapp", l.url))
+        .header("Content-Type", "application/json");
+    if let Some(sig) = signature.or(Some(&signed)).filter(|s| !s.is_empty()) {
+        request = request.header("X-Hub-Signature-256", sig);
+    }
+    request.send(raw.as_bytes()).unwrap().status().as_u16()
+}
+
+fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn inbound_twilio<'a>(sid: &'a str, body: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("MessageSid", sid),
+        ("SmsMessageSid", sid),
+        ("AccountSid", SID),
+        ("From", "whatsapp:+15550001111"),
+        ("To", providers::FROM),
+        ("Body", body),
+        ("NumMedia", "0"),
+        ("ProfileName", "Alice"),
+        ("WaId", "15550001111"),
+    ]
+}
+
+#[test]
+fn twilio_signed_messages_are_stored_once_answered_and_tracked_by_status_callbacks() {
+    let provider = Provider::start(&[], vec![]);
+    let (bot, port) = bot("twilio", &provider, |_| {});
+    let l = listen(&bot, port);
+    let hello = inbound_twilio("SM00000000000000000000000000000001", "What is Spark?");
+    assert_eq!(post_twilio(&l, "/hooks/whatsapp", &hello, None), 200);
+    assert_eq!(
+        post_twilio(&l, "/hooks/whatsapp", &hello, None),
+        200,
+        "a redelivery is acknowledged"
+    );
+    assert_eq!(
+        bot.count("SELECT count(*) FROM messages WHERE id = 'SM00000000000000000000000000000001'
+                   AND chat_jid = '15550001111@s.whatsapp.net' AND status = 'pending' AND push_name = 'Alice'"),
+        1,
+        "stored once, as a pending turn of Alice's chat"
+    );
+    let summary = bot.process_ok();
+    assert_eq!(summary["answered"], 1, "{summary}");
+    wait_until("the reply sent through Twilio", || {
+        !provider.sends().is_empty()
+    });
+    let sent = provider.sends()[0].clone();
+    assert_eq!(sent["From"], providers::FROM);
+    assert_eq!(sent["To"], "whatsapp:+15550001111");
+    assert!(sent["Body"].as_str().unwrap().len() > 10, "{sent}");
+    wait_until("the row marked sent", || {
+        bot.count("SELECT count(*) FROM outbox WHERE status = 'sent' AND provider_id LIKE 'SM%'")
+            == 1
+    });
+    // Twilio reports the status on the callback URL wabot gave, signed over it.
+    let callback = sent["StatusCallback"].as_str().unwrap();
+    let path = callback.trim_start_matches("https://bot.example.com");
+    let sid = sent["sid"].as_str().unwrap();
+    for status in ["sent", "delivered", "read"] {
+        let params = [
+            ("MessageSid", sid),
+            ("MessageStatus", status),
+            ("AccountSid", SID),
+        ];
+        assert_eq!(post_twilio(&l, path, &params, None), 200);
+    }
+    assert_eq!(
+        bot.count(
+            "SELECT count(*) FROM outbox WHERE delivered_at IS NOT NULL AND read_at IS NOT NULL"
+        ),
+        1
+    );
+    assert_eq!(provider.seen.lock().unwrap().refused, Vec::<String>::new());
+}
+
+#[test]
+fn twilio_refuses_unsigned_forged_oversized_and_malformed_requests_and_stores_nothing() {
+    let provider = Provider::start(&[], vec![]);
+    let (bot, port) = bot("twilio", &provider, |_| {});
+    let l = listen(&bot, port);
+    let hello = inbound_twilio("SM00000000000000000000000000000002", "hi");
+    assert_eq!(
+        post_twilio(&l, "/hooks/whatsapp", &hello, Some("")),
+        403,
+        "unsigned"
+    );
+    assert_eq!(
+        post_twilio(
+            &l,
+            "/hooks/whatsapp",
+            &hello,
+            Some("0/KCTR6DLpKmkAf8muzZqo1nDgQ=")
+        ),
+        403,
+        "another request's signature"
+    );
+    let host_url = twilio_signature(&format!("{}/hooks/whatsapp", l.url), &hello);
+    assert_eq!(
+        post_twilio(&l, "/hooks/whatsapp", &hello, Some(&host_url)),
+        403,
+        "signed over the Host header's URL instead of webhook.public_url"
+    );
+    let mut tampered = hello.clone();
+    let signed = twilio_signature(PUBLIC, &hello);
+    tampered[5] = ("Body", "send me your key");
+    assert_eq!(
+        post_twilio(&l, "/hooks/whatsapp", &tampered, Some(&signed)),
+        403,
+        "a changed body"
+    );
+    let big = "x".repeat(5000);
+    let oversized = inbound_twilio("SM00000000000000000000000000000003", &big);
+    assert_eq!(post_twilio(&l, "/hooks/whatsapp", &oversized, None), 413);
+    assert_eq!(
+        post_twilio(&l, "/hooks/whatsapp", &[("Body", "no sid")], None),
+        400,
+        "signed but malformed"
+    );
+    let not_a_number = [
+        ("MessageSid", "SM9"),
+        ("From", "whatsapp:+1555"),
+        ("Body", "x"),
+    ];
+    assert_eq!(post_twilio(&l, "/hooks/whatsapp", &not_a_number, None), 400);
+    assert_eq!(post_twilio(&l, "/elsewhere", &hello, None), 404);
+    let raw = agent()
+        .post(format!("{}/hooks/whatsapp", l.url))
+        .header("X-Twilio-Signature", "x")
+        .send(&b"\xff\xfe%%%&&=="[..])
+        .unwrap();
+    assert_eq!(raw.status().as_u16(), 403);
+    assert_eq!(
+        bot.count("SELECT count(*) FROM messages"),
+        0,
+        "nothing refused is stored"
+    );
+    assert_eq!(
+        post_twilio(&l, "/hooks/whatsapp", &hello, None),
+        200,
+        "the listener lives on"
+    );
+    assert_eq!(bot.count("SELECT count(*) FROM messages"), 1);
+}
+
+#[test]
+fn twilio_window_refusal_reported_by_callback_is_final_and_shown_in_stats() {
+    let provider = Provider::start(&[], vec![]);
+    let (bot, port) = bot("twilio", &provider, |_| {});
+    let l = listen(&bot, port);
+    let hello = inbound_twilio("SM00000000000000000000000000000004", "Still there?");
+    assert_eq!(post_twilio(&l, "/hooks/whatsapp", &hello, None), 200);
+    bot.process_ok();
+    wait_until("the send", || !provider.sends().is_empty());
+    let sent = provider.sends()[0].clone();
+    let path = sent["StatusCallback"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("https://bot.example.com")
+        .to_string();
+    let sid = sent["sid"].as_str().unwrap().to_string();
+    wait_until("the row marked sent", || {
+        bot.count("SELECT count(*) FROM outbox WHERE status = 'sent'") == 1
+    });
+    let failed = [
+        ("MessageSid", sid.as_str()),
+        ("MessageStatus", "undelivered"),
+        ("ErrorCode", "63016"),
+        ("AccountSid", SID),
+    ];
+    assert_eq!(post_twilio(&l, &path, &failed, None), 200);
+    assert_eq!(
+        bot.count("SELECT count(*) FROM outbox WHERE status = 'failed' AND error_code = '63016' AND last_error LIKE '%24-hour window%'"),
+        1
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(
+        provider.seen.lock().unwrap().attempts,
+        1,
+        "never sent again"
+    );
+    let stats = bot.sandbox.json(&["stats", "--json"]);
+    assert_eq!(stats["outbox"]["outside_window"], 1, "{stats}");
+}
+
+fn cloud_payload(messages: Value, statuses: Value, contacts: Value) -> Value {
+    json!({
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550783881", "phone_number_id": PHONE_NUMBER_ID},
+            "contacts": contacts, "messages": messages, "statuses": statuses,
+        }}]}],
+    })
+}
+
+#[test]
+fn cloud_api_verifies_stores_answers_phone_and_username_users_and_records_the_window() {
+    let voice = b"OggS fake voice note bytes".to_vec();
+    let provider = Provider::start(
+        &["15550003333"],
+        vec![File {
+            key: "1037543291543636".into(),
+            mimetype: "audio/ogg".into(),
+            bytes: voice.clone(),
+        }],
+    );
+    let (bot, port) = bot("cloud-api", &provider, |c| {
+        c["media"] = json!({"download": true});
+        c["monitored_entities"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"type": "user", "phone": "15550003333", "name": "Carol"}));
+    });
+    let l = listen(&bot, port);
+    let get = |q: &str| {
+        let r = agent()
+            .get(format!("{}/hooks/whatsapp?{q}", l.url))
+            .call()
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.into_body().read_to_string().unwrap())
+    };
+    assert_eq!(
+        get(&format!(
+            "hub.mode=subscribe&hub.verify_token={VERIFY}&hub.challenge=1158201444"
+        )),
+        (200, "1158201444".into())
+    );
+    assert_eq!(
+        get("hub.mode=subscribe&hub.verify_token=guess&hub.challenge=1").0,
+        403
+    );
+    let ts = (chrono_now() / 1000).to_string();
+    let messages = json!([
+        {"from": "15550001111", "id": "wamid.IN1", "timestamp": ts, "type": "text", "text": {"body": "Hi from Alice"}},
+        {"from_user_id": UMA, "id": "wamid.IN2", "timestamp": ts, "type": "text", "text": {"body": "Hi from a username"}},
+        {"from": "15550003333", "id": "wamid.IN3", "timestamp": ts, "type": "text", "text": {"body": "Hi after a long silence"}},
+        {"from": "15550001111", "id": "wamid.IN4", "timestamp": ts, "type": "audio",
+         "audio": {"id": "1037543291543636", "mime_type": "audio/ogg; codecs=opus", "voice": true}},
+    ]);
+    let contacts = json!([
+        {"profile": {"name": "Alice"}, "wa_id": "15550001111"},
+        {"profile": {"name": "Uma", "username": "@uma"}, "user_id": UMA},
+    ]);
+    let payload = cloud_payload(messages, json!([]), contacts);
+    assert_eq!(post_cloud(&l, &payload, None), 200);
+    assert_eq!(post_cloud(&l, &payload, None), 200, "Meta's redelivery");
+    assert_eq!(
+        bot.count("SELECT count(*) FROM messages"),
+        4,
+        "each wamid stored once"
+    );
+    assert_eq!(
+        bot.count(&format!(
+            "SELECT count(*) FROM messages WHERE chat_jid = '{UMA}@bsuid' AND status = 'pending'"
+        )),
+        1,
+        "a user known only by a business-scoped id is a chat of its own"
+    );
+    wait_until("the voice note downloaded", || {
+        bot.count("SELECT count(*) FROM media_files WHERE download_state = 'done' AND local_path LIKE 'media/%.ogg'") == 1
+    });
+    let stored: String = bot.sandbox.sql("SELECT local_path FROM media_files");
+    assert_eq!(
+        std::fs::read(bot.sandbox.path(&format!("store/{stored}"))).unwrap(),
+        voice
+    );
+    wait_until("read marks with typing", || {
+        provider.seen.lock().unwrap().reads.len() == 4
+    });
+    assert!(
+        provider
+            .seen
+            .lock()
+            .unwrap()
+            .reads
+            .iter()
+            .all(|r| r["typing_indicator"]["type"] == "text")
+    );
+
+    let summary = bot.process_ok();
+    assert_eq!(summary["answered"], 4, "{summary}");
+    wait_until("three replies taken, one refused", || {
+        bot.count("SELECT count(*) FROM outbox WHERE status IN ('sent', 'failed')") == 3
+    });
+    let sends = provider.sends();
+    assert!(
+        sends
+            .iter()
+            .any(|s| s["to"] == "15550001111" && s.get("recipient").is_none())
+    );
+    assert!(
+        sends
+            .iter()
+            .any(|s| s["recipient"] == UMA && s.get("to").is_none()),
+        "{sends:?}"
+    );
+    assert_eq!(
+        bot.count(
+            "SELECT count(*) FROM outbox WHERE chat_jid = '15550003333@s.whatsapp.net'
+                   AND status = 'failed' AND error_code = '131047'"
+        ),
+        1
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(
+        provider.seen.lock().unwrap().attempts,
+        3,
+        "the refused reply is not retried"
+    );
+    let stats = bot.sandbox.json(&["stats", "--json"]);
+    assert_eq!(stats["outbox"]["outside_window"], 1, "{stats}");
+
+    // Statuses: by wamid, and a failure reported later.
+    let alice = sends.iter().find(|s| s["to"] == "15550001111").unwrap();
+    let uma = sends.iter().find(|s| s["recipient"] == UMA).unwrap();
+    let statuses = json!([
+        {"id": alice["wamid"], "status": "delivered", "timestamp": ts, "recipient_id": "15550001111"},
+        {"id": alice["wamid"], "status": "read", "timestamp": ts, "recipient_id": "15550001111"},
+        {"id": uma["wamid"], "status": "failed", "timestamp": ts, "recipient_user_id": UMA,
+         "errors": [{"code": 131047, "title": "Re-engagement message", "message": "Re-engagement message",
+                     "error_data": {"details": "Message failed to send because more than 24 hours have passed."}}]},
+    ]);
+    assert_eq!(
+        post_cloud(&l, &cloud_payload(json!([]), statuses, json!([])), None),
+        200
+    );
+    assert_eq!(
+        bot.count(
+            "SELECT count(*) FROM outbox WHERE read_at IS NOT NULL AND delivered_at IS NOT NULL"
+        ),
+        1
+    );
+    let stats = bot.sandbox.json(&["stats", "--json"]);
+    assert_eq!(stats["outbox"]["outside_window"], 2, "{stats}");
+    assert_eq!(provider.seen.lock().unwrap().refused, ["graph window"]);
+}
+
+#[test]
+fn cloud_api_refuses_what_is_not_signed_by_the_app_secret() {
+    let provider = Provider::start(&[], vec![]);
+    let (bot, port) = bot("cloud-api", &provider, |_| {});
+    let l = listen(&bot, port);
+    let ts = (chrono_now() / 1000).to_string();
+    let payload = cloud_payload(
+        json!([{"from": "15550001111", "id": "wamid.X", "timestamp": ts, "type": "text", "text": {"body": "hi"}}]),
+        json!([]),
+        json!([]),
+    );
+    assert_eq!(post_cloud(&l, &payload, Some("")), 403, "unsigned");
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(b"another app").unwrap();
+    mac.update(payload.to_string().as_bytes());
+    let forged = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+    assert_eq!(
+        post_cloud(&l, &payload, Some(&forged)),
+        403,
+        "another secret"
+    );
+    let mut big = payload.clone();
+    big["padding"] = json!("x".repeat(5000));
+    assert_eq!(post_cloud(&l, &big, None), 413);
+    for malformed in [
+        json!("not an object"),
+        json!({"object": "page", "entry": []}),
+        json!({"object": "whatsapp_business_account"}),
+    ] {
+        assert_eq!(post_cloud(&l, &malformed, None), 400, "{malformed}");
+    }
+    let raw = b"{not json";
+    let status = agent()
+        .post(format!("{}/hooks/whatsapp", l.url))
+        .header("X-Hub-Signature-256", &hub_signature(raw))
+        .send(&raw[..])
+        .unwrap()
+        .status()
+        .as_u16();
+    assert_eq!(status, 400);
+    assert_eq!(bot.count("SELECT count(*) FROM messages"), 0);
+    assert_eq!(post_cloud(&l, &payload, None), 200, "the listener survived");
+    assert_eq!(bot.count("SELECT count(*) FROM messages"), 1);
+}
+
+#[test]
+fn linked_device_commands_refuse_and_missing_secrets_are_named() {
+    let provider = Provider::start(&[], vec![]);
+    let (bot, _port) = bot("twilio", &provider, |_| {});
+    for args in [&["pair"][..], &["sync", "--all-monitored"][..]] {
+        let run = bot.sandbox.run(args);
+        assert_eq!(run.code(), 78, "{args:?}: {}", run.stderr());
+        assert!(run.stderr().contains("linked device"), "{}", run.stderr());
+    }
+    std::fs::write(bot.sandbox.path(".env"), "PERPLEXITY_API_KEY=x\n").unwrap();
+    let report = bot.sandbox.json(&["config", "check", "--json"]);
+    assert!(
+        report["secrets"]["TWILIO_AUTH_TOKEN"]
+            .as_str()
+            .unwrap()
+            .starts_with("missing"),
+        "{report}"
+    );
+    let run = bot.sandbox.run(&["listen"]);
+    assert_eq!(run.code(), 78);
+    assert!(
+        run.stderr().contains("TWILIO_AUTH_TOKEN is not set"),
+        "{}",
+        run.stderr()
+    );
+    let mut config: Value =
+        serde_json::from_str(&std::fs::read_to_string(bot.sandbox.path("app.json")).unwrap())
+            .unwrap();
+    config["twilio"]["from"] = json!("+14155238886");
+    config["webhook"]["public_url"] = Value::Null;
+    bot.sandbox.write_config(&config);
+    let run = bot.sandbox.run(&["config", "check"]);
+    assert_eq!(run.code(), 78);
+    for field in ["twilio.from", "webhook.public_url"] {
+        assert!(run.stderr().contains(field), "{field}: {}", run.stderr());
+    }
+}
+
+fn chrono_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
