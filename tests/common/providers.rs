@@ -8,7 +8,6 @@
 //! posts that callback as Twilio would), the Cloud API answers 131047 at once.
 
 use std::collections::HashSet;
-use std::io::Read;
 use std::sync::{Arc, Mutex};
 use std::thread;
 
