@@ -5,7 +5,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 use crate::clock;
-use crate::config::Config;
+use crate::config::{Config, Transport};
 use crate::db::Db;
 use crate::error::{self, Kind};
 use crate::whatsapp::{device, standing};
@@ -52,42 +52,32 @@ pub fn examine(config: &Config, db: &Db) -> Result<Vec<Finding>> {
     let shown = |t: i64| clock::display(t, tz);
     let mut findings = Vec::new();
 
-    let linked = device::paired_as(&config.device_store_path())?;
-    findings.push(
-        finding(
-            "device linked",
-            linked.is_some(),
-            linked
-                .as_deref()
-                .map_or("no linked device".into(), device::display_number),
-        )
-        .next("run `wabot pair` (or `wabot pair --phone NUMBER`)", true),
-    );
-
     let state = db.account_state()?;
-    let refusal = standing::refusal(&state, now);
-    findings.push(
-        finding(
-            "standing",
-            refusal.is_none(),
-            refusal.as_ref().map_or_else(
-                || "no ban, no logout".to_string(),
-                |v| standing::failure(v, tz).to_string(),
-            ),
-        )
-        .next(
-            match &refusal {
-                Some(standing::Verdict::Banned { until, .. }) => {
-                    format!(
-                        "wait until {}; `wabot listen` refuses to connect before",
-                        shown(*until)
-                    )
-                }
-                _ => "run `wabot pair --force`, then start the listener".to_string(),
-            },
-            true,
-        ),
-    );
+    let web = config.file.transport == Transport::WhatsappWeb;
+    if web {
+        linked_device(config, &state, now, &mut findings)?;
+    } else {
+        let missing: Vec<&str> = config
+            .file
+            .transport
+            .secret_names()
+            .iter()
+            .copied()
+            .filter(|name| config.transport_secrets.get(name).is_none())
+            .collect();
+        findings.push(
+            finding(
+                "provider secrets",
+                missing.is_empty(),
+                if missing.is_empty() {
+                    format!("{} secrets set", config.file.transport.name())
+                } else {
+                    format!("missing: {}", missing.join(", "))
+                },
+            )
+            .next("put them in the environment or .env beside app.json", true),
+        );
+    }
 
     let beat = db.heartbeat()?;
     let running = db.listener_running()?;
@@ -105,11 +95,12 @@ pub fn examine(config: &Config, db: &Db) -> Result<Vec<Finding>> {
             b.detail.as_deref().unwrap_or(&b.state)
         ),
     };
+    let unit = if web { "wabot-listen" } else { "wabot-webhook" };
     findings.push(finding("listener", connected, detail).next(
         if running {
-            "it retries by itself; `journalctl -u wabot-listen` says why it is not connected"
+            format!("it retries by itself; `journalctl -u {unit}` says why it is not connected")
         } else {
-            "`systemctl start wabot-listen` (or run `wabot listen`)"
+            format!("`systemctl start {unit}` (or run `wabot listen`)")
         },
         !running,
     ));
@@ -120,13 +111,15 @@ pub fn examine(config: &Config, db: &Db) -> Result<Vec<Finding>> {
         db.last_sent_at()?
             .map_or_else(|| "none yet".to_string(), shown),
     ));
-    findings.push(finding(
-        "WhatsApp Web version",
-        true,
-        state
-            .client_version
-            .map_or_else(|| "the library's own".to_string(), |v| v.to_string()),
-    ));
+    if web {
+        findings.push(finding(
+            "WhatsApp Web version",
+            true,
+            state
+                .client_version
+                .map_or_else(|| "the library's own".to_string(), |v| v.to_string()),
+        ));
+    }
     let quarantined = db.quarantined(QUARANTINE_SHOWN)?;
     let listed: Vec<String> = quarantined
         .iter()
@@ -170,6 +163,53 @@ pub fn examine(config: &Config, db: &Db) -> Result<Vec<Finding>> {
         ),
     );
     Ok(findings)
+}
+
+/// The linked device's own findings: the link and the account's standing.
+fn linked_device(
+    config: &Config,
+    state: &crate::db::AccountState,
+    now: i64,
+    findings: &mut Vec<Finding>,
+) -> Result<()> {
+    let shown = |t: i64| clock::display(t, config.timezone());
+    let linked = device::paired_as(&config.device_store_path())?;
+    findings.push(
+        finding(
+            "device linked",
+            linked.is_some(),
+            linked
+                .as_deref()
+                .map_or("no linked device".into(), device::display_number),
+        )
+        .next("run `wabot pair` (or `wabot pair --phone NUMBER`)", true),
+    );
+
+    let refusal = standing::refusal(state, now);
+    findings.push(
+        finding(
+            "standing",
+            refusal.is_none(),
+            refusal.as_ref().map_or_else(
+                || "no ban, no logout".to_string(),
+                |v| standing::failure(v, config.timezone()).to_string(),
+            ),
+        )
+        .next(
+            match &refusal {
+                Some(standing::Verdict::Banned { until, .. }) => {
+                    format!(
+                        "wait until {}; `wabot listen` refuses to connect before",
+                        shown(*until)
+                    )
+                }
+                _ => "run `wabot pair --force`, then start the listener".to_string(),
+            },
+            true,
+        ),
+    );
+
+    Ok(())
 }
 
 /// The exit status the findings call for: 69 when a person must act, 75 when waiting

@@ -10,7 +10,7 @@ use base64::Engine;
 use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{Value, json};
 
-use common::bot::Bot;
+use common::bot::{ALICE, Bot};
 use common::providers::{self, CLOUD_TOKEN, File, PHONE_NUMBER_ID, Provider, SID, TWILIO_TOKEN};
 
 const PUBLIC: &str = "https://bot.example.com/hooks/whatsapp";
@@ -203,6 +203,13 @@ fn twilio_signed_messages_are_stored_once_answered_and_tracked_by_status_callbac
         1
     );
     assert_eq!(provider.seen.lock().unwrap().refused, Vec::<String>::new());
+    let doctor = bot.sandbox.run(&["doctor"]);
+    assert_eq!(doctor.code(), 0, "{}{}", doctor.stdout(), doctor.stderr());
+    assert!(
+        !doctor.stdout().contains("device linked"),
+        "{}",
+        doctor.stdout()
+    );
 }
 
 #[test]
@@ -529,6 +536,14 @@ fn linked_device_commands_refuse_and_missing_secrets_are_named() {
             .unwrap()
             .starts_with("missing"),
         "{report}"
+    );
+    bot.receive(&[(ALICE, "a message, so that there is a database")]);
+    let doctor = bot.sandbox.run(&["doctor"]);
+    assert_eq!(doctor.code(), 69);
+    assert!(
+        doctor.stdout().contains("missing: TWILIO_AUTH_TOKEN"),
+        "{}",
+        doctor.stdout()
     );
     let run = bot.sandbox.run(&["listen"]);
     assert_eq!(run.code(), 78);
