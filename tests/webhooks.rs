@@ -279,6 +279,63 @@ fn twilio_refuses_unsigned_forged_oversized_and_malformed_requests_and_stores_no
         "the listener lives on"
     );
     assert_eq!(bot.count("SELECT count(*) FROM messages"), 1);
+    // SIGTERM stops it cleanly, its heartbeat saying so.
+    let mut l = l;
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &l.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = l.child.wait().unwrap();
+    assert_eq!(out.code(), Some(0));
+    let state: String = bot.sandbox.sql("SELECT state FROM listener_heartbeat");
+    assert_eq!(state, "stopped");
+}
+
+#[test]
+fn twilio_media_is_fetched_with_the_account_credentials_into_the_media_store() {
+    let image = b"\xff\xd8\xff a small jpeg".to_vec();
+    let media_path = format!("/2010-04-01/Accounts/{SID}/Messages/MM0001/Media/ME0001");
+    let provider = Provider::start(
+        &[],
+        vec![File {
+            key: media_path.clone(),
+            mimetype: "image/jpeg".into(),
+            bytes: image.clone(),
+        }],
+    );
+    let (bot, port) = bot("twilio", &provider, |c| {
+        c["media"] = json!({"download": true})
+    });
+    let l = listen(&bot, port);
+    let media_url = format!("{}{media_path}", provider.url);
+    let mut params = inbound_twilio("MM0001", "look at this");
+    params.retain(|(k, _)| *k != "NumMedia");
+    params.extend([
+        ("NumMedia", "1"),
+        ("MediaUrl0", media_url.as_str()),
+        ("MediaContentType0", "image/jpeg"),
+    ]);
+    assert_eq!(post_twilio(&l, "/hooks/whatsapp", &params, None), 200);
+    let content: String = bot
+        .sandbox
+        .sql("SELECT content || '|' || message_type FROM messages");
+    assert_eq!(content, "[image] look at this|image");
+    wait_until("the image downloaded", || {
+        bot.count("SELECT count(*) FROM media_files WHERE download_state = 'done'") == 1
+    });
+    let path: String = bot.sandbox.sql("SELECT local_path FROM media_files");
+    let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&image));
+    assert_eq!(path, format!("media/{sha}.jpg"), "named by its own SHA-256");
+    assert_eq!(
+        std::fs::read(bot.sandbox.path(&format!("store/{path}"))).unwrap(),
+        image
+    );
+    assert_eq!(provider.seen.lock().unwrap().downloads, 1);
+    assert!(
+        provider.seen.lock().unwrap().refused.is_empty(),
+        "Basic auth accepted"
+    );
 }
 
 #[test]
