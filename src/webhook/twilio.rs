@@ -125,7 +125,13 @@ fn message(sid: &str, params: &[(String, String)]) -> Result<crate::message::New
     let from = param(params, "WaId")
         .or_else(|| param(params, "From").map(|f| f.trim_start_matches("whatsapp:")))
         .ok_or_else(|| Refusal::Malformed("no From".into()))?;
-    let chat = jid::normalize(from).map_err(|e| Refusal::Malformed(format!("From: {e}")))?;
+    // A user with a WhatsApp username may come as a business-scoped id
+    // (`whatsapp:US.1349…`) instead of a phone number.
+    let chat = if jid::is_bsuid(from) {
+        format!("{from}@{}", jid::BSUID_SERVER)
+    } else {
+        jid::normalize(from).map_err(|e| Refusal::Malformed(format!("From: {e}")))?
+    };
     let body = param(params, "Body").unwrap_or_default();
     let media_count: usize = param(params, "NumMedia")
         .map(|n| n.parse())
@@ -211,11 +217,20 @@ impl super::Api for Twilio {
             message,
             kind: FailureKind::Final,
         };
-        let Some(phone) = jid::phone(&row.chat_jid) else {
-            return Err(final_(format!(
-                "{} is no phone number: Twilio sends to phone numbers only",
-                row.chat_jid
-            )));
+        let to = match (jid::phone(&row.chat_jid), jid::kind(&row.chat_jid)) {
+            (Some(phone), _) => format!("whatsapp:+{phone}"),
+            (None, Some(jid::JidKind::Bsuid)) => {
+                format!(
+                    "whatsapp:{}",
+                    row.chat_jid.split('@').next().unwrap_or_default()
+                )
+            }
+            _ => {
+                return Err(final_(format!(
+                    "{} is neither a phone number nor a business-scoped user id",
+                    row.chat_jid
+                )));
+            }
         };
         if row.content.chars().count() > TWILIO_MAX_CHARS {
             return Err(final_(format!(
@@ -226,7 +241,6 @@ impl super::Api for Twilio {
             "{}/2010-04-01/Accounts/{}/Messages.json",
             self.base_url, self.account_sid
         );
-        let to = format!("whatsapp:+{phone}");
         let callback = self.status_callback(&row.message_id);
         let form = [
             ("From", self.from.as_str()),
@@ -282,5 +296,68 @@ impl crate::media::Fetch for Twilio {
             );
         }
         super::download(&self.http, url, &self.auth(), row, self.max_bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn a_message_becomes_a_row_of_its_sender_s_chat() {
+        let m = message(
+            "SM1",
+            &form(&[
+                ("From", "whatsapp:+15550001111"),
+                ("Body", "hi"),
+                ("ProfileName", "Alice"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                m.chat_jid.as_str(),
+                m.content.as_str(),
+                m.push_name.as_deref()
+            ),
+            ("15550001111@s.whatsapp.net", "hi", Some("Alice"))
+        );
+        let by_username = message(
+            "SM2",
+            &form(&[("From", "whatsapp:US.13491208655302741918"), ("Body", "hi")]),
+        )
+        .unwrap();
+        assert_eq!(by_username.chat_jid, "US.13491208655302741918@bsuid");
+        let voice = message(
+            "MM3",
+            &form(&[
+                ("From", "whatsapp:+15550001111"),
+                ("NumMedia", "1"),
+                ("MediaUrl0", "https://api.twilio.com/x"),
+                ("MediaContentType0", "audio/ogg"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            (voice.message_type.as_str(), voice.content.as_str()),
+            ("audio", "[audio]")
+        );
+        for bad in [
+            &[("Body", "no sender")][..],
+            &[("From", "whatsapp:+12"), ("Body", "x")][..],
+            &[("From", "whatsapp:+15550001111"), ("NumMedia", "many")][..],
+        ] {
+            assert!(matches!(
+                message("SM4", &form(bad)),
+                Err(Refusal::Malformed(_))
+            ));
+        }
     }
 }
