@@ -533,6 +533,49 @@ fn cloud_api_verifies_stores_answers_phone_and_username_users_and_records_the_wi
 }
 
 #[test]
+fn a_send_whose_answer_was_lost_is_confirmed_by_its_status_and_not_sent_twice() {
+    let provider = Provider::start(&[], vec![]);
+    let (bot, port) = bot("cloud-api", &provider, |c| {
+        c["monitored_entities"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"type": "user", "phone": providers::LOST_ANSWER, "name": "Dave"}));
+    });
+    let l = listen(&bot, port);
+    let ts = (chrono_now() / 1000).to_string();
+    let hello = json!([{"from": providers::LOST_ANSWER, "id": "wamid.D1", "timestamp": ts,
+                        "type": "text", "text": {"body": "Are you there?"}}]);
+    assert_eq!(
+        post_cloud(&l, &cloud_payload(hello, json!([]), json!([])), None),
+        200
+    );
+    bot.process_ok();
+    wait_until("the send", || provider.seen.lock().unwrap().attempts == 1);
+    wait_until("the row left written", || {
+        bot.count("SELECT count(*) FROM outbox WHERE status = 'written' AND attempts = 1") == 1
+    });
+    let sent = provider.sends()[0].clone();
+    let own_id: String = bot.sandbox.sql("SELECT message_id FROM outbox");
+    assert_eq!(sent["biz_opaque_callback_data"], own_id.as_str());
+    let status = json!([{"id": sent["wamid"], "status": "sent", "timestamp": ts,
+                         "recipient_id": providers::LOST_ANSWER, "biz_opaque_callback_data": own_id}]);
+    assert_eq!(
+        post_cloud(&l, &cloud_payload(json!([]), status, json!([])), None),
+        200
+    );
+    assert_eq!(
+        bot.count(&format!(
+            "SELECT count(*) FROM outbox WHERE status = 'sent' AND provider_id = {}",
+            sent["wamid"].to_string().replace('"', "'")
+        )),
+        1,
+        "the status names the row by wabot's own id"
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(provider.seen.lock().unwrap().attempts, 1, "sent once");
+}
+
+#[test]
 fn cloud_api_refuses_what_is_not_signed_by_the_app_secret() {
     let provider = Provider::start(&[], vec![]);
     let (bot, port) = bot("cloud-api", &provider, |_| {});

@@ -45,8 +45,9 @@ impl Answer {
     }
 
     /// The failure for an error answer whose provider code and text were read from it:
-    /// 429, 5xx and refused credentials pass (the row is retried), the 24-hour window
-    /// and other refusals are final.
+    /// 429, 503 and refused credentials pass (the row is retried); 500, 502 and 504 are
+    /// unknown (a gateway may have lost the answer to a send the provider took); the
+    /// 24-hour window and other refusals are final.
     pub fn failure(&self, code: Option<String>, text: String, credential: &str) -> SendFailure {
         let passing = FailureKind::Passing {
             retry_after_ms: self.retry_after_ms,
@@ -59,7 +60,11 @@ impl Answer {
                     self.status
                 ),
             ),
-            408 | 409 | 425 | 429 | 500..=599 => (passing, format!("HTTP {}: {text}", self.status)),
+            500 | 502 | 504 => (
+                FailureKind::Unknown,
+                format!("HTTP {}: {text}", self.status),
+            ),
+            408 | 409 | 425 | 429 | 501..=599 => (passing, format!("HTTP {}: {text}", self.status)),
             _ => (FailureKind::Final, format!("HTTP {}: {text}", self.status)),
         };
         SendFailure {

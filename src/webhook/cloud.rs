@@ -304,7 +304,7 @@ fn status_update(s: &Value) -> Result<Option<DeliveryUpdate>, String> {
 fn passing_code(code: &str) -> bool {
     matches!(
         code,
-        "4" | "80007" | "130429" | "131000" | "131016" | "131056" | "133004"
+        "4" | "80007" | "130429" | "131016" | "131056" | "133004"
     )
 }
 

@@ -19,6 +19,7 @@ pub const TWILIO_TOKEN: &str = "twilio-auth-token-0123";
 pub const CLOUD_TOKEN: &str = "EAAG-cloud-token-0123";
 pub const PHONE_NUMBER_ID: &str = "106540352242922";
 pub const FROM: &str = "whatsapp:+14155238886";
+pub const LOST_ANSWER: &str = "15550004444";
 
 /// A file the stand-ins serve: Twilio's media URL path, or the Cloud API media id.
 pub struct File {
@@ -318,6 +319,13 @@ fn route(
         let mut sent = json.clone();
         sent["wamid"] = json!(wamid);
         seen.sends.push(sent);
+        if to == LOST_ANSWER {
+            return (
+                504,
+                "text/html".into(),
+                b"<html>Gateway Timeout</html>".to_vec(),
+            );
+        }
         let contact = if json.get("to").is_some() {
             json!({"input": to, "wa_id": to})
         } else {
