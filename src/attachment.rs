@@ -18,6 +18,8 @@ pub struct Media {
     pub download: Option<DownloadRef>,
     /// Whether the listener should download it (a monitored chat with `media.download`).
     pub fetch: bool,
+    /// Sent to be viewed once: kept for the archive, never shown to a model.
+    pub view_once: bool,
 }
 
 /// What WhatsApp's CDN needs to serve and decrypt one file. Stored as JSON in the

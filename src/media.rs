@@ -232,6 +232,7 @@ mod tests {
                 file_length: genuine.len() as u64,
             }),
             fetch: true,
+            view_once: false,
         };
         let m = NewMessage {
             chat_jid: "15550001111@s.whatsapp.net".into(),

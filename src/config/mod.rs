@@ -4,6 +4,7 @@
 mod entities;
 mod file;
 mod llm;
+mod media;
 mod secrets;
 mod values;
 
@@ -14,7 +15,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 pub use entities::Entity;
-pub use file::{AppFile, EntityKind, PacingSection, Presence, SessionMode};
+pub use file::{AppFile, EntityKind, PacingSection, Presence, SessionMode, TranscriptionSection};
 pub use llm::{Api, LlmSettings};
 pub use values::{Secret, TimeOfDay};
 
@@ -48,6 +49,9 @@ pub struct Config {
     pub backup_dir: PathBuf,
     #[serde(skip)]
     pub api_key: Option<Secret>,
+    /// The key of the transcription endpoint, when `transcription.api_key_env` names one.
+    #[serde(skip)]
+    pub transcription_key: Option<Secret>,
     /// SHA-256 of the app.json bytes, to notice edits between runs.
     #[serde(skip)]
     pub hash: String,
@@ -95,6 +99,12 @@ impl Config {
             None => dir.join(&file.database.path),
         };
         let api_key = secrets::lookup(&dir.join(".env"), &llm.api_key_env)?.map(Secret::new);
+        let transcription_key = match &file.transcription.api_key_env {
+            Some(var) if file.transcription.enabled => {
+                secrets::lookup(&dir.join(".env"), var)?.map(Secret::new)
+            }
+            _ => None,
+        };
         Ok(Self {
             config_path: text.is_some().then_some(path.clone()),
             file,
@@ -103,6 +113,7 @@ impl Config {
             database_path,
             backup_dir,
             api_key,
+            transcription_key,
             hash: hex::encode(Sha256::digest(text.as_deref().unwrap_or_default())),
         })
     }
@@ -139,6 +150,7 @@ impl Config {
                     .to_string(),
             );
         }
+        warnings.extend(media::warnings(&self.file, &self.llm));
         warnings
     }
 
@@ -367,7 +379,7 @@ fn validate(file: &AppFile) -> Result<(Vec<Entity>, LlmSettings), Vec<String>> {
         "vitality.message",
         "is empty while vitality is enabled".into(),
     );
-    for problem in llm.problems() {
+    for problem in llm.problems().into_iter().chain(media::problems(file, p.lease_seconds)) {
         check(false, "", problem);
     }
     check(

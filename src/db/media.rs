@@ -31,12 +31,19 @@ pub struct MediaRow {
     pub last_error: Option<String>,
     #[serde(skip)]
     pub download: Option<DownloadRef>,
+    /// `done`, `failed`, or `None` while not transcribed (see [`Db::save_transcript`]).
+    pub transcript_state: Option<String>,
+    pub transcript_attempts: i64,
+    pub view_once: bool,
+    /// When the row was stored: how long a turn has waited for its download.
+    pub created_at: i64,
 }
 
-const COLUMNS: &str = "id, chat_jid, message_id, media_type, mimetype, size_bytes, sha256, caption,
-     file_name, download_state, local_path, attempts, last_error, download";
+pub(super) const COLUMNS: &str = "id, chat_jid, message_id, media_type, mimetype, size_bytes, sha256,
+     caption, file_name, download_state, local_path, attempts, last_error, download,
+     transcript_state, transcript_attempts, view_once, created_at";
 
-fn media_row(r: &Row<'_>) -> rusqlite::Result<MediaRow> {
+pub(super) fn media_row(r: &Row<'_>) -> rusqlite::Result<MediaRow> {
     let download: Option<String> = r.get(13)?;
     Ok(MediaRow {
         id: r.get(0)?,
@@ -53,6 +60,10 @@ fn media_row(r: &Row<'_>) -> rusqlite::Result<MediaRow> {
         attempts: r.get(11)?,
         last_error: r.get(12)?,
         download: download.and_then(|d| serde_json::from_str(&d).ok()),
+        transcript_state: r.get(14)?,
+        transcript_attempts: r.get(15)?,
+        view_once: r.get(16)?,
+        created_at: r.get(17)?,
     })
 }
 
@@ -60,8 +71,8 @@ fn media_row(r: &Row<'_>) -> rusqlite::Result<MediaRow> {
 pub(super) fn record(tx: &Transaction<'_>, batch: &[NewMessage], now: i64) -> Result<()> {
     let mut insert = tx.prepare_cached(
         "INSERT INTO media_files (chat_jid, message_id, media_type, mimetype, size_bytes, sha256,
-             caption, file_name, download, download_state, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)
+             caption, file_name, download, download_state, view_once, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?12, ?11, ?11)
          ON CONFLICT (chat_jid, message_id) DO NOTHING",
     )?;
     for m in batch {
@@ -87,7 +98,8 @@ pub(super) fn record(tx: &Transaction<'_>, batch: &[NewMessage], now: i64) -> Re
             media.file_name,
             download,
             state,
-            now
+            now,
+            media.view_once
         ])?;
     }
     Ok(())

@@ -199,6 +199,7 @@ fn keep(
         file_name: Some(file.to_string()),
         download: None,
         fetch: false,
+        view_once: false,
     };
     Ok((attachment, format!("media/{stored_name}")))
 }
