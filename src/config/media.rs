@@ -31,8 +31,8 @@ pub fn problems(file: &AppFile, lease_seconds: i64) -> Vec<String> {
         ));
     }
     if let Some(language) = &t.language {
-        let iso = (2..=3).contains(&language.len())
-            && language.chars().all(|c| c.is_ascii_lowercase());
+        let iso =
+            (2..=3).contains(&language.len()) && language.chars().all(|c| c.is_ascii_lowercase());
         if !iso {
             problems.push(format!(
                 "transcription.language: {language:?} is not an ISO-639-1 code such as \"en\" or \"de\""

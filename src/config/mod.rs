@@ -379,7 +379,11 @@ fn validate(file: &AppFile) -> Result<(Vec<Entity>, LlmSettings), Vec<String>> {
         "vitality.message",
         "is empty while vitality is enabled".into(),
     );
-    for problem in llm.problems().into_iter().chain(media::problems(file, p.lease_seconds)) {
+    for problem in llm
+        .problems()
+        .into_iter()
+        .chain(media::problems(file, p.lease_seconds))
+    {
         check(false, "", problem);
     }
     check(

@@ -39,7 +39,8 @@ pub struct MediaRow {
     pub created_at: i64,
 }
 
-pub(super) const COLUMNS: &str = "id, chat_jid, message_id, media_type, mimetype, size_bytes, sha256,
+pub(super) const COLUMNS: &str =
+    "id, chat_jid, message_id, media_type, mimetype, size_bytes, sha256,
      caption, file_name, download_state, local_path, attempts, last_error, download,
      transcript_state, transcript_attempts, view_once, created_at";
 

@@ -211,10 +211,13 @@ mod tests {
         db.save_transcript(id, "the kettle is on").unwrap();
         assert!(db.untranscribed(&all).unwrap().is_empty());
         let hits = db
-            .search("kettle", &crate::db::SearchFilter {
-                limit: 5,
-                ..Default::default()
-            })
+            .search(
+                "kettle",
+                &crate::db::SearchFilter {
+                    limit: 5,
+                    ..Default::default()
+                },
+            )
             .unwrap();
         assert_eq!(hits.len(), 1);
         assert_eq!(hits[0].transcript.as_deref(), Some("the kettle is on"));

@@ -950,7 +950,10 @@ pub(super) mod tests {
             view_once_message_v2: MessageField::some(wrap(image)),
             ..Default::default()
         };
-        assert_eq!(seen(view_once.clone()), ("image".into(), "[image] once".into()));
+        assert_eq!(
+            seen(view_once.clone()),
+            ("image".into(), "[image] once".into())
+        );
         let once = |m: wa::Message| stored(&dm(), m).media.map(|media| media.view_once);
         assert_eq!(once(view_once), Some(true), "a view-once wrapper");
         let plain = wa::Message {
