@@ -15,7 +15,6 @@ pub struct MessageMedia {
     pub file: MediaRow,
     /// The message's text as stored (`[voice note]`, `[image] caption`, …).
     pub content: String,
-    pub timestamp: i64,
     pub transcript: Option<String>,
 }
 
@@ -42,12 +41,11 @@ fn message_media(r: &rusqlite::Row<'_>) -> rusqlite::Result<MessageMedia> {
     Ok(MessageMedia {
         file: media_row(r)?,
         content: r.get(18)?,
-        timestamp: r.get(19)?,
-        transcript: r.get(20)?,
+        transcript: r.get(19)?,
     })
 }
 
-/// The media columns, then the message's content, timestamp and transcript.
+/// The media columns, then the message's content and transcript.
 fn select() -> String {
     let columns = COLUMNS
         .split(',')
@@ -55,7 +53,7 @@ fn select() -> String {
         .collect::<Vec<_>>()
         .join(", ");
     format!(
-        "SELECT {columns}, m.content, m.timestamp, m.transcript
+        "SELECT {columns}, m.content, m.transcript
          FROM media_files f JOIN messages m ON m.chat_jid = f.chat_jid AND m.id = f.message_id"
     )
 }

@@ -9,7 +9,8 @@ use serde::Deserialize;
 
 use super::multipart::Form;
 use super::{LlmError, classify, read, unreadable};
-use crate::config::{Secret, TranscriptionSection};
+use crate::config::{Config, Secret, TranscriptionSection};
+use crate::error;
 
 pub struct Transcriber {
     agent: ureq::Agent,
@@ -42,6 +43,21 @@ impl Transcriber {
             language: section.language.clone(),
             key: section.api_key_env.clone().zip(key.cloned()),
         }
+    }
+
+    /// The client `config` asks for: `None` while transcription is off. A key variable
+    /// that is named but not set is a configuration error (exit 78).
+    pub fn from_config(config: &Config) -> anyhow::Result<Option<Self>> {
+        let section = &config.file.transcription;
+        if !section.enabled {
+            return Ok(None);
+        }
+        if let (Some(var), None) = (&section.api_key_env, &config.transcription_key) {
+            return Err(error::config(format!(
+                "{var} (transcription.api_key_env) is not set: put the transcription key in the environment or in a .env file beside app.json"
+            )));
+        }
+        Ok(Some(Self::new(section, config.transcription_key.as_ref())))
     }
 
     /// The text spoken in `bytes` (a file named `file_name` of `content_type`, sent as
