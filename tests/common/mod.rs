@@ -3,6 +3,7 @@
 
 pub mod bot;
 pub mod llm;
+pub mod transcribe;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
