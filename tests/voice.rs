@@ -64,7 +64,7 @@ fn import(sandbox: &Sandbox, files: &[(&str, &[u8])], as_new: bool) -> Value {
 }
 
 /// A bot whose transcription goes to `endpoint`, with its key in `.env`.
-fn bot(endpoint: &StandIn, edit: impl FnOnce(&mut Value)) -> Bot {
+fn voice_bot(endpoint: &StandIn, edit: impl FnOnce(&mut Value)) -> Bot {
     let url = endpoint.url.clone();
     let bot = Bot::new(|config| {
         config["transcription"] = json!({
@@ -87,7 +87,7 @@ fn last_user_text(bot: &Bot, request: usize) -> String {
 #[test]
 fn a_voice_note_is_transcribed_answered_and_found_by_search() {
     let endpoint = StandIn::start(Mode::Works);
-    let bot = bot(&endpoint, |_| {});
+    let bot = voice_bot(&endpoint, |_| {});
     import(&bot.sandbox, &[(VOICE, &voice_note())], true);
     let summary = bot.process_ok();
     assert_eq!(summary["answered"], 2, "{summary}");
@@ -146,7 +146,7 @@ fn a_voice_note_is_transcribed_answered_and_found_by_search() {
 #[test]
 fn a_failing_endpoint_is_retried_across_runs_then_the_turn_says_so_once() {
     let endpoint = StandIn::start(Mode::Fails);
-    let bot = bot(&endpoint, |c| c["polling"]["max_attempts"] = json!(3));
+    let bot = voice_bot(&endpoint, |c| c["polling"]["max_attempts"] = json!(3));
     import(&bot.sandbox, &[(VOICE, &voice_note())], true);
     for attempt in 1..=2 {
         let summary = bot.process_ok();
@@ -184,7 +184,7 @@ fn a_failing_endpoint_is_retried_across_runs_then_the_turn_says_so_once() {
 #[test]
 fn a_rate_limited_endpoint_delays_the_turn_by_its_retry_after() {
     let endpoint = StandIn::start(Mode::RateLimited(120));
-    let bot = bot(&endpoint, |_| {});
+    let bot = voice_bot(&endpoint, |_| {});
     import(&bot.sandbox, &[(VOICE, &voice_note())], true);
     assert_eq!(bot.process_ok()["deferred"], 2);
     let wait: i64 = bot.sandbox.sql(
@@ -204,7 +204,7 @@ fn a_rate_limited_endpoint_delays_the_turn_by_its_retry_after() {
 #[test]
 fn a_refused_transcription_key_stops_the_run_and_keeps_the_queue() {
     let endpoint = StandIn::start(Mode::Works);
-    let bot = bot(&endpoint, |_| {});
+    let bot = voice_bot(&endpoint, |_| {});
     let env = bot.sandbox.path(".env");
     let text = std::fs::read_to_string(&env)
         .unwrap()
@@ -224,7 +224,7 @@ fn a_refused_transcription_key_stops_the_run_and_keeps_the_queue() {
 #[test]
 fn a_voice_note_still_downloading_holds_its_turn_back_for_a_while() {
     let endpoint = StandIn::start(Mode::Works);
-    let bot = bot(&endpoint, |_| {});
+    let bot = voice_bot(&endpoint, |_| {});
     import(&bot.sandbox, &[(VOICE, &voice_note())], true);
     // The listener has the file queued, as it has right after the message arrived.
     bot.sandbox
@@ -271,7 +271,7 @@ fn an_image_goes_to_the_model_in_both_formats_and_as_its_caption_without_vision(
         ("agent", false),
     ] {
         let endpoint = StandIn::start(Mode::Works);
-        let bot = bot(&endpoint, |config| {
+        let bot = voice_bot(&endpoint, |config| {
             config["vision"] = json!({"enabled": vision});
             if api == "chat-completions" {
                 let url = config["perplexity"]["base_url"].clone();
@@ -304,21 +304,47 @@ fn an_image_goes_to_the_model_in_both_formats_and_as_its_caption_without_vision(
 }
 
 #[test]
-fn view_once_images_and_stickers_are_never_sent_to_the_model() {
+fn view_once_media_is_never_transcribed_or_shown_to_the_model() {
     let endpoint = StandIn::start(Mode::Works);
-    let bot = bot(&endpoint, |config| {
+    let bot = voice_bot(&endpoint, |config| {
         config["vision"] = json!({"enabled": true})
     });
     import(&bot.sandbox, &[(PHOTO, PNG)], true);
     bot.sandbox.exec("UPDATE media_files SET view_once = 1");
     assert_eq!(bot.process_ok()["answered"], 2);
     assert!(bot.llm.images(0).is_empty());
+
+    let sticker = voice_bot(&StandIn::start(Mode::Works), |c| {
+        c["vision"] = json!({"enabled": true})
+    });
+    import(&sticker.sandbox, &[(PHOTO, PNG)], true);
+    sticker
+        .sandbox
+        .exec("UPDATE media_files SET media_type = 'sticker'");
+    assert_eq!(sticker.process_ok()["answered"], 2);
+    assert!(sticker.llm.images(0).is_empty(), "stickers are not sent");
+
+    let endpoint = StandIn::start(Mode::Works);
+    let bot = voice_bot(&endpoint, |_| {});
+    import(&bot.sandbox, &[(VOICE, &voice_note())], true);
+    bot.sandbox.exec("UPDATE media_files SET view_once = 1");
+    assert_eq!(bot.process_ok()["answered"], 2);
+    assert_eq!(
+        endpoint.calls(),
+        0,
+        "a view-once voice note is not transcribed"
+    );
+    assert!(last_user_text(&bot, 0).starts_with("hello\n[audio]"));
+    assert_eq!(
+        bot.sandbox.json(&["media", "transcribe", "--json"])["candidates"],
+        0
+    );
 }
 
 #[test]
 fn media_transcribe_backfills_an_imported_archive_idempotently() {
     let endpoint = StandIn::start(Mode::Works);
-    let bot = bot(&endpoint, |_| {});
+    let bot = voice_bot(&endpoint, |_| {});
     let second = b"OggS a second voice note".to_vec();
     import(
         &bot.sandbox,
@@ -370,7 +396,7 @@ fn media_transcribe_backfills_an_imported_archive_idempotently() {
 #[test]
 fn media_transcribe_stops_when_the_endpoint_is_down_and_resumes_later() {
     let endpoint = StandIn::start(Mode::Fails);
-    let bot = bot(&endpoint, |_| {});
+    let bot = voice_bot(&endpoint, |_| {});
     import(&bot.sandbox, &[(VOICE, &voice_note())], false);
     let run = bot.sandbox.run(&["media", "transcribe", "--json"]);
     assert_eq!(run.code(), 75, "{}", run.stderr());

@@ -9,8 +9,9 @@
 //!   come (downloads off, failed, too large) or a transcription that failed for good,
 //!   the turn says `[voice note: could not be transcribed]`, so the model can ask for
 //!   text instead of guessing what was said.
-//! - Images (never stickers or view-once media) go to the model as image inputs when
-//!   vision is on; the text keeps `[image] caption` either way.
+//! - Images (never stickers) go to the model as image inputs when vision is on; the
+//!   text keeps `[image] caption` either way. View-once media is neither transcribed
+//!   nor shown: its sender meant it for one look by a person.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -72,7 +73,7 @@ impl Looker<'_> {
         let mut seen = Seen::default();
         for item in db.media_of_messages(&turn.chat_jid, &ids)? {
             match item.file.media_type.as_str() {
-                "audio" if self.config.file.transcription.enabled => {
+                "audio" if self.config.file.transcription.enabled && !item.file.view_once => {
                     match self.hear(db, turn, &item, now)? {
                         Heard::Text(text) => {
                             seen.texts.insert(item.file.message_id.clone(), text);

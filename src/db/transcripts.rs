@@ -73,10 +73,11 @@ impl Db {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// Downloaded audio not transcribed yet (and not given up on), oldest first.
+    /// Downloaded audio not transcribed yet (and not given up on, nor view-once),
+    /// oldest first.
     pub fn untranscribed(&self, filter: &Untranscribed) -> Result<Vec<MessageMedia>> {
         let mut stmt = self.conn.prepare_cached(&format!(
-            "{} WHERE f.media_type = 'audio' AND f.download_state = 'done'
+            "{} WHERE f.media_type = 'audio' AND f.download_state = 'done' AND f.view_once = 0
                AND f.transcript_state IS NULL AND m.transcript IS NULL
                AND (?1 IS NULL OR f.chat_jid = ?1) AND (?2 IS NULL OR m.timestamp >= ?2)
              ORDER BY m.timestamp, m.id LIMIT ?3",
@@ -139,7 +140,8 @@ impl Db {
             "SELECT
                  (SELECT count(*) FROM messages WHERE transcript IS NOT NULL),
                  count(*) FILTER (WHERE transcript_state = 'failed'),
-                 count(*) FILTER (WHERE transcript_state IS NULL AND download_state = 'done')
+                 count(*) FILTER (WHERE transcript_state IS NULL AND download_state = 'done'
+                     AND view_once = 0)
              FROM media_files WHERE media_type = 'audio'",
             [],
             |r| {
