@@ -14,11 +14,11 @@
 //!   nor shown: its sender meant it for one look by a person.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use anyhow::Result;
 use base64::Engine;
 
+use super::MAX_BACKOFF;
 use crate::config::Config;
 use crate::db::{Db, MessageMedia, Turn};
 use crate::llm::Transcriber;
@@ -27,10 +27,9 @@ use crate::{backoff, clock};
 
 /// How long a turn waits for the listener to download its files (it tries 3 times
 /// within about 3 minutes).
-pub const DOWNLOAD_PATIENCE_MS: i64 = 10 * 60_000;
+const DOWNLOAD_PATIENCE_MS: i64 = 10 * 60_000;
 /// How soon a turn that waits for a download is looked at again.
 const DOWNLOAD_RECHECK_MS: i64 = 15_000;
-const MAX_BACKOFF: Duration = Duration::from_secs(1800);
 /// The image types both LLM APIs take as `data:` URIs.
 const IMAGE_TYPES: [&str; 4] = ["image/jpeg", "image/png", "image/webp", "image/gif"];
 
