@@ -215,6 +215,10 @@ fn a_refused_transcription_key_stops_the_run_and_keeps_the_queue() {
     assert_eq!(run.code(), 78, "{}", run.stderr());
     assert!(run.stderr().contains("TRANSCRIBE_KEY"), "{}", run.stderr());
     assert!(!run.stderr().contains("sk-wrong"), "the key is never shown");
+    let doctor = bot.sandbox.json_any(&["doctor", "--json"]);
+    let found = doctor.to_string();
+    assert!(found.contains("TRANSCRIBE_KEY set"), "{found}");
+    assert!(!found.contains("sk-wrong"), "{found}");
     let pending: i64 = bot
         .sandbox
         .sql("SELECT count(*) FROM messages WHERE status = 'pending'");
@@ -409,7 +413,7 @@ fn media_transcribe_stops_when_the_endpoint_is_down_and_resumes_later() {
 
 #[test]
 fn config_check_says_what_leaves_the_machine() {
-    let sandbox = Sandbox::new();
+    let sandbox = Sandbox::stocked();
     let mut config = common::fixture_config();
     config["media"] = json!({"download": true});
     config["transcription"] = json!({"enabled": true, "base_url": "http://127.0.0.1:8000/v1"});
@@ -430,6 +434,10 @@ fn config_check_says_what_leaves_the_machine() {
         warnings.contains("images of monitored chats to api.perplexity.ai"),
         "{warnings}"
     );
+    config["transcription"]["api_key_env"] = json!("WABOT_TEST_UNSET_KEY");
+    sandbox.write_config(&config);
+    let doctor = sandbox.json_any(&["doctor", "--json"]).to_string();
+    assert!(doctor.contains("WABOT_TEST_UNSET_KEY missing"), "{doctor}");
     config["transcription"]["language"] = json!("English");
     sandbox.write_config(&config);
     let run = sandbox.run(&["config", "check"]);
