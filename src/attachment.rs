@@ -20,6 +20,8 @@ pub struct Media {
     pub remote: Option<Remote>,
     /// Whether the listener should download it (a monitored chat with `media.download`).
     pub fetch: bool,
+    /// Sent to be viewed once: kept for the archive, never shown to a model.
+    pub view_once: bool,
 }
 
 /// Where an official API serves a received file. Stored as JSON in `media_files.remote`.

@@ -162,6 +162,23 @@ pub enum MediaCommand {
         #[arg(long)]
         chat: Option<String>,
     },
+    /// Transcribe stored voice notes (live or imported) that have no transcript yet
+    Transcribe(TranscribeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TranscribeArgs {
+    /// Only this chat (phone number, JID or name)
+    #[arg(long)]
+    pub chat: Option<String>,
+    /// Only voice notes sent on or after this day (YYYY-MM-DD) or time (RFC 3339)
+    #[arg(long)]
+    pub since: Option<String>,
+    /// At most this many voice notes in this run (1-100000)
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub limit: u32,
+    #[command(flatten)]
+    pub output: JsonFlag,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

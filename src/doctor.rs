@@ -162,6 +162,21 @@ pub fn examine(config: &Config, db: &Db) -> Result<Vec<Finding>> {
             true,
         ),
     );
+    let t = &config.file.transcription;
+    if let (true, Some(var)) = (t.enabled, &t.api_key_env) {
+        let set = config.transcription_key.is_some();
+        findings.push(
+            finding(
+                "transcription key",
+                set,
+                format!("{var} {}", if set { "set" } else { "missing" }),
+            )
+            .next(
+                format!("put {var} (transcription.api_key_env) in the environment or .env beside app.json"),
+                true,
+            ),
+        );
+    }
     Ok(findings)
 }
 

@@ -29,6 +29,7 @@ mod output;
 mod policy;
 mod sending;
 mod sync;
+mod transcripts;
 mod webhook;
 mod whatsapp;
 

@@ -239,6 +239,7 @@ mod tests {
             }),
             remote: None,
             fetch: true,
+            view_once: false,
         };
         let m = NewMessage {
             chat_jid: "15550001111@s.whatsapp.net".into(),

@@ -2,6 +2,7 @@
 //! The LLM call happens outside any write transaction; a run killed at any point
 //! leaves leases that the next run takes over once they expire.
 
+mod media;
 mod memory;
 mod prompt;
 pub mod reply;
@@ -15,7 +16,7 @@ use crate::config::{Config, Entity, EntityKind};
 use crate::db::{ClaimRequest, Db, LlmCall, OutboxKind, Outgoing, Release, Turn};
 use crate::error::{self, Kind};
 use crate::expiry::Rule;
-use crate::llm::{self, ChatMessage, LlmError};
+use crate::llm::{self, ChatMessage, LlmError, Transcriber};
 use crate::message_id;
 use crate::policy::{Policy, SkipReason};
 use crate::{backoff, clock};
@@ -72,6 +73,8 @@ pub struct Agent<'a> {
     config: &'a Config,
     db: &'a mut Db,
     client: Option<llm::Client>,
+    /// Voice notes are transcribed only with this (transcription on, not a dry run).
+    transcriber: Option<Transcriber>,
     policy: Policy,
     rule: Rule,
 }
@@ -93,7 +96,13 @@ impl<'a> Agent<'a> {
             config,
             db,
             client,
+            transcriber: None,
         }
+    }
+
+    pub fn with_transcriber(mut self, transcriber: Option<Transcriber>) -> Self {
+        self.transcriber = transcriber;
+        self
     }
 
     pub fn run_once(&mut self) -> Result<Summary> {
@@ -153,7 +162,7 @@ impl<'a> Agent<'a> {
     }
 
     fn lease_ms(&self) -> i64 {
-        self.config.file.polling.lease_seconds * 1000
+        lease_ms(self.config)
     }
 
     fn note_config_change(&mut self) -> Result<()> {
@@ -170,14 +179,25 @@ impl<'a> Agent<'a> {
         Ok(())
     }
 
-    /// Everything about a turn up to the LLM request, or why there is nothing to ask.
-    fn prepare(&mut self, turn: &Turn, now: i64) -> Result<Result<Prepared, SkipReason>> {
+    /// The entity that answers the turn, or why nobody does: checked before anything
+    /// is paid for (a transcription), and again when the request is built.
+    fn answered_by(&self, turn: &Turn) -> Result<Entity, SkipReason> {
         let said = turn
             .messages
             .iter()
             .map(|m| (m.content.as_str(), m.mentions.as_slice()));
-        let entity = match self.policy.answers(&turn.chat_jid, said) {
-            Ok(entity) => entity.clone(),
+        self.policy.answers(&turn.chat_jid, said).cloned()
+    }
+
+    /// Everything about a turn up to the LLM request, or why there is nothing to ask.
+    fn prepare(
+        &mut self,
+        turn: &Turn,
+        seen: media::Seen,
+        now: i64,
+    ) -> Result<Result<Prepared, SkipReason>> {
+        let entity = match self.answered_by(turn) {
+            Ok(entity) => entity,
             Err(reason) => return Ok(Err(reason)),
         };
         let group = entity.kind == EntityKind::Group;
@@ -204,13 +224,23 @@ impl<'a> Agent<'a> {
                 GROUP_CONTEXT,
             )?;
         }
-        shown.extend(turn.messages.iter().cloned());
+        shown.extend(turn.messages.iter().map(|m| {
+            let mut m = m.clone();
+            if let Some(text) = seen.texts.get(&m.id) {
+                m.content = text.clone();
+            }
+            m
+        }));
         let text = prompt::turn_text(&shown, group);
         if text.is_empty() {
             return Ok(Err(SkipReason::NoText));
         }
         let system = prompt::system_prompt(&entity);
-        let request = prompt::build(&system, &memory.entries, &text);
+        let mut request = prompt::build(&system, &memory.entries, &text);
+        // The turn is the last message, always the user's: its images go with it.
+        if let Some(last) = request.last_mut() {
+            last.images = seen.images;
+        }
         Ok(Ok(Prepared {
             debug: entity.debug || (is_self && self.config.file.debug.self_debug),
             entity,
@@ -222,7 +252,12 @@ impl<'a> Agent<'a> {
     }
 
     fn preview(&mut self, turn: &Turn) -> Result<Option<DryRunTurn>> {
-        let Ok(p) = self.prepare(turn, clock::now_ms())? else {
+        let now = clock::now_ms();
+        let seen = match self.look(turn, now)? {
+            media::Looked::Seen(seen) => seen,
+            media::Looked::Wait { .. } | media::Looked::Lost => media::Seen::default(),
+        };
+        let Ok(p) = self.prepare(turn, seen, now)? else {
             return Ok(None);
         };
         Ok(Some(DryRunTurn {
@@ -234,15 +269,26 @@ impl<'a> Agent<'a> {
         }))
     }
 
+    /// Looks at a turn's media: transcribing in a real run, reading what is stored in
+    /// a dry run.
+    fn look(&mut self, turn: &Turn, now: i64) -> Result<media::Looked> {
+        let looker = media::Looker {
+            config: self.config,
+            mode: match &self.transcriber {
+                Some(t) if self.client.is_some() => media::Mode::Transcribe(t),
+                _ => media::Mode::Stored,
+            },
+            lease_ms: lease_ms(self.config),
+        };
+        looker.look(self.db, turn, now)
+    }
+
     fn process(&mut self, turn: &Turn, summary: &mut Summary) -> Result<Outcome> {
         let now = clock::now_ms();
-        let p = match self.prepare(turn, now)? {
-            Ok(p) => p,
-            Err(reason) => {
-                self.db.release_turn(turn, Release::Skipped { reason })?;
-                return Ok(Outcome::Skipped);
-            }
-        };
+        if let Err(reason) = self.answered_by(turn) {
+            self.db.release_turn(turn, Release::Skipped { reason })?;
+            return Ok(Outcome::Skipped);
+        }
         let limit = self.config.file.rate_limit.per_chat_per_minute;
         if self.db.replies_since(&turn.chat_jid, now - MINUTE_MS)? >= limit {
             let at = now + MINUTE_MS / 2;
@@ -256,6 +302,30 @@ impl<'a> Agent<'a> {
             )?;
             return Ok(Outcome::Deferred { unreachable: false });
         }
+        let seen = match self.look(turn, now)? {
+            media::Looked::Seen(seen) => seen,
+            media::Looked::Wait { at, why } => {
+                log::info!("{}: {why}", turn.chat_jid);
+                let error = &why;
+                self.db.release_turn(
+                    turn,
+                    Release::Later {
+                        at,
+                        error,
+                        spent: 0,
+                    },
+                )?;
+                return Ok(Outcome::Deferred { unreachable: false });
+            }
+            media::Looked::Lost => return Ok(Outcome::Lost),
+        };
+        let p = match self.prepare(turn, seen, now)? {
+            Ok(p) => p,
+            Err(reason) => {
+                self.db.release_turn(turn, Release::Skipped { reason })?;
+                return Ok(Outcome::Skipped);
+            }
+        };
         if p.debug {
             self.queue_debug(turn, &p, now)?;
         }
@@ -394,6 +464,10 @@ impl<'a> Agent<'a> {
         )?;
         Ok(())
     }
+}
+
+fn lease_ms(config: &Config) -> i64 {
+    config.file.polling.lease_seconds * 1000
 }
 
 struct Prepared {

@@ -61,16 +61,10 @@ pub fn build(system: &str, memory: &[Entry], turn: &str) -> Vec<ChatMessage> {
             }
             // The first message after the system prompt must be the user's.
             None if role == Role::Assistant => {}
-            _ => out.push(ChatMessage {
-                role,
-                content: content.to_string(),
-            }),
+            _ => out.push(ChatMessage::text(role, content)),
         }
     }
-    let mut messages = vec![ChatMessage {
-        role: Role::System,
-        content: system.to_string(),
-    }];
+    let mut messages = vec![ChatMessage::text(Role::System, system)];
     messages.extend(out);
     messages
 }

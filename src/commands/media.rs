@@ -1,11 +1,14 @@
-//! `wabot media fetch`: one message's file, now.
+//! `wabot media fetch`: one message's file, now. `wabot media transcribe`: the voice
+//! notes of the archive, as text.
 
 use anyhow::Result;
 
-use super::{load_config, open_db, resolve_chat};
-use crate::cli::Global;
+use super::{load_config, logged_job, open_db, resolve_chat};
+use crate::cli::{Global, TranscribeArgs};
+use crate::db::Untranscribed;
 use crate::error::{self, Kind};
-use crate::output;
+use crate::llm::Transcriber;
+use crate::{output, transcripts};
 
 pub fn fetch(global: &Global, message: &str, chat: Option<&str>) -> Result<()> {
     let config = load_config(global)?;
@@ -30,4 +33,66 @@ pub fn fetch(global: &Global, message: &str, chat: Option<&str>) -> Result<()> {
     };
     let path = crate::media_fetch::fetch(&config, &mut db, &row)?;
     output::line(path.display())
+}
+
+/// `wabot media transcribe`: the archive's voice notes without a transcript, now.
+pub fn transcribe(global: &Global, args: &TranscribeArgs) -> Result<()> {
+    let config = load_config(global)?;
+    let Some(transcriber) = Transcriber::from_config(&config)? else {
+        return Err(error::config(
+            "transcription.enabled is false: set it (with transcription.base_url and model) in app.json first",
+        ));
+    };
+    let mut db = open_db(&config)?;
+    let chat = args
+        .chat
+        .as_deref()
+        .map(|c| resolve_chat(&db, &config, c, "--chat"))
+        .transpose()?;
+    let since = args
+        .since
+        .as_deref()
+        .map(|d| super::search::instant("--since", d, config.timezone()))
+        .transpose()?;
+    let filter = Untranscribed {
+        chat: chat.as_deref(),
+        since,
+        limit: args.limit as usize,
+    };
+    let progress = output::progress_bar(
+        0,
+        "{bar:40} {pos}/{len} voice notes {eta}",
+        global.quiet || args.output.json,
+    );
+    let done = logged_job(
+        &mut db,
+        "media-transcribe",
+        |db| transcripts::backfill(&config, db, &transcriber, &filter, &progress),
+        |done| serde_json::to_value(done).unwrap_or_default(),
+    )?;
+    if args.output.json {
+        output::print_json(&done)?;
+    } else if output::stdout_is_terminal() {
+        output::line(format_args!(
+            "{} voice notes: {} transcribed, {} failed, {} left for later",
+            done.candidates, done.transcribed, done.failed, done.not_tried
+        ))?;
+    }
+    for e in done.errors.iter().take(20) {
+        log::warn!("{} {}: {}", e["chat_jid"], e["message_id"], e["error"]);
+    }
+    match &done.stopped {
+        Some(why) => Err(error::failure(
+            Kind::Temporary,
+            format!(
+                "stopped with {} voice notes left ({why}); run it again later",
+                done.not_tried
+            ),
+        )),
+        None if done.transcribed == 0 && done.failed > 0 => Err(anyhow::anyhow!(
+            "none of the {} voice notes could be transcribed",
+            done.failed
+        )),
+        None => Ok(()),
+    }
 }

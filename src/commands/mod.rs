@@ -79,6 +79,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Media(MediaCommand::Fetch { message, chat }) => {
             media::fetch(global, &message, chat.as_deref())
         }
+        Command::Media(MediaCommand::Transcribe(args)) => media::transcribe(global, &args),
         Command::Backup(args) => backup::run(global, &args),
         Command::Restore(args) => backup::restore(global, &args),
         Command::Vacuum(args) => vacuum::run(global, &args),

@@ -5,15 +5,18 @@ use anyhow::Result;
 use super::{load_config, logged_job, open_db};
 use crate::agent::{self, Agent, Summary};
 use crate::cli::{Global, ProcessArgs};
-use crate::llm;
+use crate::llm::{self, Transcriber};
 use crate::output;
 
 pub fn run(global: &Global, args: &ProcessArgs) -> Result<()> {
     let config = load_config(global)?;
-    let client = if args.dry_run {
-        None
+    let (client, transcriber) = if args.dry_run {
+        (None, None)
     } else {
-        Some(llm::Client::new(&config.llm, config.require_api_key()?))
+        (
+            Some(llm::Client::new(&config.llm, config.require_api_key()?)),
+            Transcriber::from_config(&config)?,
+        )
     };
     let mut db = open_db(&config)?;
     if args.dry_run || !db.has_pending()? {
@@ -28,7 +31,9 @@ pub fn run(global: &Global, args: &ProcessArgs) -> Result<()> {
         &mut db,
         "process-once",
         |db| {
-            let summary = Agent::new(&config, db, client).run_once()?;
+            let summary = Agent::new(&config, db, client)
+                .with_transcriber(transcriber)
+                .run_once()?;
             if summary.llm_down() {
                 let err = agent::unreachable_error(&summary);
                 unreachable = Some(summary);

@@ -57,7 +57,7 @@ pub fn run(global: &Global, args: &SearchArgs) -> Result<()> {
 }
 
 /// `YYYY-MM-DD` (local midnight in the configured zone) or RFC 3339, as Unix ms.
-fn instant(flag: &str, text: &str, tz: chrono_tz::Tz) -> Result<i64> {
+pub(super) fn instant(flag: &str, text: &str, tz: chrono_tz::Tz) -> Result<i64> {
     clock::parse_instant(text, tz).ok_or_else(|| {
         error::failure(
             Kind::Usage,

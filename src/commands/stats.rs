@@ -58,6 +58,13 @@ fn print_tables(s: &Stats, config: &Config) -> Result<()> {
         ("chats", s.chats.to_string()),
         ("contacts", s.contacts.to_string()),
         ("quarantined", s.quarantined.to_string()),
+        (
+            "transcripts",
+            format!(
+                "{} voice notes transcribed · {} failed · {} waiting",
+                s.transcripts.transcribed, s.transcripts.failed, s.transcripts.waiting
+            ),
+        ),
         ("active sessions", s.sessions.active.to_string()),
         (
             "last message",

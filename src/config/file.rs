@@ -54,6 +54,59 @@ pub struct AppFile {
     pub twilio: TwilioSection,
     #[serde(default)]
     pub cloud_api: CloudApiSection,
+    #[serde(default)]
+    pub transcription: TranscriptionSection,
+    #[serde(default)]
+    pub vision: VisionSection,
+}
+
+/// Voice notes to text, through any OpenAI-compatible `/audio/transcriptions`.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TranscriptionSection {
+    pub enabled: bool,
+    /// The API root as an OpenAI client takes it (`https://api.openai.com/v1`).
+    pub base_url: String,
+    pub model: String,
+    /// The environment variable (or `.env` key) holding the key; none sends no key.
+    pub api_key_env: Option<String>,
+    /// ISO-639-1 code of the spoken language; the server detects it when unset.
+    pub language: Option<String>,
+    /// Larger files are not sent (OpenAI's own limit is 25 MiB).
+    pub max_bytes: i64,
+    pub timeout_seconds: i64,
+}
+
+impl Default for TranscriptionSection {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            base_url: "http://127.0.0.1:8000/v1".into(),
+            model: "whisper-1".into(),
+            api_key_env: None,
+            language: None,
+            max_bytes: 25 * 1024 * 1024,
+            timeout_seconds: 120,
+        }
+    }
+}
+
+/// Images of monitored chats go to the LLM as image inputs.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct VisionSection {
+    pub enabled: bool,
+    /// Larger images are described by their caption only.
+    pub max_bytes: i64,
+}
+
+impl Default for VisionSection {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            max_bytes: 5 * 1024 * 1024,
+        }
+    }
 }
 
 /// `wabot mcp`, the archive for AI assistants: read-only unless sending is allowed here

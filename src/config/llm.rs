@@ -257,18 +257,21 @@ impl LlmSettings {
             ));
         }
         let var = &self.api_key_env;
-        let valid_var = var
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-            && var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-        if !valid_var {
+        if !is_variable_name(var) {
             problems.push(format!(
                 "{at}.api_key_env: {var:?} is not an environment variable name"
             ));
         }
         problems
     }
+}
+
+/// Whether `name` can name an environment variable.
+pub fn is_variable_name(name: &str) -> bool {
+    name.chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// Perplexity's published mapping from Sonar chat models to the Agent API: `sonar`

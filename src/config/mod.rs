@@ -4,6 +4,7 @@
 mod entities;
 mod file;
 mod llm;
+mod media;
 mod secrets;
 mod transport;
 mod values;
@@ -15,7 +16,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 pub use entities::Entity;
-pub use file::{AppFile, EntityKind, PacingSection, Presence, SessionMode};
+pub use file::{AppFile, EntityKind, PacingSection, Presence, SessionMode, TranscriptionSection};
 pub use llm::{Api, LlmSettings};
 pub use transport::{
     CLOUD_API_MAX_CHARS, MarkRead, TWILIO_AUTH_TOKEN, TWILIO_MAX_CHARS, Transport,
@@ -56,6 +57,9 @@ pub struct Config {
     /// The secrets of the configured transport that are set.
     #[serde(skip)]
     pub transport_secrets: TransportSecrets,
+    /// The key of the transcription endpoint, when `transcription.api_key_env` names one.
+    #[serde(skip)]
+    pub transcription_key: Option<Secret>,
     /// SHA-256 of the app.json bytes, to notice edits between runs.
     #[serde(skip)]
     pub hash: String,
@@ -104,6 +108,12 @@ impl Config {
         };
         let api_key = secrets::lookup(&dir.join(".env"), &llm.api_key_env)?.map(Secret::new);
         let transport_secrets = TransportSecrets::load(file.transport, &dir.join(".env"))?;
+        let transcription_key = match &file.transcription.api_key_env {
+            Some(var) if file.transcription.enabled => {
+                secrets::lookup(&dir.join(".env"), var)?.map(Secret::new)
+            }
+            _ => None,
+        };
         Ok(Self {
             config_path: text.is_some().then_some(path.clone()),
             file,
@@ -113,6 +123,7 @@ impl Config {
             backup_dir,
             api_key,
             transport_secrets,
+            transcription_key,
             hash: hex::encode(Sha256::digest(text.as_deref().unwrap_or_default())),
         })
     }
@@ -149,6 +160,7 @@ impl Config {
                     .to_string(),
             );
         }
+        warnings.extend(media::warnings(&self.file, &self.llm));
         warnings
     }
 
@@ -388,7 +400,11 @@ fn validate(file: &AppFile) -> Result<(Vec<Entity>, LlmSettings), Vec<String>> {
         "vitality.message",
         "is empty while vitality is enabled".into(),
     );
-    for problem in llm.problems() {
+    for problem in llm
+        .problems()
+        .into_iter()
+        .chain(media::problems(file, p.lease_seconds))
+    {
         check(false, "", problem);
     }
     check(

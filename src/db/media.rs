@@ -33,12 +33,20 @@ pub struct MediaRow {
     pub download: Option<DownloadRef>,
     #[serde(skip)]
     pub remote: Option<Remote>,
+    /// `done`, `failed`, or `None` while not transcribed (see [`Db::save_transcript`]).
+    pub transcript_state: Option<String>,
+    pub transcript_attempts: i64,
+    pub view_once: bool,
+    /// When the row was stored: how long a turn has waited for its download.
+    pub created_at: i64,
 }
 
-const COLUMNS: &str = "id, chat_jid, message_id, media_type, mimetype, size_bytes, sha256, caption,
-     file_name, download_state, local_path, attempts, last_error, download, remote";
+pub(super) const COLUMNS: &str =
+    "id, chat_jid, message_id, media_type, mimetype, size_bytes, sha256,
+     caption, file_name, download_state, local_path, attempts, last_error, download,
+     remote, transcript_state, transcript_attempts, view_once, created_at";
 
-fn media_row(r: &Row<'_>) -> rusqlite::Result<MediaRow> {
+pub(super) fn media_row(r: &Row<'_>) -> rusqlite::Result<MediaRow> {
     let download: Option<String> = r.get(13)?;
     Ok(MediaRow {
         id: r.get(0)?,
@@ -58,6 +66,10 @@ fn media_row(r: &Row<'_>) -> rusqlite::Result<MediaRow> {
         remote: r
             .get::<_, Option<String>>(14)?
             .and_then(|d| serde_json::from_str(&d).ok()),
+        transcript_state: r.get(15)?,
+        transcript_attempts: r.get(16)?,
+        view_once: r.get(17)?,
+        created_at: r.get(18)?,
     })
 }
 
@@ -65,8 +77,9 @@ fn media_row(r: &Row<'_>) -> rusqlite::Result<MediaRow> {
 pub(super) fn record(tx: &Transaction<'_>, batch: &[NewMessage], now: i64) -> Result<()> {
     let mut insert = tx.prepare_cached(
         "INSERT INTO media_files (chat_jid, message_id, media_type, mimetype, size_bytes, sha256,
-             caption, file_name, download, download_state, created_at, updated_at, remote)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12)
+             caption, file_name, download, download_state, view_once, created_at, updated_at,
+             remote)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?12, ?11, ?11, ?13)
          ON CONFLICT (chat_jid, message_id) DO NOTHING",
     )?;
     for m in batch {
@@ -98,6 +111,7 @@ pub(super) fn record(tx: &Transaction<'_>, batch: &[NewMessage], now: i64) -> Re
             download,
             state,
             now,
+            media.view_once,
             remote
         ])?;
     }

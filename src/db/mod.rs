@@ -16,6 +16,7 @@ mod search;
 mod sessions;
 mod stats;
 mod sync;
+mod transcripts;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -43,6 +44,7 @@ pub use search::{Hit, SearchFilter};
 pub use sessions::SessionRow;
 pub use stats::{Stats, UsageFigures};
 pub use sync::{Checkpoint, Cursor, Request, RequestState, no_anchor};
+pub use transcripts::{MessageMedia, TranscriptCounts, Untranscribed};
 
 use crate::error;
 
@@ -58,6 +60,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0007_account_state.sql"),
     include_str!("../../migrations/0008_read_receipts.sql"),
     include_str!("../../migrations/0009_webhook_transports.sql"),
+    include_str!("../../migrations/0010_transcripts.sql"),
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

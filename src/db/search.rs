@@ -1,4 +1,5 @@
-//! Full-text search over stored messages (FTS5, ranked by bm25).
+//! Full-text search over stored messages and voice-note transcripts (FTS5, ranked by
+//! bm25).
 
 use anyhow::Result;
 use rusqlite::params;
@@ -24,7 +25,10 @@ pub struct Hit {
     pub timestamp: i64,
     pub is_from_me: bool,
     pub content: String,
-    /// The matching part, with the matched terms in [brackets].
+    /// What a voice note said, when it was transcribed.
+    pub transcript: Option<String>,
+    /// The matching part (of the text or the transcript), with the matched terms in
+    /// [brackets].
     pub snippet: String,
 }
 
@@ -34,7 +38,7 @@ impl Db {
     pub fn search(&self, query: &str, filter: &SearchFilter) -> Result<Vec<Hit>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT m.chat_jid, m.id, m.sender, m.timestamp, m.content, m.is_from_me,
-                    snippet(messages_fts, 0, '[', ']', '…', 16)
+                    snippet(messages_fts, -1, '[', ']', '…', 16), m.transcript
              FROM messages_fts JOIN messages m ON m.pk = messages_fts.rowid
              WHERE messages_fts MATCH ?1
                AND (?2 IS NULL OR m.chat_jid = ?2) AND (?3 IS NULL OR m.sender = ?3)
@@ -61,6 +65,7 @@ impl Db {
                         content: r.get(4)?,
                         is_from_me: r.get(5)?,
                         snippet: r.get(6)?,
+                        transcript: r.get(7)?,
                     })
                 },
             )

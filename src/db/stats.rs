@@ -21,6 +21,8 @@ pub struct Stats {
     pub top_chats: Vec<ChatCount>,
     /// Received messages wabot's validation rejected, kept in the quarantine table.
     pub quarantined: i64,
+    /// Voice notes and audio: transcribed, failed, waiting.
+    pub transcripts: super::TranscriptCounts,
     pub listener: ListenerState,
     pub sync: SyncSummary,
     pub llm: LlmUsage,
@@ -135,8 +137,9 @@ pub struct ChatCount {
 const TOP_CHATS: i64 = 10;
 
 /// The jobs whose last run `stats` reports.
-const JOBS: [&str; 6] = [
+const JOBS: [&str; 7] = [
     "process-once",
+    "media-transcribe",
     "cleanup",
     "vitality",
     "backup",
@@ -237,6 +240,7 @@ impl Db {
                 .query_row("SELECT max(last_activity) FROM chats", [], |r| r.get(0))?,
             top_chats,
             quarantined: self.quarantine_count()?,
+            transcripts: self.transcript_counts()?,
             listener: self.listener_state()?,
             sync: self.sync_summary()?,
             llm: LlmUsage {

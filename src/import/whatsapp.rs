@@ -200,6 +200,7 @@ fn keep(
         download: None,
         remote: None,
         fetch: false,
+        view_once: false,
     };
     Ok((attachment, format!("media/{stored_name}")))
 }

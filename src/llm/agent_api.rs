@@ -21,7 +21,7 @@ pub fn body(settings: &LlmSettings, messages: &[ChatMessage]) -> Value {
     let input: Vec<Value> = messages
         .iter()
         .filter(|m| m.role != Role::System)
-        .map(|m| json!({"type": "message", "role": m.role, "content": m.content}))
+        .map(|m| json!({"type": "message", "role": m.role, "content": content(m)}))
         .collect();
     let mut body = json!({ "input": input, "max_output_tokens": settings.max_tokens });
     if !instructions.is_empty() {
@@ -41,6 +41,21 @@ pub fn body(settings: &LlmSettings, messages: &[ChatMessage]) -> Value {
         body["tools"] = json!([{"type": "web_search"}]);
     }
     body
+}
+
+/// Text alone is a string; with images, `input_text` and `input_image` parts (the
+/// image as a `data:` URI in `image_url`).
+fn content(m: &ChatMessage) -> Value {
+    if m.images.is_empty() {
+        return json!(m.content);
+    }
+    let mut parts = vec![json!({"type": "input_text", "text": m.content})];
+    parts.extend(
+        m.images
+            .iter()
+            .map(|uri| json!({"type": "input_image", "image_url": uri})),
+    );
+    Value::Array(parts)
 }
 
 #[derive(Deserialize)]
@@ -147,10 +162,7 @@ mod tests {
     }
 
     fn msg(role: Role, content: &str) -> ChatMessage {
-        ChatMessage {
-            role,
-            content: content.into(),
-        }
+        ChatMessage::text(role, content)
     }
 
     #[test]
@@ -172,6 +184,18 @@ mod tests {
         assert_eq!(
             input[2],
             json!({"type": "message", "role": "user", "content": "news?"})
+        );
+        let mut with_image = messages.to_vec();
+        with_image[3].images = vec!["data:image/png;base64,iVBORw0=".into()];
+        let b = body(&settings(Some("perplexity/sonar"), None), &with_image);
+        assert_eq!(
+            b["input"][2]["content"],
+            json!([{"type": "input_text", "text": "news?"},
+                   {"type": "input_image", "image_url": "data:image/png;base64,iVBORw0="}])
+        );
+        assert_eq!(
+            b["input"][1]["content"], "hello",
+            "text alone stays a string"
         );
         let p = body(&settings(None, Some("low")), &messages);
         assert_eq!(p["preset"], "low");

@@ -10,6 +10,7 @@ use super::{
 use crate::config::LlmSettings;
 
 pub fn body(settings: &LlmSettings, messages: &[ChatMessage]) -> Value {
+    let messages: Vec<Value> = messages.iter().map(message).collect();
     let mut body = json!({
         "model": settings.model.as_deref().unwrap_or_default(),
         "messages": messages,
@@ -19,6 +20,20 @@ pub fn body(settings: &LlmSettings, messages: &[ChatMessage]) -> Value {
         body["temperature"] = json!(t);
     }
     body
+}
+
+/// Text alone is a string; with images, a `text` part and `image_url` parts.
+fn message(m: &ChatMessage) -> Value {
+    if m.images.is_empty() {
+        return json!({"role": m.role, "content": m.content});
+    }
+    let mut parts = vec![json!({"type": "text", "text": m.content})];
+    parts.extend(
+        m.images
+            .iter()
+            .map(|uri| json!({"type": "image_url", "image_url": {"url": uri}})),
+    );
+    json!({"role": m.role, "content": parts})
 }
 
 #[derive(Deserialize)]
@@ -70,6 +85,29 @@ pub fn parse(body: &str) -> Result<Reply, LlmError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::llm::Role;
+
+    #[test]
+    fn images_become_image_url_parts() {
+        let settings = crate::config::LlmSettings::from_llm(
+            &serde_json::from_str(r#"{"api":"chat-completions","model":"gpt-4o-mini"}"#).unwrap(),
+        );
+        let mut question = ChatMessage::text(Role::User, "[image] my cat");
+        question.images = vec!["data:image/jpeg;base64,/9j/".into()];
+        let b = body(
+            &settings,
+            &[ChatMessage::text(Role::System, "sys"), question],
+        );
+        assert_eq!(
+            b["messages"][0],
+            json!({"role": "system", "content": "sys"})
+        );
+        assert_eq!(
+            b["messages"][1]["content"],
+            json!([{"type": "text", "text": "[image] my cat"},
+                   {"type": "image_url", "image_url": {"url": "data:image/jpeg;base64,/9j/"}}])
+        );
+    }
 
     #[test]
     fn reads_an_answer_with_citations_and_usage() {

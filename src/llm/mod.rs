@@ -6,6 +6,8 @@
 
 mod agent_api;
 mod chat_completions;
+mod multipart;
+mod transcription;
 
 use std::time::Duration;
 
@@ -13,6 +15,8 @@ use chrono::DateTime;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Api, LlmSettings, Secret};
+
+pub use transcription::Transcriber;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -26,6 +30,19 @@ pub enum Role {
 pub struct ChatMessage {
     pub role: Role,
     pub content: String,
+    /// Images shown with the text, as `data:` URIs; each API format frames them its way.
+    #[serde(skip)]
+    pub images: Vec<String>,
+}
+
+impl ChatMessage {
+    pub fn text(role: Role, content: impl Into<String>) -> Self {
+        Self {
+            role,
+            content: content.into(),
+            images: Vec::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -143,53 +160,22 @@ impl Client {
             .header("Authorization", format!("Bearer {}", self.key.expose()))
             .header("Accept", "application/json")
             .send_json(request_body(&self.settings, messages));
-        let mut response = response.map_err(transport_error)?;
-        let status = response.status().as_u16();
-        let retry_after = response
-            .headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok())
-            .and_then(parse_retry_after);
-        let body = response
-            .body_mut()
-            .read_to_string()
-            .map_err(transport_error)?;
+        let (status, retry_after, body) = read(response)?;
         if (200..300).contains(&status) {
             return match self.settings.api {
                 Api::Agent => agent_api::parse(&body),
                 Api::ChatCompletions => chat_completions::parse(&body),
             };
         }
-        Err(self.classify(status, &body, retry_after))
-    }
-
-    fn classify(&self, status: u16, body: &str, retry_after: Option<Duration>) -> LlmError {
-        let said = quote(body);
-        match status {
-            401 | 403 => LlmError::Unauthorized {
-                message: format!(
-                    "HTTP {status}: the API key in {} was refused{said}",
-                    self.settings.api_key_env
-                ),
-            },
-            408 | 409 | 425 | 429 | 500..=599 => LlmError::Retryable {
-                message: format!("HTTP {status}{said}"),
-                retry_after,
-            },
-            404 | 405 | 410 => LlmError::Misconfigured {
-                message: format!("{} answered HTTP {status}{said}; {}", self.url, self.hint()),
-            },
-            _ if says_retired(body) => LlmError::Misconfigured {
-                message: format!(
-                    "{} says this API moved or was retired (HTTP {status}{said}); {}",
-                    self.url,
-                    self.hint()
-                ),
-            },
-            _ => LlmError::Rejected {
-                message: format!("HTTP {status}{said}"),
-            },
-        }
+        let key = format!("the API key in {}", self.settings.api_key_env);
+        Err(classify(
+            status,
+            &body,
+            retry_after,
+            &key,
+            &self.url,
+            || self.hint(),
+        ))
     }
 
     /// Which setting to change when the endpoint is wrong or gone.
@@ -205,6 +191,59 @@ impl Client {
             "check {0}.api (agent | chat-completions), {0}.base_url (the API root, as the provider's own client takes it) and {0}.model",
             s.section
         )
+    }
+}
+
+/// An answer's status, `Retry-After` and body; a transport failure is worth a retry.
+fn read(
+    response: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+) -> Result<(u16, Option<Duration>, String), LlmError> {
+    let mut response = response.map_err(transport_error)?;
+    let status = response.status().as_u16();
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(parse_retry_after);
+    let body = response
+        .body_mut()
+        .read_to_string()
+        .map_err(transport_error)?;
+    Ok((status, retry_after, body))
+}
+
+/// What an error status means for the caller: retry (honouring `Retry-After`), give up
+/// on this request, or stop because `key` was refused or the endpoint (`url`) is
+/// wrong, with `hint` naming the setting to change.
+fn classify(
+    status: u16,
+    body: &str,
+    retry_after: Option<Duration>,
+    key: &str,
+    url: &str,
+    hint: impl FnOnce() -> String,
+) -> LlmError {
+    let said = quote(body);
+    match status {
+        401 | 403 => LlmError::Unauthorized {
+            message: format!("HTTP {status}: {key} was refused{said}"),
+        },
+        408 | 409 | 425 | 429 | 500..=599 => LlmError::Retryable {
+            message: format!("HTTP {status}{said}"),
+            retry_after,
+        },
+        404 | 405 | 410 => LlmError::Misconfigured {
+            message: format!("{url} answered HTTP {status}{said}; {}", hint()),
+        },
+        _ if says_retired(body) => LlmError::Misconfigured {
+            message: format!(
+                "{url} says this API moved or was retired (HTTP {status}{said}); {}",
+                hint()
+            ),
+        },
+        _ => LlmError::Rejected {
+            message: format!("HTTP {status}{said}"),
+        },
     }
 }
 

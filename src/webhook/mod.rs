@@ -202,6 +202,7 @@ impl Attachment {
             download: None,
             remote: Some(self.remote),
             fetch: false,
+            view_once: false,
         }));
     }
 }

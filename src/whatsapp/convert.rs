@@ -223,8 +223,37 @@ pub fn convert(info: &MessageInfo, message: &wa::Message) -> Inbound {
         .map(|c| c.mentioned_jid.clone())
         .unwrap_or_default();
     m.quoted_id = body.quoted;
-    m.media = attachment_of(base).map(Box::new);
+    m.media = attachment_of(base).map(|mut media| {
+        media.view_once = is_view_once(message);
+        Box::new(media)
+    });
     Inbound::Message(m)
+}
+
+/// Whether a message was sent to be viewed once: a view-once wrapper at any depth, or
+/// the flag on the media itself.
+fn is_view_once(message: &wa::Message) -> bool {
+    let mut current = message;
+    for _ in 0..MAX_WRAPPER_DEPTH {
+        let wrapped = [
+            &current.view_once_message,
+            &current.view_once_message_v2,
+            &current.view_once_message_v2_extension,
+        ];
+        if wrapped.iter().any(|w| w.as_option().is_some()) {
+            return true;
+        }
+        match inner(current) {
+            Some(next) => current = next,
+            None => break,
+        }
+    }
+    [
+        current.image_message.as_option().and_then(|x| x.view_once),
+        current.video_message.as_option().and_then(|x| x.view_once),
+        current.audio_message.as_option().and_then(|x| x.view_once),
+    ]
+    .contains(&Some(true))
 }
 
 /// The record of content wabot cannot read: its wire type and the whole protobuf.
@@ -480,6 +509,7 @@ fn attachment(
         download,
         remote: None,
         fetch: false,
+        view_once: false,
     }
 }
 
@@ -921,7 +951,17 @@ pub(super) mod tests {
             view_once_message_v2: MessageField::some(wrap(image)),
             ..Default::default()
         };
-        assert_eq!(seen(view_once), ("image".into(), "[image] once".into()));
+        assert_eq!(
+            seen(view_once.clone()),
+            ("image".into(), "[image] once".into())
+        );
+        let once = |m: wa::Message| stored(&dm(), m).media.map(|media| media.view_once);
+        assert_eq!(once(view_once), Some(true), "a view-once wrapper");
+        let plain = wa::Message {
+            image_message: MessageField::some(wa::message::ImageMessage::default()),
+            ..Default::default()
+        };
+        assert_eq!(once(plain), Some(false));
     }
 
     #[test]

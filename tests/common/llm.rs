@@ -9,6 +9,11 @@
 //!   alternation rule. [`StandIn::retire_chat_completions`] makes it answer the 400 that
 //!   a retired endpoint gives.
 //!
+//! Content may be a string or, with images, a list of parts: `input_text` and
+//! `input_image` (`image_url` a `data:` URI or an https URL) on the Agent API, `text`
+//! and `image_url` (`{"url": …}`) in chat completions. A `data:` URI must name an
+//! image type the APIs take (PNG, JPEG, WEBP, GIF) and hold valid base64.
+//!
 //! Both answer 401 (an HTML page) for a wrong key. Tags in the last user message make
 //! them misbehave: `[500]`, `[400]`, `[garbage]`, `[empty]`, `[429:SECS]`, `[stall:MS]`,
 //! `[long]`, `[huge:CHARS]`; `[500x2]` (and likewise for the others) misbehaves only for
@@ -125,10 +130,29 @@ impl StandIn {
         for item in items {
             out.push((
                 item["role"].as_str().unwrap_or_default().to_string(),
-                item["content"].as_str().unwrap_or_default().to_string(),
+                text_of(&item["content"]),
             ));
         }
         out
+    }
+
+    /// The images of request `i`'s last message, decoded: (MIME type, bytes).
+    pub fn images(&self, i: usize) -> Vec<(String, Vec<u8>)> {
+        let body = &self.requests()[i];
+        let items = body
+            .get("input")
+            .or_else(|| body.get("messages"))
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let Some(Value::Array(parts)) = items.last().map(|m| m["content"].clone()) else {
+            return Vec::new();
+        };
+        parts
+            .iter()
+            .filter_map(|p| p["image_url"].as_str().or(p["image_url"]["url"].as_str()))
+            .filter_map(|uri| decode_data_uri(uri).ok())
+            .collect()
     }
 }
 
@@ -212,7 +236,10 @@ fn answer(
             Ok(messages) => messages,
             Err(refusal) => return refusal,
         },
-        Format::Chat => request["messages"].as_array().cloned().unwrap_or_default(),
+        Format::Chat => match chat_messages(&request) {
+            Ok(messages) => messages,
+            Err(refusal) => return refusal,
+        },
     };
     if !roles_alternate(&messages) {
         return invalid(
@@ -310,16 +337,89 @@ fn agent_input(request: &Value) -> Result<Vec<Value>, Answer> {
         let role = item["role"].as_str().unwrap_or_default();
         if item["type"] != "message"
             || !["user", "assistant", "system", "developer"].contains(&role)
-            || !item["content"].is_string()
         {
             return Err(invalid(&format!("invalid input item: {item}")));
         }
-        messages.push(item.clone());
+        let text = content_text(&item["content"], Format::Agent)
+            .map_err(|why| invalid(&format!("invalid input item content: {why}")))?;
+        messages.push(json!({"role": role, "content": text}));
     }
     if messages.last().map(|m| &m["role"]) != Some(&json!("user")) {
         return Err(invalid("the last input item must come from the user"));
     }
     Ok(messages)
+}
+
+/// Chat completions' messages with their content as text; or the refusal.
+fn chat_messages(request: &Value) -> Result<Vec<Value>, Answer> {
+    let Some(items) = request["messages"].as_array() else {
+        return Err(invalid("messages is required"));
+    };
+    let mut messages = Vec::new();
+    for item in items {
+        let text = content_text(&item["content"], Format::Chat)
+            .map_err(|why| invalid(&format!("invalid message content: {why}")))?;
+        messages.push(json!({"role": item["role"], "content": text}));
+    }
+    Ok(messages)
+}
+
+/// A message's text: the string, or the text parts of a list whose image parts are
+/// valid for `format`.
+fn content_text(content: &Value, format: Format) -> Result<String, String> {
+    if let Some(text) = content.as_str() {
+        return Ok(text.to_string());
+    }
+    let parts = content
+        .as_array()
+        .filter(|p| !p.is_empty())
+        .ok_or("content must be a string or a non-empty list of parts")?;
+    let (text_type, image_type) = match format {
+        Format::Agent => ("input_text", "input_image"),
+        Format::Chat => ("text", "image_url"),
+    };
+    let mut texts = Vec::new();
+    for part in parts {
+        let kind = part["type"].as_str().unwrap_or_default();
+        if kind == text_type {
+            texts.push(part["text"].as_str().ok_or("a text part without text")?);
+        } else if kind == image_type {
+            let url = match format {
+                Format::Agent => part["image_url"].as_str(),
+                Format::Chat => part["image_url"]["url"].as_str(),
+            }
+            .ok_or("an image part without its URL in the documented place")?;
+            if !url.starts_with("https://") {
+                decode_data_uri(url)?;
+            }
+        } else {
+            return Err(format!("unknown part type {kind:?}"));
+        }
+    }
+    Ok(texts.join("\n"))
+}
+
+/// `data:image/png;base64,…` → (MIME type, bytes); only the image types the APIs take.
+pub fn decode_data_uri(uri: &str) -> Result<(String, Vec<u8>), String> {
+    use base64::Engine;
+    let rest = uri.strip_prefix("data:").ok_or("not a data: URI")?;
+    let (mime, data) = rest
+        .split_once(";base64,")
+        .ok_or("not a base64 data: URI")?;
+    if !["image/png", "image/jpeg", "image/webp", "image/gif"].contains(&mime) {
+        return Err(format!("unsupported image type {mime:?}"));
+    }
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(data)
+        .map_err(|e| format!("invalid base64: {e}"))?;
+    Ok((mime.to_string(), bytes))
+}
+
+/// The text of a message's content, string or parts.
+fn text_of(content: &Value) -> String {
+    content_text(content, Format::Agent)
+        .or_else(|_| content_text(content, Format::Chat))
+        .unwrap_or_default()
 }
 
 fn agent_answer(request: &Value, content: &str) -> Answer {

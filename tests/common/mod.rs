@@ -4,6 +4,7 @@
 pub mod bot;
 pub mod llm;
 pub mod providers;
+pub mod transcribe;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
