@@ -38,10 +38,12 @@ pub struct TranscriptCounts {
 }
 
 fn message_media(r: &rusqlite::Row<'_>) -> rusqlite::Result<MessageMedia> {
+    // The message's columns follow the media row's, however many those are.
+    let after = COLUMNS.split(',').count();
     Ok(MessageMedia {
         file: media_row(r)?,
-        content: r.get(18)?,
-        transcript: r.get(19)?,
+        content: r.get(after)?,
+        transcript: r.get(after + 1)?,
     })
 }
 
