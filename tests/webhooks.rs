@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 
 use common::bot::{ALICE, Bot};
 use common::providers::{self, CLOUD_TOKEN, File, PHONE_NUMBER_ID, Provider, SID, TWILIO_TOKEN};
+use common::transcribe::{self, Mode, SPOKEN};
 
 const PUBLIC: &str = "https://bot.example.com/hooks/whatsapp";
 const APP_SECRET: &str = "meta-app-secret-42";
@@ -663,6 +664,54 @@ fn linked_device_commands_refuse_and_missing_secrets_are_named() {
     for field in ["twilio.from", "webhook.public_url"] {
         assert!(run.stderr().contains(field), "{field}: {}", run.stderr());
     }
+}
+
+/// The transports and voice notes meet in the media store: a Cloud API voice note is
+/// downloaded by the listener, transcribed by `process-once`, and its turn says what was said.
+#[test]
+fn a_cloud_api_voice_note_is_downloaded_transcribed_and_answered_by_what_it_says() {
+    let voice = std::fs::read(common::fixtures().join("voice-note.ogg")).unwrap();
+    let provider = Provider::start(
+        &[],
+        vec![File {
+            key: "2043910374".into(),
+            mimetype: "audio/ogg".into(),
+            bytes: voice.clone(),
+        }],
+    );
+    let endpoint = transcribe::StandIn::start(Mode::Works);
+    let (bot, port) = bot("cloud-api", &provider, |c| {
+        c["media"] = json!({"download": true});
+        c["transcription"] = json!({"enabled": true, "base_url": endpoint.url, "api_key_env": "TRANSCRIBE_KEY",
+                                     "timeout_seconds": 2});
+    });
+    let env = bot.sandbox.path(".env");
+    let text = std::fs::read_to_string(&env).unwrap();
+    std::fs::write(&env, format!("{text}TRANSCRIBE_KEY={}\n", transcribe::KEY)).unwrap();
+    let l = listen(&bot, port);
+    let ts = (chrono_now() / 1000).to_string();
+    let messages = json!([
+        {"from": "15550001111", "id": "wamid.VOICE1", "timestamp": ts, "type": "audio",
+         "audio": {"id": "2043910374", "mime_type": "audio/ogg; codecs=opus", "voice": true}},
+    ]);
+    assert_eq!(
+        post_cloud(&l, &cloud_payload(messages, json!([]), json!([])), None),
+        200
+    );
+    wait_until("the voice note downloaded", || {
+        bot.count("SELECT count(*) FROM media_files WHERE download_state = 'done'") == 1
+    });
+
+    let summary = bot.process_ok();
+    assert_eq!(summary["answered"], 1, "{summary}");
+    let sent = endpoint.requests();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].file, voice, "the file as WhatsApp sent it");
+    let turn = bot.llm.conversation(0);
+    assert_eq!(turn.last().unwrap().1, format!("[voice note] {SPOKEN}"));
+    wait_until("the reply sent through the Graph API", || {
+        provider.sends().iter().any(|s| s["to"] == "15550001111")
+    });
 }
 
 fn chrono_now() -> i64 {
