@@ -454,6 +454,8 @@ pub enum ConfigCommand {
 fn per_second(value: &str) -> Result<f64, String> {
     match value.parse::<f64>() {
         Ok(rate) if rate > 0.0 && rate <= 100_000.0 => Ok(rate),
-        _ => Err(format!("{value:?} is not a rate between 0 and 100000 events a second")),
+        _ => Err(format!(
+            "{value:?} is not a rate between 0 and 100000 events a second"
+        )),
     }
 }

@@ -590,7 +590,11 @@ fn replayed_questions_are_answered_on_arrival_by_a_child_process_without_cron() 
     assert_eq!(bot.llm.requests().len(), 3, "one LLM call per question");
     let outbox = bot.outbox();
     assert_eq!(outbox.len(), 3);
-    assert!(outbox.iter().all(|r| r["chat_jid"] == ALICE && r["kind"] == "reply"));
+    assert!(
+        outbox
+            .iter()
+            .all(|r| r["chat_jid"] == ALICE && r["kind"] == "reply")
+    );
     assert!(
         bot.count("SELECT count(*) FROM job_runs WHERE job = 'process-once' AND outcome = 'ok'")
             >= 3,

@@ -82,7 +82,15 @@ pub fn run(
     let arrival = arrival::for_listener(&config)?;
     let rt = runtime()?;
     let reload = Arc::new(reload);
-    let started = |version| serve(&config, Arc::clone(&reload), &account, version, arrival.clone());
+    let started = |version| {
+        serve(
+            &config,
+            Arc::clone(&reload),
+            &account,
+            version,
+            arrival.clone(),
+        )
+    };
     let mut exit = rt.block_on(started(version));
     if matches!(exit, Ok(Exit::Standing(Verdict::Outdated))) {
         // WhatsApp wants a newer web client: fetch its version and try once more.

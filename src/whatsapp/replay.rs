@@ -158,7 +158,9 @@ pub fn turns(config: Config, turns: usize) -> Result<Turns> {
                 listener.stop();
                 return Err(error::failure(
                     Kind::Temporary,
-                    format!("turn {i}: no reply in the outbox {REPLY_WAIT:?} after the question was stored"),
+                    format!(
+                        "turn {i}: no reply in the outbox {REPLY_WAIT:?} after the question was stored"
+                    ),
                 ));
             }
             std::thread::sleep(REPLY_POLL);
@@ -195,7 +197,10 @@ fn question(contact: &str, run: i64, i: usize) -> (MessageInfo, wa::Message) {
         timestamp: chrono::Utc::now(),
         ..Default::default()
     };
-    (info, wa::Message::text(&format!("what is on the plan for today? ({i})")))
+    (
+        info,
+        wa::Message::text(&format!("what is on the plan for today? ({i})")),
+    )
 }
 
 /// The i-th event of the stream: deterministic, so runs compare.
