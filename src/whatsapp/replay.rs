@@ -199,7 +199,7 @@ fn question(contact: &str, run: i64, i: usize) -> (MessageInfo, wa::Message) {
     };
     (
         info,
-        wa::Message::text(&format!("what is on the plan for today? ({i})")),
+        wa::Message::text(format!("what is on the plan for today? ({i})")),
     )
 }
 
