@@ -114,12 +114,19 @@ pub enum Command {
     /// Print the manual page (roff) on stdout
     Man,
     /// Replay a generated stream of live events through the listener's ingest path and
-    /// print its time and peak memory as JSON (for the benchmark)
+    /// print its time, peak memory and CPU as JSON; with --turns, ask the monitored
+    /// contacts questions and print how soon each was answered (for the benchmark)
     #[cfg(feature = "bench")]
     #[command(hide = true)]
     ReplayEvents {
         #[arg(long, default_value_t = 100_000)]
         messages: usize,
+        /// Deliver the events one by one at this rate instead of in bursts
+        #[arg(long, value_parser = per_second)]
+        per_second: Option<f64>,
+        /// Measure this many question-to-reply turns instead
+        #[arg(long, conflicts_with_all = ["messages", "per_second"])]
+        turns: Option<usize>,
     },
 }
 
@@ -458,4 +465,14 @@ pub struct VacuumArgs {
 pub enum ConfigCommand {
     /// Validate app.json and .env, then print the effective configuration (secrets redacted)
     Check(JsonFlag),
+}
+
+#[cfg(feature = "bench")]
+fn per_second(value: &str) -> Result<f64, String> {
+    match value.parse::<f64>() {
+        Ok(rate) if rate > 0.0 && rate <= 100_000.0 => Ok(rate),
+        _ => Err(format!(
+            "{value:?} is not a rate between 0 and 100000 events a second"
+        )),
+    }
 }

@@ -1,6 +1,7 @@
 //! wabot: a self-hosted WhatsApp assistant driven the Unix way.
 
 mod agent;
+mod arrival;
 mod attachment;
 mod backoff;
 mod backups;

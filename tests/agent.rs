@@ -565,3 +565,52 @@ fn simulate_runs_the_real_pipeline_in_its_own_session_and_never_queues() {
     assert_eq!(run.code(), 2);
     assert!(run.stderr().contains("Alice, Family"), "{}", run.stderr());
 }
+
+/// Answering on arrival: `replay-events --turns` delivers questions through the
+/// listener's own durability hook (built with `--features bench`; CI runs it). Nobody
+/// runs `process-once` here, no cron: only the run the listener starts can answer.
+#[cfg(feature = "bench")]
+#[test]
+fn replayed_questions_are_answered_on_arrival_by_a_child_process_without_cron() {
+    let bot = Bot::new(|_| {});
+    let turns = bot.sandbox.json(&["replay-events", "--turns", "3"]);
+    let latencies: Vec<f64> = turns["latencies_ms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_f64().unwrap())
+        .collect();
+    assert_eq!(latencies.len(), 3, "{turns}");
+    for ms in latencies {
+        assert!(
+            (900.0..10_000.0).contains(&ms),
+            "gathered for a second, then answered at once: {ms} ms"
+        );
+    }
+    assert_eq!(bot.llm.requests().len(), 3, "one LLM call per question");
+    let outbox = bot.outbox();
+    assert_eq!(outbox.len(), 3);
+    assert!(
+        outbox
+            .iter()
+            .all(|r| r["chat_jid"] == ALICE && r["kind"] == "reply")
+    );
+    assert!(
+        bot.count("SELECT count(*) FROM job_runs WHERE job = 'process-once' AND outcome = 'ok'")
+            >= 3,
+        "each answer came from a logged process-once run"
+    );
+    assert_eq!(
+        bot.count("SELECT count(*) FROM messages WHERE status = 'pending'"),
+        0
+    );
+}
+
+#[cfg(feature = "bench")]
+#[test]
+fn replayed_questions_wait_for_cron_when_answering_on_arrival_is_off() {
+    let bot = Bot::new(|c| c["polling"]["on_arrival"] = json!(false));
+    let refused = bot.sandbox.run(&["replay-events", "--turns", "1"]);
+    assert_eq!(refused.code(), 78, "{}", refused.stderr());
+    assert!(refused.stderr().contains("polling.on_arrival is off"));
+}

@@ -72,9 +72,17 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Vitality(args) => vitality::run(global, &args),
         Command::Sync(args) => sync::run(global, &args),
         #[cfg(feature = "bench")]
-        Command::ReplayEvents { messages } => {
-            let replayed = crate::whatsapp::replay::run(load_config(global)?, messages)?;
-            crate::output::print_json(&replayed)
+        Command::ReplayEvents {
+            messages,
+            per_second,
+            turns,
+        } => {
+            use crate::whatsapp::replay;
+            let config = load_config(global)?;
+            match turns {
+                Some(turns) => crate::output::print_json(&replay::turns(config, turns)?),
+                None => crate::output::print_json(&replay::run(config, messages, per_second)?),
+            }
         }
         Command::Media(MediaCommand::Fetch { message, chat }) => {
             media::fetch(global, &message, chat.as_deref())

@@ -268,6 +268,9 @@ pub struct PollingSection {
     pub lease_seconds: i64,
     /// LLM attempts per turn before its messages are marked failed.
     pub max_attempts: i64,
+    /// The listener starts `process-once` itself when it stores a message to answer
+    /// (see [`crate::arrival`]); cron's runs stay the safety net.
+    pub on_arrival: bool,
 }
 
 impl Default for PollingSection {
@@ -276,6 +279,7 @@ impl Default for PollingSection {
             batch_size: 10,
             lease_seconds: 300,
             max_attempts: 5,
+            on_arrival: true,
         }
     }
 }

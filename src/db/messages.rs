@@ -14,6 +14,8 @@ use crate::policy::SkipReason;
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct IngestReport {
     pub inserted: usize,
+    /// Of the inserted, how many wait for an answer (status `pending`).
+    pub pending: usize,
     pub duplicates: usize,
     /// Valid records the caller chose not to store.
     pub ignored: usize,
@@ -100,6 +102,7 @@ impl Db {
                     ])?;
                     if changed == 1 {
                         report.inserted += 1;
+                        report.pending += usize::from(*status == Status::Pending);
                     } else {
                         report.duplicates += 1;
                     }

@@ -9,14 +9,16 @@ use anyhow::Result;
 use whatsapp_rust::prelude::*;
 
 use super::convert::{self, Inbound, Received};
+use crate::arrival::Arrival;
 use crate::clock;
 use crate::db::{Db, Quarantined};
 use crate::message::NewMessage;
 use crate::policy::Policy;
 
 /// Stores one batch: identities and poll secrets first, then messages (anything
-/// validation rejects goes to the quarantine), then edits and revokes.
-pub fn store(db: &mut Db, policy: &Policy, batch: Vec<Received>) -> Result<()> {
+/// validation rejects goes to the quarantine), then edits and revokes. Returns how many
+/// of the stored messages wait for an answer.
+pub fn store(db: &mut Db, policy: &Policy, batch: Vec<Received>) -> Result<usize> {
     let now = clock::now_ms();
     for (lid, phone) in batch.iter().flat_map(|r| &r.identities) {
         db.record_lid(lid, phone)?;
@@ -78,7 +80,7 @@ pub fn store(db: &mut Db, policy: &Policy, batch: Vec<Received>) -> Result<()> {
             Inbound::Message(_) | Inbound::Vote { .. } | Inbound::Skip(_) => {}
         }
     }
-    Ok(())
+    Ok(report.pending)
 }
 
 /// A vote whose poll's secret is known becomes a `poll_vote` naming the chosen
@@ -146,10 +148,14 @@ pub struct Hook {
     pub db: Arc<Mutex<Db>>,
     pub policy: Arc<RwLock<Policy>>,
     pub last_event: Arc<std::sync::atomic::AtomicI64>,
+    /// Told when a committed batch holds messages to answer (the listener's only).
+    pub arrival: Option<Arc<Arrival>>,
 }
 
 impl Hook {
-    /// Stores converted messages on a blocking thread.
+    /// Stores converted messages on a blocking thread; once they are committed, a batch
+    /// with messages to answer starts an answering run (when the listener answers on
+    /// arrival).
     pub async fn commit(&self, items: Vec<Received>) -> Result<()> {
         let policy = self
             .policy
@@ -159,13 +165,19 @@ impl Hook {
         let db = Arc::clone(&self.db);
         self.last_event
             .store(clock::now_ms(), std::sync::atomic::Ordering::Relaxed);
-        tokio::task::spawn_blocking(move || {
+        let pending = tokio::task::spawn_blocking(move || {
             let mut db = db
                 .lock()
                 .map_err(|_| anyhow::anyhow!("database lock poisoned"))?;
             store(&mut db, &policy, items)
         })
-        .await?
+        .await??;
+        if pending > 0
+            && let Some(arrival) = &self.arrival
+        {
+            arrival.notify();
+        }
+        Ok(())
     }
 }
 

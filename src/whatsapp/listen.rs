@@ -15,6 +15,7 @@ use super::pacing::{self, Pacer};
 use super::standing::{self, Verdict};
 use super::wiring::Wiring;
 use super::{device, jobs, presence, receipts, runtime};
+use crate::arrival::{self, Arrival};
 use crate::clock;
 use crate::config::{Config, Presence};
 use crate::db::{Db, Heartbeat};
@@ -29,6 +30,9 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(30);
 /// (5 s) and the device store: cutting it short can lose keys or acknowledged
 /// messages. systemd's `TimeoutStopSec` must exceed twice this (deploy/).
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(15);
+/// How long a `process-once` started on arrival may still run once the connection is
+/// closed, before it is asked to stop (deploy/wabot-listen.service allows for it).
+const ARRIVAL_GRACE: Duration = Duration::from_secs(10);
 
 /// Why the listener stops.
 #[derive(Debug)]
@@ -75,18 +79,30 @@ pub fn run(
         .as_deref()
         .and_then(standing::parse_version);
     log::info!("listening as {}", device::display_number(&account));
+    let arrival = arrival::for_listener(&config)?;
     let rt = runtime()?;
     let reload = Arc::new(reload);
-    let mut exit = rt.block_on(serve(&config, Arc::clone(&reload), &account, version));
+    let started = |version| {
+        serve(
+            &config,
+            Arc::clone(&reload),
+            &account,
+            version,
+            arrival.clone(),
+        )
+    };
+    let mut exit = rt.block_on(started(version));
     if matches!(exit, Ok(Exit::Standing(Verdict::Outdated))) {
         // WhatsApp wants a newer web client: fetch its version and try once more.
         let db = std::sync::Mutex::new(Db::open(&config.database_path)?);
         match rt.block_on(standing::fetch_current_version(&db)) {
-            Ok(current) => {
-                exit = rt.block_on(serve(&config, Arc::clone(&reload), &account, Some(current)));
-            }
+            Ok(current) => exit = rt.block_on(started(Some(current))),
             Err(e) => log::warn!("could not fetch the current WhatsApp Web version: {e:#}"),
         }
+    }
+    if let Some(arrival) = arrival {
+        // Received messages are all stored by now: no run is started after this.
+        arrival.shutdown(ARRIVAL_GRACE);
     }
     rt.shutdown_timeout(SHUTDOWN_GRACE);
     outcome(exit?, config.timezone())
@@ -97,8 +113,12 @@ async fn serve(
     reload: Arc<impl Fn() -> Result<Config> + Send + Sync + 'static>,
     account: &str,
     version: Option<(u32, u32, u32)>,
+    arrival: Option<Arc<Arrival>>,
 ) -> Result<Exit> {
-    let (wiring, answers) = Wiring::new(Db::open(&config.database_path)?, Policy::new(config));
+    let (mut wiring, answers) = Wiring::new(Db::open(&config.database_path)?, Policy::new(config));
+    if let Some(arrival) = arrival {
+        wiring.answer_on_arrival(arrival);
+    }
     let db = Arc::clone(&wiring.db);
     let policy = Arc::clone(&wiring.policy);
     let live = Arc::new(Live {

@@ -1,23 +1,35 @@
 //! A generated stream of live WhatsApp events (real library values: texts, quotes,
-//! group messages, images with CDN keys) replayed through the listener's conversion and
-//! ingest path, so the benchmark can measure the listener's memory without a server.
+//! group messages, images with CDN keys) replayed through the listener's own
+//! durability hook (conversion, the committing store, and the on-arrival trigger when
+//! `polling.on_arrival` is on), so the benchmark can measure the listener without a
+//! server: its memory and CPU at a given rate, and how soon a question is answered.
 
-use std::time::Instant;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use serde::Serialize;
 use whatsapp_rust::prelude::*;
 use whatsapp_rust::types::message::MessageSource;
 
-use super::convert;
-use super::ingest;
-use crate::config::Config;
+use super::convert::{self, Received};
+use super::ingest::Hook;
+use super::runtime;
+use super::wiring::Wiring;
+use crate::arrival::{self, Arrival};
+use crate::clock;
+use crate::config::{Config, EntityKind};
 use crate::db::Db;
+use crate::error::{self, Kind};
 use crate::policy::Policy;
 
 /// The library hands the durability hook batches of about this size.
 const BATCH: usize = 25;
 const CHATS: usize = 50;
+/// How long a turn may take before the measurement gives up on it.
+const REPLY_WAIT: Duration = Duration::from_secs(30);
+/// How often the outbox is looked at while a turn is awaited.
+const REPLY_POLL: Duration = Duration::from_millis(5);
 
 #[derive(Debug, Serialize)]
 pub struct Replayed {
@@ -25,27 +37,170 @@ pub struct Replayed {
     pub seconds: f64,
     /// The process's peak resident set (VmHWM), the figure the listener budget is about.
     pub peak_rss_bytes: Option<u64>,
+    /// User and system CPU time of the whole process.
+    pub cpu_seconds: Option<f64>,
 }
 
-pub fn run(mut config: Config, messages: usize) -> Result<Replayed> {
-    config.file.whatsapp.store_all_chats = true;
-    let policy = Policy::new(&config);
-    let mut db = Db::open(&config.database_path)?;
-    let started = Instant::now();
-    let mut batch = Vec::with_capacity(BATCH);
-    for i in 0..messages {
-        let (info, message) = event(i);
-        batch.push(convert::receive(&info, &message));
-        if batch.len() == BATCH {
-            ingest::store(&mut db, &policy, std::mem::take(&mut batch))?;
+/// The listener's receiving side as `listen` builds it, minus the connection.
+struct Listener {
+    runtime: tokio::runtime::Runtime,
+    hook: Hook,
+    arrival: Option<Arc<Arrival>>,
+}
+
+impl Listener {
+    fn new(config: &Config) -> Result<Self> {
+        let arrival = arrival::for_listener(config)?;
+        let (mut wiring, _answers) =
+            Wiring::new(Db::open(&config.database_path)?, Policy::new(config));
+        if let Some(arrival) = &arrival {
+            wiring.answer_on_arrival(Arc::clone(arrival));
+        }
+        Ok(Self {
+            runtime: runtime()?,
+            hook: wiring.hook(),
+            arrival,
+        })
+    }
+
+    /// What the library does with a decrypted batch: the hook commits it.
+    fn deliver(&self, batch: Vec<Received>) -> Result<()> {
+        self.runtime.block_on(self.hook.commit(batch))
+    }
+
+    fn stop(self) {
+        if let Some(arrival) = self.arrival {
+            arrival.shutdown(REPLY_WAIT);
         }
     }
-    ingest::store(&mut db, &policy, batch)?;
+}
+
+/// Replays `messages` events: as fast as they are stored, in batches of 25 (a burst,
+/// as after a reconnect), or one by one at `per_second` (live traffic).
+pub fn run(mut config: Config, messages: usize, per_second: Option<f64>) -> Result<Replayed> {
+    config.file.whatsapp.store_all_chats = true;
+    let listener = Listener::new(&config)?;
+    let started = Instant::now();
+    match per_second {
+        None => {
+            let mut batch = Vec::with_capacity(BATCH);
+            for i in 0..messages {
+                let (info, message) = event(i);
+                batch.push(convert::receive(&info, &message));
+                if batch.len() == BATCH {
+                    listener.deliver(std::mem::take(&mut batch))?;
+                }
+            }
+            listener.deliver(batch)?;
+        }
+        Some(rate) => {
+            for i in 0..messages {
+                let due = started + Duration::from_secs_f64(i as f64 / rate);
+                std::thread::sleep(due.saturating_duration_since(Instant::now()));
+                let (info, message) = event(i);
+                listener.deliver(vec![convert::receive(&info, &message)])?;
+            }
+        }
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    listener.stop();
     Ok(Replayed {
         messages,
-        seconds: started.elapsed().as_secs_f64(),
+        seconds,
         peak_rss_bytes: peak_rss(),
+        cpu_seconds: cpu_seconds(),
     })
+}
+
+#[derive(Debug, Serialize)]
+pub struct Turns {
+    pub turns: usize,
+    /// Per turn: from the question's commit by the hook to its reply in the outbox.
+    pub latencies_ms: Vec<f64>,
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+}
+
+/// `turns` questions to the monitored contacts in turn, each awaited: the time from
+/// its commit to its reply in the outbox, answered by whatever the listener starts (no
+/// cron here).
+pub fn turns(config: Config, turns: usize) -> Result<Turns> {
+    let contacts: Vec<String> = config
+        .entities
+        .iter()
+        .filter(|e| e.kind == EntityKind::User)
+        .map(|e| e.jid.clone())
+        .collect();
+    if contacts.is_empty() {
+        return Err(error::failure(
+            Kind::Usage,
+            "--turns: app.json monitors no contact (type \"user\") to ask",
+        ));
+    }
+    if !config.file.polling.on_arrival {
+        return Err(error::failure(
+            Kind::Config,
+            "--turns measures answering on arrival, and polling.on_arrival is off",
+        ));
+    }
+    let listener = Listener::new(&config)?;
+    let db = Db::open(&config.database_path)?;
+    let run = clock::now_ms();
+    let mut latencies = Vec::with_capacity(turns);
+    for i in 0..turns {
+        let contact = &contacts[i % contacts.len()];
+        let before = clock::now_ms();
+        let (info, message) = question(contact, run, i);
+        listener.deliver(vec![convert::receive(&info, &message)])?;
+        let committed = Instant::now();
+        while db.replies_since(contact, before)? == 0 {
+            if committed.elapsed() > REPLY_WAIT {
+                listener.stop();
+                return Err(error::failure(
+                    Kind::Temporary,
+                    format!(
+                        "turn {i}: no reply in the outbox {REPLY_WAIT:?} after the question was stored"
+                    ),
+                ));
+            }
+            std::thread::sleep(REPLY_POLL);
+        }
+        latencies.push(committed.elapsed().as_secs_f64() * 1000.0);
+    }
+    listener.stop();
+    let mut sorted = latencies.clone();
+    sorted.sort_by(f64::total_cmp);
+    Ok(Turns {
+        turns,
+        p50_ms: percentile(&sorted, 50),
+        p95_ms: percentile(&sorted, 95),
+        latencies_ms: latencies,
+    })
+}
+
+/// Nearest-rank percentile of sorted samples (0 for none).
+fn percentile(sorted: &[f64], p: usize) -> f64 {
+    let rank = (sorted.len() * p).div_ceil(100).max(1);
+    sorted.get(rank - 1).copied().unwrap_or(0.0)
+}
+
+/// A contact's question, stamped now.
+fn question(contact: &str, run: i64, i: usize) -> (MessageInfo, wa::Message) {
+    let info = MessageInfo {
+        id: format!("3EB0{run:012X}{i:06X}"),
+        source: MessageSource {
+            chat: contact.parse().unwrap_or_default(),
+            sender: contact.parse().unwrap_or_default(),
+            ..Default::default()
+        },
+        push_name: "Asker".into(),
+        timestamp: chrono::Utc::now(),
+        ..Default::default()
+    };
+    (
+        info,
+        wa::Message::text(format!("what is on the plan for today? ({i})")),
+    )
 }
 
 /// The i-th event of the stream: deterministic, so runs compare.
@@ -109,6 +264,15 @@ fn event(i: usize) -> (MessageInfo, wa::Message) {
         ..Default::default()
     };
     (info, message)
+}
+
+/// CPU time from /proc/self/stat (`utime` and `stime`, in the kernel's USER_HZ of 100
+/// ticks a second on every Linux architecture wabot builds for).
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(ticks as f64 / 100.0)
 }
 
 fn peak_rss() -> Option<u64> {

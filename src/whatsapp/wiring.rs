@@ -18,6 +18,7 @@ use whatsapp_rust::types::events::{EventKind, LazyHistorySync};
 use super::convert::{self, Received};
 use super::history;
 use super::ingest::Hook;
+use crate::arrival::Arrival;
 use crate::db::Db;
 use crate::policy::Policy;
 use crate::sync::engine::Answer;
@@ -42,6 +43,8 @@ pub struct Wiring {
     pushed: Option<mpsc::Sender<Pushed>>,
     /// Received content being stored right now (history blobs, recovered batches).
     in_flight: Arc<AtomicUsize>,
+    /// Starts answering runs when stored messages wait for an answer (the listener's).
+    arrival: Option<Arc<Arrival>>,
 }
 
 /// Counts one piece of work in flight for as long as it lives (so an early return or a
@@ -88,6 +91,7 @@ impl Wiring {
             answers,
             pushed: None,
             in_flight: Arc::new(AtomicUsize::new(0)),
+            arrival: None,
         };
         (wiring, receiver)
     }
@@ -97,6 +101,11 @@ impl Wiring {
         let (tx, rx) = mpsc::channel();
         self.pushed = Some(tx);
         rx
+    }
+
+    /// Also starts answering runs when received messages wait for an answer.
+    pub fn answer_on_arrival(&mut self, arrival: Arc<Arrival>) {
+        self.arrival = Some(arrival);
     }
 
     /// The in-flight counter, for tests that stand in for the event handler.
@@ -123,11 +132,13 @@ impl Wiring {
         true
     }
 
-    fn hook(&self) -> Hook {
+    /// The durability hook, as the library calls it.
+    pub(super) fn hook(&self) -> Hook {
         Hook {
             db: Arc::clone(&self.db),
             policy: Arc::clone(&self.policy),
             last_event: Arc::clone(&self.last_event),
+            arrival: self.arrival.clone(),
         }
     }
 
