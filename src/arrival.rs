@@ -326,6 +326,10 @@ pub fn process_once(config: &Config) -> Result<impl FnMut() -> Command + Send + 
 }
 
 /// The listener's trigger, when `polling.on_arrival` is on.
+/// How long a run started on arrival may still take once its listener stops, before it
+/// is asked to stop (the units in deploy/ allow for it in `TimeoutStopSec`).
+pub const LISTENER_GRACE: Duration = Duration::from_secs(10);
+
 pub fn for_listener(config: &Config) -> Result<Option<Arc<Arrival>>> {
     if !config.file.polling.on_arrival {
         return Ok(None);

@@ -39,7 +39,8 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// A bot on `transport` whose provider is `provider`; secrets in `.env`.
+/// A bot on `transport` whose provider is `provider`; secrets in `.env`. The tests run
+/// `process-once` themselves (answering on arrival has a test of its own).
 fn bot(transport: &str, provider: &Provider, edit: impl FnOnce(&mut Value)) -> (Bot, u16) {
     let port = free_port();
     let bot = Bot::new(|c| {
@@ -52,6 +53,7 @@ fn bot(transport: &str, provider: &Provider, edit: impl FnOnce(&mut Value)) -> (
             .as_array_mut()
             .unwrap()
             .push(json!({"type": "user", "jid": format!("{UMA}@bsuid"), "name": "Uma"}));
+        c["polling"]["on_arrival"] = json!(false);
         edit(c);
     });
     let env = bot.sandbox.path(".env");
@@ -152,6 +154,29 @@ fn inbound_twilio<'a>(sid: &'a str, body: &'a str) -> Vec<(&'a str, &'a str)> {
         ("ProfileName", "Alice"),
         ("WaId", "15550001111"),
     ]
+}
+
+#[test]
+fn a_webhook_message_is_answered_on_arrival_without_any_cron_run() {
+    let provider = Provider::start(&[], vec![]);
+    let (bot, port) = bot("twilio", &provider, |c| {
+        c["polling"]["on_arrival"] = json!(true);
+    });
+    let l = listen(&bot, port);
+    let hello = inbound_twilio("SM00000000000000000000000000000009", "Are you there?");
+    assert_eq!(post_twilio(&l, "/hooks/whatsapp", &hello, None), 200);
+    // Nothing here runs process-once: only the listener's own run can answer.
+    wait_until("the reply sent through Twilio", || {
+        provider
+            .sends()
+            .iter()
+            .any(|s| s["To"] == "whatsapp:+15550001111")
+    });
+    assert_eq!(
+        bot.count("SELECT count(*) FROM messages WHERE status = 'answered'"),
+        1
+    );
+    assert_eq!(bot.llm.requests().len(), 1, "answered once");
 }
 
 #[test]

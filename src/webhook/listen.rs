@@ -15,7 +15,7 @@ use crate::config::{Config, Transport};
 use crate::db::{Db, Heartbeat};
 use crate::media::Fetch;
 use crate::policy::Policy;
-use crate::{clock, interrupt};
+use crate::{arrival, clock, interrupt};
 
 const WORKERS: usize = 4;
 const HEARTBEAT_EVERY: Duration = Duration::from_secs(5);
@@ -59,6 +59,7 @@ pub fn run(config: Config, reload: impl Fn() -> Result<Config>) -> Result<()> {
         own_jid: own_jid.clone(),
         stop: Arc::clone(&stop),
         last_event: AtomicI64::new(0),
+        arrival: arrival::for_listener(&config)?,
     });
     let transport = config.file.transport.name();
     log::info!(
@@ -128,6 +129,10 @@ pub fn run(config: Config, reload: impl Fn() -> Result<Config>) -> Result<()> {
         if thread.join().is_err() {
             log::error!("a listener thread panicked");
         }
+    }
+    if let Some(arrival) = &shared.arrival {
+        // Every request is answered by now: no run is started after this.
+        arrival.shutdown(arrival::LISTENER_GRACE);
     }
     beat(&mut db, &shared, started, "stopped", &detail)
 }

@@ -13,6 +13,7 @@ use tiny_http::{Header, Method, Request, Response};
 
 use super::store::{self, Stored};
 use super::{Headers, Provider, Refusal};
+use crate::arrival::Arrival;
 use crate::clock;
 use crate::db::Db;
 use crate::policy::Policy;
@@ -29,6 +30,8 @@ pub struct Shared {
     pub stop: Arc<AtomicBool>,
     /// When the last request was stored (the heartbeat's "last event").
     pub last_event: AtomicI64,
+    /// Starts `process-once` when a stored message waits for an answer (`polling.on_arrival`).
+    pub arrival: Option<Arc<Arrival>>,
 }
 
 /// One worker: takes requests until `stop`, with its own database connection.
@@ -135,6 +138,11 @@ fn post(
         (500, "not stored; retry".to_string())
     })?;
     shared.last_event.store(clock::now_ms(), Ordering::Relaxed);
+    if outcome.pending_turn
+        && let Some(arrival) = &shared.arrival
+    {
+        arrival.notify();
+    }
     // The sender thread marks new turns read and looks for media; it may be gone at
     // shutdown, which loses nothing stored.
     let _ = stored.send(outcome);

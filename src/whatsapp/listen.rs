@@ -30,9 +30,6 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(30);
 /// (5 s) and the device store: cutting it short can lose keys or acknowledged
 /// messages. systemd's `TimeoutStopSec` must exceed twice this (deploy/).
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(15);
-/// How long a `process-once` started on arrival may still run once the connection is
-/// closed, before it is asked to stop (deploy/wabot-listen.service allows for it).
-const ARRIVAL_GRACE: Duration = Duration::from_secs(10);
 
 /// Why the listener stops.
 #[derive(Debug)]
@@ -102,7 +99,7 @@ pub fn run(
     }
     if let Some(arrival) = arrival {
         // Received messages are all stored by now: no run is started after this.
-        arrival.shutdown(ARRIVAL_GRACE);
+        arrival.shutdown(arrival::LISTENER_GRACE);
     }
     rt.shutdown_timeout(SHUTDOWN_GRACE);
     outcome(exit?, config.timezone())
