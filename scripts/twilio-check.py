@@ -67,6 +67,8 @@ def main():
             "twilio": {"account_sid": "AC" + "0" * 32, "from": "whatsapp:+14155238886",
                        "base_url": "http://127.0.0.1:9"},
             "monitored_entities": [{"type": "user", "phone": "15550001111", "name": "Alice"}],
+            # Only the webhook side is checked here: no answering run is started.
+            "polling": {"on_arrival": False},
         }
         Path(tmp, "app.json").write_text(json.dumps(config))
         env = {"TWILIO_AUTH_TOKEN": TOKEN, "PATH": "/usr/bin:/bin"}
