@@ -7,6 +7,9 @@
 //! 50), WABOT_BENCH_RATE (events a second per instance, default 2) and
 //! WABOT_BENCH_SECONDS (default 60) size the run.
 
+#[path = "support/replayed.rs"]
+mod replayed;
+
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -88,14 +91,7 @@ fn main() {
     let mut cpu = 0.0;
     let mut peaks = Vec::new();
     for child in children {
-        let out = child.wait_with_output().expect("wait for an instance");
-        assert!(
-            out.status.success(),
-            "an instance failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let report: serde_json::Value =
-            serde_json::from_slice(&out.stdout).expect("replay-events prints JSON");
+        let report = replayed::report(child.wait_with_output());
         assert_eq!(report["messages"].as_u64(), Some(messages as u64));
         cpu += report["cpu_seconds"].as_f64().expect("cpu_seconds");
         peaks.push(report["peak_rss_bytes"].as_u64().expect("peak_rss_bytes") as f64);

@@ -9,6 +9,8 @@
 #[path = "../tests/common/llm.rs"]
 #[allow(dead_code)]
 mod llm;
+#[path = "support/replayed.rs"]
+mod replayed;
 
 use std::process::Command;
 use std::time::Duration;
@@ -39,23 +41,17 @@ fn main() {
         "wabot latency: {turns} question-to-reply turns over {CONTACTS} contacts, answered on arrival, {} cores",
         std::thread::available_parallelism().map_or(1, |c| c.get())
     );
-    let out = Command::new(WABOT)
-        .current_dir(dir.path())
-        .env_remove("WABOT_CONFIG")
-        .env_remove("WABOT_DB")
-        .env("PERPLEXITY_API_KEY", llm::KEY)
-        .arg("--config")
-        .arg(&app)
-        .args(["replay-events", "--turns", &turns.to_string()])
-        .output()
-        .expect("run wabot replay-events --turns");
-    assert!(
-        out.status.success(),
-        "replay-events --turns: {}",
-        String::from_utf8_lossy(&out.stderr)
+    let result = replayed::report(
+        Command::new(WABOT)
+            .current_dir(dir.path())
+            .env_remove("WABOT_CONFIG")
+            .env_remove("WABOT_DB")
+            .env("PERPLEXITY_API_KEY", llm::KEY)
+            .arg("--config")
+            .arg(&app)
+            .args(["replay-events", "--turns", &turns.to_string()])
+            .output(),
     );
-    let result: serde_json::Value =
-        serde_json::from_slice(&out.stdout).expect("replay-events prints JSON");
     let ms = |key: &str| result[key].as_f64().unwrap_or(f64::MAX);
     let mut all: Vec<f64> = result["latencies_ms"]
         .as_array()
