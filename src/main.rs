@@ -16,6 +16,7 @@ mod doctor;
 mod error;
 mod expiry;
 mod files;
+mod http;
 mod import;
 mod interrupt;
 mod jid;

@@ -134,13 +134,7 @@ pub fn request_body(settings: &LlmSettings, messages: &[ChatMessage]) -> serde_j
 impl Client {
     pub fn new(settings: &LlmSettings, key: &Secret) -> Self {
         let timeout = Duration::from_secs(settings.timeout_seconds.unsigned_abs());
-        let agent = ureq::Agent::config_builder()
-            .timeout_connect(Some(timeout.min(Duration::from_secs(10))))
-            .timeout_global(Some(timeout))
-            .http_status_as_error(false)
-            .user_agent(concat!("wabot/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .into();
+        let agent = crate::http::agent(timeout);
         Self {
             agent,
             url: settings.endpoint(),

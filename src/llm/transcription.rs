@@ -29,13 +29,7 @@ struct Transcription {
 impl Transcriber {
     pub fn new(section: &TranscriptionSection, key: Option<&Secret>) -> Self {
         let timeout = Duration::from_secs(section.timeout_seconds.unsigned_abs());
-        let agent = ureq::Agent::config_builder()
-            .timeout_connect(Some(timeout.min(Duration::from_secs(10))))
-            .timeout_global(Some(timeout))
-            .http_status_as_error(false)
-            .user_agent(concat!("wabot/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .into();
+        let agent = crate::http::agent(timeout);
         Self {
             agent,
             url: endpoint(&section.base_url),

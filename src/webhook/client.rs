@@ -81,13 +81,7 @@ pub struct Http {
 
 impl Http {
     pub fn new() -> Self {
-        let agent = ureq::Agent::config_builder()
-            .timeout_connect(Some(Duration::from_secs(10)))
-            .timeout_global(Some(TIMEOUT))
-            .http_status_as_error(false)
-            .user_agent(concat!("wabot/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .into();
+        let agent = crate::http::agent(TIMEOUT);
         Self { agent }
     }
 
