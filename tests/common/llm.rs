@@ -121,12 +121,7 @@ impl StandIn {
         if let Some(system) = body["instructions"].as_str() {
             out.push(("system".to_string(), system.to_string()));
         }
-        let items = body
-            .get("input")
-            .or_else(|| body.get("messages"))
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
+        let items = self.items(i);
         for item in items {
             out.push((
                 item["role"].as_str().unwrap_or_default().to_string(),
@@ -136,15 +131,19 @@ impl StandIn {
         out
     }
 
-    /// The images of request `i`'s last message, decoded: (MIME type, bytes).
-    pub fn images(&self, i: usize) -> Vec<(String, Vec<u8>)> {
+    /// Request `i`'s messages, in either API format.
+    fn items(&self, i: usize) -> Vec<Value> {
         let body = &self.requests()[i];
-        let items = body
-            .get("input")
+        body.get("input")
             .or_else(|| body.get("messages"))
             .and_then(Value::as_array)
             .cloned()
-            .unwrap_or_default();
+            .unwrap_or_default()
+    }
+
+    /// The images of request `i`'s last message, decoded: (MIME type, bytes).
+    pub fn images(&self, i: usize) -> Vec<(String, Vec<u8>)> {
+        let items = self.items(i);
         let Some(Value::Array(parts)) = items.last().map(|m| m["content"].clone()) else {
             return Vec::new();
         };
