@@ -10,11 +10,13 @@ use serde::Serialize;
 use super::Db;
 
 /// Rows deleted per transaction: small enough that the lock is held for milliseconds
-/// (each row also leaves the full-text index).
-const BATCH: i64 = 500;
-/// The pause between batches, so a waiting writer (the listener) gets the lock: SQLite's
-/// busy handler polls, and without a gap the next batch would win every time.
-const YIELD: std::time::Duration = std::time::Duration::from_millis(20);
+/// even in an archive of a million messages (each row also leaves the full-text index
+/// and five other indexes, whose pages may first have to be read from disk).
+const BATCH: i64 = 200;
+/// The pause between batches, so a waiting writer (the listener) gets the lock. SQLite's
+/// busy handler polls at growing intervals, up to 25 ms in its first 100 ms of waiting: a
+/// pause longer than that is always seen, so no writer waits much past one batch.
+const YIELD: std::time::Duration = std::time::Duration::from_millis(30);
 
 /// A message as the JSONL archive (and `wabot import`) writes it.
 #[derive(Debug, Serialize)]
