@@ -30,7 +30,7 @@ pub enum SearchOrder {
     /// Newest message first (by message time).
     #[default]
     Newest,
-    /// Best bm25 score first, among the newest `among` matches.
+    /// Best bm25 score first, among the newest `among` matches (so at most `among` hits).
     Relevance { among: usize },
 }
 
@@ -85,7 +85,7 @@ impl Db {
         let found = match filter.order {
             SearchOrder::Newest => self.newest_matches(query, filter, filter.limit),
             SearchOrder::Relevance { among } => self
-                .newest_matches(query, filter, among.max(filter.limit))
+                .newest_matches(query, filter, among)
                 .and_then(|newest| self.best_of(query, &newest, filter.limit)),
         }
         .map_err(|e| malformed(query, e))?;
@@ -425,7 +425,7 @@ mod tests {
                         let hits = db.search(query, &f).unwrap();
                         assert_eq!(
                             pks(&db, &hits),
-                            brute_ranked(&db, query, &f, among.max(limit)),
+                            brute_ranked(&db, query, &f, among),
                             "{case} among {among}"
                         );
                     }
