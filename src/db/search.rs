@@ -212,12 +212,13 @@ impl Db {
                 whole: true,
             });
         };
+        // The floor is within scope, so it replaces `since`: one lower bound, which the
+        // planner uses for the index range (given two, it may pick the looser one).
         let mut range = self.conn.prepare_cached(&format!(
-            "SELECT min(pk), max(pk) FROM messages WHERE {scope} AND timestamp >= ?4"
+            "SELECT min(pk), max(pk) FROM messages WHERE {scope}"
         ))?;
-        let (lo, hi) = range.query_row(params![chat, since, until, floor], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })?;
+        let (lo, hi) =
+            range.query_row(params![chat, floor, until], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(Window {
             floor,
             lo,
