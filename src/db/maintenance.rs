@@ -15,8 +15,8 @@ const BATCH: i64 = 1_000;
 /// How long one delete transaction may hold the write lock: it stops after the row that
 /// reaches this and commits. In an archive of a million messages a row costs 0.1–0.3 ms
 /// (it also leaves the full-text index and five other indexes, whose pages may first have
-/// to be read from disk), so a transaction deletes some 50–150 rows.
-const HOLD: Duration = Duration::from_millis(15);
+/// to be read from disk), so a transaction deletes some 30–100 rows.
+const HOLD: Duration = Duration::from_millis(10);
 /// The pause between transactions, so a waiting writer (the listener) gets the lock.
 /// SQLite's busy handler polls at growing intervals, at most 25 ms apart in its first
 /// 100 ms of waiting: a longer pause is always seen, so no writer waits much past one
