@@ -263,7 +263,7 @@ pub struct SearchArgs {
     /// Best matches first (bm25) instead of newest first, ranking the newest --among matches
     #[arg(long)]
     pub rank: bool,
-    /// With --rank: how many of the newest matches are ranked
+    /// With --rank: how many of the newest matches are ranked (1-100000)
     #[arg(long, requires = "rank", default_value_t = crate::db::RANK_AMONG as u32,
           value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub among: u32,
