@@ -6,7 +6,8 @@
 //! the newest messages first (by message time, through an index) and ask the full-text
 //! index only for the matches whose rowids fall in that window's range; the window
 //! widens eightfold until it holds enough matches or the whole archive. A rare word
-//! (fewer than `FEW_MATCHES` matches in all) skips the windows and is sorted whole.
+//! (fewer than `FEW_MATCHES` matches in all) skips the windows and is sorted whole; in
+//! one chat, the chat's newest messages are first checked one by one.
 
 use std::collections::HashMap;
 
@@ -24,6 +25,8 @@ const FIRST_WINDOW: i64 = 2_048;
 const GROWTH: i64 = 8;
 /// A query with fewer matches than this in the whole archive is sorted whole at once.
 const FEW_MATCHES: i64 = 4_096;
+/// How many of a chat's newest messages are checked one by one before the windows.
+const PROBES: i64 = 64;
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub enum SearchOrder {
@@ -161,6 +164,11 @@ impl Db {
                 whole: true,
             });
         }
+        if let Some(chat) = filter.chat
+            && let Some(found) = self.probe_newest(query, chat, filter, wanted)?
+        {
+            return Ok(found);
+        }
         let mut size = FIRST_WINDOW.max(wanted.saturating_mul(4));
         loop {
             let window = self.window(filter.chat, since, until, size)?;
@@ -170,6 +178,57 @@ impl Db {
             }
             size = size.saturating_mul(GROWTH);
         }
+    }
+
+    /// One chat's messages are spread over the whole archive, so its window's row range
+    /// holds most of the archive's matches. A word common in the chat is found sooner by
+    /// asking the index about the chat's newest messages one by one, up to `PROBES` of
+    /// them; `None` when they hold fewer than `wanted` matches.
+    fn probe_newest(
+        &self,
+        query: &str,
+        chat: &str,
+        filter: &SearchFilter,
+        wanted: i64,
+    ) -> rusqlite::Result<Option<Vec<Found>>> {
+        if wanted > PROBES {
+            return Ok(None);
+        }
+        let mut newest = self.conn.prepare_cached(&format!(
+            "SELECT pk, timestamp, sender FROM messages WHERE {SCOPE_CHAT}
+             ORDER BY timestamp DESC, pk DESC LIMIT ?4"
+        ))?;
+        let rows = newest
+            .query_map(
+                params![
+                    chat,
+                    filter.since.unwrap_or(i64::MIN),
+                    filter.until.unwrap_or(i64::MAX),
+                    PROBES
+                ],
+                |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, String>(2)?,
+                    ))
+                },
+            )?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut probe = self.conn.prepare_cached(
+            "SELECT 1 FROM messages_fts WHERE messages_fts MATCH ?1 AND rowid = ?2",
+        )?;
+        let mut found = Vec::new();
+        for (pk, timestamp, sender) in rows {
+            if filter.sender.is_some_and(|s| s != sender) || !probe.exists(params![query, pk])? {
+                continue;
+            }
+            found.push(Found { pk, timestamp });
+            if found.len() as i64 >= wanted {
+                return Ok(Some(found));
+            }
+        }
+        Ok(None)
     }
 
     /// Whether the query matches fewer than `cap` messages in the whole archive (it
