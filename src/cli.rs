@@ -78,7 +78,7 @@ pub enum Command {
     /// Check and show the configuration
     #[command(subcommand)]
     Config(ConfigCommand),
-    /// Search stored messages (FTS5 syntax: words, "phrases", prefix*, AND/OR/NOT)
+    /// Search stored messages, newest first (FTS5 syntax: words, "phrases", prefix*, AND/OR/NOT)
     Search(SearchArgs),
     /// Stop answering (messages are still stored)
     Pause,
@@ -284,6 +284,13 @@ pub struct SearchArgs {
     /// At most this many hits
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=10000))]
     pub limit: u32,
+    /// Best matches first (bm25) instead of newest first, ranking the newest --among matches
+    #[arg(long)]
+    pub rank: bool,
+    /// With --rank: how many of the newest matches are ranked (1-100000)
+    #[arg(long, requires = "rank", default_value_t = crate::db::RANK_AMONG as u32,
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub among: u32,
     #[command(flatten)]
     pub output: JsonFlag,
 }
@@ -439,6 +446,10 @@ pub struct BackupArgs {
     /// Keep the backups younger than N days in backup.dir
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=36500))]
     pub keep_days: Option<u32>,
+    /// Verify the copy with `PRAGMA integrity_check` (every index against its table)
+    /// instead of the default `quick_check`; crontab.example runs it weekly
+    #[arg(long)]
+    pub full_check: bool,
     #[command(flatten)]
     pub json: JsonFlag,
 }

@@ -18,7 +18,7 @@ fn pending(sandbox: &Sandbox) -> i64 {
 }
 
 #[test]
-fn search_ranks_filters_and_highlights() {
+fn search_orders_ranks_filters_and_highlights() {
     let sandbox = Sandbox::new();
     let lines = [
         message_line(
@@ -45,16 +45,25 @@ fn search_ranks_filters_and_highlights() {
         message_line(ALICE, "a3", false, TS, "nothing relevant here"),
     ];
     import(&sandbox, "m.jsonl", &lines, false);
+    let ids = |hits: &serde_json::Value| -> Vec<String> {
+        hits.as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["id"].as_str().unwrap().to_string())
+            .collect()
+    };
     let hits = sandbox.json(&["search", "spark", "--json"]);
-    let ids: Vec<&str> = hits
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| h["id"].as_str().unwrap())
-        .collect();
-    assert_eq!(ids.len(), 3);
-    assert_eq!(ids[0], "a2", "bm25 puts the densest match first");
-    assert!(hits[0]["snippet"].as_str().unwrap().contains("[spark]"));
+    assert_eq!(ids(&hits), ["b1", "a2", "a1"], "newest first");
+    let ranked = sandbox.json(&["search", "spark", "--rank", "--json"]);
+    assert_eq!(ids(&ranked)[0], "a2", "bm25 puts the densest match first");
+    assert_eq!(ids(&ranked).len(), 3);
+    let among_two = sandbox.json(&["search", "spark", "--rank", "--among", "2", "--json"]);
+    assert_eq!(
+        ids(&among_two),
+        ["a2", "b1"],
+        "only the newest two matches are ranked"
+    );
+    assert!(hits[1]["snippet"].as_str().unwrap().contains("[spark]"));
     for key in [
         "chat_jid",
         "id",
@@ -113,6 +122,14 @@ fn a_malformed_query_is_a_usage_error_not_a_panic() {
     let run = sandbox.run(&["search", "x", "--since", "yesterday"]);
     assert_eq!(run.code(), 2);
     assert!(run.stderr().contains("--since"), "{}", run.stderr());
+    for args in [
+        &["search", "x", "--among", "5"][..],
+        &["search", "x", "--rank", "--among", "0"],
+    ] {
+        let run = sandbox.run(args);
+        assert_eq!(run.code(), 2, "{args:?}: {}", run.stderr());
+        assert!(run.stderr().contains("--among"), "{}", run.stderr());
+    }
 }
 
 #[test]

@@ -215,6 +215,36 @@ fn a_backup_taken_while_another_process_writes_is_complete_and_intact() {
 }
 
 #[test]
+fn a_backup_is_quick_checked_and_full_checked_on_request() {
+    let sandbox = Sandbox::new();
+    import(&sandbox, "a", 50);
+    let quick = sandbox.json(&["backup", "--output", "quick.db", "--json"]);
+    assert_eq!(quick["verified"], "quick_check");
+    // An index that no longer agrees with its table: only the full check sees it.
+    exec(
+        &sandbox,
+        "PRAGMA writable_schema = ON;
+         UPDATE sqlite_schema SET sql = 'CREATE INDEX messages_time ON messages (created_at)'
+             WHERE name = 'messages_time';
+         PRAGMA writable_schema = OFF;",
+    );
+    let quick = sandbox.json(&["backup", "--output", "quick2.db", "--json"]);
+    assert_eq!(quick["verified"], "quick_check");
+    let full = sandbox.run(&["backup", "--output", "full.db", "--full-check", "--json"]);
+    assert_eq!(full.code(), 1, "{}", full.stderr());
+    assert!(
+        full.stderr().contains("failed its PRAGMA integrity_check"),
+        "{}",
+        full.stderr()
+    );
+    assert!(
+        !sandbox.path("full.db").exists(),
+        "an unverified copy is not kept"
+    );
+    assert!(!sandbox.path("full.db.partial").exists());
+}
+
+#[test]
 fn backups_rotate_by_count_and_age() {
     let sandbox = Sandbox::new();
     import(&sandbox, "a", 10);

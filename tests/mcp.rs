@@ -112,6 +112,13 @@ async fn read_only_by_default_searches_and_reads() {
         "{hit}"
     );
     assert!(found["note"].as_str().unwrap().contains("other people"));
+    let ranked = ok(&call(
+        &client,
+        "search_messages",
+        json!({"query": "spark", "rank": true}),
+    )
+    .await);
+    assert_eq!(ranked["hits"], found["hits"], "{ranked}");
     let filtered = ok(&call(
         &client,
         "search_messages",

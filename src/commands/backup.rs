@@ -11,7 +11,7 @@ use super::{load_config, open_db};
 use crate::backups::{self, Retention};
 use crate::cli::{BackupArgs, Global, RestoreArgs};
 use crate::clock;
-use crate::db::{self, Db};
+use crate::db::{self, Check, Db};
 use crate::{files, lock, output};
 
 #[derive(Debug, Serialize)]
@@ -19,6 +19,8 @@ struct BackupReport {
     path: String,
     bytes: u64,
     seconds: f64,
+    /// How the copy was verified: `quick_check` or `integrity_check` (`--full-check`).
+    verified: Check,
     device_store: Option<String>,
     removed: Vec<String>,
 }
@@ -41,6 +43,11 @@ pub fn run(global: &Global, args: &BackupArgs) -> Result<()> {
         global.quiet || args.json.json,
     );
     let device = config.device_store_path();
+    let check = if args.full_check {
+        Check::IntegrityCheck
+    } else {
+        Check::QuickCheck
+    };
     let started = Instant::now();
     let result = (|| -> Result<BackupReport> {
         let db = &mut db;
@@ -62,7 +69,7 @@ pub fn run(global: &Global, args: &BackupArgs) -> Result<()> {
                 );
             }
         }
-        write_backup(db, &target, &device, &bar)?;
+        write_backup(db, &target, check, &device, &bar)?;
         let removed = if args.output.is_none() {
             backups::rotate(dir, &rule, now, &target)?
         } else {
@@ -72,6 +79,7 @@ pub fn run(global: &Global, args: &BackupArgs) -> Result<()> {
             path: target.display().to_string(),
             bytes: std::fs::metadata(&target).map_or(0, |m| m.len()),
             seconds: started.elapsed().as_secs_f64(),
+            verified: check,
             device_store: device
                 .exists()
                 .then(|| backups::device_path(&target).display().to_string()),
@@ -106,10 +114,16 @@ pub fn run(global: &Global, args: &BackupArgs) -> Result<()> {
 
 /// Copies into a temporary name first, so a backup that exists under its final name is
 /// always complete and verified.
-fn write_backup(db: &Db, target: &Path, device: &Path, bar: &ProgressBar) -> Result<()> {
+fn write_backup(
+    db: &Db,
+    target: &Path,
+    check: Check,
+    device: &Path,
+    bar: &ProgressBar,
+) -> Result<()> {
     let temporary = target.with_extension("db.partial");
     let result = db
-        .backup_to(&temporary, &|done, total| {
+        .backup_to(&temporary, check, &|done, total| {
             bar.set_length(total);
             bar.set_position(done);
         })
@@ -153,7 +167,7 @@ pub fn restore(global: &Global, args: &RestoreArgs) -> Result<()> {
     keep.push(".pre-restore");
     let keep = std::path::PathBuf::from(keep);
     let _ = std::fs::remove_file(&keep);
-    db.backup_to(&keep, &|_, _| {})
+    db.backup_to(&keep, Check::QuickCheck, &|_, _| {})
         .context("keeping the current database")?;
     db.restore_from(&args.file)?;
     let device_backup = backups::device_path(&args.file);

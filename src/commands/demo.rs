@@ -65,6 +65,8 @@ pub fn run(global: &Global, args: &DemoArgs) -> Result<()> {
             since: None,
             until: None,
             limit: 5,
+            rank: false,
+            among: crate::db::RANK_AMONG as u32,
             output: JsonFlag { json: false },
         },
     )?;

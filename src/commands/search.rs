@@ -5,7 +5,7 @@ use comfy_table::Cell;
 
 use super::{Names, load_config, read_db, resolve_chat};
 use crate::cli::{Global, SearchArgs};
-use crate::db::SearchFilter;
+use crate::db::{SearchFilter, SearchOrder};
 use crate::error::{self, Kind};
 use crate::{clock, output};
 
@@ -37,6 +37,13 @@ pub fn run(global: &Global, args: &SearchArgs) -> Result<()> {
             .map(|d| instant("--until", d, tz))
             .transpose()?,
         limit: args.limit as usize,
+        order: if args.rank {
+            SearchOrder::Relevance {
+                among: args.among as usize,
+            }
+        } else {
+            SearchOrder::Newest
+        },
     };
     let hits = db.search(&args.query, &filter)?;
     if args.output.json {

@@ -2,6 +2,7 @@
 //! writing listener never waits long; vacuum compacts.
 
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use rusqlite::params;
@@ -9,12 +10,20 @@ use serde::Serialize;
 
 use super::Db;
 
-/// Rows deleted per transaction: small enough that the lock is held for milliseconds
-/// (each row also leaves the full-text index).
-const BATCH: i64 = 500;
-/// The pause between batches, so a waiting writer (the listener) gets the lock: SQLite's
-/// busy handler polls, and without a gap the next batch would win every time.
-const YIELD: std::time::Duration = std::time::Duration::from_millis(20);
+/// Old messages read (and archived) per round, outside any write lock.
+const BATCH: i64 = 1_000;
+/// How long one delete transaction may hold the write lock: it stops after the row that
+/// reaches this and commits. In an archive of a million messages a row costs 0.1–0.3 ms
+/// (it also leaves the full-text index and five other indexes, whose pages may first have
+/// to be read from disk), so a transaction deletes some 30–100 rows.
+const HOLD: Duration = Duration::from_millis(10);
+/// The pause between transactions, so a waiting writer (the listener) gets the lock.
+/// SQLite's busy handler polls at growing intervals, at most 25 ms apart in its first
+/// 100 ms of waiting: a longer pause is always seen, so no writer waits much past one
+/// transaction.
+const YIELD: Duration = Duration::from_millis(30);
+/// WAL pages after which cleanup's own commit checkpoints.
+const CHECKPOINT_PAGES: i64 = 256;
 
 /// A message as the JSONL archive (and `wabot import`) writes it.
 #[derive(Debug, Serialize)]
@@ -105,59 +114,82 @@ impl Db {
         })
     }
 
-    /// Deletes old messages batch by batch; `archive` receives each batch first and must
-    /// have it safely written before it returns.
+    /// Deletes old messages round by round: each round reads up to `BATCH` of them
+    /// without holding the write lock, hands them to `archive` (which must have them
+    /// safely written when it returns), then deletes them in short transactions. A run
+    /// killed in between leaves archived rows undeleted: the next run archives them
+    /// again (an import of the archive stores them once) and deletes them.
     pub fn delete_old_messages(
         &mut self,
         before: i64,
         archive: &mut dyn FnMut(&[ArchivedMessage]) -> Result<()>,
     ) -> Result<usize> {
+        // Checkpoint these deletions here, a few hundred pages at a time: left to the
+        // default (1000 pages), the commit that crosses it is as likely the listener's,
+        // which would then wait for the whole checkpoint.
+        self.conn
+            .pragma_update(None, "wal_autocheckpoint", CHECKPOINT_PAGES)?;
         let mut deleted = 0;
         loop {
-            let tx = self.write()?;
-            let (keys, rows) = {
-                let mut select = tx.prepare_cached(&format!(
-                    "SELECT pk, id, chat_jid, sender, content, timestamp, is_from_me, message_type,
-                            push_name, mentions
-                     FROM messages WHERE {OLD_MESSAGES} ORDER BY created_at LIMIT ?2"
-                ))?;
-                let mut keys = Vec::new();
-                let mut rows = Vec::new();
-                let mut cursor = select.query(params![before, BATCH])?;
-                while let Some(r) = cursor.next()? {
-                    keys.push(r.get::<_, i64>(0)?);
-                    let ts: i64 = r.get(5)?;
-                    let mentions: Option<String> = r.get(9)?;
-                    rows.push(ArchivedMessage {
-                        id: r.get(1)?,
-                        chat_jid: r.get(2)?,
-                        sender: r.get(3)?,
-                        content: r.get(4)?,
-                        timestamp: chrono::DateTime::from_timestamp_millis(ts)
-                            .unwrap_or_default()
-                            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-                        is_from_me: r.get(6)?,
-                        message_type: r.get(7)?,
-                        push_name: r.get(8)?,
-                        mentions: super::mentions(mentions),
-                    });
-                }
-                (keys, rows)
-            };
+            let (keys, rows) = self.old_messages(before)?;
             if keys.is_empty() {
                 return Ok(deleted);
             }
             archive(&rows)?;
-            {
-                let mut delete = tx.prepare_cached("DELETE FROM messages WHERE pk = ?1")?;
-                for key in &keys {
-                    delete.execute([key])?;
+            let mut rest = &keys[..];
+            while !rest.is_empty() {
+                let tx = self.write()?;
+                let started = Instant::now();
+                let mut done = 0;
+                {
+                    // Still old and not pending: the row may have changed since it was read.
+                    let mut delete = tx.prepare_cached(&format!(
+                        "DELETE FROM messages WHERE {OLD_MESSAGES} AND pk = ?2"
+                    ))?;
+                    for key in rest {
+                        deleted += delete.execute(params![before, key])?;
+                        done += 1;
+                        if started.elapsed() >= HOLD {
+                            break;
+                        }
+                    }
                 }
+                tx.commit()?;
+                rest = &rest[done..];
+                std::thread::sleep(YIELD);
             }
-            tx.commit()?;
-            deleted += keys.len();
-            std::thread::sleep(YIELD);
         }
+    }
+
+    /// The oldest `BATCH` messages due for deletion: their keys and their archive form.
+    fn old_messages(&self, before: i64) -> Result<(Vec<i64>, Vec<ArchivedMessage>)> {
+        let mut select = self.conn.prepare_cached(&format!(
+            "SELECT pk, id, chat_jid, sender, content, timestamp, is_from_me, message_type,
+                    push_name, mentions
+             FROM messages WHERE {OLD_MESSAGES} ORDER BY created_at LIMIT ?2"
+        ))?;
+        let mut keys = Vec::new();
+        let mut rows = Vec::new();
+        let mut cursor = select.query(params![before, BATCH])?;
+        while let Some(r) = cursor.next()? {
+            keys.push(r.get::<_, i64>(0)?);
+            let ts: i64 = r.get(5)?;
+            let mentions: Option<String> = r.get(9)?;
+            rows.push(ArchivedMessage {
+                id: r.get(1)?,
+                chat_jid: r.get(2)?,
+                sender: r.get(3)?,
+                content: r.get(4)?,
+                timestamp: chrono::DateTime::from_timestamp_millis(ts)
+                    .unwrap_or_default()
+                    .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                is_from_me: r.get(6)?,
+                message_type: r.get(7)?,
+                push_name: r.get(8)?,
+                mentions: super::mentions(mentions),
+            });
+        }
+        Ok((keys, rows))
     }
 
     /// Deletes what outlived its use besides messages. Media files whose message is gone

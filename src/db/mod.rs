@@ -26,7 +26,7 @@ use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
 use crate::files::create_private;
 pub use account::{AccountState, Standing};
-pub use backup::{copy_file, overwrite_file, verify};
+pub use backup::{Check, copy_file, overwrite_file, verify};
 pub use browse::MessageRow;
 pub use control::ResumeMode;
 pub use heartbeat::Heartbeat;
@@ -40,7 +40,7 @@ pub use outbox::{
 };
 pub use quarantine::{PollSecret, Quarantined};
 pub use queue::{ClaimRequest, QueuedMessage, Release, Turn};
-pub use search::{Hit, SearchFilter};
+pub use search::{Hit, RANK_AMONG, SearchFilter, SearchOrder};
 pub use sessions::SessionRow;
 pub use stats::{Stats, UsageFigures};
 pub use sync::{Checkpoint, Cursor, Request, RequestState, no_anchor};
@@ -61,6 +61,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0008_read_receipts.sql"),
     include_str!("../../migrations/0009_webhook_transports.sql"),
     include_str!("../../migrations/0010_transcripts.sql"),
+    include_str!("../../migrations/0011_archive_scale.sql"),
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -157,29 +157,26 @@ impl Db {
     /// Everything `stats` shows, with "today" starting at `today_start` (Unix ms).
     pub fn stats_from(&self, today_start: i64) -> Result<Stats> {
         let conn = &self.conn;
+        // From the counts the triggers keep (migration 0009): no scan of the archive.
         let messages = conn.query_row(
-            "SELECT count(*),
-                    coalesce(sum(is_from_me = 0), 0),
-                    coalesce(sum(is_from_me = 1), 0),
-                    coalesce(sum(status = 'answered'), 0),
-                    coalesce(sum(status = 'failed'), 0)
-             FROM messages",
+            "SELECT coalesce(sum(messages), 0),
+                    coalesce(sum(messages) FILTER (WHERE is_from_me = 0), 0),
+                    coalesce(sum(messages) FILTER (WHERE is_from_me = 1), 0),
+                    coalesce(sum(messages) FILTER (WHERE status = 'pending'), 0),
+                    coalesce(sum(messages) FILTER (WHERE status = 'answered'), 0),
+                    coalesce(sum(messages) FILTER (WHERE status = 'failed'), 0)
+             FROM message_counts",
             [],
             |r| {
                 Ok(MessageCounts {
                     total: r.get(0)?,
                     inbound: r.get(1)?,
                     outbound: r.get(2)?,
-                    pending: 0,
-                    answered: r.get(3)?,
-                    failed: r.get(4)?,
+                    pending: r.get(3)?,
+                    answered: r.get(4)?,
+                    failed: r.get(5)?,
                 })
             },
-        )?;
-        let pending = conn.query_row(
-            "SELECT count(*) FROM messages WHERE status = 'pending'",
-            [],
-            |r| r.get(0),
         )?;
         let count = |sql: &str| -> Result<i64> { Ok(conn.query_row(sql, [], |r| r.get(0))?) };
         let outbox = conn.query_row(
@@ -206,8 +203,8 @@ impl Db {
         )?;
         let mut top = conn.prepare(
             "SELECT m.chat_jid, c.name, m.n
-             FROM (SELECT chat_jid, count(*) AS n FROM messages GROUP BY chat_jid
-                   ORDER BY n DESC, chat_jid LIMIT ?1) AS m
+             FROM (SELECT chat_jid, sum(messages) AS n FROM message_counts GROUP BY chat_jid
+                   HAVING n > 0 ORDER BY n DESC, chat_jid LIMIT ?1) AS m
              LEFT JOIN chats AS c ON c.jid = m.chat_jid
              ORDER BY m.n DESC, m.chat_jid",
         )?;
@@ -225,10 +222,7 @@ impl Db {
             ..outbox
         };
         Ok(Stats {
-            messages: MessageCounts {
-                pending,
-                ..messages
-            },
+            messages,
             chats: count("SELECT count(*) FROM chats")?,
             contacts: count("SELECT count(*) FROM contacts")?,
             sessions: SessionCounts {
@@ -373,5 +367,110 @@ impl Db {
                 .conn
                 .query_row("PRAGMA user_version", [], |r| r.get(0))?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The figures counted straight from the messages table.
+    fn counted(db: &Db) -> [i64; 6] {
+        db.conn
+            .query_row(
+                "SELECT count(*), coalesce(sum(is_from_me = 0), 0), coalesce(sum(is_from_me = 1), 0),
+                        coalesce(sum(status = 'pending'), 0), coalesce(sum(status = 'answered'), 0),
+                        coalesce(sum(status = 'failed'), 0)
+                 FROM messages",
+                [],
+                |r| Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?]),
+            )
+            .unwrap()
+    }
+
+    fn reported(db: &Db) -> [i64; 6] {
+        let m = db.stats().unwrap().messages;
+        [
+            m.total, m.inbound, m.outbound, m.pending, m.answered, m.failed,
+        ]
+    }
+
+    fn top(db: &Db) -> Vec<(String, i64)> {
+        let stats = db.stats().unwrap();
+        stats
+            .top_chats
+            .into_iter()
+            .map(|c| (c.chat_jid, c.messages))
+            .collect()
+    }
+
+    #[test]
+    fn counts_follow_inserts_updates_moves_and_deletes() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("w.db")).unwrap();
+        let steps = [
+            "INSERT INTO messages (chat_jid, id, sender, timestamp, is_from_me, status, created_at)
+                 VALUES ('a', '1', 'a', 1, 0, 'pending', 1), ('a', '2', 'me', 2, 1, 'history', 1),
+                        ('b', '1', 'b', 3, 0, 'pending', 1), ('lid', '1', 'lid', 4, 0, 'history', 1),
+                        ('lid', '9', 'lid', 5, 0, 'failed', 1)",
+            "UPDATE messages SET status = 'answered' WHERE chat_jid = 'a' AND id = '1'",
+            "UPDATE messages SET status = 'failed', last_error = 'x' WHERE chat_jid = 'b'",
+            // Touching the counted columns without changing them changes nothing.
+            "UPDATE messages SET status = status, chat_jid = chat_jid",
+            "INSERT INTO messages (chat_jid, id, sender, timestamp, status, created_at)
+                 VALUES ('b', '1', 'b', 3, 'pending', 1)
+                 ON CONFLICT (chat_jid, id) DO UPDATE SET status = excluded.status",
+            // A move of identity: the row that would collide stays behind and is deleted.
+            "INSERT INTO messages (chat_jid, id, sender, timestamp, created_at)
+                 VALUES ('phone', '1', 'phone', 4, 1)",
+            "UPDATE OR IGNORE messages SET chat_jid = 'phone' WHERE chat_jid = 'lid'",
+            "DELETE FROM messages WHERE chat_jid = 'lid'",
+            "DELETE FROM messages WHERE chat_jid = 'a' AND id = '2'",
+        ];
+        for sql in steps {
+            db.conn.execute_batch(sql).unwrap();
+            assert_eq!(reported(&db), counted(&db), "after {sql}");
+        }
+        assert_eq!(
+            top(&db),
+            [
+                ("phone".to_string(), 2),
+                ("a".to_string(), 1),
+                ("b".to_string(), 1)
+            ]
+        );
+        db.conn.execute_batch("DELETE FROM messages").unwrap();
+        assert_eq!(reported(&db), [0; 6]);
+        assert!(
+            top(&db).is_empty(),
+            "chats without messages are not top chats"
+        );
+    }
+
+    #[test]
+    fn upgrading_counts_the_archive_already_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.db");
+        {
+            let conn = rusqlite::Connection::open(&path).unwrap();
+            let before = super::super::MIGRATIONS
+                .iter()
+                .position(|sql| sql.contains("CREATE TABLE message_counts"))
+                .unwrap();
+            for sql in &super::super::MIGRATIONS[..before] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.pragma_update(None, "user_version", before as i64)
+                .unwrap();
+            conn.execute_batch(
+                "INSERT INTO messages (chat_jid, id, sender, timestamp, is_from_me, status, created_at)
+                     VALUES ('a', '1', 'a', 1, 0, 'answered', 1), ('a', '2', 'me', 2, 1, 'history', 1),
+                            ('b', '1', 'b', 3, 0, 'pending', 1)",
+            )
+            .unwrap();
+        }
+        let db = Db::open(&path).unwrap();
+        assert_eq!(reported(&db), [3, 2, 1, 1, 1, 0]);
+        assert_eq!(top(&db), [("a".to_string(), 2), ("b".to_string(), 1)]);
     }
 }

@@ -139,8 +139,9 @@ impl Db {
 
     pub fn transcript_counts(&self) -> Result<TranscriptCounts> {
         Ok(self.conn.query_row(
+            // Counted on the media rows, not the messages: `stats` must not scan the archive.
             "SELECT
-                 (SELECT count(*) FROM messages WHERE transcript IS NOT NULL),
+                 count(*) FILTER (WHERE transcript_state = 'done'),
                  count(*) FILTER (WHERE transcript_state = 'failed'),
                  count(*) FILTER (WHERE transcript_state IS NULL AND download_state = 'done'
                      AND view_once = 0)

@@ -17,7 +17,7 @@ use super::SendPolicy;
 use super::shape::{self, MAX_RESPONSE_BYTES, UNTRUSTED};
 use crate::chats::{self, Names};
 use crate::config::Config;
-use crate::db::{Db, SearchFilter};
+use crate::db::{Db, RANK_AMONG, SearchFilter, SearchOrder};
 use crate::error::{self, Kind};
 use crate::{clock, jid, sending};
 
@@ -55,8 +55,11 @@ pub struct SearchMessages {
     pub since: Option<String>,
     /// Before this day or RFC 3339 time
     pub until: Option<String>,
-    /// Most hits to return, best first (default 30, at most 100)
+    /// Most hits to return (default 30, at most 100)
     pub limit: Option<u32>,
+    /// Best matches first (bm25 relevance, among the newest 1000 matches) instead of
+    /// newest first
+    pub rank: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -249,8 +252,9 @@ impl Archive {
 
     #[tool(
         description = "Full-text search over the archived WhatsApp messages (SQLite FTS5 \
-            syntax), optionally in one chat, from one sender, between two dates; best \
-            matches first, with a snippet where matched terms are in [brackets].",
+            syntax), optionally in one chat, from one sender, between two dates; newest \
+            first, or with rank=true the best matches among the newest 1000 first; with a \
+            snippet where matched terms are in [brackets].",
         annotations(
             read_only_hint = true,
             destructive_hint = false,
@@ -284,6 +288,11 @@ impl Archive {
                 since: instant("since", args.since.as_deref(), config)?,
                 until: instant("until", args.until.as_deref(), config)?,
                 limit,
+                order: if args.rank == Some(true) {
+                    SearchOrder::Relevance { among: RANK_AMONG }
+                } else {
+                    SearchOrder::Newest
+                },
             };
             let hits = db.search(&args.query, &filter)?;
             let mut names = Names::new(&db, config);

@@ -298,6 +298,7 @@ mod tests {
                 since: None,
                 until: None,
                 limit: 10,
+                order: Default::default(),
             };
             db.search(query, &filter).unwrap()
         };
