@@ -14,8 +14,8 @@ use crate::policy::SkipReason;
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct IngestReport {
     pub inserted: usize,
-    /// Of the inserted, how many wait for an answer (status `pending`).
-    pub pending: usize,
+    /// The ids of the inserted that wait for an answer (status `pending`).
+    pub pending: Vec<String>,
     pub duplicates: usize,
     /// Valid records the caller chose not to store.
     pub ignored: usize,
@@ -102,7 +102,9 @@ impl Db {
                     ])?;
                     if changed == 1 {
                         report.inserted += 1;
-                        report.pending += usize::from(*status == Status::Pending);
+                        if *status == Status::Pending {
+                            report.pending.push(m.id.clone());
+                        }
                     } else {
                         report.duplicates += 1;
                     }
@@ -364,16 +366,6 @@ pub struct StoredRow {
     pub wire_type: Option<String>,
     pub wire_raw: Option<Vec<u8>>,
     pub note: Option<String>,
-}
-
-impl Db {
-    /// Whether a message is stored under this chat and id.
-    pub fn has_message(&self, chat_jid: &str, id: &str) -> Result<bool> {
-        Ok(self
-            .conn
-            .prepare_cached("SELECT 1 FROM messages WHERE chat_jid = ?1 AND id = ?2")?
-            .exists(params![chat_jid, id])?)
-    }
 }
 
 #[cfg(test)]

@@ -138,7 +138,7 @@ fn post(
         (500, "not stored; retry".to_string())
     })?;
     shared.last_event.store(clock::now_ms(), Ordering::Relaxed);
-    if outcome.pending_turn
+    if !outcome.pending_ids.is_empty()
         && let Some(arrival) = &shared.arrival
     {
         arrival.notify();

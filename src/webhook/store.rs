@@ -12,34 +12,24 @@ use crate::whatsapp::convert::{Inbound as Received, Received as Batch};
 /// What a webhook changed.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Stored {
-    /// A message became a pending turn: the agent has work (the arrival trigger's cue).
-    pub pending_turn: bool,
-    /// Ids of the new pending messages (to mark read, when configured).
+    /// Ids of the messages that became pending turns: the agent has work (the arrival
+    /// trigger's cue), and they are marked read when configured.
     pub pending_ids: Vec<String>,
     /// Status callbacks that matched an outbox row.
     pub statuses: usize,
 }
 
 pub fn store(db: &mut Db, policy: &Policy, own_jid: &str, inbound: Inbound) -> Result<Stored> {
-    let mut stored = Stored::default();
-    let mut fresh = Vec::new();
-    for m in &inbound.messages {
-        if !db.has_message(&m.chat_jid, &m.id)?
-            && policy.on_arrival(m) == Some(crate::message::Status::Pending)
-        {
-            fresh.push(m.id.clone());
-        }
-    }
     let batch = inbound
         .messages
         .into_iter()
         .map(|m| Batch::of(Received::Message(m)))
         .collect();
-    crate::whatsapp::ingest::store(db, policy, batch)?;
-    for id in fresh {
-        stored.pending_turn = true;
-        stored.pending_ids.push(id);
-    }
+    let pending_ids = crate::whatsapp::ingest::store(db, policy, batch)?;
+    let mut stored = Stored {
+        pending_ids,
+        statuses: 0,
+    };
     for update in &inbound.statuses {
         if db.apply_delivery(update, own_jid)? {
             stored.statuses += 1;
@@ -90,10 +80,10 @@ mod tests {
             statuses: vec![],
         };
         let first = store(&mut db, &policy, OWN, once()).unwrap();
-        assert!(first.pending_turn);
+        assert!(!first.pending_ids.is_empty());
         assert_eq!(first.pending_ids, ["SM1"]);
         let again = store(&mut db, &policy, OWN, once()).unwrap();
-        assert!(!again.pending_turn, "a duplicate is no new turn");
+        assert!(again.pending_ids.is_empty(), "a duplicate is no new turn");
         assert_eq!(db.stats().unwrap().messages.total, 1);
         assert_eq!(db.stats().unwrap().messages.pending, 1);
         let other = Policy::for_tests(&[], Some(OWN), true);
@@ -111,7 +101,7 @@ mod tests {
         )
         .unwrap();
         assert!(
-            !history.pending_turn,
+            history.pending_ids.is_empty(),
             "an unmonitored chat is archived only"
         );
     }

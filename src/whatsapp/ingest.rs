@@ -16,9 +16,9 @@ use crate::message::NewMessage;
 use crate::policy::Policy;
 
 /// Stores one batch: identities and poll secrets first, then messages (anything
-/// validation rejects goes to the quarantine), then edits and revokes. Returns how many
-/// of the stored messages wait for an answer.
-pub fn store(db: &mut Db, policy: &Policy, batch: Vec<Received>) -> Result<usize> {
+/// validation rejects goes to the quarantine), then edits and revokes. Returns the ids
+/// of the newly stored messages that wait for an answer.
+pub fn store(db: &mut Db, policy: &Policy, batch: Vec<Received>) -> Result<Vec<String>> {
     let now = clock::now_ms();
     for (lid, phone) in batch.iter().flat_map(|r| &r.identities) {
         db.record_lid(lid, phone)?;
@@ -172,7 +172,7 @@ impl Hook {
             store(&mut db, &policy, items)
         })
         .await??;
-        if pending > 0
+        if !pending.is_empty()
             && let Some(arrival) = &self.arrival
         {
             arrival.notify();
