@@ -157,7 +157,8 @@ impl Db {
     pub fn chats(&self) -> Result<Vec<ChatRow>> {
         let mut stmt = self.conn.prepare(
             "SELECT c.jid, c.name, c.is_group, coalesce(t.excluded, 0), c.last_activity,
-                    (SELECT count(*) FROM messages m WHERE m.chat_jid = c.jid)
+                    (SELECT coalesce(sum(n.messages), 0) FROM message_counts n
+                     WHERE n.chat_jid = c.jid)
              FROM chats c LEFT JOIN chat_tracking t ON t.chat_jid = c.jid
              ORDER BY c.last_activity DESC, c.jid",
         )?;
