@@ -292,15 +292,17 @@ impl Db {
     }
 
     /// Records that a row was written to the socket: not sent until the server acks.
-    pub fn mark_written(&mut self, id: i64, now: i64) -> Result<()> {
+    /// False when the row was settled meanwhile (a status confirmed it, or it was
+    /// cancelled): then it must not be written again.
+    pub fn mark_written(&mut self, id: i64, now: i64) -> Result<bool> {
         self.in_write(|tx| {
-            tx.execute(
+            let changed = tx.execute(
                 "UPDATE outbox SET status = 'written', written_at = ?2, updated_at = ?2,
                      attempts = attempts + 1, last_error = NULL, next_attempt_at = NULL
                  WHERE id = ?1 AND status IN ('pending', 'written')",
                 params![id, now],
             )?;
-            Ok(())
+            Ok(changed == 1)
         })
     }
 

@@ -47,7 +47,9 @@ fn message_media(r: &rusqlite::Row<'_>) -> rusqlite::Result<MessageMedia> {
     })
 }
 
-/// The media columns, then the message's content and transcript.
+/// The media columns, then the message's content and transcript. The media rows lead
+/// (CROSS JOIN fixes the order): given a chat, SQLite would otherwise walk every message
+/// of it and probe for media, on every turn.
 fn select() -> String {
     let columns = COLUMNS
         .split(',')
@@ -56,7 +58,7 @@ fn select() -> String {
         .join(", ");
     format!(
         "SELECT {columns}, m.content, m.transcript
-         FROM media_files f JOIN messages m ON m.chat_jid = f.chat_jid AND m.id = f.message_id"
+         FROM media_files f CROSS JOIN messages m ON m.chat_jid = f.chat_jid AND m.id = f.message_id"
     )
 }
 

@@ -26,7 +26,10 @@ pub fn send_next(db: &mut Db, api: &mut dyn Api, own_jid: &str, now: i64) -> Res
         db.refuse_send(row.id, None, &error, now)?;
         return Ok(true);
     }
-    db.mark_written(row.id, now)?;
+    if !db.mark_written(row.id, now)? {
+        // A status callback settled the row since it was read: it must not go out again.
+        return Ok(true);
+    }
     let attempt = row.attempts + 1;
     match api.send(&row) {
         Ok(provider_id) => {

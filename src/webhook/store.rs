@@ -122,7 +122,7 @@ mod tests {
         )
         .unwrap();
         let row = db.due_sends(0, 1).unwrap().remove(0);
-        db.mark_written(row.id, 0).unwrap();
+        assert!(db.mark_written(row.id, 0).unwrap());
         let policy = Policy::for_tests(&[ALICE], Some(OWN), false);
         let update = |delivery, code: Option<&str>| DeliveryUpdate {
             provider_id: "SMabc".into(),
@@ -140,6 +140,10 @@ mod tests {
         let row = db.outbox_row(row.id).unwrap().unwrap();
         assert_eq!(row.status, "sent");
         assert_eq!(row.provider_id.as_deref(), Some("SMabc"));
+        assert!(
+            !db.mark_written(row.id, 6).unwrap(),
+            "a row the status settled is not written (sent) again"
+        );
         let mut failed = update(Delivery::Failed, Some("63016"));
         failed.own_id = None;
         let inbound = Inbound {
