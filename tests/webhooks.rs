@@ -239,7 +239,8 @@ fn twilio_signed_messages_are_stored_once_answered_and_tracked_by_status_callbac
 }
 
 #[test]
-fn twilio_refuses_unsigned_forged_oversized_and_malformed_requests_and_stores_nothing() {
+fn twilio_refuses_unsigned_forged_oversized_and_malformed_requests_and_quarantines_the_unreadable()
+{
     let provider = Provider::start(&[], vec![]);
     let (bot, port) = bot("twilio", &provider, |_| {});
     let l = listen(&bot, port);
@@ -281,12 +282,23 @@ fn twilio_refuses_unsigned_forged_oversized_and_malformed_requests_and_stores_no
         400,
         "signed but malformed"
     );
-    let not_a_number = [
+    let unreadable = [
         ("MessageSid", "SM9"),
         ("From", "whatsapp:+1555"),
         ("Body", "x"),
     ];
-    assert_eq!(post_twilio(&l, "/hooks/whatsapp", &not_a_number, None), 400);
+    assert_eq!(
+        post_twilio(&l, "/hooks/whatsapp", &unreadable, None),
+        200,
+        "signed, so acknowledged: Twilio would not deliver it again"
+    );
+    assert_eq!(
+        bot.count(
+            "SELECT count(*) FROM quarantine WHERE message_id = 'SM9' AND reason LIKE 'From:%'"
+        ),
+        1,
+        "kept in the quarantine, not dropped"
+    );
     assert_eq!(post_twilio(&l, "/elsewhere", &hello, None), 404);
     let raw = agent()
         .post(format!("{}/hooks/whatsapp", l.url))
@@ -641,6 +653,22 @@ fn cloud_api_refuses_what_is_not_signed_by_the_app_secret() {
         .as_u16();
     assert_eq!(status, 400);
     assert_eq!(bot.count("SELECT count(*) FROM messages"), 0);
+    let ts = (chrono_now() / 1000).to_string();
+    let unreadable = cloud_payload(
+        json!([{"from": "12", "id": "wamid.ODD", "timestamp": ts, "type": "text", "text": {"body": "hi"}}]),
+        json!([]),
+        json!([]),
+    );
+    assert_eq!(
+        post_cloud(&l, &unreadable, None),
+        200,
+        "signed: acknowledged"
+    );
+    assert_eq!(
+        bot.count("SELECT count(*) FROM quarantine WHERE message_id = 'wamid.ODD' AND record LIKE '%\"hi\"%'"),
+        1,
+        "a signed message wabot cannot read is kept, not dropped"
+    );
     assert_eq!(post_cloud(&l, &payload, None), 200, "the listener survived");
     assert_eq!(bot.count("SELECT count(*) FROM messages"), 1);
 }

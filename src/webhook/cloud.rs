@@ -117,7 +117,15 @@ impl Provider for Cloud {
             for m in value["messages"].as_array().into_iter().flatten() {
                 match message(m, contacts) {
                     Ok(m) => inbound.messages.push(m),
-                    Err(why) => log::warn!("a Cloud API message was not stored: {why}"),
+                    Err(why) => {
+                        let from = m["from"].as_str().or(m["from_user_id"].as_str());
+                        inbound.unreadable.push(super::unreadable(
+                            from.unwrap_or_default(),
+                            m["id"].as_str().unwrap_or_default(),
+                            why,
+                            m.to_string(),
+                        ));
+                    }
                 }
             }
             for s in value["statuses"].as_array().into_iter().flatten() {

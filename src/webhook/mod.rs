@@ -16,7 +16,7 @@ use anyhow::Result;
 
 use crate::attachment::{Media, Remote};
 use crate::config::Config;
-use crate::db::{DeliveryUpdate, MediaRow, OutboxRow};
+use crate::db::{DeliveryUpdate, MediaRow, OutboxRow, Quarantined};
 use crate::message::{NewMessage, Origin};
 
 pub use crate::db::Delivery;
@@ -26,6 +26,21 @@ pub use crate::db::Delivery;
 pub struct Inbound {
     pub messages: Vec<NewMessage>,
     pub statuses: Vec<DeliveryUpdate>,
+    /// Signed messages wabot could not read: acknowledged, so kept in the quarantine
+    /// (for `wabot doctor`) rather than dropped.
+    pub unreadable: Vec<Quarantined>,
+}
+
+/// A signed message that could not be read, as it came.
+fn unreadable(chat_jid: &str, message_id: &str, reason: String, record: String) -> Quarantined {
+    Quarantined {
+        chat_jid: chat_jid.to_string(),
+        message_id: message_id.to_string(),
+        reason,
+        record,
+        wire_raw: None,
+        created_at: crate::clock::now_ms(),
+    }
 }
 
 /// Why a request is refused. Nothing of a refused request is stored.

@@ -26,6 +26,15 @@ pub fn store(db: &mut Db, policy: &Policy, own_jid: &str, inbound: Inbound) -> R
         .map(|m| Batch::of(Received::Message(m)))
         .collect();
     let pending_ids = crate::whatsapp::ingest::store(db, policy, batch)?;
+    for q in &inbound.unreadable {
+        log::warn!(
+            "a webhook message was quarantined ({} from {:?}): {}",
+            q.message_id,
+            q.chat_jid,
+            q.reason
+        );
+    }
+    db.quarantine(&inbound.unreadable)?;
     let mut stored = Stored {
         pending_ids,
         statuses: 0,
@@ -78,6 +87,7 @@ mod tests {
         let once = || Inbound {
             messages: vec![text("SM1")],
             statuses: vec![],
+            unreadable: vec![],
         };
         let first = store(&mut db, &policy, OWN, once()).unwrap();
         assert!(!first.pending_ids.is_empty());
@@ -97,6 +107,7 @@ mod tests {
             Inbound {
                 messages: vec![m],
                 statuses: vec![],
+                unreadable: vec![],
             },
         )
         .unwrap();
@@ -135,6 +146,7 @@ mod tests {
         let inbound = Inbound {
             messages: vec![],
             statuses: vec![update(Delivery::Accepted, None)],
+            unreadable: vec![],
         };
         assert_eq!(store(&mut db, &policy, OWN, inbound).unwrap().statuses, 1);
         let row = db.outbox_row(row.id).unwrap().unwrap();
@@ -149,6 +161,7 @@ mod tests {
         let inbound = Inbound {
             messages: vec![],
             statuses: vec![failed],
+            unreadable: vec![],
         };
         store(&mut db, &policy, OWN, inbound).unwrap();
         let row = db.outbox_row(row.id).unwrap().unwrap();

@@ -107,7 +107,16 @@ impl Provider for Twilio {
                     inbound.statuses.push(update);
                 }
             }
-            None => inbound.messages.push(message(sid, &params)?),
+            None => match message(sid, &params) {
+                Ok(m) => inbound.messages.push(m),
+                Err(Refusal::Malformed(why)) => inbound.unreadable.push(super::unreadable(
+                    param(&params, "From").unwrap_or_default(),
+                    sid,
+                    why,
+                    String::from_utf8_lossy(body).into_owned(),
+                )),
+                Err(refusal) => return Err(refusal),
+            },
         }
         Ok(inbound)
     }
