@@ -179,6 +179,33 @@ fn a_webhook_message_is_answered_on_arrival_without_any_cron_run() {
     assert_eq!(bot.llm.requests().len(), 1, "answered once");
 }
 
+/// A database that takes no writes for a while (a restore, a migration, another long
+/// writer) must not cost a message Twilio will not deliver again: it is kept on disk,
+/// acknowledged, and stored once the database takes writes.
+#[test]
+fn a_webhook_the_database_cannot_take_in_time_is_kept_on_disk_and_stored_later() {
+    let provider = Provider::start(&[], vec![]);
+    let (bot, port) = bot("twilio", &provider, |_| {});
+    let l = listen(&bot, port);
+    let holder = rusqlite::Connection::open(bot.sandbox.db_path()).unwrap();
+    holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let hello = inbound_twilio("SM00000000000000000000000000000042", "Are you there?");
+    assert_eq!(post_twilio(&l, "/hooks/whatsapp", &hello, None), 200);
+    let spool = bot.sandbox.path("store/webhook-spool");
+    let kept: Vec<_> = std::fs::read_dir(&spool).unwrap().collect();
+    assert_eq!(kept.len(), 1, "kept on disk while the database is busy");
+    assert_eq!(bot.count("SELECT count(*) FROM messages"), 0);
+    holder.execute_batch("ROLLBACK").unwrap();
+    wait_until("the kept request stored", || {
+        bot.count("SELECT count(*) FROM messages WHERE id = 'SM00000000000000000000000000000042' AND status = 'pending'") == 1
+    });
+    wait_until("the spool emptied", || {
+        std::fs::read_dir(&spool).unwrap().count() == 0
+    });
+    assert_eq!(post_twilio(&l, "/hooks/whatsapp", &hello, None), 200);
+    assert_eq!(bot.count("SELECT count(*) FROM messages"), 1, "stored once");
+}
+
 #[test]
 fn twilio_signed_messages_are_stored_once_answered_and_tracked_by_status_callbacks() {
     let provider = Provider::start(&[], vec![]);

@@ -86,6 +86,12 @@ impl Db {
         Self::open_writable(path).map_err(|err| explain_access(err, path))
     }
 
+    /// How long a write waits for another process's to end before it fails (15 s by
+    /// default): a webhook must answer within the provider's own timeout.
+    pub fn set_busy_timeout(&self, wait: Duration) -> Result<()> {
+        Ok(self.conn.busy_timeout(wait)?)
+    }
+
     /// Opens the database at `path`, which must exist: a mistyped `--db` must not
     /// quietly become a new, empty archive.
     pub fn open_existing(path: &Path) -> Result<Self> {

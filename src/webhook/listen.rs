@@ -10,7 +10,7 @@ use anyhow::Result;
 
 use super::server::{self, Shared};
 use super::store::Stored;
-use super::{Api, cloud::Cloud, outbox, twilio::Twilio};
+use super::{Api, cloud::Cloud, outbox, spool, twilio::Twilio};
 use crate::config::{Config, Transport};
 use crate::db::{Db, Heartbeat};
 use crate::media::Fetch;
@@ -60,6 +60,7 @@ pub fn run(config: Config, reload: impl Fn() -> Result<Config>) -> Result<()> {
         stop: Arc::clone(&stop),
         last_event: AtomicI64::new(0),
         arrival: arrival::for_listener(&config)?,
+        spool: spool::dir(&config.database_path),
     });
     let transport = config.file.transport.name();
     log::info!(
@@ -70,6 +71,7 @@ pub fn run(config: Config, reload: impl Fn() -> Result<Config>) -> Result<()> {
     let mut threads = Vec::new();
     for _ in 0..WORKERS {
         let db = Db::open(&config.database_path)?;
+        db.set_busy_timeout(server::STORE_PATIENCE)?;
         let (shared, tx) = (Arc::clone(&shared), stored_tx.clone());
         threads.push(std::thread::spawn(move || server::work(&shared, db, &tx)));
     }
@@ -103,6 +105,9 @@ pub fn run(config: Config, reload: impl Fn() -> Result<Config>) -> Result<()> {
     let mut hash = config.hash.clone();
     while !stop.load(Ordering::Relaxed) {
         beat(&mut db, &shared, started, "running", &detail)?;
+        if let Err(e) = replay_spool(&shared, &mut db) {
+            log::warn!("webhooks kept on disk are not stored yet: {e:#}");
+        }
         match reload() {
             Ok(new) if new.hash != hash => {
                 log::info!(
@@ -135,6 +140,20 @@ pub fn run(config: Config, reload: impl Fn() -> Result<Config>) -> Result<()> {
         arrival.shutdown(arrival::LISTENER_GRACE);
     }
     beat(&mut db, &shared, started, "stopped", &detail)
+}
+
+/// Stores the requests the workers had to keep on disk, now that they may go in.
+fn replay_spool(shared: &Shared, db: &mut Db) -> Result<()> {
+    let stored = spool::replay(&shared.spool, |url, headers, body| {
+        match shared.provider.read(url, headers, body) {
+            Ok(inbound) => server::store_verified(shared, db, inbound).map(|_| None),
+            Err(refusal) => Ok(Some(format!("{refusal:?}"))),
+        }
+    })?;
+    if stored > 0 {
+        log::info!("{stored} webhook request(s) kept on disk are stored now");
+    }
+    Ok(())
 }
 
 /// One round of the sender thread; returns whether it did something.

@@ -9,6 +9,7 @@ pub mod listen;
 mod outbox;
 mod server;
 mod signature;
+mod spool;
 mod store;
 mod twilio;
 

@@ -12,7 +12,7 @@ use anyhow::Result;
 use tiny_http::{Header, Method, Request, Response};
 
 use super::store::{self, Stored};
-use super::{Headers, Provider, Refusal};
+use super::{Headers, Inbound, Provider, Refusal, spool};
 use crate::arrival::Arrival;
 use crate::clock;
 use crate::db::Db;
@@ -32,7 +32,13 @@ pub struct Shared {
     pub last_event: AtomicI64,
     /// Starts `process-once` when a stored message waits for an answer (`polling.on_arrival`).
     pub arrival: Option<Arc<Arrival>>,
+    /// Where requests the database could not take in time wait (see [`spool`]).
+    pub spool: std::path::PathBuf,
 }
+
+/// How long a worker's write waits for another process's: well within the providers'
+/// own timeouts (Twilio waits 15 s), so a busy database spools instead of timing out.
+pub const STORE_PATIENCE: Duration = Duration::from_secs(5);
 
 /// One worker: takes requests until `stop`, with its own database connection.
 pub fn work(shared: &Shared, mut db: Db, stored: &Sender<Stored>) {
@@ -127,26 +133,47 @@ fn post(
             Refusal::Unsigned(why) => (403, why.to_string()),
             Refusal::Malformed(why) => (400, why),
         })?;
+    match store_verified(shared, db, inbound) {
+        Ok(outcome) => {
+            // The sender thread marks new turns read and looks for media; it may be gone
+            // at shutdown, which loses nothing stored.
+            let _ = stored.send(outcome);
+            Ok(())
+        }
+        // The provider may never deliver it again (Twilio does not after a 500, by
+        // default): keep it on disk, answer 200, store it once the database takes writes.
+        Err(e) => match spool::keep(&shared.spool, url, &headers, &body) {
+            Ok(path) => {
+                log::warn!(
+                    "storing a webhook failed ({e:#}): kept in {} to be stored later",
+                    path.display()
+                );
+                Ok(())
+            }
+            Err(kept) => {
+                log::error!("storing a webhook failed ({e:#}), and keeping it too: {kept:#}");
+                Err((500, "not stored; retry".to_string()))
+            }
+        },
+    }
+}
+
+/// Stores a verified request (from the wire, or from the spool) and, when it brought a
+/// turn, starts the answering run.
+pub fn store_verified(shared: &Shared, db: &mut Db, inbound: Inbound) -> Result<Stored> {
     let policy = shared
         .policy
         .read()
-        .map_err(|_| (500, "policy lock poisoned".to_string()))?
+        .map_err(|_| anyhow::anyhow!("policy lock poisoned"))?
         .clone();
-    let outcome = store::store(db, &policy, &shared.own_jid, inbound).map_err(|e| {
-        // The provider retries what was not answered 200: nothing is lost.
-        log::error!("storing a webhook failed: {e:#}");
-        (500, "not stored; retry".to_string())
-    })?;
+    let outcome = store::store(db, &policy, &shared.own_jid, inbound)?;
     shared.last_event.store(clock::now_ms(), Ordering::Relaxed);
     if !outcome.pending_ids.is_empty()
         && let Some(arrival) = &shared.arrival
     {
         arrival.notify();
     }
-    // The sender thread marks new turns read and looks for media; it may be gone at
-    // shutdown, which loses nothing stored.
-    let _ = stored.send(outcome);
-    Ok(())
+    Ok(outcome)
 }
 
 /// Binds the server; the address in use or not allowed is exit 69.
