@@ -10,6 +10,16 @@ use crate::jid;
 
 /// A chat named on the command line: a phone number or JID as given, or the one chat,
 /// contact or monitored entity with that name.
+/// [`resolve`] for an optional argument.
+pub fn resolve_given(
+    db: &Db,
+    config: &Config,
+    to: Option<&str>,
+    what: &str,
+) -> Result<Option<String>> {
+    to.map(|to| resolve(db, config, to, what)).transpose()
+}
+
 pub fn resolve(db: &Db, config: &Config, to: &str, what: &str) -> Result<String> {
     if let Ok(jid) = jid::normalize(to) {
         return Ok(jid);

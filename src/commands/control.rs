@@ -3,7 +3,7 @@
 use anyhow::Result;
 use comfy_table::Cell;
 
-use super::{load_config, open_db, read_db, resolve_chat};
+use super::{load_config, open_db, read_db, resolve_chat, resolve_optional_chat};
 use crate::cli::{Global, IncludeArgs, JsonFlag, ResumeArgs, ResumeFlags, RetryArgs};
 use crate::db::ResumeMode;
 use crate::{clock, output};
@@ -74,11 +74,7 @@ fn fate(mode: ResumeMode) -> &'static str {
 pub fn retry(global: &Global, args: &RetryArgs) -> Result<()> {
     let config = load_config(global)?;
     let mut db = open_db(&config)?;
-    let chat = args
-        .chat
-        .as_deref()
-        .map(|c| resolve_chat(&db, &config, c, "--chat"))
-        .transpose()?;
+    let chat = resolve_optional_chat(&db, &config, args.chat.as_deref(), "--chat")?;
     let requeued = db.requeue_failed(chat.as_deref())?;
     if args.output.json {
         return output::print_json(&serde_json::json!({ "requeued": requeued }));

@@ -3,7 +3,7 @@
 
 use anyhow::Result;
 
-use super::{load_config, logged_job, open_db, resolve_chat};
+use super::{load_config, logged_job, open_db, resolve_optional_chat};
 use crate::cli::{Global, TranscribeArgs};
 use crate::db::Untranscribed;
 use crate::error::{self, Kind};
@@ -13,9 +13,7 @@ use crate::{output, transcripts};
 pub fn fetch(global: &Global, message: &str, chat: Option<&str>) -> Result<()> {
     let config = load_config(global)?;
     let mut db = open_db(&config)?;
-    let chat = chat
-        .map(|c| resolve_chat(&db, &config, c, "--chat"))
-        .transpose()?;
+    let chat = resolve_optional_chat(&db, &config, chat, "--chat")?;
     let rows = db.media_of_message(message, chat.as_deref())?;
     let row = match rows.as_slice() {
         [] => anyhow::bail!("no media file is recorded for message {message}"),
@@ -44,11 +42,7 @@ pub fn transcribe(global: &Global, args: &TranscribeArgs) -> Result<()> {
         ));
     };
     let mut db = open_db(&config)?;
-    let chat = args
-        .chat
-        .as_deref()
-        .map(|c| resolve_chat(&db, &config, c, "--chat"))
-        .transpose()?;
+    let chat = resolve_optional_chat(&db, &config, args.chat.as_deref(), "--chat")?;
     let since = args
         .since
         .as_deref()

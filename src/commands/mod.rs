@@ -26,7 +26,7 @@ use crate::cli::{Cli, Command, ConfigCommand, Global, MediaCommand, OutboxComman
 use crate::config::{Config, Source};
 use crate::db::Db;
 // Resolving a chat is domain code the MCP server shares; commands keep their short name.
-use crate::chats::{Names, resolve as resolve_chat};
+use crate::chats::{Names, resolve as resolve_chat, resolve_given as resolve_optional_chat};
 
 pub fn run(cli: Cli) -> Result<()> {
     let global = &cli.global;

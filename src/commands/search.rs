@@ -3,7 +3,7 @@
 use anyhow::Result;
 use comfy_table::Cell;
 
-use super::{Names, load_config, read_db, resolve_chat};
+use super::{Names, load_config, read_db, resolve_optional_chat};
 use crate::cli::{Global, SearchArgs};
 use crate::db::{SearchFilter, SearchOrder};
 use crate::error::{self, Kind};
@@ -13,16 +13,8 @@ pub fn run(global: &Global, args: &SearchArgs) -> Result<()> {
     let config = load_config(global)?;
     let tz = config.timezone();
     let db = read_db(&config)?;
-    let chat = args
-        .chat
-        .as_deref()
-        .map(|c| resolve_chat(&db, &config, c, "--chat"))
-        .transpose()?;
-    let sender = args
-        .from
-        .as_deref()
-        .map(|c| resolve_chat(&db, &config, c, "--from"))
-        .transpose()?;
+    let chat = resolve_optional_chat(&db, &config, args.chat.as_deref(), "--chat")?;
+    let sender = resolve_optional_chat(&db, &config, args.from.as_deref(), "--from")?;
     let filter = SearchFilter {
         chat: chat.as_deref(),
         sender: sender.as_deref(),
