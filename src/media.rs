@@ -255,6 +255,7 @@ mod tests {
             origin: Origin::Live,
             media: Some(Box::new(media)),
             kept: Default::default(),
+            transcript: None,
         };
         db.ingest(vec![m], &|_| Some(Status::History)).unwrap();
         let row = db

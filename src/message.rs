@@ -66,6 +66,8 @@ pub struct NewMessage {
     pub media: Option<Box<crate::attachment::Media>>,
     /// What the wire carried beyond the text, and what validation removed.
     pub kept: Kept,
+    /// What a voice note said, when it comes already transcribed (a re-imported archive).
+    pub transcript: Option<String>,
 }
 
 /// The parts of a received message kept beside its text: the protobuf wabot could not
@@ -168,6 +170,7 @@ mod tests {
             origin: Origin::Import,
             media: None,
             kept: Kept::default(),
+            transcript: None,
         }
     }
 

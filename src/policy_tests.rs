@@ -54,6 +54,7 @@ fn message(chat: &str, from_me: bool, kind: &str) -> NewMessage {
         origin: Origin::Import,
         media: None,
         kept: Default::default(),
+        transcript: None,
     }
 }
 

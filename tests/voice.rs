@@ -498,3 +498,45 @@ fn the_llm_stand_in_refuses_bad_image_parts_and_keeps_its_alternation_rule() {
         "chat's image_url is an object"
     );
 }
+
+/// Transcripts are paid for: the archive `cleanup` writes keeps them, and importing it
+/// again makes them searchable again.
+#[test]
+fn transcripts_survive_the_cleanup_archive_and_its_reimport() {
+    let endpoint = StandIn::start(Mode::Works);
+    let bot = voice_bot(&endpoint, |_| {});
+    import(&bot.sandbox, &[(VOICE, &voice_note())], false);
+    let done = bot.sandbox.json(&["media", "transcribe", "--json"]);
+    assert_eq!(done["transcribed"], 1, "{done}");
+    let report = bot.sandbox.json(&[
+        "cleanup",
+        "--retention-days",
+        "0",
+        "--archive",
+        "archive.jsonl",
+        "--json",
+    ]);
+    assert_eq!(report["archived"], 2, "{report}");
+    assert!(
+        bot.sandbox
+            .json(&["search", "five", "--json"])
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    let archive = std::fs::read_to_string(bot.sandbox.path("archive.jsonl")).unwrap();
+    let voice: Value = archive
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|m| m.get("transcript").is_some())
+        .expect("the voice note's line carries its transcript");
+    assert_eq!(voice["transcript"], SPOKEN);
+    let reimport = bot
+        .sandbox
+        .json(&["import", "--format", "jsonl", "archive.jsonl", "--json"]);
+    assert_eq!(reimport["imported"], 2, "{reimport}");
+    let hits = bot.sandbox.json(&["search", "five", "--json"]);
+    assert_eq!(hits.as_array().unwrap().len(), 1, "{hits}");
+    assert_eq!(hits[0]["transcript"], SPOKEN);
+    assert_eq!(endpoint.calls(), 1, "nothing transcribed twice");
+}

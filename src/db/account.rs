@@ -207,6 +207,7 @@ mod tests {
             origin: Origin::Live,
             media: None,
             kept: Default::default(),
+            transcript: None,
         };
         let bob = "15550002222@s.whatsapp.net";
         let carol = "15550003333@s.whatsapp.net";

@@ -40,6 +40,9 @@ pub struct ArchivedMessage {
     pub push_name: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub mentions: Vec<String>,
+    /// What a voice note said, so re-importing the archive keeps it searchable.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transcript: Option<String>,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -165,7 +168,7 @@ impl Db {
     fn old_messages(&self, before: i64) -> Result<(Vec<i64>, Vec<ArchivedMessage>)> {
         let mut select = self.conn.prepare_cached(&format!(
             "SELECT pk, id, chat_jid, sender, content, timestamp, is_from_me, message_type,
-                    push_name, mentions
+                    push_name, mentions, transcript
              FROM messages WHERE {OLD_MESSAGES} ORDER BY created_at LIMIT ?2"
         ))?;
         let mut keys = Vec::new();
@@ -187,6 +190,7 @@ impl Db {
                 message_type: r.get(7)?,
                 push_name: r.get(8)?,
                 mentions: super::mentions(mentions),
+                transcript: r.get(10)?,
             });
         }
         Ok((keys, rows))

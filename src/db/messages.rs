@@ -67,8 +67,9 @@ impl Db {
                 let mut insert = tx.prepare_cached(
                     "INSERT INTO messages (chat_jid, id, sender, content, timestamp, is_from_me,
                          message_type, push_name, mentions, quoted_id, source, status, created_at,
-                         wire_type, wire_raw, note)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+                         wire_type, wire_raw, note, transcript)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
+                             ?17)
                      ON CONFLICT (chat_jid, id) DO UPDATE SET
                          sender = excluded.sender, content = excluded.content,
                          timestamp = excluded.timestamp, message_type = excluded.message_type,
@@ -99,6 +100,7 @@ impl Db {
                         m.kept.wire_type,
                         m.kept.wire_raw,
                         (!m.kept.notes.is_empty()).then(|| m.kept.notes.join("; ")),
+                        m.transcript,
                     ])?;
                     if changed == 1 {
                         report.inserted += 1;

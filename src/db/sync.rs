@@ -487,6 +487,7 @@ mod tests {
             origin: Origin::Live,
             media: None,
             kept: Default::default(),
+            transcript: None,
         };
         db.ingest(vec![m], &|_| Some(Status::History)).unwrap();
         (dir, db)

@@ -197,6 +197,7 @@ mod tests {
             origin: Origin::Import,
             media: Some(Box::new(media)),
             kept: Default::default(),
+            transcript: None,
         };
         db.ingest(vec![m], &|_| Some(Status::History)).unwrap();
         db.media_kept("15550001111@s.whatsapp.net", "PTT1", "media/x.ogg")

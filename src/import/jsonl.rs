@@ -24,6 +24,8 @@ struct Record {
     push_name: Option<String>,
     #[serde(default)]
     mentions: Vec<String>,
+    /// What a voice note said (`cleanup --archive` writes it).
+    transcript: Option<String>,
 }
 
 fn text() -> String {
@@ -50,6 +52,7 @@ pub fn parse_line(line: &str) -> Result<NewMessage, String> {
         origin: Origin::Import,
         media: None,
         kept: Default::default(),
+        transcript: record.transcript.filter(|t| !t.trim().is_empty()),
     })
 }
 

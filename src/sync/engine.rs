@@ -169,6 +169,7 @@ mod tests {
             origin: Origin::History,
             media: None,
             kept: Default::default(),
+            transcript: None,
         }
     }
 

@@ -161,6 +161,7 @@ fn new_message(
         origin: Origin::Live,
         media: None,
         kept: Default::default(),
+        transcript: None,
     }
 }
 

@@ -172,6 +172,7 @@ pub fn convert(info: &MessageInfo, message: &wa::Message) -> Inbound {
         origin: Origin::Live,
         media: None,
         kept: Kept::default(),
+        transcript: None,
     };
     if let Some(protocol) = base.protocol_message.as_option() {
         use wa::message::protocol_message::Type;
@@ -445,6 +446,7 @@ pub fn undecryptable(info: &MessageInfo) -> Inbound {
         origin: Origin::Live,
         media: None,
         kept: Kept::default(),
+        transcript: None,
     })
 }
 

@@ -217,6 +217,7 @@ mod tests {
             origin: Origin::Live,
             media: None,
             kept: Default::default(),
+            transcript: None,
         }
     }
 

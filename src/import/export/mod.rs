@@ -262,5 +262,6 @@ fn message(
         origin: Origin::Export,
         media: None,
         kept: Default::default(),
+        transcript: None,
     }
 }
