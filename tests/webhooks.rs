@@ -744,6 +744,18 @@ fn linked_device_commands_refuse_and_missing_secrets_are_named() {
     for field in ["twilio.from", "webhook.public_url"] {
         assert!(run.stderr().contains(field), "{field}: {}", run.stderr());
     }
+    config["transport"] = json!("cloud-api");
+    config["webhook"]["public_url"] = json!(PUBLIC);
+    config["whatsapp"]["phone_number"] = Value::Null;
+    bot.sandbox.write_config(&config);
+    let run = bot.sandbox.run(&["config", "check"]);
+    assert_eq!(run.code(), 78);
+    assert!(
+        run.stderr()
+            .contains("whatsapp.phone_number: is required with transport \"cloud-api\""),
+        "the sender of the stored replies: {}",
+        run.stderr()
+    );
 }
 
 /// The transports and voice notes meet in the media store: a Cloud API voice note is

@@ -442,6 +442,7 @@ fn validate(file: &AppFile) -> Result<(Vec<Entity>, LlmSettings), Vec<String>> {
         &file.webhook,
         &file.twilio,
         &file.cloud_api,
+        file.whatsapp.phone_number.as_deref(),
         &mut problems,
     );
     let entities = entities::resolve(&file.monitored_entities, &mut problems);

@@ -179,6 +179,7 @@ pub fn validate(
     webhook: &WebhookSection,
     twilio: &TwilioSection,
     cloud: &CloudApiSection,
+    own_number: Option<&str>,
     problems: &mut Vec<String>,
 ) {
     let mut check = |ok: bool, field: &str, message: String| {
@@ -263,6 +264,12 @@ pub fn validate(
             cloud.phone_number_id.as_deref().is_some_and(digits),
             "cloud_api.phone_number_id",
             "is required with transport \"cloud-api\": the business phone number's id (digits, from the app's WhatsApp → API setup page)".into(),
+        );
+        // Twilio's sender is `twilio.from`; the Cloud API names no number of its own.
+        check(
+            own_number.is_some_and(|n| !n.trim().is_empty()),
+            "whatsapp.phone_number",
+            "is required with transport \"cloud-api\": the business number, the sender of the replies wabot stores".into(),
         );
     }
 }

@@ -35,7 +35,11 @@ pub fn rest(config: &Config) -> Result<(Box<dyn Outgoing>, String)> {
         }
         _ => (
             Box::new(Cloud::new(config)?),
-            config.self_jid().unwrap_or_default(),
+            config.self_jid().ok_or_else(|| {
+                crate::error::config(
+                    "whatsapp.phone_number: the business number is needed on the Cloud API",
+                )
+            })?,
         ),
     })
 }
