@@ -125,7 +125,7 @@ fn sqlite3_value(db: &Path, sql: &str) -> String {
 
 /// wabot's schema as its migrations build it, for sqlite3 to load rows into.
 fn schema_sql() -> String {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/store/migrations");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .expect("migrations")
         .map(|e| e.expect("entry").path())

@@ -1,125 +1,23 @@
-//! Failure classes that map to the exit codes scripts and systemd act on.
+//! Failure kinds come from `wabot_core::error`; the exit code also knows the store's
+//! "database busy", which the core crate cannot see.
 
-use std::fmt;
-
-/// Why a command failed, as far as the caller can act on it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    /// app.json, .env or the environment is wrong (exit 78).
-    Config,
-    /// Retry later: database busy, LLM or network down (exit 75).
-    Temporary,
-    /// A service we need is not there: not paired, no live listener (exit 69).
-    Unavailable,
-    /// The command line asks for something that cannot be done as asked (exit 2).
-    Usage,
-    /// The input's content cannot be read as what it claims to be (exit 65).
-    Data,
-}
-
-/// An error tagged with its [`Kind`]; it sits at the root of an `anyhow` chain.
-#[derive(Debug)]
-pub struct Failure {
-    kind: Kind,
-    message: String,
-}
-
-impl fmt::Display for Failure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for Failure {}
-
-pub fn failure(kind: Kind, message: impl fmt::Display) -> anyhow::Error {
-    Failure {
-        kind,
-        message: message.to_string(),
-    }
-    .into()
-}
-
-pub fn config(message: impl fmt::Display) -> anyhow::Error {
-    failure(Kind::Config, message)
-}
+pub use wabot_core::error::*;
 
 /// The process exit code for an error: the first classified cause wins; a busy
 /// database counts as temporary so cron simply tries again next minute.
 pub fn exit_code(err: &anyhow::Error) -> i32 {
-    for cause in err.chain() {
-        if let Some(f) = cause.downcast_ref::<Failure>() {
-            return match f.kind {
-                Kind::Config => exitcode::CONFIG,
-                Kind::Temporary => exitcode::TEMPFAIL,
-                Kind::Unavailable => exitcode::UNAVAILABLE,
-                // 2, as clap uses for a bad command line (sysexits' 64 is rarely checked).
-                Kind::Usage => 2,
-                Kind::Data => exitcode::DATAERR,
-            };
+    classified_exit_code(err).unwrap_or_else(|| {
+        if wabot_store::is_busy(err) {
+            exitcode::TEMPFAIL
+        } else {
+            1
         }
-    }
-    if is_busy(err) {
-        return exitcode::TEMPFAIL;
-    }
-    1
-}
-
-/// Whether another process held the database longer than we were willing to wait.
-pub fn is_busy(err: &anyhow::Error) -> bool {
-    err.chain().any(|cause| {
-        matches!(
-            cause.downcast_ref::<rusqlite::Error>(),
-            Some(rusqlite::Error::SqliteFailure(e, _))
-                if matches!(e.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
-        )
     })
-}
-
-/// serde_json's message without its " at line L column C" tail, for callers that
-/// report the position their own way.
-pub fn json_message(err: &serde_json::Error) -> String {
-    let message = err.to_string();
-    let tail = format!(" at line {} column {}", err.line(), err.column());
-    message
-        .strip_suffix(&tail)
-        .map_or_else(|| message.clone(), str::to_string)
-}
-
-/// `text` cut to at most `max` characters, saying how much was left out: error messages
-/// quote inputs, SQL and providers, and none of those may flood a terminal or a log.
-pub fn bounded(text: &str, max: usize) -> String {
-    let total = text.chars().count();
-    if total <= max {
-        return text.to_string();
-    }
-    let head: String = text.chars().take(max).collect();
-    format!("{head}… ({} more characters)", total - max)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use anyhow::Context;
-
-    #[test]
-    fn classified_cause_below_context_decides_the_code() {
-        let err = Err::<(), _>(config("bad zone"))
-            .context("loading app.json")
-            .unwrap_err();
-        assert_eq!(exit_code(&err), 78);
-        assert_eq!(exit_code(&failure(Kind::Temporary, "x")), 75);
-        assert_eq!(exit_code(&failure(Kind::Unavailable, "x")), 69);
-        assert_eq!(exit_code(&failure(Kind::Usage, "x")), 2);
-        assert_eq!(exit_code(&failure(Kind::Data, "x")), 65);
-        assert_eq!(exit_code(&anyhow::anyhow!("other")), 1);
-    }
-
-    #[test]
-    fn long_texts_are_cut_with_a_count() {
-        assert_eq!(bounded("short", 10), "short");
-        assert_eq!(bounded("ééééé", 2), "éé… (3 more characters)");
-    }
 
     #[test]
     fn busy_database_is_temporary() {
@@ -129,5 +27,6 @@ mod tests {
         );
         let err = anyhow::Error::from(busy).context("importing");
         assert_eq!(exit_code(&err), 75);
+        assert_eq!(exit_code(&anyhow::anyhow!("other")), 1);
     }
 }

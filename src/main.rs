@@ -2,38 +2,33 @@
 
 mod agent;
 mod arrival;
-mod attachment;
-mod backoff;
 mod backups;
 mod chats;
-mod checkpoint;
 mod cli;
-mod clock;
 mod commands;
 mod config;
-mod db;
 mod doctor;
 mod error;
-mod expiry;
-mod files;
-mod http;
 mod import;
 mod interrupt;
-mod jid;
-mod llm;
 mod lock;
 mod mcp;
 mod media;
 mod media_fetch;
-mod message;
-mod message_id;
 mod output;
-mod policy;
 mod sending;
 mod sync;
 mod transcripts;
 mod webhook;
 mod whatsapp;
+
+// The library crates under the names the binary's modules use (`crate::db`, `crate::jid`):
+// see ARCHITECTURE.md for what each may import.
+use wabot_core::{
+    attachment, backoff, checkpoint, clock, expiry, jid, message, message_id, policy,
+};
+use wabot_llm::{self as llm, http};
+use wabot_store::{self as db, files};
 
 use std::process::ExitCode;
 

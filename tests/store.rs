@@ -129,7 +129,8 @@ fn a_version_1_database_is_upgraded_without_losing_anything() {
     let sandbox = Sandbox::new();
     std::fs::create_dir_all(sandbox.path("store")).unwrap();
     let v1 = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/0001_init.sql"),
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("crates/store/migrations/0001_init.sql"),
     )
     .unwrap();
     let conn = rusqlite::Connection::open(sandbox.db_path()).unwrap();

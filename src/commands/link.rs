@@ -94,9 +94,9 @@ pub fn listen(global: &Global) -> Result<()> {
         db: global.db.clone(),
     };
     match config.file.transport {
-        Transport::WhatsappWeb => listener::run(config, move || Config::load(&source)),
+        Transport::WhatsappWeb => listener::run(config, move || crate::config::load(&source)),
         Transport::Twilio | Transport::CloudApi => {
-            crate::webhook::listen::run(config, move || Config::load(&source))
+            crate::webhook::listen::run(config, move || crate::config::load(&source))
         }
     }
 }

@@ -106,7 +106,7 @@ fn linked_device_only(config: &Config, command: &str) -> Result<()> {
 }
 
 fn load_config(global: &Global) -> Result<Config> {
-    Config::load(&Source {
+    crate::config::load(&Source {
         config: global.config.clone(),
         db: global.db.clone(),
     })

@@ -190,7 +190,7 @@ impl Run {
 
 /// The schema version a current database has: one per migration file.
 pub fn schema_version() -> i64 {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/store/migrations");
     std::fs::read_dir(dir).unwrap().count() as i64
 }
 

@@ -356,7 +356,7 @@ fn upsert_contacts(tx: &Transaction, batch: &[NewMessage], now: i64) -> Result<(
 }
 
 /// One stored message as the store holds it, for tests of what ingest kept.
-#[cfg(test)]
+#[cfg(any(test, feature = "test-support"))]
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredRow {
     pub sender: String,
@@ -370,7 +370,7 @@ pub struct StoredRow {
     pub note: Option<String>,
 }
 
-#[cfg(test)]
+#[cfg(any(test, feature = "test-support"))]
 impl Db {
     pub fn stored(&self, chat_jid: &str, id: &str) -> Result<Option<StoredRow>> {
         Ok(self

@@ -2,12 +2,10 @@
 //! two official APIs: Twilio's WhatsApp API and Meta's WhatsApp Cloud API.
 
 use std::net::SocketAddr;
-use std::path::Path;
 
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
-use super::secrets;
 use super::values::Secret;
 use crate::error;
 
@@ -140,10 +138,10 @@ pub struct TransportSecrets {
 }
 
 impl TransportSecrets {
-    pub fn load(transport: Transport, dotenv: &Path) -> Result<Self> {
+    pub fn load(transport: Transport, secret: super::SecretLookup) -> Result<Self> {
         let mut found = Vec::new();
         for name in transport.secret_names() {
-            if let Some(value) = secrets::lookup(dotenv, name)? {
+            if let Some(value) = secret(name)? {
                 found.push((*name, Secret::new(value)));
             }
         }

@@ -85,7 +85,7 @@ pub fn parse(body: &str) -> Result<Reply, LlmError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::llm::Role;
+    use crate::Role;
 
     #[test]
     fn images_become_image_url_parts() {

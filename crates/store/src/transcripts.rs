@@ -220,7 +220,7 @@ mod tests {
         let hits = db
             .search(
                 "kettle",
-                &crate::db::SearchFilter {
+                &crate::SearchFilter {
                     limit: 5,
                     ..Default::default()
                 },

@@ -535,7 +535,7 @@ mod tests {
         let err = db
             .sync_transition("15550002222@s.whatsapp.net", Step::Start, None, None)
             .unwrap_err();
-        assert_eq!(crate::error::exit_code(&err), 69);
+        assert_eq!(crate::error::classified_exit_code(&err), Some(69));
         assert!(err.to_string().contains("import"), "{err}");
         assert!(db.sync_checkpoints().unwrap().is_empty());
     }

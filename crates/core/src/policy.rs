@@ -196,7 +196,7 @@ fn asks_for_an_answer(message_type: &str) -> bool {
     )
 }
 
-#[cfg(test)]
+#[cfg(any(test, feature = "test-support"))]
 impl Policy {
     /// Users `monitored` (no mention needed), media downloads on.
     pub fn for_tests(monitored: &[&str], self_jid: Option<&str>, store_all: bool) -> Self {

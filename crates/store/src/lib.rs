@@ -4,6 +4,7 @@ mod account;
 mod backup;
 mod browse;
 mod control;
+pub mod files;
 mod heartbeat;
 mod jobs;
 mod maintenance;
@@ -24,14 +25,13 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
-use crate::files::create_private;
 pub use account::{AccountState, Standing};
 pub use backup::{Check, copy_file, overwrite_file, verify};
 pub use browse::MessageRow;
 pub use control::ResumeMode;
 pub use heartbeat::Heartbeat;
 pub use maintenance::{ArchivedMessage, CleanupCounts, Cutoffs};
-#[cfg(test)]
+#[cfg(any(test, feature = "test-support"))]
 pub use media::MAX_DOWNLOAD_ATTEMPTS;
 pub use media::MediaRow;
 pub use outbox::ACK_TIMEOUT_MS;
@@ -46,22 +46,36 @@ pub use stats::{Stats, UsageFigures};
 pub use sync::{Checkpoint, Cursor, Request, RequestState, no_anchor};
 pub use transcripts::{MessageMedia, TranscriptCounts, Untranscribed};
 
-use crate::error;
+// The core modules under their own names, so `crate::jid` reads as it does in the binary.
+use wabot_core::{attachment, checkpoint, clock, error, jid, message, policy};
+
+use files::create_private;
+
+/// Whether another process held the database longer than we were willing to wait.
+pub fn is_busy(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<rusqlite::Error>(),
+            Some(rusqlite::Error::SqliteFailure(e, _))
+                if matches!(e.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+        )
+    })
+}
 
 /// Numbered migrations, applied in order; the database's `user_version` is the number
 /// of migrations it has.
 const MIGRATIONS: &[&str] = &[
-    include_str!("../../migrations/0001_init.sql"),
-    include_str!("../../migrations/0002_sync_request_error.sql"),
-    include_str!("../../migrations/0003_llm_usage.sql"),
-    include_str!("../../migrations/0004_application_id.sql"),
-    include_str!("../../migrations/0005_skip_reason.sql"),
-    include_str!("../../migrations/0006_linked_device_ingest.sql"),
-    include_str!("../../migrations/0007_account_state.sql"),
-    include_str!("../../migrations/0008_read_receipts.sql"),
-    include_str!("../../migrations/0009_webhook_transports.sql"),
-    include_str!("../../migrations/0010_transcripts.sql"),
-    include_str!("../../migrations/0011_archive_scale.sql"),
+    include_str!("../migrations/0001_init.sql"),
+    include_str!("../migrations/0002_sync_request_error.sql"),
+    include_str!("../migrations/0003_llm_usage.sql"),
+    include_str!("../migrations/0004_application_id.sql"),
+    include_str!("../migrations/0005_skip_reason.sql"),
+    include_str!("../migrations/0006_linked_device_ingest.sql"),
+    include_str!("../migrations/0007_account_state.sql"),
+    include_str!("../migrations/0008_read_receipts.sql"),
+    include_str!("../migrations/0009_webhook_transports.sql"),
+    include_str!("../migrations/0010_transcripts.sql"),
+    include_str!("../migrations/0011_archive_scale.sql"),
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -315,7 +329,7 @@ fn retry_while_busy(mut step: impl FnMut() -> Result<()>) -> Result<()> {
     let deadline = Instant::now() + BUSY_TIMEOUT;
     loop {
         match step() {
-            Err(err) if error::is_busy(&err) && Instant::now() < deadline => {
+            Err(err) if is_busy(&err) && Instant::now() < deadline => {
                 log::debug!("database busy while opening, retrying: {err:#}");
                 std::thread::sleep(Duration::from_millis(25));
             }

@@ -6,6 +6,7 @@
 
 mod agent_api;
 mod chat_completions;
+pub mod http;
 mod multipart;
 mod transcription;
 
@@ -14,7 +15,9 @@ use std::time::Duration;
 use chrono::DateTime;
 use serde::{Deserialize, Serialize};
 
-use crate::config::{Api, LlmSettings, Secret};
+use wabot_core::config::{Api, LlmSettings, Secret};
+// The core modules under their own names, so `crate::config` reads as it does in the binary.
+use wabot_core::{clock, config, error};
 
 pub use transcription::Transcriber;
 
@@ -269,7 +272,7 @@ fn transport_error(err: ureq::Error) -> LlmError {
 }
 
 /// Retry-After is either seconds or an HTTP date; never more than [`MAX_RETRY_AFTER`].
-pub(crate) fn parse_retry_after(value: &str) -> Option<Duration> {
+pub fn parse_retry_after(value: &str) -> Option<Duration> {
     let value = value.trim();
     let wait = if let Ok(seconds) = value.parse::<f64>() {
         if !seconds.is_finite() || seconds < 0.0 {

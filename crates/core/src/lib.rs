@@ -1,0 +1,28 @@
+//! wabot's types and rules: what a message is, who is answered, when memory expires,
+//! what the configuration means, and how failures map to exit codes.
+//!
+//! # Layout
+//! - [`message`], [`attachment`], [`jid`], [`message_id`]: the records every transport
+//!   produces and every job reads.
+//! - [`policy`]: the one answer rule; [`expiry`]: when a conversation's memory ends;
+//!   [`checkpoint`]: the history-sync checkpoint's states; [`backoff`]: the one retry curve.
+//! - [`config`]: app.json as typed, validated values (reading the file and the secrets is
+//!   the binary's job; this crate only parses text it is given).
+//! - [`clock`]: instants as Unix milliseconds; [`error`]: failure kinds and exit codes.
+//!
+//! # What it may use
+//! No other crate of the workspace, and no I/O: no rusqlite, ureq, tokio or
+//! whatsapp-rust. Everything here is a pure function of its arguments (and of the
+//! current time, read through [`clock`]), so it is tested without a database or network.
+
+pub mod attachment;
+pub mod backoff;
+pub mod checkpoint;
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod expiry;
+pub mod jid;
+pub mod message;
+pub mod message_id;
+pub mod policy;
