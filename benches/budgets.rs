@@ -4,7 +4,7 @@
 //! `cargo bench --features bench --bench budgets [-- --check]`; WABOT_BENCH_MESSAGES sets
 //! the archive's size (default 200000; 1000000 is a decade of a busy account).
 
-#[path = "../tests/common/llm.rs"]
+#[path = "../tests/it/common/llm.rs"]
 #[allow(dead_code)]
 mod llm;
 

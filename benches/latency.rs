@@ -6,7 +6,7 @@
 //! `cargo bench --features bench --bench latency [-- --check]`; WABOT_BENCH_TURNS sets
 //! the number of turns (default 100).
 
-#[path = "../tests/common/llm.rs"]
+#[path = "../tests/it/common/llm.rs"]
 #[allow(dead_code)]
 mod llm;
 #[path = "support/replayed.rs"]

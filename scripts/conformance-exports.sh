@@ -12,4 +12,4 @@ if [ ! -f "$corpus/EXPECTED.tsv" ]; then
     exit 0
 fi
 WABOT_EXPORT_CORPUS="$(cd "$corpus" && pwd)" \
-    cargo test --locked --test conformance_exports -- --ignored --nocapture --test-threads=1
+    cargo test --locked --test it conformance_exports -- --ignored --nocapture --test-threads=1

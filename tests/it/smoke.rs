@@ -1,7 +1,7 @@
 //! A day in the life, with only the CLI and a local LLM stand-in: what CI runs to know
 //! that the jobs work together, each exiting as documented.
 
-mod common;
+use crate::common;
 
 use common::llm::{KEY, StandIn};
 use common::{Sandbox, fixture_config, fixtures};

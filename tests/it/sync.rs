@@ -2,7 +2,7 @@
 //! the conversation with a listener through request rows (the listener's side is played
 //! here on the database, as it would write it).
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

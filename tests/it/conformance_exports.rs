@@ -7,7 +7,7 @@
 //! ignored by `cargo test`; `scripts/conformance-exports.sh` (run by `.ci/run` when the
 //! corpus is there) runs it. It prints one line per file and the totals.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 

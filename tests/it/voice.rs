@@ -4,7 +4,7 @@
 //! and the backfill of an imported archive. The files come from a zip export, which
 //! puts them into the media store exactly as a download does.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 

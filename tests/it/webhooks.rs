@@ -2,7 +2,7 @@
 //! free loopback port, webhooks signed (here, independently of wabot's own code) and
 //! not, `process-once` answering through strict stand-ins of the providers' REST APIs.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -1,6 +1,6 @@
 //! search, pause/resume, exclusions, chats, send and the outbox's cancel/retry.
 
-mod common;
+use crate::common;
 
 use common::{Sandbox, finished_json, message_line};
 use serde_json::Value;

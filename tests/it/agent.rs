@@ -1,7 +1,7 @@
 //! `wabot process-once` against a local Perplexity stand-in: exactly-once answers,
 //! memory, mentions, every LLM failure, crashes and concurrency.
 
-mod common;
+use crate::common;
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};

@@ -1,7 +1,7 @@
 //! `wabot import --format whatsapp-export`: the variants phones write, from files the
 //! tests write, plus the two shared samples.
 
-mod common;
+use crate::common;
 
 use common::{Sandbox, fixtures};
 use serde_json::Value;

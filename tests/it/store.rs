@@ -1,6 +1,6 @@
 //! The SQLite store: migrations, schema versions, pragmas and file modes.
 
-mod common;
+use crate::common;
 
 use std::os::unix::fs::PermissionsExt;
 

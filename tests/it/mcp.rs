@@ -1,6 +1,6 @@
 //! `wabot mcp` driven as a child process by the official Rust MCP client.
 
-mod common;
+use crate::common;
 
 use common::{Sandbox, fixture_config};
 use rmcp::model::{CallToolRequestParams, CallToolResult};

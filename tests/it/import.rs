@@ -1,6 +1,6 @@
 //! `wabot import --format jsonl`: idempotency, rejections, concurrency, and stats agreement.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::process::Stdio;

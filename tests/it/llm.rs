@@ -2,7 +2,7 @@
 //! section on the Agent API, an OpenAI-compatible provider with its own key, retired
 //! and wrong endpoints, and what every call cost.
 
-mod common;
+use crate::common;
 
 use common::bot::{ALICE, Bot};
 use common::llm::{AGENT_COST, KEY};

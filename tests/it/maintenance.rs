@@ -1,6 +1,6 @@
 //! cleanup, backup, restore, vacuum, vitality and the extended stats, through the binary.
 
-mod common;
+use crate::common;
 
 use std::fs::File;
 use std::process::Stdio;

@@ -1,6 +1,6 @@
 //! `wabot config check` and every configuration rule, through the real binary.
 
-mod common;
+use crate::common;
 
 use common::{Sandbox, fixture_config, fixtures};
 use serde_json::{Value, json};

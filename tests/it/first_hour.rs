@@ -1,7 +1,7 @@
 //! A newcomer's first hour: the demo, closed pipes, bare file names, a mistyped
 //! `--db`, permissions, config words, tables that fit, and words that tell the truth.
 
-mod common;
+use crate::common;
 
 use std::io::Read;
 use std::process::Stdio;

@@ -1,7 +1,7 @@
 //! The WhatsApp commands at their boundary: no server is reachable from here, so these
 //! check that every failure is clear, bounded and coded for systemd and scripts.
 
-mod common;
+use crate::common;
 
 use std::fs::File;
 use std::process::Command;

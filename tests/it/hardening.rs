@@ -1,7 +1,7 @@
 //! Regression tests for the fault and bad-input campaign: no setting, provider answer
 //! or file destroys data or stalls a chat. Each test is named after its case.
 
-mod common;
+use crate::common;
 
 use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, Instant, SystemTime};

@@ -1,0 +1,22 @@
+//! The integration tests: one binary (as ripgrep has it), so the shared helpers in
+//! `common` compile once. Every test runs the real `wabot` binary on temp directories.
+
+mod common;
+
+mod agent;
+mod config;
+mod conformance_exports;
+mod control;
+mod export;
+mod first_hour;
+mod hardening;
+mod import;
+mod llm;
+mod maintenance;
+mod mcp;
+mod smoke;
+mod store;
+mod sync;
+mod voice;
+mod webhooks;
+mod whatsapp;
