@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::status::OutboxStatus;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "wabot",
@@ -374,32 +376,17 @@ pub struct SendArgs {
     pub output: JsonFlag,
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum OutboxStatus {
-    Pending,
-    /// Written to WhatsApp, waiting for the server's acknowledgement
-    Written,
-    Sent,
-    Failed,
-    Cancelled,
-}
-
-impl OutboxStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OutboxStatus::Pending => "pending",
-            OutboxStatus::Written => "written",
-            OutboxStatus::Sent => "sent",
-            OutboxStatus::Failed => "failed",
-            OutboxStatus::Cancelled => "cancelled",
-        }
-    }
+/// The outbox statuses `--status` accepts: the words the store keeps.
+fn outbox_status() -> impl clap::builder::TypedValueParser<Value = OutboxStatus> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(OutboxStatus::ALL.iter().map(|s| s.as_str()))
+        .try_map(|word| word.parse::<OutboxStatus>())
 }
 
 #[derive(Debug, Args)]
 pub struct OutboxListArgs {
     /// Only rows with this status
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = outbox_status())]
     pub status: Option<OutboxStatus>,
     /// At most this many rows
     #[arg(long, default_value_t = 100)]

@@ -92,7 +92,7 @@ pub fn examine(config: &Config, db: &Db) -> Result<Vec<Finding>> {
             } else {
                 "running, not connected"
             },
-            b.detail.as_deref().unwrap_or(&b.state)
+            b.detail.as_deref().unwrap_or(b.state.as_str())
         ),
     };
     let unit = if web { "wabot-listen" } else { "wabot-webhook" };

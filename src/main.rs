@@ -25,7 +25,7 @@ mod whatsapp;
 // The library crates under the names the binary's modules use (`crate::db`, `crate::jid`):
 // see ARCHITECTURE.md for what each may import.
 use wabot_core::{
-    attachment, backoff, checkpoint, clock, expiry, jid, message, message_id, policy,
+    attachment, backoff, checkpoint, clock, expiry, jid, kind, message, message_id, policy, status,
 };
 use wabot_llm::{self as llm, http};
 use wabot_store::{self as db, files};

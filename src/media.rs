@@ -162,6 +162,7 @@ pub fn download(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::status::DownloadState;
 
     #[test]
     fn a_verified_file_is_kept_under_its_hash() {
@@ -221,7 +222,7 @@ mod tests {
 
     /// A database with one queued image whose stated hash is that of `genuine`.
     fn queued(genuine: &[u8]) -> (tempfile::TempDir, Db, i64) {
-        use crate::message::{NewMessage, Origin, Status};
+        use crate::message::{MessageKind, MessageStatus, NewMessage, Origin};
         let dir = tempfile::tempdir().unwrap();
         let mut db = Db::open(&dir.path().join("w.db")).unwrap();
         let media = Media {
@@ -242,22 +243,18 @@ mod tests {
             view_once: false,
         };
         let m = NewMessage {
-            chat_jid: "15550001111@s.whatsapp.net".into(),
-            id: "IMG1".into(),
-            sender: "15550001111@s.whatsapp.net".into(),
-            content: "[image]".into(),
-            timestamp_ms: 1_700_000_000_000,
-            is_from_me: false,
-            message_type: "image".into(),
-            push_name: None,
-            mentions: vec![],
-            quoted_id: None,
-            origin: Origin::Live,
+            message_type: MessageKind::Image,
             media: Some(Box::new(media)),
-            kept: Default::default(),
-            transcript: None,
+            ..NewMessage::text(
+                Origin::Live,
+                "15550001111@s.whatsapp.net",
+                "IMG1",
+                1_700_000_000_000,
+                "[image]",
+            )
         };
-        db.ingest(vec![m], &|_| Some(Status::History)).unwrap();
+        db.ingest(vec![m], &|_| Some(MessageStatus::History))
+            .unwrap();
         let row = db
             .next_media_download(crate::clock::now_ms())
             .unwrap()
@@ -278,7 +275,7 @@ mod tests {
         let media_dir = dir.path().join("media");
         let path = download(&mut db, &mut cdn, &media_dir, 1024, &row).unwrap();
         let row = db.media(id).unwrap().unwrap();
-        assert_eq!(row.download_state, "done");
+        assert_eq!(row.download_state, DownloadState::Done);
         assert_eq!(
             dir.path().join(row.local_path.unwrap()),
             path,
@@ -304,7 +301,7 @@ mod tests {
         let err = download(&mut db, &mut cdn, &dir.path().join("media"), 1024, &row).unwrap_err();
         assert!(err.to_string().contains("sha256 mismatch"), "{err}");
         let row = db.media(id).unwrap().unwrap();
-        assert_eq!(row.download_state, "failed");
+        assert_eq!(row.download_state, DownloadState::Failed);
         assert!(row.last_error.unwrap().contains("mismatch"));
         assert!(
             !dir.path().join("media").exists()

@@ -10,6 +10,7 @@ use crate::clock::{self, Polled};
 use crate::config::{Config, Transport};
 use crate::db::{Db, MediaRow};
 use crate::error::{self, Kind};
+use crate::status::DownloadState;
 use crate::whatsapp::session::{self, Session};
 use crate::{interrupt, lock, media};
 
@@ -52,13 +53,13 @@ pub fn fetch(config: &Config, db: &mut Db, row: &MediaRow) -> Result<PathBuf> {
         let Some(now) = db.media(row.id)? else {
             anyhow::bail!("message {} was deleted meanwhile", row.message_id);
         };
-        Ok(match now.download_state.as_str() {
-            "done" => Some(Ok(on_disk(&now.local_path.unwrap_or_default()))),
-            "failed" => Some(Err(anyhow::anyhow!(
+        Ok(match now.download_state {
+            DownloadState::Done => Some(Ok(on_disk(&now.local_path.unwrap_or_default()))),
+            DownloadState::Failed => Some(Err(anyhow::anyhow!(
                 "the download failed: {}",
                 now.last_error.unwrap_or_default()
             ))),
-            _ => None,
+            DownloadState::None | DownloadState::Pending => None,
         })
     })?;
     match polled {

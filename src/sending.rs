@@ -10,6 +10,7 @@ use crate::clock;
 use crate::config::Config;
 use crate::db::{Db, OutboxKind, OutboxRow};
 use crate::error::{self, Kind};
+use crate::status::OutboxStatus;
 
 /// Queues `text` for `chat` in one transaction; returns the rows, in sending order.
 pub fn queue(db: &mut Db, config: &Config, chat: &str, text: &str) -> Result<Vec<OutboxRow>> {
@@ -50,10 +51,12 @@ const POLL: Duration = Duration::from_millis(250);
 /// The row whose state is the message's: the last part goes out last, unless an
 /// earlier one failed.
 pub fn outcome(rows: &[OutboxRow]) -> Option<&OutboxRow> {
-    rows.iter().find(|r| r.status == "failed").or(rows.last())
+    rows.iter()
+        .find(|r| r.status == OutboxStatus::Failed)
+        .or(rows.last())
 }
 
 /// Not sent yet and not given up on: the listener still has it.
 pub fn is_open(row: &OutboxRow) -> bool {
-    matches!(row.status.as_str(), "pending" | "written")
+    row.status.is_open()
 }

@@ -12,6 +12,7 @@ use crate::config::Config;
 use crate::db::{Db, MessageMedia, Untranscribed};
 use crate::error;
 use crate::llm::{LlmError, Transcriber};
+use crate::status::DownloadState;
 
 pub enum Transcribed {
     Text(String),
@@ -94,7 +95,7 @@ pub fn transcribe(
 pub fn stored_file(config: &Config, item: &MessageMedia) -> Option<PathBuf> {
     let relative = item.file.local_path.as_deref()?;
     let path = config.database_path.with_file_name(relative);
-    (item.file.download_state == "done" && path.is_file()).then_some(path)
+    (item.file.download_state == DownloadState::Done && path.is_file()).then_some(path)
 }
 
 /// `image/jpeg` of `image/jpeg; charset=…`, lower case.

@@ -22,6 +22,7 @@ use super::MAX_BACKOFF;
 use crate::config::Config;
 use crate::db::{Db, MessageMedia, Turn};
 use crate::llm::Transcriber;
+use crate::status::DownloadState;
 use crate::transcripts::{self, Transcribed, essence};
 use crate::{backoff, clock};
 
@@ -96,7 +97,7 @@ impl Looker<'_> {
 
     /// A turn waits while its file is being downloaded, within the patience.
     fn downloading(&self, item: &MessageMedia, now: i64, what: &str) -> Option<Looked> {
-        let waiting = item.file.download_state == "pending"
+        let waiting = item.file.download_state == DownloadState::Pending
             && now - item.file.created_at < DOWNLOAD_PATIENCE_MS
             && matches!(self.mode, Mode::Transcribe(_));
         waiting.then(|| Looked::Wait {

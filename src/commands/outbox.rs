@@ -7,6 +7,7 @@ use super::{Names, load_config, read_db};
 use crate::cli::{Global, OutboxListArgs};
 use crate::clock;
 use crate::output;
+use crate::status::OutboxStatus;
 
 /// Characters of content shown per row in the table; `--json` has it all.
 const PREVIEW: usize = 60;
@@ -14,7 +15,7 @@ const PREVIEW: usize = 60;
 pub fn list(global: &Global, args: &OutboxListArgs) -> Result<()> {
     let config = load_config(global)?;
     let db = read_db(&config)?;
-    let rows = db.outbox(args.status.map(|s| s.as_str()), args.limit)?;
+    let rows = db.outbox(args.status, args.limit)?;
     if args.output.json {
         return output::print_json(&rows);
     }
@@ -29,8 +30,8 @@ pub fn list(global: &Global, args: &OutboxListArgs) -> Result<()> {
             content.push('…');
         }
         let status = match &row.last_error {
-            Some(e) if row.status != "sent" => format!("{} ({e})", row.status),
-            _ => row.status.clone(),
+            Some(e) if row.status != OutboxStatus::Sent => format!("{} ({e})", row.status),
+            _ => row.status.to_string(),
         };
         let tz = config.timezone();
         let receipt = match (row.read_at, row.delivered_at) {

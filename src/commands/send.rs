@@ -7,6 +7,7 @@ use anyhow::Result;
 use super::{load_config, open_db, resolve_chat};
 use crate::cli::{Global, SendArgs};
 use crate::error::{self, Kind};
+use crate::status::OutboxStatus;
 use crate::{clock, output, sending};
 
 pub fn send(global: &Global, args: &SendArgs) -> Result<()> {
@@ -31,12 +32,12 @@ pub fn send(global: &Global, args: &SendArgs) -> Result<()> {
         let ids: Vec<String> = rows.iter().map(|r| format!("#{}", r.id)).collect();
         output::line(format_args!("{} to {chat}: {}", ids.join(" "), row.status))?;
     }
-    match (args.wait, row.status.as_str()) {
-        (Some(_), "failed") => anyhow::bail!(
+    match (args.wait, row.status) {
+        (Some(_), OutboxStatus::Failed) => anyhow::bail!(
             "sending failed: {}",
             row.last_error.as_deref().unwrap_or("unknown error")
         ),
-        (Some(s), "pending" | "written") => Err(error::failure(
+        (Some(s), status) if status.is_open() => Err(error::failure(
             Kind::Temporary,
             format!(
                 "not confirmed by WhatsApp within {s} s (is `wabot listen` running?); it stays queued as #{}",
@@ -48,14 +49,24 @@ pub fn send(global: &Global, args: &SendArgs) -> Result<()> {
 }
 
 pub fn cancel(global: &Global, id: i64) -> Result<()> {
-    move_row(global, id, &["pending"], "cancelled")
+    move_row(
+        global,
+        id,
+        &[OutboxStatus::Pending],
+        OutboxStatus::Cancelled,
+    )
 }
 
 pub fn retry(global: &Global, id: i64) -> Result<()> {
-    move_row(global, id, &["failed", "cancelled"], "pending")
+    move_row(
+        global,
+        id,
+        &[OutboxStatus::Failed, OutboxStatus::Cancelled],
+        OutboxStatus::Pending,
+    )
 }
 
-fn move_row(global: &Global, id: i64, from: &[&str], to: &str) -> Result<()> {
+fn move_row(global: &Global, id: i64, from: &[OutboxStatus], to: OutboxStatus) -> Result<()> {
     let config = load_config(global)?;
     let mut db = open_db(&config)?;
     let Some(row) = db.outbox_row(id)? else {
@@ -70,7 +81,10 @@ fn move_row(global: &Global, id: i64, from: &[&str], to: &str) -> Result<()> {
             format!(
                 "outbox row #{id} is {}, not {}",
                 row.status,
-                from.join(" or ")
+                from.iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" or ")
             ),
         ));
     }

@@ -71,7 +71,7 @@ fn queue(db: &mut Db, config: &Config, own: &str) -> Result<Report> {
     if !beat.connected {
         log::warn!(
             "the listener is running but not connected ({}); the message waits in the outbox",
-            beat.detail.as_deref().unwrap_or(&beat.state)
+            beat.detail.as_deref().unwrap_or(beat.state.as_str())
         );
     }
     let today = tz

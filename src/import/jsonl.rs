@@ -39,20 +39,22 @@ const MILLIS_THRESHOLD: i64 = 100_000_000_000;
 pub fn parse_line(line: &str) -> Result<NewMessage, String> {
     let record: Record = serde_json::from_str(line).map_err(|e| json_message(&e))?;
     Ok(NewMessage {
-        timestamp_ms: timestamp_ms(&record.timestamp)?,
-        chat_jid: record.chat_jid,
-        id: record.id,
         sender: record.sender,
-        content: record.content,
         is_from_me: record.is_from_me,
-        message_type: record.message_type,
+        message_type: record
+            .message_type
+            .parse()
+            .map_err(|e| format!("message_type: {e}"))?,
         push_name: record.push_name,
         mentions: record.mentions,
-        quoted_id: None,
-        origin: Origin::Import,
-        media: None,
-        kept: Default::default(),
         transcript: record.transcript.filter(|t| !t.trim().is_empty()),
+        ..NewMessage::text(
+            Origin::Import,
+            record.chat_jid,
+            record.id,
+            timestamp_ms(&record.timestamp)?,
+            record.content,
+        )
     })
 }
 

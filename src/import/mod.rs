@@ -13,7 +13,7 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 use crate::db::Db;
-use crate::message::{NewMessage, Status};
+use crate::message::{MessageStatus, NewMessage};
 
 /// Records per transaction: large enough to amortise the commit, small enough that a
 /// concurrent writer (the listener) never waits long.
@@ -49,7 +49,7 @@ impl Summary {
 }
 
 /// Decides which stored records the agent answers (`None`: do not store).
-pub type StatusOf<'a> = &'a dyn Fn(&NewMessage) -> Option<Status>;
+pub type StatusOf<'a> = &'a dyn Fn(&NewMessage) -> Option<MessageStatus>;
 
 /// Imports JSONL from `input`.
 pub fn jsonl(db: &mut Db, input: impl BufRead, status_of: StatusOf) -> Result<Summary> {

@@ -191,7 +191,7 @@ fn keep(
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let attachment = Media {
-        kind: kind.message_type(),
+        kind: kind.media_type(),
         mimetype: Some(mimetype.to_string()),
         size_bytes: i64::try_from(bytes.len()).ok(),
         sha256: Some(sha256),

@@ -19,6 +19,7 @@ use crate::chats::{self, Names};
 use crate::config::Config;
 use crate::db::{Db, RANK_AMONG, SearchFilter, SearchOrder};
 use crate::error::{self, Kind};
+use crate::status::OutboxStatus;
 use crate::{clock, jid, sending};
 
 /// The send tool's name: removed from the router when sending is not allowed.
@@ -559,15 +560,13 @@ impl Archive {
             if wait > 0 {
                 sending::wait(&db, &mut rows, Duration::from_secs(wait))?;
             }
-            let status = sending::outcome(&rows)
-                .map(|r| r.status.clone())
-                .unwrap_or_default();
+            let status = sending::outcome(&rows).map(|r| r.status);
             Ok(json!({
                 "chat": chat,
                 "outbox_ids": rows.iter().map(|r| r.id).collect::<Vec<_>>(),
                 "message_ids": rows.iter().map(|r| r.message_id.clone()).collect::<Vec<_>>(),
-                "status": status,
-                "sent": status == "sent",
+                "status": status.map_or("", |s| s.as_str()),
+                "sent": status == Some(OutboxStatus::Sent),
                 "note": if rows.iter().any(sending::is_open) {
                     "queued: the listener (`wabot listen`) sends it"
                 } else {

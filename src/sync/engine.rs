@@ -149,7 +149,7 @@ fn is_older(m: &Cursor, cursor: &Cursor) -> bool {
 mod tests {
     use super::*;
     use crate::db::RequestState;
-    use crate::message::{NewMessage, Origin, Status};
+    use crate::message::{MessageKind, MessageStatus, NewMessage, Origin};
 
     const CHAT: &str = "15550001111@s.whatsapp.net";
     const T0: i64 = 1_700_000_000_000;
@@ -162,7 +162,7 @@ mod tests {
             content: format!("message {i}"),
             timestamp_ms: T0 + i * 60_000,
             is_from_me: i % 3 == 0,
-            message_type: "text".into(),
+            message_type: MessageKind::Text,
             push_name: None,
             mentions: vec![],
             quoted_id: None,
@@ -226,7 +226,9 @@ mod tests {
                     from_me: m.is_from_me,
                 })
                 .collect();
-            self.db.ingest(batch, &|_| Some(Status::History)).unwrap();
+            self.db
+                .ingest(batch, &|_| Some(MessageStatus::History))
+                .unwrap();
             Ok(Answer {
                 messages,
                 end_of_history: from == 0,
@@ -239,7 +241,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("w.db");
         let mut db = Db::open(&path).unwrap();
-        db.ingest(vec![message(total - 1)], &|_| Some(Status::Pending))
+        db.ingest(vec![message(total - 1)], &|_| Some(MessageStatus::Pending))
             .unwrap();
         let phone = Phone::new(&path, total - 1);
         (dir, db, phone)

@@ -16,6 +16,7 @@ use crate::config::{
     WHATSAPP_VERIFY_TOKEN,
 };
 use crate::db::{DeliveryUpdate, MediaRow, OutboxRow};
+use crate::kind::MessageKind;
 use crate::message::NewMessage;
 use crate::{clock, jid};
 
@@ -207,7 +208,7 @@ fn message(m: &Value, contacts: &[Value]) -> Result<NewMessage, String> {
                 .filter_map(|k| text_of(&body[*k]))
                 .collect::<Vec<_>>()
                 .join(", ");
-            out.message_type = "location".into();
+            out.message_type = MessageKind::Location;
             out.content = format!(
                 "[location] {place} ({}, {})",
                 body["latitude"], body["longitude"]
@@ -220,27 +221,27 @@ fn message(m: &Value, contacts: &[Value]) -> Result<NewMessage, String> {
                 .flatten()
                 .filter_map(|c| text_of(&c["name"]["formatted_name"]))
                 .collect();
-            out.message_type = "contact".into();
+            out.message_type = MessageKind::Contact;
             out.content = format!("[contact] {}", names.join(", "));
         }
         "reaction" => {
-            out.message_type = "reaction".into();
+            out.message_type = MessageKind::Reaction;
             out.content = text_of(&body["emoji"]).unwrap_or_default().to_string();
             out.quoted_id = text_of(&body["message_id"]).map(str::to_string);
         }
         "button" => {
-            out.message_type = "response".into();
+            out.message_type = MessageKind::Response;
             out.content = text_of(&body["text"]).unwrap_or_default().to_string();
         }
         "interactive" => {
-            out.message_type = "response".into();
+            out.message_type = MessageKind::Response;
             let reply = ["button_reply", "list_reply"]
                 .iter()
                 .find_map(|k| text_of(&body[*k]["title"]));
             out.content = reply.unwrap_or_default().to_string();
         }
         other => {
-            out.message_type = "unsupported".into();
+            out.message_type = MessageKind::Unsupported;
             out.content = format!("[unsupported: {other}]");
             out.kept.wire_type = Some(other.to_string());
             out.kept.wire_raw = Some(m.to_string().into_bytes());

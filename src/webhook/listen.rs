@@ -15,6 +15,7 @@ use crate::config::{Config, Transport};
 use crate::db::{Db, Heartbeat};
 use crate::media::Fetch;
 use crate::policy::Policy;
+use crate::status::HeartbeatState;
 use crate::{arrival, clock, interrupt};
 
 const WORKERS: usize = 4;
@@ -108,7 +109,7 @@ pub fn run(config: Config, reload: impl Fn() -> Result<Config>) -> Result<()> {
     let detail = format!("{transport} webhook on {addr}");
     let mut hash = config.hash.clone();
     while !stop.load(Ordering::Relaxed) {
-        beat(&mut db, &shared, started, "running", &detail)?;
+        beat(&mut db, &shared, started, HeartbeatState::Running, &detail)?;
         if let Err(e) = replay_spool(&shared, &mut db) {
             log::warn!("webhooks kept on disk are not stored yet: {e:#}");
         }
@@ -143,7 +144,7 @@ pub fn run(config: Config, reload: impl Fn() -> Result<Config>) -> Result<()> {
         // Every request is answered by now: no run is started after this.
         arrival.shutdown(arrival::LISTENER_GRACE);
     }
-    beat(&mut db, &shared, started, "stopped", &detail)
+    beat(&mut db, &shared, started, HeartbeatState::Stopped, &detail)
 }
 
 /// Stores the requests the workers had to keep on disk, now that they may go in.
@@ -187,14 +188,20 @@ fn step(
     Ok(busy)
 }
 
-fn beat(db: &mut Db, shared: &Shared, started: i64, state: &str, detail: &str) -> Result<()> {
+fn beat(
+    db: &mut Db,
+    shared: &Shared,
+    started: i64,
+    state: HeartbeatState,
+    detail: &str,
+) -> Result<()> {
     let last = shared.last_event.load(Ordering::Relaxed);
     db.write_heartbeat(&Heartbeat {
         pid: i64::from(std::process::id()),
         started_at: started,
         updated_at: clock::now_ms(),
-        connected: state == "running",
-        state: state.into(),
+        connected: state == HeartbeatState::Running,
+        state,
         detail: Some(detail.into()),
         last_event_at: (last > 0).then_some(last),
     })

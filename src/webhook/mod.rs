@@ -18,6 +18,7 @@ use anyhow::Result;
 use crate::attachment::{Media, Remote};
 use crate::config::Config;
 use crate::db::{DeliveryUpdate, MediaRow, OutboxRow, Quarantined};
+use crate::kind::MessageKind;
 use crate::message::{NewMessage, Origin};
 
 pub use crate::db::Delivery;
@@ -154,7 +155,7 @@ fn new_message(
         content: text.to_string(),
         timestamp_ms,
         is_from_me: false,
-        message_type: "text".into(),
+        message_type: MessageKind::Text,
         push_name: push_name.map(str::to_string),
         mentions: Vec::new(),
         quoted_id: None,
@@ -208,7 +209,7 @@ impl Attachment {
             Some(c) => format!("[{tag}] {c}"),
             None => format!("[{tag}]"),
         };
-        m.message_type = self.kind.to_string();
+        m.message_type = MessageKind::of_media(self.kind);
         m.media = Some(Box::new(Media {
             kind: self.kind,
             mimetype: self.mimetype,

@@ -10,6 +10,7 @@ use anyhow::Result;
 
 use super::{Api, FailureKind};
 use crate::db::{ACK_TIMEOUT_MS, Db};
+use crate::status::OutboxStatus;
 use crate::whatsapp::drain::MAX_SEND_ATTEMPTS;
 
 /// Sends the next due row, if any; returns whether there was one.
@@ -17,7 +18,7 @@ pub fn send_next(db: &mut Db, api: &mut dyn Api, own_jid: &str, now: i64) -> Res
     let Some(row) = db.due_sends(now, 1)?.into_iter().next() else {
         return Ok(false);
     };
-    if row.status == "written" && row.attempts >= MAX_SEND_ATTEMPTS {
+    if row.status == OutboxStatus::Written && row.attempts >= MAX_SEND_ATTEMPTS {
         let error = format!(
             "no answer from the provider after {} attempts",
             row.attempts
@@ -121,8 +122,8 @@ mod tests {
         assert!(send_next(&mut db, &mut api, "me", 0).unwrap());
         let row = db.outbox_row(id).unwrap().unwrap();
         assert_eq!(
-            (row.status.as_str(), row.error_code.as_deref()),
-            ("failed", Some("131047"))
+            (row.status, row.error_code.as_deref()),
+            (OutboxStatus::Failed, Some("131047"))
         );
         assert!(!send_next(&mut db, &mut api, "me", i64::MAX / 2).unwrap());
         assert_eq!(api.1.len(), 1);
@@ -148,12 +149,18 @@ mod tests {
             now += 400_000;
         }
         assert_eq!(api.1.len() as i64, MAX_SEND_ATTEMPTS);
-        assert_eq!(db.outbox_row(id).unwrap().unwrap().status, "failed");
+        assert_eq!(
+            db.outbox_row(id).unwrap().unwrap().status,
+            OutboxStatus::Failed
+        );
 
         let (_dir, mut db, id) = queued();
         let mut api = Script(vec![Err(FailureKind::Unknown), Ok("SM1".into())], vec![]);
         send_next(&mut db, &mut api, "me", 0).unwrap();
-        assert_eq!(db.outbox_row(id).unwrap().unwrap().status, "written");
+        assert_eq!(
+            db.outbox_row(id).unwrap().unwrap().status,
+            OutboxStatus::Written
+        );
         assert!(
             !send_next(&mut db, &mut api, "me", ACK_TIMEOUT_MS - 1).unwrap(),
             "an unanswered send waits for the provider's callback first"
@@ -161,8 +168,8 @@ mod tests {
         assert!(send_next(&mut db, &mut api, "me", ACK_TIMEOUT_MS).unwrap());
         let row = db.outbox_row(id).unwrap().unwrap();
         assert_eq!(
-            (row.status.as_str(), row.provider_id.as_deref()),
-            ("sent", Some("SM1"))
+            (row.status, row.provider_id.as_deref()),
+            (OutboxStatus::Sent, Some("SM1"))
         );
         assert_eq!(api.1, ["OWN1", "OWN1"], "the same row, never a second one");
     }

@@ -56,7 +56,8 @@ pub fn store(db: &mut Db, policy: &Policy, own_jid: &str, inbound: Inbound) -> R
 mod tests {
     use super::*;
     use crate::db::{Delivery, DeliveryUpdate, OutboxKind, Outgoing};
-    use crate::message::{NewMessage, Origin};
+    use crate::message::{MessageKind, NewMessage, Origin};
+    use crate::status::OutboxStatus;
 
     const ALICE: &str = "15550001111@s.whatsapp.net";
     const OWN: &str = "15550009999@s.whatsapp.net";
@@ -69,7 +70,7 @@ mod tests {
             content: "hi".into(),
             timestamp_ms: crate::clock::now_ms(),
             is_from_me: false,
-            message_type: "text".into(),
+            message_type: MessageKind::Text,
             push_name: Some("Alice".into()),
             mentions: vec![],
             quoted_id: None,
@@ -151,7 +152,7 @@ mod tests {
         };
         assert_eq!(store(&mut db, &policy, OWN, inbound).unwrap().statuses, 1);
         let row = db.outbox_row(row.id).unwrap().unwrap();
-        assert_eq!(row.status, "sent");
+        assert_eq!(row.status, OutboxStatus::Sent);
         assert_eq!(row.provider_id.as_deref(), Some("SMabc"));
         assert!(
             !db.mark_written(row.id, 6).unwrap(),
@@ -167,8 +168,8 @@ mod tests {
         store(&mut db, &policy, OWN, inbound).unwrap();
         let row = db.outbox_row(row.id).unwrap().unwrap();
         assert_eq!(
-            (row.status.as_str(), row.error_code.as_deref()),
-            ("failed", Some("63016"))
+            (row.status, row.error_code.as_deref()),
+            (OutboxStatus::Failed, Some("63016"))
         );
         assert_eq!(db.stats().unwrap().outbox.outside_window, 1);
     }

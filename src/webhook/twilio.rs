@@ -8,6 +8,7 @@ use super::{Delivery, FailureKind, Headers, Inbound, Provider, Refusal, SendFail
 use crate::attachment::Remote;
 use crate::config::{Config, Secret, TWILIO_AUTH_TOKEN, TWILIO_MAX_CHARS};
 use crate::db::{DeliveryUpdate, MediaRow, OutboxRow};
+use crate::kind::MessageKind;
 use crate::{clock, jid};
 
 /// The query parameter of the status callback URL that carries wabot's own id of the row,
@@ -172,7 +173,7 @@ fn message(sid: &str, params: &[(String, String)]) -> Result<crate::message::New
     if let Some(attachment) = media {
         attachment.attach(&mut m);
     } else if let Some((lat, lon)) = location {
-        m.message_type = "location".into();
+        m.message_type = MessageKind::Location;
         let place = param(params, "Address").or(param(params, "Label"));
         m.content = format!("[location] {} ({lat}, {lon})", place.unwrap_or_default());
     }

@@ -11,7 +11,7 @@ use whatsapp_rust::wacore_binary::{JidExt, Server};
 
 use crate::db::PollSecret;
 use crate::media::{DownloadRef, Media};
-use crate::message::{Kept, NewMessage, Origin};
+use crate::message::{Kept, MessageKind, NewMessage, Origin};
 
 /// What one incoming WhatsApp message means for the store.
 #[derive(Debug, Clone, PartialEq)]
@@ -158,14 +158,14 @@ pub fn convert(info: &MessageInfo, message: &wa::Message) -> Inbound {
     let base = unwrap_layers(message);
     let chat_jid = identity(chat);
     let at = info.timestamp.timestamp_millis();
-    let record = |kind: &str, content: String| NewMessage {
+    let record = |kind: MessageKind, content: String| NewMessage {
         chat_jid: chat_jid.clone(),
         id: info.id.clone(),
         sender: identity(&info.source.sender),
         content,
         timestamp_ms: at,
         is_from_me: info.source.is_from_me,
-        message_type: kind.into(),
+        message_type: kind,
         push_name: Some(info.push_name.clone()).filter(|n| !n.is_empty()),
         mentions: Vec::new(),
         quoted_id: None,
@@ -200,18 +200,23 @@ pub fn convert(info: &MessageInfo, message: &wa::Message) -> Inbound {
                     0 => "[disappearing messages: off]".to_string(),
                     secs => format!("[disappearing messages: {}]", duration(u64::from(secs))),
                 };
-                Inbound::Message(record("ephemeral_setting", content))
+                Inbound::Message(record(MessageKind::EphemeralSetting, content))
             }
             _ => Inbound::Skip("protocol message"),
         };
     }
     if let Some(update) = base.poll_update_message.as_option() {
-        return poll_vote(info, message, update, record("unsupported", String::new()));
+        return poll_vote(
+            info,
+            message,
+            update,
+            record(MessageKind::Unsupported, String::new()),
+        );
     }
     let Some(body) = body(base) else {
         return match wire_types(base).first() {
             Some(wire) => Inbound::Message(unsupported(
-                record("unsupported", String::new()),
+                record(MessageKind::Unsupported, String::new()),
                 wire,
                 message,
             )),
@@ -259,7 +264,7 @@ fn is_view_once(message: &wa::Message) -> bool {
 
 /// The record of content wabot cannot read: its wire type and the whole protobuf.
 fn unsupported(mut m: NewMessage, wire: &str, message: &wa::Message) -> NewMessage {
-    m.message_type = "unsupported".into();
+    m.message_type = MessageKind::Unsupported;
     m.content = format!("[unsupported: {wire}]");
     m.kept.wire_type = Some(wire.to_string());
     m.kept.wire_raw = Some(whatsapp_rust::waproto::codec::message_to_vec(message));
@@ -433,25 +438,22 @@ pub fn undecryptable(info: &MessageInfo) -> Inbound {
         return Inbound::Skip("status, broadcast or newsletter");
     }
     Inbound::Message(NewMessage {
-        chat_jid: identity(chat),
-        id: info.id.clone(),
         sender: identity(&info.source.sender),
-        content: "[message not decrypted yet]".into(),
-        timestamp_ms: info.timestamp.timestamp_millis(),
         is_from_me: info.source.is_from_me,
-        message_type: "undecryptable".into(),
+        message_type: MessageKind::Undecryptable,
         push_name: Some(info.push_name.clone()).filter(|n| !n.is_empty()),
-        mentions: Vec::new(),
-        quoted_id: None,
-        origin: Origin::Live,
-        media: None,
-        kept: Kept::default(),
-        transcript: None,
+        ..NewMessage::text(
+            Origin::Live,
+            identity(chat),
+            info.id.clone(),
+            info.timestamp.timestamp_millis(),
+            "[message not decrypted yet]",
+        )
     })
 }
 
 struct Body<'a> {
-    kind: &'static str,
+    kind: MessageKind,
     content: String,
     context: Option<&'a wa::ContextInfo>,
     quoted: Option<String>,
@@ -522,44 +524,44 @@ fn body(m: &wa::Message) -> Option<Body<'_>> {
         Some(text) => format!("[{tag}] {text}"),
         None => format!("[{tag}]"),
     };
-    let (kind, content, context): (&'static str, String, Option<&wa::ContextInfo>) =
+    let (kind, content, context): (MessageKind, String, Option<&wa::ContextInfo>) =
         if let Some(r) = m.reaction_message.as_option() {
             let target = r.key.as_option().and_then(|k| k.id.clone());
             // An empty reaction takes the sender's earlier one back.
             let text = r.text.clone().unwrap_or_default();
             return Some(Body {
                 kind: if text.is_empty() {
-                    "reaction_removed"
+                    MessageKind::ReactionRemoved
                 } else {
-                    "reaction"
+                    MessageKind::Reaction
                 },
                 content: text,
                 context: None,
                 quoted: target,
             });
         } else if let Some(text) = m.conversation.as_deref().filter(|t| !t.is_empty()) {
-            ("text", text.to_string(), None)
+            (MessageKind::Text, text.to_string(), None)
         } else if let Some(x) = m.extended_text_message.as_option() {
             (
-                "text",
+                MessageKind::Text,
                 x.text.clone().unwrap_or_default(),
                 x.context_info.as_option(),
             )
         } else if let Some(x) = m.image_message.as_option() {
             (
-                "image",
+                MessageKind::Image,
                 tagged("image", x.caption.as_deref()),
                 x.context_info.as_option(),
             )
         } else if let Some(x) = m.video_message.as_option() {
             (
-                "video",
+                MessageKind::Video,
                 tagged("video", x.caption.as_deref()),
                 x.context_info.as_option(),
             )
         } else if let Some(x) = m.ptv_message.as_option() {
             (
-                "video",
+                MessageKind::Video,
                 tagged("video note", x.caption.as_deref()),
                 x.context_info.as_option(),
             )
@@ -575,7 +577,7 @@ fn body(m: &wa::Message) -> Option<Body<'_>> {
                 .map(|c| format!(" {c}"))
                 .unwrap_or_default();
             (
-                "document",
+                MessageKind::Document,
                 format!("[document: {name}]{caption}"),
                 x.context_info.as_option(),
             )
@@ -585,10 +587,14 @@ fn body(m: &wa::Message) -> Option<Body<'_>> {
             } else {
                 "audio"
             };
-            ("audio", tagged(tag, None), x.context_info.as_option())
+            (
+                MessageKind::Audio,
+                tagged(tag, None),
+                x.context_info.as_option(),
+            )
         } else if let Some(x) = m.sticker_message.as_option() {
             (
-                "sticker",
+                MessageKind::Sticker,
                 tagged("sticker", None),
                 x.context_info.as_option(),
             )
@@ -604,25 +610,25 @@ fn body(m: &wa::Message) -> Option<Body<'_>> {
                 x.degrees_longitude.unwrap_or_default()
             );
             (
-                "location",
+                MessageKind::Location,
                 tagged("location", Some(&at)),
                 x.context_info.as_option(),
             )
         } else if let Some(x) = m.live_location_message.as_option() {
             (
-                "location",
+                MessageKind::Location,
                 tagged("live location", x.caption.as_deref()),
                 x.context_info.as_option(),
             )
         } else if let Some(x) = m.contact_message.as_option() {
             (
-                "contact",
+                MessageKind::Contact,
                 tagged("contact", x.display_name.as_deref()),
                 x.context_info.as_option(),
             )
         } else if let Some(x) = m.contacts_array_message.as_option() {
             (
-                "contact",
+                MessageKind::Contact,
                 tagged("contacts", x.display_name.as_deref()),
                 x.context_info.as_option(),
             )
@@ -634,12 +640,12 @@ fn body(m: &wa::Message) -> Option<Body<'_>> {
                 .collect();
             let question = x.name.as_deref().unwrap_or_default();
             (
-                "poll",
+                MessageKind::Poll,
                 format!("[poll] {question}: {}", options.join(" / ")),
                 x.context_info.as_option(),
             )
         } else if let Some((content, context)) = response(m) {
-            ("response", content, context)
+            (MessageKind::Response, content, context)
         } else if let Some(x) = m.call_log_messsage.as_option() {
             let kind = if x.is_video == Some(true) {
                 "video call"
@@ -656,7 +662,11 @@ fn body(m: &wa::Message) -> Option<Body<'_>> {
                 .filter(|d| *d > 0)
                 .map(|d| format!(", {}", duration(d)))
                 .unwrap_or_default();
-            ("call", format!("[{kind}{outcome}{length}]"), None)
+            (
+                MessageKind::Call,
+                format!("[{kind}{outcome}{length}]"),
+                None,
+            )
         } else if let Some(x) = m.event_message.as_option() {
             let when = x
                 .start_time
@@ -675,7 +685,7 @@ fn body(m: &wa::Message) -> Option<Body<'_>> {
                 .map(|d| format!(": {d}"))
                 .unwrap_or_default();
             (
-                "event",
+                MessageKind::Event,
                 format!(
                     "[event{cancelled}] {}{when}{description}",
                     x.name.as_deref().unwrap_or_default()
@@ -690,7 +700,7 @@ fn body(m: &wa::Message) -> Option<Body<'_>> {
                 .map(|c| format!(": {c}"))
                 .unwrap_or_default();
             (
-                "group_invite",
+                MessageKind::GroupInvite,
                 format!(
                     "[group invite] {}{caption}",
                     x.group_name.as_deref().unwrap_or("a group")
@@ -702,7 +712,7 @@ fn body(m: &wa::Message) -> Option<Body<'_>> {
             let images = x.expected_image_count.unwrap_or_default();
             let videos = x.expected_video_count.unwrap_or_default();
             (
-                "album",
+                MessageKind::Album,
                 format!("[album: {images} images, {videos} videos]"),
                 x.context_info.as_option(),
             )
@@ -810,7 +820,7 @@ pub(super) mod tests {
     /// (type, content) of a direct message.
     fn seen(message: wa::Message) -> (String, String) {
         let m = stored(&dm(), message);
-        (m.message_type, m.content)
+        (m.message_type.to_string(), m.content)
     }
 
     fn key(id: &str) -> MessageField<wa::MessageKey> {

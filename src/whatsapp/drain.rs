@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::Result;
 
 use crate::db::{Db, OutboxRow};
+use crate::status::OutboxStatus;
 
 /// Sends attempted per row before it is marked failed.
 pub const MAX_SEND_ATTEMPTS: i64 = 6;
@@ -48,7 +49,7 @@ pub fn drain_once(
 ) -> Result<DrainReport> {
     let mut report = DrainReport::default();
     for row in db.due_sends(now, limit)? {
-        if row.status == "written" && row.attempts >= MAX_SEND_ATTEMPTS {
+        if row.status == OutboxStatus::Written && row.attempts >= MAX_SEND_ATTEMPTS {
             let error = format!(
                 "no acknowledgement from WhatsApp after {} writes",
                 row.attempts
@@ -175,7 +176,7 @@ mod tests {
         ack(&mut db, &phone);
         let ids: Vec<&str> = phone.sends.iter().map(|s| s.1.as_str()).collect();
         assert_eq!(ids, [a1.as_str(), b1.as_str(), a2.as_str()]);
-        assert_eq!(db.outbox(Some("sent"), 10).unwrap().len(), 3);
+        assert_eq!(db.outbox(Some(OutboxStatus::Sent), 10).unwrap().len(), 3);
         let stats = db.stats().unwrap();
         assert_eq!(
             stats.messages.outbound, 3,
@@ -208,8 +209,8 @@ mod tests {
         let rows = db.outbox(None, 10).unwrap();
         assert_eq!(rows.len(), 1, "no second row for the resend");
         assert_eq!(
-            (rows[0].message_id.as_str(), rows[0].status.as_str()),
-            (id.as_str(), "sent")
+            (rows[0].message_id.as_str(), rows[0].status),
+            (id.as_str(), OutboxStatus::Sent)
         );
     }
 
@@ -242,7 +243,7 @@ mod tests {
             }
             now += 400_000;
         }
-        let gave_up = db.outbox(Some("failed"), 10).unwrap();
+        let gave_up = db.outbox(Some(OutboxStatus::Failed), 10).unwrap();
         assert_eq!(gave_up[0].content, "first");
         assert_eq!(gave_up[0].attempts, MAX_SEND_ATTEMPTS);
         assert_eq!(gave_up[0].last_error.as_deref(), Some("network down"));

@@ -12,6 +12,7 @@ use super::convert::{self, Inbound, Received};
 use crate::arrival::Arrival;
 use crate::clock;
 use crate::db::{Db, Quarantined};
+use crate::kind::MessageKind;
 use crate::message::NewMessage;
 use crate::policy::Policy;
 
@@ -98,7 +99,7 @@ fn read_vote(db: &Db, mut m: NewMessage, vote: &convert::Vote) -> Result<NewMess
             .push("the vote did not decrypt with its poll's secret".into());
         return Ok(m);
     };
-    m.message_type = "poll_vote".into();
+    m.message_type = MessageKind::PollVote;
     m.content = if options.is_empty() {
         "[poll vote withdrawn]".into()
     } else {
@@ -196,7 +197,7 @@ impl whatsapp_rust::InboundDurabilityHook for Hook {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::message::{NewMessage, Origin, Status};
+    use crate::message::{MessageStatus, NewMessage, Origin};
 
     fn message(chat: &str, id: &str, from_me: bool, kind: &str) -> NewMessage {
         NewMessage {
@@ -210,7 +211,7 @@ mod tests {
             content: "hi".into(),
             timestamp_ms: 1_700_000_000_000,
             is_from_me: from_me,
-            message_type: kind.into(),
+            message_type: kind.parse().expect("a message kind"),
             push_name: None,
             mentions: vec![],
             quoted_id: None,
@@ -236,7 +237,8 @@ mod tests {
         let group = "120363041234567890@g.us";
         let mut m = message(group, "g1", false, "text");
         m.sender = "15550002222@s.whatsapp.net".into();
-        db.ingest(vec![m], &|_| Some(Status::History)).unwrap();
+        db.ingest(vec![m], &|_| Some(MessageStatus::History))
+            .unwrap();
         db.name_groups(&[(group.into(), "Family".into())]).unwrap();
         db.name_groups(&[(group.into(), "Family 2026".into())])
             .unwrap();

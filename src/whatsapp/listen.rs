@@ -21,6 +21,7 @@ use crate::config::{Config, Presence};
 use crate::db::{Db, Heartbeat};
 use crate::error::{self, Kind};
 use crate::policy::Policy;
+use crate::status::HeartbeatState;
 
 const HEARTBEAT_EVERY: Duration = Duration::from_secs(5);
 const DRAIN_EVERY: Duration = Duration::from_millis(500);
@@ -225,7 +226,7 @@ async fn serve(
                 .map_err(|_| anyhow::anyhow!("database lock poisoned"))?;
             standing::record(&mut db, &verdict)?;
         }
-        write_heartbeat(&db, &live2, "stopped")
+        write_heartbeat(&db, &live2, HeartbeatState::Stopped)
     })
     .await??;
     Ok(exit)
@@ -318,7 +319,7 @@ async fn refresh_group_names(client: Arc<Client>, db: Arc<Mutex<Db>>) {
     }
 }
 
-fn write_heartbeat(db: &Mutex<Db>, live: &Live, state: &str) -> Result<()> {
+fn write_heartbeat(db: &Mutex<Db>, live: &Live, state: HeartbeatState) -> Result<()> {
     static STARTED: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
     let started = *STARTED.get_or_init(clock::now_ms);
     let last = live.last_event.load(Ordering::Relaxed);
@@ -327,7 +328,7 @@ fn write_heartbeat(db: &Mutex<Db>, live: &Live, state: &str) -> Result<()> {
         started_at: started,
         updated_at: clock::now_ms(),
         connected: live.connected.load(Ordering::Relaxed),
-        state: state.into(),
+        state,
         detail: live.detail.lock().ok().map(|d| d.clone()),
         last_event_at: (last > 0).then_some(last),
     };
@@ -353,7 +354,7 @@ async fn heartbeat_loop(
             hash.clone(),
         );
         let result = tokio::task::spawn_blocking(move || -> Result<String> {
-            write_heartbeat(&db2, &live2, "running")?;
+            write_heartbeat(&db2, &live2, HeartbeatState::Running)?;
             match reload2() {
                 Ok(config) if config.hash != seen => {
                     log::info!(

@@ -17,7 +17,10 @@ use whatsapp_rust::types::presence::ReceiptType;
 use super::convert;
 use super::{confirm, ingest, wiring};
 use crate::db::{Db, OutboxKind, Outgoing, SessionRow};
+use crate::kind::MessageKind;
+use crate::message::MessageStatus;
 use crate::policy::Policy;
+use crate::status::OutboxStatus;
 
 const ALICE: &str = "15550001111@s.whatsapp.net";
 const ALICE_LID: &str = "987654321012345@lid";
@@ -117,7 +120,7 @@ fn album_items_are_stored() {
     );
     assert_eq!(
         db.stored(ALICE, "ALBUM").unwrap().unwrap().message_type,
-        "album"
+        MessageKind::Album
     );
     assert_eq!(db.count_in(ALICE).unwrap(), 3);
 }
@@ -188,7 +191,7 @@ fn every_wrapper_layer_is_unwrapped() {
     };
     for message in [v4, v6] {
         match convert::convert(&from_alice("P"), &message) {
-            convert::Inbound::Message(m) => assert_eq!(m.message_type, "poll"),
+            convert::Inbound::Message(m) => assert_eq!(m.message_type, MessageKind::Poll),
             other => panic!("{other:?}"),
         }
     }
@@ -205,9 +208,13 @@ fn unknown_content_is_kept_as_unsupported() {
     };
     deliver(&mut db, &from_alice("PAY"), &payment);
     let row = db.stored(ALICE, "PAY").unwrap().expect("kept, not dropped");
-    assert_eq!(row.message_type, "unsupported");
+    assert_eq!(row.message_type, MessageKind::Unsupported);
     assert_eq!(row.wire_type.as_deref(), Some("request_payment_message"));
-    assert_eq!(row.status, "history", "a placeholder is never a turn");
+    assert_eq!(
+        row.status,
+        MessageStatus::History,
+        "a placeholder is never a turn"
+    );
     let raw = row.wire_raw.expect("the protobuf is kept");
     let back = whatsapp_rust::waproto::codec::message_decode(&raw).unwrap();
     assert!(back.request_payment_message.is_set(), "and decodes again");
@@ -234,7 +241,7 @@ fn a_bad_mention_is_dropped_with_a_note() {
         Some(r#"["15550002222@s.whatsapp.net"]"#)
     );
     assert!(row.note.unwrap().contains("mention dropped"));
-    assert_eq!(row.status, "pending", "still answered");
+    assert_eq!(row.status, MessageStatus::Pending, "still answered");
 }
 
 #[test]
@@ -325,7 +332,11 @@ fn poll_votes_are_decrypted_when_the_poll_is_known() {
         ("poll_vote", "[poll vote] Beach")
     );
     assert_eq!(row.quoted_id.as_deref(), Some("POLL1"));
-    assert_eq!(row.status, "history", "a vote is not a question");
+    assert_eq!(
+        row.status,
+        MessageStatus::History,
+        "a vote is not a question"
+    );
 }
 
 #[test]
@@ -337,7 +348,7 @@ fn poll_votes_of_unknown_polls_are_kept_as_unsupported() {
         &vote("NOPOLL", vec![1; 40], vec![2; 12]),
     );
     let row = db.stored(ALICE, "VOTE2").unwrap().unwrap();
-    assert_eq!(row.message_type, "unsupported");
+    assert_eq!(row.message_type, MessageKind::Unsupported);
     assert_eq!(row.wire_type.as_deref(), Some("poll_update_message"));
     assert!(row.wire_raw.is_some());
 }
@@ -463,9 +474,12 @@ fn call_logs_events_invites_and_ephemeral_settings_are_stored() {
     }
     assert_eq!(
         db.stored(ALICE, "EVENT").unwrap().unwrap().status,
-        "pending"
+        MessageStatus::Pending
     );
-    assert_eq!(db.stored(ALICE, "CALL").unwrap().unwrap().status, "history");
+    assert_eq!(
+        db.stored(ALICE, "CALL").unwrap().unwrap().status,
+        MessageStatus::History
+    );
 }
 
 #[test]
@@ -485,9 +499,9 @@ fn a_removed_reaction_is_recorded() {
         .stored(ALICE, "RE2")
         .unwrap()
         .expect("the removal is stored");
-    assert_eq!(removed.message_type, "reaction_removed");
+    assert_eq!(removed.message_type, MessageKind::ReactionRemoved);
     assert_eq!(removed.quoted_id.as_deref(), Some("ORIG"));
-    assert_eq!(removed.status, "history");
+    assert_eq!(removed.status, MessageStatus::History);
 }
 
 #[test]
@@ -523,13 +537,13 @@ fn an_undecryptable_message_is_kept_and_replaced_by_its_plaintext() {
         (real.message_type.as_str(), real.content.as_str()),
         ("text", "can you call me?")
     );
-    assert_eq!(real.status, "pending", "and it is answered");
+    assert_eq!(real.status, MessageStatus::Pending, "and it is answered");
     assert_eq!(db.count_in(ALICE).unwrap(), 1);
     // A late placeholder never overwrites the real copy.
     ingest::store(&mut db, &policy(), wiring::unhooked(&failed).unwrap()).unwrap();
     assert_eq!(
         db.stored(ALICE, "LATE").unwrap().unwrap().message_type,
-        "text"
+        MessageKind::Text
     );
 }
 
@@ -624,7 +638,11 @@ fn a_monitored_contact_writing_from_its_lid_is_answered() {
         .stored(ALICE, "LID1")
         .unwrap()
         .expect("stored in Alice's chat");
-    assert_eq!(row.status, "pending", "Alice is monitored: answered");
+    assert_eq!(
+        row.status,
+        MessageStatus::Pending,
+        "Alice is monitored: answered"
+    );
     assert_eq!(row.sender, ALICE);
 }
 
@@ -731,7 +749,7 @@ fn written(db: &mut Db, now: i64) -> Vec<String> {
     socket.0
 }
 
-fn status(db: &Db, id: &str) -> String {
+fn status(db: &Db, id: &str) -> OutboxStatus {
     db.outbox_row_for(id).unwrap().unwrap().status
 }
 
@@ -740,7 +758,11 @@ fn a_server_ack_marks_the_row_sent() {
     let (_dir, mut db) = db();
     queued(&mut db, "3EB0X");
     assert_eq!(written(&mut db, 1_000), ["3EB0X"]);
-    assert_eq!(status(&db, "3EB0X"), "written", "written is not sent");
+    assert_eq!(
+        status(&db, "3EB0X"),
+        OutboxStatus::Written,
+        "written is not sent"
+    );
     assert_eq!(db.stats().unwrap().outbox.written, 1);
     let receipt_ack = Event::ServerAck(
         ServerAck::builder()
@@ -751,7 +773,7 @@ fn a_server_ack_marks_the_row_sent() {
     confirm::apply(&mut db, &receipt_ack, OWN, 2_000).unwrap();
     assert_eq!(
         status(&db, "3EB0X"),
-        "written",
+        OutboxStatus::Written,
         "an ack of another stanza class"
     );
     let ack = Event::ServerAck(
@@ -761,7 +783,7 @@ fn a_server_ack_marks_the_row_sent() {
             .build(),
     );
     confirm::apply(&mut db, &ack, OWN, 2_000).unwrap();
-    assert_eq!(status(&db, "3EB0X"), "sent");
+    assert_eq!(status(&db, "3EB0X"), OutboxStatus::Sent);
     assert_eq!(
         db.stored(ALICE, "3EB0X").unwrap().unwrap().sender,
         OWN,
@@ -783,7 +805,7 @@ fn a_nack_marks_the_row_failed_with_its_code() {
     );
     confirm::apply(&mut db, &nack, OWN, 2_000).unwrap();
     let row = db.outbox_row_for("3EB0N").unwrap().unwrap();
-    assert_eq!(row.status, "failed");
+    assert_eq!(row.status, OutboxStatus::Failed);
     assert!(row.last_error.unwrap().contains("479"));
 }
 
@@ -799,7 +821,7 @@ fn an_unconfirmed_send_is_resent_with_the_same_id() {
     // Or after a reconnect, at once.
     let connected = Event::Connected(whatsapp_rust::types::events::Connected::builder().build());
     confirm::apply(&mut db, &connected, OWN, later + 1).unwrap();
-    assert_eq!(status(&db, "3EB0R"), "pending");
+    assert_eq!(status(&db, "3EB0R"), OutboxStatus::Pending);
     assert_eq!(written(&mut db, later + 2), ["3EB0R"]);
 }
 

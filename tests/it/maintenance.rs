@@ -380,7 +380,7 @@ fn vitality_needs_a_live_listener_and_queues_one_message_a_day() {
     assert_eq!(sandbox.sql::<i64>("SELECT count(*) FROM outbox"), 0);
 
     exec(&sandbox, "INSERT INTO listener_heartbeat (id, pid, started_at, updated_at, connected, state)
-                    VALUES (1, 1, strftime('%s','now') * 1000 - 3600000, strftime('%s','now') * 1000, 1, 'connected')");
+                    VALUES (1, 1, strftime('%s','now') * 1000 - 3600000, strftime('%s','now') * 1000, 1, 'running')");
     let report = sandbox.json(&["vitality", "--json"]);
     assert_eq!(report["queued"], true);
     assert_eq!(report["chat_jid"], "15550009999@s.whatsapp.net");

@@ -2,13 +2,14 @@
 //! what the configuration means, and how failures map to exit codes.
 //!
 //! # Layout
-//! - [`message`], [`attachment`], [`jid`], [`message_id`]: the records every transport
-//!   produces and every job reads.
+//! - [`message`], [`kind`], [`attachment`], [`jid`], [`message_id`]: the records every
+//!   transport produces and every job reads.
 //! - [`policy`]: the one answer rule; [`expiry`]: when a conversation's memory ends;
 //!   [`checkpoint`]: the history-sync checkpoint's states; [`backoff`]: the one retry curve.
 //! - [`config`]: app.json as typed, validated values (reading the file and the secrets is
 //!   the binary's job; this crate only parses text it is given).
 //! - [`clock`]: instants as Unix milliseconds; [`error`]: failure kinds and exit codes.
+//! - [`status`]: the states stored rows move through, as types.
 //!
 //! # What it may use
 //! No other crate of the workspace, and no I/O: no rusqlite, ureq, tokio or
@@ -23,6 +24,8 @@ pub mod config;
 pub mod error;
 pub mod expiry;
 pub mod jid;
+pub mod kind;
 pub mod message;
 pub mod message_id;
 pub mod policy;
+pub mod status;

@@ -6,23 +6,8 @@ use chrono::{DateTime, NaiveDate};
 use crate::clock::DAY_MS;
 use crate::jid;
 
-/// What the agent should do with a stored message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
-    /// Archive only: context and search, never answered.
-    History,
-    /// Waiting for the agent.
-    Pending,
-}
-
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::History => "history",
-            Status::Pending => "pending",
-        }
-    }
-}
+pub use crate::kind::MessageKind;
+pub use crate::status::MessageStatus;
 
 /// Where a message came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,7 +40,7 @@ pub struct NewMessage {
     pub content: String,
     pub timestamp_ms: i64,
     pub is_from_me: bool,
-    pub message_type: String,
+    pub message_type: MessageKind,
     pub push_name: Option<String>,
     /// JIDs the message mentions (WhatsApp's @-mentions).
     pub mentions: Vec<String>,
@@ -90,6 +75,34 @@ fn earliest_ms() -> i64 {
 }
 
 impl NewMessage {
+    /// A text message from the chat's own person with nothing beside it: every source
+    /// starts here and sets what else it knows. An empty sender becomes the chat in
+    /// [`NewMessage::validated`].
+    pub fn text(
+        origin: Origin,
+        chat_jid: impl Into<String>,
+        id: impl Into<String>,
+        timestamp_ms: i64,
+        content: impl Into<String>,
+    ) -> Self {
+        NewMessage {
+            chat_jid: chat_jid.into(),
+            id: id.into(),
+            sender: String::new(),
+            content: content.into(),
+            timestamp_ms,
+            is_from_me: false,
+            message_type: MessageKind::Text,
+            push_name: None,
+            mentions: Vec::new(),
+            quoted_id: None,
+            origin,
+            media: None,
+            kept: Kept::default(),
+            transcript: None,
+        }
+    }
+
     /// Checks the record and brings its identities to canonical form; the error says
     /// which field is wrong and why.
     pub fn validated(mut self, now_ms: i64) -> Result<Self, String> {
@@ -123,17 +136,6 @@ impl NewMessage {
                     .map_or_else(|| self.timestamp_ms.to_string(), |t| t.to_rfc3339())
             ));
         }
-        let kind = self.message_type.trim().to_ascii_lowercase();
-        if kind.is_empty()
-            || kind.len() > 32
-            || !kind.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
-        {
-            return Err(format!(
-                "message_type: {:?} is not a message type such as \"text\" or \"image\"",
-                self.message_type
-            ));
-        }
-        self.message_type = kind;
         // Mentions are best-effort: one bad mention never costs the message.
         let mut mentions = Vec::with_capacity(self.mentions.len());
         for mention in std::mem::take(&mut self.mentions) {
@@ -163,7 +165,7 @@ mod tests {
             content: "hi".into(),
             timestamp_ms: 1_705_329_000_000,
             is_from_me: false,
-            message_type: "Text".into(),
+            message_type: MessageKind::Text,
             push_name: Some("  ".into()),
             mentions: vec!["+1 555 000 9999".into()],
             quoted_id: None,
@@ -182,7 +184,7 @@ mod tests {
         assert_eq!(m.chat_jid, "15550001111@s.whatsapp.net");
         assert_eq!(m.sender, m.chat_jid, "1:1 sender defaults to the chat");
         assert_eq!(m.id, "ABC");
-        assert_eq!(m.message_type, "text");
+        assert_eq!(m.message_type, MessageKind::Text);
         assert_eq!(m.push_name, None);
         assert_eq!(m.mentions, ["15550009999@s.whatsapp.net"]);
     }
@@ -190,7 +192,7 @@ mod tests {
     #[test]
     fn rejections_name_the_field() {
         type Edit = fn(&mut NewMessage);
-        let cases: [(Edit, &str); 8] = [
+        let cases: [(Edit, &str); 7] = [
             (|m| m.id = " ".into(), "id: is empty"),
             (|m| m.chat_jid = "nobody".into(), "chat_jid:"),
             (|m| m.chat_jid = "1@g.us".into(), "sender:"),
@@ -200,7 +202,6 @@ mod tests {
             ),
             (|m| m.timestamp_ms = 1_000_000, "timestamp:"),
             (|m| m.timestamp_ms = NOW + 2 * DAY_MS, "timestamp:"),
-            (|m| m.message_type = "".into(), "message_type:"),
             (|m| m.id = "x".repeat(200), "longer than 128"),
         ];
         for (edit, want) in cases {

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 
 use crate::config::{Config, Entity, EntityKind};
 use crate::jid;
-use crate::message::{NewMessage, Status};
+use crate::message::{MessageStatus, NewMessage};
 
 /// Why a message is not answered; stored in `messages.skip_reason`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,24 +111,24 @@ impl Policy {
     /// On arrival: pending for the agent, history, or not stored at all (`None`).
     /// Reactions, placeholders, protocol notices and the owner's own messages (outside
     /// the self chat) are never turns.
-    pub fn on_arrival(&self, m: &NewMessage) -> Option<Status> {
+    pub fn on_arrival(&self, m: &NewMessage) -> Option<MessageStatus> {
         let monitored = self.monitored.contains(&m.chat_jid);
         let in_self_chat = self.self_jid.as_deref() == Some(m.chat_jid.as_str());
-        let asks = (!m.is_from_me || in_self_chat) && asks_for_an_answer(&m.message_type);
+        let asks = (!m.is_from_me || in_self_chat) && m.message_type.asks_for_an_answer();
         match (monitored, asks && !self.history) {
-            (true, true) => Some(Status::Pending),
-            (true, false) => Some(Status::History),
-            (false, _) if self.store_all => Some(Status::History),
+            (true, true) => Some(MessageStatus::Pending),
+            (true, false) => Some(MessageStatus::History),
+            (false, _) if self.store_all => Some(MessageStatus::History),
             (false, _) => None,
         }
     }
 
     /// For an imported archive, which is stored whole: history, except that with
     /// `as_new` what would be a turn on arrival is one.
-    pub fn on_import(&self, m: &NewMessage, as_new: bool) -> Status {
+    pub fn on_import(&self, m: &NewMessage, as_new: bool) -> MessageStatus {
         match self.on_arrival(m) {
-            Some(Status::Pending) if as_new => Status::Pending,
-            _ => Status::History,
+            Some(MessageStatus::Pending) if as_new => MessageStatus::Pending,
+            _ => MessageStatus::History,
         }
     }
 
@@ -177,23 +177,6 @@ impl Policy {
                 .next()
                 .is_none_or(|c| !c.is_alphanumeric())
     }
-}
-
-/// Whether a message of this type says something to answer. Notices (a call, a
-/// disappearing-messages change, a vote, a reaction) do not; placeholders
-/// (`undecryptable`, `unsupported`) do not yet: the real copy replacing one is judged
-/// again when it arrives.
-fn asks_for_an_answer(message_type: &str) -> bool {
-    !matches!(
-        message_type,
-        "reaction"
-            | "reaction_removed"
-            | "undecryptable"
-            | "unsupported"
-            | "ephemeral_setting"
-            | "call"
-            | "poll_vote"
-    )
 }
 
 #[cfg(any(test, feature = "test-support"))]

@@ -47,7 +47,7 @@ fn message(chat: &str, from_me: bool, kind: &str) -> NewMessage {
         content: "hello".into(),
         timestamp_ms: 1_700_000_000_000,
         is_from_me: from_me,
-        message_type: kind.into(),
+        message_type: kind.parse().expect("a kind in the table"),
         push_name: None,
         mentions: Vec::new(),
         quoted_id: None,
@@ -59,7 +59,14 @@ fn message(chat: &str, from_me: bool, kind: &str) -> NewMessage {
 }
 
 /// chat, from me, message type, store_all, history, expected status.
-type ArrivalCase = (&'static str, bool, &'static str, bool, bool, Option<Status>);
+type ArrivalCase = (
+    &'static str,
+    bool,
+    &'static str,
+    bool,
+    bool,
+    Option<MessageStatus>,
+);
 /// chat, text, mentions, expected decision.
 type AnswerCase<'a> = (
     &'static str,
@@ -70,7 +77,7 @@ type AnswerCase<'a> = (
 
 #[test]
 fn arrival_table() {
-    use Status::{History, Pending};
+    use MessageStatus::{History, Pending};
     #[rustfmt::skip]
     let cases: [ArrivalCase; 12] = [
         // chat,     from me, type,       store_all, history, expected
@@ -128,12 +135,12 @@ fn imports_store_everything_and_as_new_follows_the_arrival_rule() {
     let p = policy(false);
     #[rustfmt::skip]
     let cases = [
-        (ALICE,    false, "text",     true,  Status::Pending),
-        (ALICE,    false, "text",     false, Status::History),
-        (ALICE,    false, "reaction", true,  Status::History),
-        (ALICE,    true,  "text",     true,  Status::History),
-        (OWN,      true,  "text",     true,  Status::Pending),
-        (STRANGER, false, "text",     true,  Status::History),
+        (ALICE,    false, "text",     true,  MessageStatus::Pending),
+        (ALICE,    false, "text",     false, MessageStatus::History),
+        (ALICE,    false, "reaction", true,  MessageStatus::History),
+        (ALICE,    true,  "text",     true,  MessageStatus::History),
+        (OWN,      true,  "text",     true,  MessageStatus::Pending),
+        (STRANGER, false, "text",     true,  MessageStatus::History),
     ];
     for (chat, from_me, kind, as_new, expected) in cases {
         assert_eq!(

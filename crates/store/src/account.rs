@@ -189,25 +189,13 @@ mod tests {
 
     #[test]
     fn read_receipts_go_to_recently_answered_messages_once() {
-        use crate::message::{NewMessage, Origin, Status};
+        use crate::message::{MessageStatus, NewMessage, Origin};
         let dir = tempfile::tempdir().unwrap();
         let mut db = Db::open(&dir.path().join("w.db")).unwrap();
         let group = "120363041234567890@g.us";
         let message = |id: &str, sender: &str, at: i64| NewMessage {
-            chat_jid: group.into(),
-            id: id.into(),
             sender: sender.into(),
-            content: "hi".into(),
-            timestamp_ms: at,
-            is_from_me: false,
-            message_type: "text".into(),
-            push_name: None,
-            mentions: vec![],
-            quoted_id: None,
-            origin: Origin::Live,
-            media: None,
-            kept: Default::default(),
-            transcript: None,
+            ..NewMessage::text(Origin::Live, group, id, at, "hi")
         };
         let bob = "15550002222@s.whatsapp.net";
         let carol = "15550003333@s.whatsapp.net";
@@ -219,7 +207,7 @@ mod tests {
                 message("b2", bob, now - 50_000),
                 message("c1", carol, now - 40_000),
             ],
-            &|_| Some(Status::Pending),
+            &|_| Some(MessageStatus::Pending),
         )
         .unwrap();
         db.in_write(|tx| Ok(tx.execute("UPDATE messages SET status = 'answered'", [])?))

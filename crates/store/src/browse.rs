@@ -9,6 +9,8 @@ use rusqlite::{OptionalExtension, Row, params};
 use serde::Serialize;
 
 use super::Db;
+use crate::columns::parsed;
+use crate::kind::MessageKind;
 
 /// One stored message as a reader sees it.
 #[derive(Debug, Clone, Serialize)]
@@ -19,7 +21,7 @@ pub struct MessageRow {
     pub push_name: Option<String>,
     pub is_from_me: bool,
     pub timestamp: i64,
-    pub message_type: String,
+    pub message_type: MessageKind,
     pub content: String,
     pub quoted_id: Option<String>,
     pub edited_at: Option<i64>,
@@ -40,7 +42,7 @@ fn message(r: &Row) -> rusqlite::Result<MessageRow> {
         push_name: r.get(3)?,
         is_from_me: r.get(4)?,
         timestamp: r.get(5)?,
-        message_type: r.get(6)?,
+        message_type: parsed(r, "message_type")?,
         content: r.get(7)?,
         quoted_id: r.get(8)?,
         edited_at: r.get(9)?,

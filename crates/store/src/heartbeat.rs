@@ -5,6 +5,8 @@ use rusqlite::OptionalExtension;
 use serde::Serialize;
 
 use super::Db;
+use crate::columns::parsed;
+use crate::status::HeartbeatState;
 
 /// A heartbeat older than this means the listener is gone or hung.
 pub const STALE_AFTER_MS: i64 = 90_000;
@@ -15,7 +17,7 @@ pub struct Heartbeat {
     pub started_at: i64,
     pub updated_at: i64,
     pub connected: bool,
-    pub state: String,
+    pub state: HeartbeatState,
     pub detail: Option<String>,
     pub last_event_at: Option<i64>,
 }
@@ -40,7 +42,7 @@ impl Db {
                     beat.started_at,
                     beat.updated_at,
                     beat.connected,
-                    beat.state,
+                    beat.state.as_str(),
                     beat.detail,
                     beat.last_event_at
                 ],
@@ -55,7 +57,7 @@ impl Db {
         let now = crate::clock::now_ms();
         Ok(self
             .heartbeat()?
-            .is_some_and(|b| b.is_fresh(now) && b.state == "running"))
+            .is_some_and(|b| b.is_fresh(now) && b.state == HeartbeatState::Running))
     }
 
     pub fn heartbeat(&self) -> Result<Option<Heartbeat>> {
@@ -71,7 +73,7 @@ impl Db {
                         started_at: r.get(1)?,
                         updated_at: r.get(2)?,
                         connected: r.get(3)?,
-                        state: r.get(4)?,
+                        state: parsed(r, "state")?,
                         detail: r.get(5)?,
                         last_event_at: r.get(6)?,
                     })

@@ -3,6 +3,7 @@
 mod account;
 mod backup;
 mod browse;
+mod columns;
 mod control;
 pub mod files;
 mod heartbeat;
@@ -47,7 +48,7 @@ pub use sync::{Checkpoint, Cursor, Request, RequestState, no_anchor};
 pub use transcripts::{MessageMedia, TranscriptCounts, Untranscribed};
 
 // The core modules under their own names, so `crate::jid` reads as it does in the binary.
-use wabot_core::{attachment, checkpoint, clock, error, jid, message, policy};
+use wabot_core::{attachment, checkpoint, clock, error, jid, kind, message, policy, status};
 
 use files::create_private;
 

@@ -9,6 +9,8 @@ use rusqlite::params;
 use serde::Serialize;
 
 use super::Db;
+use crate::columns::parsed;
+use crate::kind::MessageKind;
 
 /// Old messages read (and archived) per round, outside any write lock.
 const BATCH: i64 = 1_000;
@@ -35,7 +37,7 @@ pub struct ArchivedMessage {
     /// RFC 3339 with milliseconds, so re-importing restores the exact instant.
     pub timestamp: String,
     pub is_from_me: bool,
-    pub message_type: String,
+    pub message_type: MessageKind,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub push_name: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -187,7 +189,7 @@ impl Db {
                     .unwrap_or_default()
                     .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
                 is_from_me: r.get(6)?,
-                message_type: r.get(7)?,
+                message_type: parsed(r, "message_type")?,
                 push_name: r.get(8)?,
                 mentions: super::mentions(mentions),
                 transcript: r.get(10)?,

@@ -7,7 +7,9 @@ use serde::Serialize;
 use super::Db;
 use crate::attachment::{DownloadRef, Remote};
 use crate::clock;
+use crate::columns::parsed;
 use crate::message::NewMessage;
+use crate::status::DownloadState;
 
 /// A download is tried this many times before the row is marked failed.
 pub const MAX_DOWNLOAD_ATTEMPTS: i64 = 3;
@@ -25,7 +27,7 @@ pub struct MediaRow {
     pub sha256: Option<String>,
     pub caption: Option<String>,
     pub file_name: Option<String>,
-    pub download_state: String,
+    pub download_state: DownloadState,
     pub local_path: Option<String>,
     pub attempts: i64,
     pub last_error: Option<String>,
@@ -58,7 +60,7 @@ pub(super) fn media_row(r: &Row<'_>) -> rusqlite::Result<MediaRow> {
         sha256: r.get(6)?,
         caption: r.get(7)?,
         file_name: r.get(8)?,
-        download_state: r.get(9)?,
+        download_state: parsed(r, "download_state")?,
         local_path: r.get(10)?,
         attempts: r.get(11)?,
         last_error: r.get(12)?,

@@ -8,7 +8,7 @@ use rusqlite::{OptionalExtension, Transaction, params};
 use super::Db;
 use crate::clock;
 use crate::jid;
-use crate::message::{NewMessage, Status};
+use crate::message::{MessageStatus, NewMessage};
 use crate::policy::SkipReason;
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -38,7 +38,7 @@ impl Db {
     pub fn ingest(
         &mut self,
         batch: Vec<NewMessage>,
-        status_of: &dyn Fn(&NewMessage) -> Option<Status>,
+        status_of: &dyn Fn(&NewMessage) -> Option<MessageStatus>,
     ) -> Result<IngestReport> {
         let now = clock::now_ms();
         let mut report = IngestReport::default();
@@ -55,7 +55,7 @@ impl Db {
         self.in_write(|tx| {
             resolve_lids(tx, &mut valid)?;
             let before = valid.len();
-            let (valid, statuses): (Vec<NewMessage>, Vec<Status>) = valid
+            let (valid, statuses): (Vec<NewMessage>, Vec<MessageStatus>) = valid
                 .into_iter()
                 .filter_map(|m| status_of(&m).map(|s| (m, s)))
                 .unzip();
@@ -90,7 +90,7 @@ impl Db {
                         m.content,
                         m.timestamp_ms,
                         m.is_from_me,
-                        m.message_type,
+                        m.message_type.as_str(),
                         m.push_name,
                         (!m.mentions.is_empty()).then(|| serde_json::json!(m.mentions).to_string()),
                         m.quoted_id,
@@ -104,7 +104,7 @@ impl Db {
                     ])?;
                     if changed == 1 {
                         report.inserted += 1;
-                        if *status == Status::Pending {
+                        if *status == MessageStatus::Pending {
                             report.pending.push(m.id.clone());
                         }
                     } else {
@@ -360,9 +360,9 @@ fn upsert_contacts(tx: &Transaction, batch: &[NewMessage], now: i64) -> Result<(
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredRow {
     pub sender: String,
-    pub message_type: String,
+    pub message_type: crate::kind::MessageKind,
     pub content: String,
-    pub status: String,
+    pub status: MessageStatus,
     pub quoted_id: Option<String>,
     pub mentions: Option<String>,
     pub wire_type: Option<String>,
@@ -383,9 +383,9 @@ impl Db {
                 |r| {
                     Ok(StoredRow {
                         sender: r.get(0)?,
-                        message_type: r.get(1)?,
+                        message_type: crate::columns::parsed(r, "message_type")?,
                         content: r.get(2)?,
-                        status: r.get(3)?,
+                        status: crate::columns::parsed(r, "status")?,
                         quoted_id: r.get(4)?,
                         mentions: r.get(5)?,
                         wire_type: r.get(6)?,

@@ -8,6 +8,8 @@ use serde::Serialize;
 use super::Db;
 use super::queue::Turn;
 use super::sessions::{self, SessionRow};
+use crate::columns::parsed;
+use crate::status::OutboxStatus;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -44,7 +46,7 @@ pub struct OutboxRow {
     pub message_id: String,
     pub chat_jid: String,
     pub content: String,
-    pub status: String,
+    pub status: OutboxStatus,
     pub kind: String,
     pub attempts: i64,
     pub last_error: Option<String>,
@@ -199,12 +201,15 @@ impl Db {
         })
     }
 
-    pub fn outbox(&self, status: Option<&str>, limit: usize) -> Result<Vec<OutboxRow>> {
+    pub fn outbox(&self, status: Option<OutboxStatus>, limit: usize) -> Result<Vec<OutboxRow>> {
         let mut stmt = self.conn.prepare(&format!(
             "SELECT {ROW_COLUMNS} FROM outbox WHERE ?1 IS NULL OR status = ?1 ORDER BY id LIMIT ?2"
         ))?;
         let rows = stmt
-            .query_map(params![status, limit as i64], outbox_row)?
+            .query_map(
+                params![status.map(OutboxStatus::as_str), limit as i64],
+                outbox_row,
+            )?
             .collect::<rusqlite::Result<_>>()?;
         Ok(rows)
     }
@@ -232,14 +237,21 @@ impl Db {
     }
 
     /// Moves a row from one of `from` to `to`; returns false if it was in another state.
-    pub fn move_outbox_row(&mut self, id: i64, from: &[&str], to: &str, now: i64) -> Result<bool> {
+    pub fn move_outbox_row(
+        &mut self,
+        id: i64,
+        from: &[OutboxStatus],
+        to: OutboxStatus,
+        now: i64,
+    ) -> Result<bool> {
+        let from: Vec<&str> = from.iter().map(|s| s.as_str()).collect();
         self.in_write(|tx| {
             let n = tx.execute(
                 "UPDATE outbox SET status = ?3, updated_at = ?4,
                      attempts = CASE WHEN ?3 = 'pending' THEN 0 ELSE attempts END,
                      next_attempt_at = NULL
                  WHERE id = ?1 AND status IN (SELECT value FROM json_each(?2))",
-                params![id, serde_json::json!(from).to_string(), to, now],
+                params![id, serde_json::json!(from).to_string(), to.as_str(), now],
             )?;
             Ok(n == 1)
         })
@@ -516,7 +528,7 @@ fn outbox_row(r: &rusqlite::Row) -> rusqlite::Result<OutboxRow> {
         message_id: r.get(1)?,
         chat_jid: r.get(2)?,
         content: r.get(3)?,
-        status: r.get(4)?,
+        status: parsed(r, "status")?,
         kind: r.get(5)?,
         attempts: r.get(6)?,
         last_error: r.get(7)?,

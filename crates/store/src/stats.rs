@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::Db;
 use crate::clock::{self, DAY_MS};
+use crate::status::HeartbeatState;
 
 #[derive(Debug, Serialize)]
 pub struct Stats {
@@ -54,7 +55,7 @@ pub struct ListenerState {
     /// A heartbeat younger than 90 seconds exists.
     pub alive: bool,
     pub connected: bool,
-    pub state: Option<String>,
+    pub state: Option<HeartbeatState>,
     pub detail: Option<String>,
     pub pid: Option<i64>,
     pub last_heartbeat_at: Option<i64>,
@@ -298,7 +299,7 @@ impl Db {
                 .as_ref()
                 .filter(|_| alive)
                 .map(|b| (now - b.started_at) / 1000),
-            state: beat.as_ref().map(|b| b.state.clone()),
+            state: beat.as_ref().map(|b| b.state),
             detail: beat.as_ref().and_then(|b| b.detail.clone()),
             pid: beat.as_ref().map(|b| b.pid),
             last_heartbeat_at: beat.as_ref().map(|b| b.updated_at),

@@ -466,30 +466,16 @@ impl Db {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::message::{NewMessage, Origin, Status};
+    use crate::message::{MessageStatus, NewMessage, Origin};
 
     const CHAT: &str = "15550001111@s.whatsapp.net";
 
     fn db_with_message() -> (tempfile::TempDir, Db) {
         let dir = tempfile::tempdir().unwrap();
         let mut db = Db::open(&dir.path().join("w.db")).unwrap();
-        let m = NewMessage {
-            chat_jid: CHAT.into(),
-            id: "oldest".into(),
-            sender: CHAT.into(),
-            content: "hi".into(),
-            timestamp_ms: 1_700_000_000_000,
-            is_from_me: false,
-            message_type: "text".into(),
-            push_name: None,
-            mentions: vec![],
-            quoted_id: None,
-            origin: Origin::Live,
-            media: None,
-            kept: Default::default(),
-            transcript: None,
-        };
-        db.ingest(vec![m], &|_| Some(Status::History)).unwrap();
+        let m = NewMessage::text(Origin::Live, CHAT, "oldest", 1_700_000_000_000, "hi");
+        db.ingest(vec![m], &|_| Some(MessageStatus::History))
+            .unwrap();
         (dir, db)
     }
 

@@ -164,7 +164,7 @@ impl Db {
 mod tests {
     use super::*;
     use crate::attachment::Media;
-    use crate::message::{NewMessage, Origin, Status};
+    use crate::message::{MessageKind, MessageStatus, NewMessage, Origin};
 
     /// A database with one voice note kept in the media store, as an export import
     /// leaves it.
@@ -184,22 +184,18 @@ mod tests {
             view_once: false,
         };
         let m = NewMessage {
-            chat_jid: "15550001111@s.whatsapp.net".into(),
-            id: "PTT1".into(),
-            sender: "15550001111@s.whatsapp.net".into(),
-            content: "[audio] PTT-1.opus".into(),
-            timestamp_ms: 1_700_000_000_000,
-            is_from_me: false,
-            message_type: "audio".into(),
-            push_name: None,
-            mentions: vec![],
-            quoted_id: None,
-            origin: Origin::Import,
+            message_type: MessageKind::Audio,
             media: Some(Box::new(media)),
-            kept: Default::default(),
-            transcript: None,
+            ..NewMessage::text(
+                Origin::Import,
+                "15550001111@s.whatsapp.net",
+                "PTT1",
+                1_700_000_000_000,
+                "[audio] PTT-1.opus",
+            )
         };
-        db.ingest(vec![m], &|_| Some(Status::History)).unwrap();
+        db.ingest(vec![m], &|_| Some(MessageStatus::History))
+            .unwrap();
         db.media_kept("15550001111@s.whatsapp.net", "PTT1", "media/x.ogg")
             .unwrap();
         let id = db.media_of_message("PTT1", None).unwrap()[0].id;

@@ -5,6 +5,7 @@ use std::sync::LazyLock;
 
 use super::locale::{self, Media};
 use super::text::{clean, is_direction_mark};
+use crate::kind::MessageKind;
 
 /// A classified body.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,7 +19,7 @@ pub enum Body {
 pub struct Content {
     /// The stored message type: text, image, video, audio, sticker, document, contact,
     /// media or revoked.
-    pub kind: &'static str,
+    pub kind: MessageKind,
     /// The stored text: the message, a caption, or `[kind] file` for a bare attachment.
     pub text: String,
     /// The attached file as the export names it, with its kind.
@@ -98,7 +99,7 @@ pub fn classify(raw: &str, first: bool) -> Body {
     };
     let caption = caption.filter(|c| !c.is_empty());
     let identity = cleaned.clone();
-    let message = |kind: &'static str, text: String, attachment: Option<(String, Media)>| {
+    let message = |kind: MessageKind, text: String, attachment: Option<(String, Media)>| {
         Body::Message(Content {
             kind,
             text,
@@ -109,15 +110,19 @@ pub fn classify(raw: &str, first: bool) -> Body {
         })
     };
     if caption.is_none() && is_one_of(head.trim_end_matches('.'), &PHRASES.deleted) {
-        return message("revoked", String::new(), None);
+        return message(MessageKind::Revoked, String::new(), None);
     }
     let media = |kind: Media, file: Option<String>| {
         let text = match (&caption, &file) {
             (Some(caption), _) => caption.clone(),
-            (None, Some(file)) => format!("[{}] {file}", kind.message_type()),
-            (None, None) => format!("[{}]", kind.message_type()),
+            (None, Some(file)) => format!("[{}] {file}", kind.media_type()),
+            (None, None) => format!("[{}]", kind.media_type()),
         };
-        message(kind.message_type(), text, file.map(|f| (f, kind)))
+        message(
+            MessageKind::of_media(kind.media_type()),
+            text,
+            file.map(|f| (f, kind)),
+        )
     };
     if bracketed(head).is_some_and(|inner| is_one_of(inner, &PHRASES.media_omitted)) {
         return media(Media::Unknown, None);
@@ -132,7 +137,7 @@ pub fn classify(raw: &str, first: bool) -> Body {
         return media(kind, file);
     }
     let text = cleaned.clone();
-    message("text", text, None)
+    message(MessageKind::Text, text, None)
 }
 
 /// Removes a trailing `<This message was edited>` marker.
@@ -273,29 +278,32 @@ mod tests {
             ("Dit bericht is verwijderd", "revoked"),
             ("\u{200e}Данное сообщение удалено.", "revoked"),
         ] {
-            assert_eq!(content(raw).kind, kind, "{raw:?}");
+            assert_eq!(content(raw).kind.as_str(), kind, "{raw:?}");
         }
     }
 
     #[test]
     fn attachments_by_file_name() {
         let c = content("IMG-20220323-WA0002.jpg (file attached)\nTitle");
-        assert_eq!((c.kind, c.text.as_str()), ("image", "Title"));
+        assert_eq!((c.kind.as_str(), c.text.as_str()), ("image", "Title"));
         assert_eq!(c.attachment.unwrap().0, "IMG-20220323-WA0002.jpg");
         let c = content("Template.docx \u{200e}<attached: 00000048-Template.docx>");
         assert_eq!(c.attachment.unwrap().0, "00000048-Template.docx");
         let c = content("Template.docx \u{200e}document omitted");
         assert_eq!(
-            (c.kind, c.text.as_str()),
+            (c.kind.as_str(), c.text.as_str()),
             ("document", "[document] Template.docx")
         );
         let c = content("Notes.pdf \u{2022} \u{200e}2 pages \u{200e}document omitted");
         assert_eq!(c.attachment.unwrap().0, "Notes.pdf");
         let c = content("<Media omitted>\nlook at this");
-        assert_eq!((c.kind, c.text.as_str()), ("media", "look at this"));
+        assert_eq!(
+            (c.kind.as_str(), c.text.as_str()),
+            ("media", "look at this")
+        );
         assert_eq!(
             content("I think the image omitted").kind,
-            "text",
+            MessageKind::Text,
             "no mark, no placeholder"
         );
     }
@@ -327,7 +335,7 @@ mod tests {
         );
         assert_eq!(
             content("\u{200e}Location: https://maps.google.com/?q=1,2").kind,
-            "text"
+            MessageKind::Text
         );
     }
 }

@@ -18,8 +18,8 @@ pub enum Media {
 }
 
 impl Media {
-    /// The stored message type.
-    pub fn message_type(self) -> &'static str {
+    /// The stored attachment type, which is also the message's kind.
+    pub fn media_type(self) -> &'static str {
         match self {
             Media::Image => "image",
             Media::Video | Media::Gif => "video",

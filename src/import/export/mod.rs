@@ -255,7 +255,7 @@ fn message(
         content: content.text.clone(),
         timestamp_ms: ms,
         is_from_me: is_me,
-        message_type: content.kind.to_string(),
+        message_type: content.kind.clone(),
         push_name,
         mentions: Vec::new(),
         quoted_id: None,
