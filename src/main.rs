@@ -16,6 +16,7 @@ mod mcp;
 mod media;
 mod media_fetch;
 mod output;
+mod pipeline;
 mod sending;
 mod sync;
 mod transcripts;
@@ -25,7 +26,8 @@ mod whatsapp;
 // The library crates under the names the binary's modules use (`crate::db`, `crate::jid`):
 // see ARCHITECTURE.md for what each may import.
 use wabot_core::{
-    attachment, backoff, checkpoint, clock, expiry, jid, kind, message, message_id, policy, status,
+    attachment, backoff, checkpoint, clock, expiry, jid, kind, message, message_id, outbox, policy,
+    status,
 };
 use wabot_llm::{self as llm, http};
 use wabot_store::{self as db, files};

@@ -18,6 +18,7 @@ use crate::config::{
 use crate::db::{DeliveryUpdate, MediaRow, OutboxRow};
 use crate::kind::MessageKind;
 use crate::message::NewMessage;
+use crate::outbox::{Sent, Transport};
 use crate::{clock, jid};
 
 pub struct Cloud {
@@ -317,8 +318,20 @@ fn passing_code(code: &str) -> bool {
     )
 }
 
-impl super::Api for Cloud {
-    fn send(&mut self, row: &OutboxRow) -> Result<String, SendFailure> {
+impl Transport for Cloud {
+    fn name(&self) -> &'static str {
+        "the Cloud API"
+    }
+
+    fn send(&mut self, row: &OutboxRow) -> Result<Sent, SendFailure> {
+        self.post(row)
+            .map(|provider_id| Sent::Accepted { provider_id })
+    }
+}
+
+impl Cloud {
+    /// Sends one row; returns the provider's id of the message.
+    fn post(&mut self, row: &OutboxRow) -> Result<String, SendFailure> {
         let final_ = |message: String| SendFailure {
             code: None,
             message,
@@ -392,7 +405,9 @@ impl super::Api for Cloud {
         }
         Err(failure)
     }
+}
 
+impl super::Api for Cloud {
     fn mark_read(&mut self, message_id: &str) {
         let mut body = json!({
             "messaging_product": "whatsapp",

@@ -10,10 +10,11 @@ use anyhow::Result;
 
 use super::server::{self, Shared};
 use super::store::Stored;
-use super::{Api, cloud::Cloud, outbox, spool, twilio::Twilio};
+use super::{Api, cloud::Cloud, spool, twilio::Twilio};
 use crate::config::{Config, Transport};
 use crate::db::{Db, Heartbeat};
 use crate::media::Fetch;
+use crate::pipeline::drain;
 use crate::policy::Policy;
 use crate::status::HeartbeatState;
 use crate::{arrival, clock, interrupt};
@@ -177,7 +178,7 @@ fn step(
         }
         busy = true;
     }
-    busy |= outbox::send_next(db, api, own_jid, clock::now_ms())?;
+    busy |= drain::drain_once(db, api, own_jid, clock::now_ms(), 1)?.attempted() > 0;
     if let Some(row) = db.next_media_download(clock::now_ms())? {
         match crate::media::download(db, api, media_dir, max_bytes, &row) {
             Ok(path) => log::info!("media of {} saved as {}", row.message_id, path.display()),

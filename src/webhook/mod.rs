@@ -6,7 +6,6 @@
 mod client;
 mod cloud;
 pub mod listen;
-mod outbox;
 mod server;
 mod signature;
 mod spool;
@@ -17,9 +16,10 @@ use anyhow::Result;
 
 use crate::attachment::{Media, Remote};
 use crate::config::Config;
-use crate::db::{DeliveryUpdate, MediaRow, OutboxRow, Quarantined};
+use crate::db::{DeliveryUpdate, MediaRow, Quarantined};
 use crate::kind::MessageKind;
 use crate::message::{NewMessage, Origin};
+use crate::outbox::Transport;
 
 pub use crate::db::Delivery;
 
@@ -82,31 +82,10 @@ impl Headers {
     }
 }
 
-/// A send the provider did not take.
-#[derive(Debug)]
-pub struct SendFailure {
-    /// The provider's error code (63016, 131047, 21211, …).
-    pub code: Option<String>,
-    pub message: String,
-    pub kind: FailureKind,
-}
+pub use crate::outbox::{FailureKind, SendFailure};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FailureKind {
-    /// Refused for good (a bad number, the 24-hour window): the row fails.
-    Final,
-    /// Refused for now (429, 5xx, a rejected token): retried later, after `Retry-After`
-    /// when given.
-    Passing { retry_after_ms: Option<i64> },
-    /// No answer (the connection broke): the provider may have taken it. The row stays
-    /// written, so a status callback naming it confirms it; otherwise it is sent again.
-    Unknown,
-}
-
-/// A provider's REST API, as the outbox sender uses it.
-pub trait Api {
-    /// Sends one row; returns the provider's id of the message.
-    fn send(&mut self, row: &OutboxRow) -> Result<String, SendFailure>;
+/// A provider's REST API: the outbox's transport, and read receipts.
+pub trait Api: Transport {
     /// Marks a received message read (and shows "typing…" when asked); best effort.
     fn mark_read(&mut self, message_id: &str);
 }

@@ -9,6 +9,7 @@ use crate::attachment::Remote;
 use crate::config::{Config, Secret, TWILIO_AUTH_TOKEN, TWILIO_MAX_CHARS};
 use crate::db::{DeliveryUpdate, MediaRow, OutboxRow};
 use crate::kind::MessageKind;
+use crate::outbox::{Sent, Transport};
 use crate::{clock, jid};
 
 /// The query parameter of the status callback URL that carries wabot's own id of the row,
@@ -220,8 +221,20 @@ fn status_update(
     })
 }
 
-impl super::Api for Twilio {
-    fn send(&mut self, row: &OutboxRow) -> Result<String, SendFailure> {
+impl Transport for Twilio {
+    fn name(&self) -> &'static str {
+        "Twilio"
+    }
+
+    fn send(&mut self, row: &OutboxRow) -> Result<Sent, SendFailure> {
+        self.post(row)
+            .map(|provider_id| Sent::Accepted { provider_id })
+    }
+}
+
+impl Twilio {
+    /// Sends one row; returns the provider's id of the message.
+    fn post(&mut self, row: &OutboxRow) -> Result<String, SendFailure> {
         let final_ = |message: String| SendFailure {
             code: None,
             message,
@@ -289,7 +302,9 @@ impl super::Api for Twilio {
         }
         Err(failure)
     }
+}
 
+impl super::Api for Twilio {
     fn mark_read(&mut self, _message_id: &str) {}
 }
 

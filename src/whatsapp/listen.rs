@@ -10,7 +10,6 @@ use tokio::sync::mpsc;
 use whatsapp_rust::prelude::*;
 use whatsapp_rust::types::events::ConnectFailure;
 
-use super::drain::{self, SendError, Sender};
 use super::pacing::{self, Pacer};
 use super::standing::{self, Verdict};
 use super::wiring::Wiring;
@@ -18,8 +17,10 @@ use super::{device, jobs, presence, receipts, runtime};
 use crate::arrival::{self, Arrival};
 use crate::clock;
 use crate::config::{Config, Presence};
-use crate::db::{Db, Heartbeat};
+use crate::db::{Db, Heartbeat, OutboxRow};
 use crate::error::{self, Kind};
+use crate::outbox::{FailureKind, SendFailure, Sent, Transport};
+use crate::pipeline::drain;
 use crate::policy::Policy;
 use crate::status::HeartbeatState;
 
@@ -138,13 +139,14 @@ async fn serve(
         builder = builder.with_version(version);
     }
     let own_jid = crate::jid::normalize(account).unwrap_or_else(|_| account.to_string());
+    let events_own_jid = own_jid.clone();
     let bot = wiring
         .apply(builder)
         .on_event(move |event, client| {
             let live = Arc::clone(&events_live);
             let exit = exit_tx.clone();
             let db = Arc::clone(&events_db);
-            let own = own_jid.clone();
+            let own = events_own_jid.clone();
             async move {
                 if matches!(&*event, Event::Connected(_)) {
                     tokio::spawn(refresh_group_names(Arc::clone(&client), Arc::clone(&db)));
@@ -168,7 +170,12 @@ async fn serve(
     let mut handle = bot.spawn();
 
     let stop = Arc::new(AtomicBool::new(false));
-    let drainer = spawn_drainer(config, Arc::clone(&client), Arc::clone(&stop))?;
+    let drainer = spawn_drainer(
+        config,
+        Arc::clone(&client),
+        Arc::clone(&stop),
+        own_jid.clone(),
+    )?;
     let worker = jobs::spawn(
         config,
         Arc::clone(&client),
@@ -390,11 +397,18 @@ struct ClientSender {
     pacer: Pacer,
 }
 
-impl Sender for ClientSender {
-    fn send(&mut self, chat_jid: &str, message_id: &str, text: &str) -> Result<(), SendError> {
-        let to: Jid = chat_jid.parse().map_err(|e| SendError {
-            retryable: false,
-            message: format!("{chat_jid} is not a JID: {e:?}"),
+impl Transport for ClientSender {
+    fn name(&self) -> &'static str {
+        "WhatsApp"
+    }
+
+    fn send(&mut self, row: &OutboxRow) -> Result<Sent, SendFailure> {
+        let (chat_jid, text) = (row.chat_jid.as_str(), row.content.as_str());
+        let to: Jid = chat_jid.parse().map_err(|e| {
+            SendFailure::new(
+                FailureKind::Final,
+                format!("{chat_jid} is not a JID: {e:?}"),
+            )
         })?;
         std::thread::sleep(self.pacer.wait_before(
             chat_jid,
@@ -411,23 +425,26 @@ impl Sender for ClientSender {
             std::thread::sleep(pacing::typing_for(text));
         }
         self.pacer.sent(chat_jid, std::time::Instant::now());
-        let options = SendOptions::default().with_message_id(message_id);
+        let options = SendOptions::default().with_message_id(row.message_id.clone());
         let send = self
             .client
             .send_message_with_options(&to, wa::Message::text(text), options);
+        let passing = FailureKind::Passing {
+            retry_after_ms: None,
+        };
         match self
             .runtime
             .block_on(tokio::time::timeout(SEND_TIMEOUT, send))
         {
-            Ok(Ok(_)) => Ok(()),
-            Ok(Err(e)) => Err(SendError {
-                retryable: !matches!(e, whatsapp_rust::SendError::InvalidRequest(_)),
-                message: e.to_string(),
-            }),
-            Err(_) => Err(SendError {
-                retryable: true,
-                message: format!("no answer from WhatsApp within {SEND_TIMEOUT:?}"),
-            }),
+            Ok(Ok(_)) => Ok(Sent::Written),
+            Ok(Err(e @ whatsapp_rust::SendError::InvalidRequest(_))) => {
+                Err(SendFailure::new(FailureKind::Final, e.to_string()))
+            }
+            Ok(Err(e)) => Err(SendFailure::new(passing, e.to_string())),
+            Err(_) => Err(SendFailure::new(
+                passing,
+                format!("no answer from WhatsApp within {SEND_TIMEOUT:?}"),
+            )),
         }
     }
 }
@@ -438,6 +455,7 @@ fn spawn_drainer(
     config: &Config,
     client: Arc<Client>,
     stop: Arc<AtomicBool>,
+    own_jid: String,
 ) -> Result<std::thread::JoinHandle<()>> {
     let mut db = Db::open(&config.database_path)?;
     let mut sender = ClientSender {
@@ -450,7 +468,7 @@ fn spawn_drainer(
         // One row at a time, so a stop request waits for one send at most.
         while !stop.load(Ordering::Relaxed) {
             let attempted = if client.is_logged_in() {
-                drain::drain_once(&mut db, &mut sender, clock::now_ms(), 1)
+                drain::drain_once(&mut db, &mut sender, &own_jid, clock::now_ms(), 1)
                     .map(|r| r.attempted())
                     .unwrap_or_else(|e| {
                         log::warn!("outbox: {e:#}");

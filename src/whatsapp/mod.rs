@@ -3,7 +3,6 @@
 mod confirm;
 pub mod convert;
 pub mod device;
-pub mod drain;
 pub(crate) mod history;
 pub(crate) mod ingest;
 mod jobs;

@@ -737,15 +737,19 @@ fn queued(db: &mut Db, id: &str) {
 
 /// Writes the due rows to a stand-in socket (the drainer's path), returning their ids.
 fn written(db: &mut Db, now: i64) -> Vec<String> {
+    use crate::outbox::{SendFailure, Sent, Transport};
     struct Socket(Vec<String>);
-    impl super::drain::Sender for Socket {
-        fn send(&mut self, _: &str, id: &str, _: &str) -> Result<(), super::drain::SendError> {
-            self.0.push(id.into());
-            Ok(())
+    impl Transport for Socket {
+        fn name(&self) -> &'static str {
+            "the socket"
+        }
+        fn send(&mut self, row: &crate::db::OutboxRow) -> Result<Sent, SendFailure> {
+            self.0.push(row.message_id.clone());
+            Ok(Sent::Written)
         }
     }
     let mut socket = Socket(Vec::new());
-    super::drain::drain_once(db, &mut socket, now, 10).unwrap();
+    crate::pipeline::drain::drain_once(db, &mut socket, OWN, now, 10).unwrap();
     socket.0
 }
 

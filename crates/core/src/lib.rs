@@ -4,6 +4,8 @@
 //! # Layout
 //! - [`message`], [`kind`], [`attachment`], [`jid`], [`message_id`]: the records every
 //!   transport produces and every job reads.
+//! - [`outbox`]: a reply on its way out and the [`outbox::Transport`] trait every
+//!   transport implements.
 //! - [`policy`]: the one answer rule; [`expiry`]: when a conversation's memory ends;
 //!   [`checkpoint`]: the history-sync checkpoint's states; [`backoff`]: the one retry curve.
 //! - [`config`]: app.json as typed, validated values (reading the file and the secrets is
@@ -27,5 +29,6 @@ pub mod jid;
 pub mod kind;
 pub mod message;
 pub mod message_id;
+pub mod outbox;
 pub mod policy;
 pub mod status;

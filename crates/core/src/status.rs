@@ -86,6 +86,20 @@ impl OutboxStatus {
 }
 
 stored_states! {
+    /// Why an outbox row exists.
+    OutboxKind {
+        /// The agent's answer to a turn.
+        Reply = "reply",
+        /// A `--debug` line about a turn.
+        Debug = "debug",
+        /// `wabot vitality`'s daily sign of life.
+        Vitality = "vitality",
+        /// Queued by a person: `wabot send`, an MCP client.
+        Manual = "manual",
+    }
+}
+
+stored_states! {
     /// What the agent does, or did, with a stored message.
     MessageStatus {
         /// Archive only: context and search, never answered.
@@ -140,6 +154,7 @@ mod tests {
     #[test]
     fn every_state_reads_back_from_its_word_and_strangers_are_named() {
         round_trips(OutboxStatus::ALL);
+        round_trips(OutboxKind::ALL);
         round_trips(MessageStatus::ALL);
         round_trips(DownloadState::ALL);
         round_trips(HeartbeatState::ALL);

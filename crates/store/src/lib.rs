@@ -35,10 +35,7 @@ pub use maintenance::{ArchivedMessage, CleanupCounts, Cutoffs};
 #[cfg(any(test, feature = "test-support"))]
 pub use media::MAX_DOWNLOAD_ATTEMPTS;
 pub use media::MediaRow;
-pub use outbox::ACK_TIMEOUT_MS;
-pub use outbox::{
-    Delivery, DeliveryUpdate, Kind as OutboxKind, LlmCall, OutboxRow, Outgoing, Receipt,
-};
+pub use outbox::LlmCall;
 pub use quarantine::{PollSecret, Quarantined};
 pub use queue::{ClaimRequest, QueuedMessage, Release, Turn};
 pub use search::{Hit, RANK_AMONG, SearchFilter, SearchOrder};
@@ -46,6 +43,9 @@ pub use sessions::SessionRow;
 pub use stats::{Stats, UsageFigures};
 pub use sync::{Checkpoint, Cursor, Request, RequestState, no_anchor};
 pub use transcripts::{MessageMedia, TranscriptCounts, Untranscribed};
+pub use wabot_core::outbox::{
+    ACK_TIMEOUT_MS, Delivery, DeliveryUpdate, OutboxKind, OutboxRow, Outgoing, Receipt,
+};
 
 // The core modules under their own names, so `crate::jid` reads as it does in the binary.
 use wabot_core::{attachment, checkpoint, clock, error, jid, kind, message, policy, status};

@@ -3,101 +3,13 @@
 
 use anyhow::Result;
 use rusqlite::{OptionalExtension, params};
-use serde::Serialize;
 
 use super::Db;
 use super::queue::Turn;
 use super::sessions::{self, SessionRow};
 use crate::columns::parsed;
 use crate::status::OutboxStatus;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Reply,
-    Debug,
-    Vitality,
-    Manual,
-}
-
-impl Kind {
-    fn as_str(self) -> &'static str {
-        match self {
-            Kind::Reply => "reply",
-            Kind::Debug => "debug",
-            Kind::Vitality => "vitality",
-            Kind::Manual => "manual",
-        }
-    }
-}
-
-/// One message to send, with the WhatsApp id chosen before it is queued.
-#[derive(Debug, Clone)]
-pub struct Outgoing {
-    pub message_id: String,
-    pub chat_jid: String,
-    pub content: String,
-    pub kind: Kind,
-    pub reply_to_id: Option<String>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct OutboxRow {
-    pub id: i64,
-    pub message_id: String,
-    pub chat_jid: String,
-    pub content: String,
-    pub status: OutboxStatus,
-    pub kind: String,
-    pub attempts: i64,
-    pub last_error: Option<String>,
-    pub reply_to_id: Option<String>,
-    pub created_at: i64,
-    /// When WhatsApp acknowledged it (status `sent`).
-    pub sent_at: Option<i64>,
-    /// When it was last written to the socket (status `written` until the server acks).
-    pub written_at: Option<i64>,
-    pub delivered_at: Option<i64>,
-    pub read_at: Option<i64>,
-    /// The provider's id of the sent message (Twilio's MessageSid, the Cloud API's wamid).
-    pub provider_id: Option<String>,
-    /// The provider's code of a failure (63016, 131047, …).
-    pub error_code: Option<String>,
-}
-
-/// A receipt WhatsApp sent for one of our messages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Receipt {
-    Delivered,
-    /// Read, or played for a voice note.
-    Read,
-}
-
-/// What an official API's status callback says about one of our messages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Delivery {
-    /// Taken by the provider (queued, sent to WhatsApp).
-    Accepted,
-    Delivered,
-    Read,
-    /// Failed or undelivered: final.
-    Failed,
-}
-
-/// One status callback, naming the row by the provider's id and, when the provider
-/// echoes it, by wabot's own id (how a send whose answer was lost is recognised).
-#[derive(Debug, Clone)]
-pub struct DeliveryUpdate {
-    pub provider_id: String,
-    pub own_id: Option<String>,
-    pub delivery: Delivery,
-    pub error_code: Option<String>,
-    pub error: Option<String>,
-    pub at: i64,
-}
-
-/// How long a written row waits for the server's ack before it is written again
-/// (with the same id, so WhatsApp shows it once).
-pub const ACK_TIMEOUT_MS: i64 = 60_000;
+use wabot_core::outbox::{ACK_TIMEOUT_MS, Delivery, DeliveryUpdate, OutboxRow, Outgoing, Receipt};
 
 /// One LLM call, for the usage log.
 pub struct LlmCall<'a> {
@@ -477,25 +389,6 @@ impl Db {
             )?)
         })
     }
-
-    /// Records a failed send: retried at `retry_at`, or given up for good when `None`.
-    pub fn mark_send_failed(
-        &mut self,
-        id: i64,
-        error: &str,
-        retry_at: Option<i64>,
-        now: i64,
-    ) -> Result<()> {
-        self.in_write(|tx| {
-            tx.execute(
-                "UPDATE outbox SET status = CASE WHEN ?3 IS NULL THEN 'failed' ELSE 'pending' END,
-                     next_attempt_at = ?3, last_error = ?2, attempts = attempts + 1, updated_at = ?4
-                 WHERE id = ?1 AND status IN ('pending', 'written')",
-                params![id, error, retry_at, now],
-            )?;
-            Ok(())
-        })
-    }
 }
 
 fn confirm(tx: &rusqlite::Transaction, message_id: &str, own_jid: &str, at: i64) -> Result<bool> {
@@ -529,7 +422,7 @@ fn outbox_row(r: &rusqlite::Row) -> rusqlite::Result<OutboxRow> {
         chat_jid: r.get(2)?,
         content: r.get(3)?,
         status: parsed(r, "status")?,
-        kind: r.get(5)?,
+        kind: parsed(r, "kind")?,
         attempts: r.get(6)?,
         last_error: r.get(7)?,
         reply_to_id: r.get(8)?,

@@ -1,0 +1,132 @@
+//! A reply on its way out, and the one trait every transport sends through. The drain
+//! (in the binary's `pipeline`) decides when a row goes and what a failure means; a
+//! transport only hands the row over and says how that went, in [`SendFailure`]'s one
+//! classification.
+
+use serde::Serialize;
+
+pub use crate::status::{OutboxKind, OutboxStatus};
+
+/// Attempts per row before it is marked failed.
+pub const MAX_SEND_ATTEMPTS: i64 = 6;
+
+/// How long a written row waits for its answer (a server ack, a status callback)
+/// before it is handed over again, with the same id so WhatsApp shows it once.
+pub const ACK_TIMEOUT_MS: i64 = 60_000;
+
+/// One message to send, with the WhatsApp id chosen before it is queued.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    pub message_id: String,
+    pub chat_jid: String,
+    pub content: String,
+    pub kind: OutboxKind,
+    pub reply_to_id: Option<String>,
+}
+
+/// One row of the outbox.
+#[derive(Debug, Serialize)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub message_id: String,
+    pub chat_jid: String,
+    pub content: String,
+    pub status: OutboxStatus,
+    pub kind: OutboxKind,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub reply_to_id: Option<String>,
+    pub created_at: i64,
+    /// When WhatsApp or the provider took it (status `sent`).
+    pub sent_at: Option<i64>,
+    /// When it was last handed to the transport (status `written` until it answers).
+    pub written_at: Option<i64>,
+    pub delivered_at: Option<i64>,
+    pub read_at: Option<i64>,
+    /// The provider's id of the sent message (Twilio's MessageSid, the Cloud API's wamid).
+    pub provider_id: Option<String>,
+    /// The provider's code of a failure (63016, 131047, …).
+    pub error_code: Option<String>,
+}
+
+/// A receipt WhatsApp sent for one of our messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Receipt {
+    Delivered,
+    /// Read, or played for a voice note.
+    Read,
+}
+
+/// What an official API's status callback says about one of our messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// Taken by the provider (queued, sent to WhatsApp).
+    Accepted,
+    Delivered,
+    Read,
+    /// Failed or undelivered: final.
+    Failed,
+}
+
+/// One status callback, naming the row by the provider's id and, when the provider
+/// echoes it, by wabot's own id (how a send whose answer was lost is recognised).
+#[derive(Debug, Clone)]
+pub struct DeliveryUpdate {
+    pub provider_id: String,
+    pub own_id: Option<String>,
+    pub delivery: Delivery,
+    pub error_code: Option<String>,
+    pub error: Option<String>,
+    pub at: i64,
+}
+
+/// How a transport took a row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Sent {
+    /// Written to the linked device's socket; the server's ack arrives later as a
+    /// delivery event and makes the row sent.
+    Written,
+    /// Taken by a REST API, which named its message.
+    Accepted { provider_id: String },
+}
+
+/// A send the transport did not make.
+#[derive(Debug)]
+pub struct SendFailure {
+    /// The provider's error code (63016, 131047, 21211, …).
+    pub code: Option<String>,
+    pub message: String,
+    pub kind: FailureKind,
+}
+
+/// What a failed send means for its row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureKind {
+    /// Refused for good (a bad number, the 24-hour window): the row fails.
+    Final,
+    /// Refused for now (a network error, 429, 5xx, a rejected token): retried later,
+    /// after `Retry-After` when given.
+    Passing { retry_after_ms: Option<i64> },
+    /// No answer (the connection broke): the provider may have taken it. The row stays
+    /// written, so a status callback naming it confirms it; otherwise it is sent again.
+    Unknown,
+}
+
+impl SendFailure {
+    pub fn new(kind: FailureKind, message: impl Into<String>) -> Self {
+        SendFailure {
+            code: None,
+            message: message.into(),
+            kind,
+        }
+    }
+}
+
+/// "Send this row": the one place a transport is asked to send. Implemented by the
+/// linked device and by each official API.
+pub trait Transport {
+    /// What the logs call it: "WhatsApp", "Twilio", "the Cloud API".
+    fn name(&self) -> &'static str;
+    /// Hands one row over, with the id it was queued with.
+    fn send(&mut self, row: &OutboxRow) -> Result<Sent, SendFailure>;
+}
