@@ -29,7 +29,7 @@ use wabot_core::{
     attachment, backoff, checkpoint, clock, expiry, jid, kind, message, message_id, outbox, policy,
     status,
 };
-use wabot_llm::{self as llm, http};
+use wabot_llm as llm;
 use wabot_store::{self as db, files};
 
 use std::process::ExitCode;

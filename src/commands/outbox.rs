@@ -42,7 +42,7 @@ pub fn list(global: &Global, args: &OutboxListArgs) -> Result<()> {
         table.add_row([
             Cell::new(row.id),
             Cell::new(names.of(&row.chat_jid)),
-            Cell::new(&row.kind),
+            Cell::new(row.kind),
             Cell::new(status),
             Cell::new(clock::display(row.created_at, tz)),
             Cell::new(receipt),

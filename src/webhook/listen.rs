@@ -9,15 +9,16 @@ use std::time::Duration;
 use anyhow::Result;
 
 use super::server::{self, Shared};
+use super::spool;
 use super::store::Stored;
-use super::{Api, cloud::Cloud, spool, twilio::Twilio};
 use crate::config::{Config, Transport};
-use crate::db::{Db, Heartbeat};
+use crate::db::{Db, Heartbeat, MediaRow};
 use crate::media::Fetch;
 use crate::pipeline::drain;
 use crate::policy::Policy;
 use crate::status::HeartbeatState;
 use crate::{arrival, clock, interrupt};
+use wabot_webhooks::{Api, Cloud, Twilio};
 
 const WORKERS: usize = 4;
 const HEARTBEAT_EVERY: Duration = Duration::from_secs(5);
@@ -26,6 +27,18 @@ const IDLE: Duration = Duration::from_millis(500);
 /// A provider's REST side: sends, read marks, file downloads.
 pub trait Outgoing: Api + Fetch + Send {}
 impl<T: Api + Fetch + Send> Outgoing for T {}
+
+impl Fetch for Twilio {
+    fn fetch(&mut self, row: &MediaRow) -> Result<Vec<u8>> {
+        Twilio::fetch(self, row.remote.as_ref(), &row.message_id)
+    }
+}
+
+impl Fetch for Cloud {
+    fn fetch(&mut self, row: &MediaRow) -> Result<Vec<u8>> {
+        Cloud::fetch(self, row.remote.as_ref(), &row.message_id)
+    }
+}
 
 /// The REST side of the configured transport (also `media fetch` without a listener).
 pub fn rest(config: &Config) -> Result<(Box<dyn Outgoing>, String)> {
@@ -53,7 +66,7 @@ pub fn run(config: Config, reload: impl Fn() -> Result<Config>) -> Result<()> {
         _ => Box::new(Cloud::new(&config)?),
     };
     let (mut api, own_jid) = rest(&config)?;
-    let public = super::public_url(&config)?;
+    let public = wabot_webhooks::public_url(&config)?;
     let addr = config.file.webhook.listen.clone();
     let stop = interrupt::flag()?;
     let shared = Arc::new(Shared {
@@ -84,7 +97,7 @@ pub fn run(config: Config, reload: impl Fn() -> Result<Config>) -> Result<()> {
     drop(stored_tx);
     let mut sender_db = Db::open(&config.database_path)?;
     let media_dir = config.media_dir();
-    let max_bytes = super::max_bytes(&config);
+    let max_bytes = wabot_webhooks::max_bytes(&config);
     let sender_stop = Arc::clone(&stop);
     threads.push(std::thread::spawn(move || {
         while !sender_stop.load(Ordering::Relaxed) {

@@ -2,12 +2,27 @@
 //! source (listener, history sync, imports) must satisfy.
 
 use chrono::{DateTime, NaiveDate};
+use serde::Serialize;
 
 use crate::clock::DAY_MS;
 use crate::jid;
 
 pub use crate::kind::MessageKind;
 pub use crate::status::MessageStatus;
+
+/// One received message wabot's validation rejected, kept verbatim.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Quarantined {
+    pub chat_jid: String,
+    pub message_id: String,
+    pub reason: String,
+    /// The converted record as wabot saw it (debug text, for people).
+    pub record: String,
+    /// The encoded protobuf, when the message came with one.
+    #[serde(skip)]
+    pub wire_raw: Option<Vec<u8>>,
+    pub created_at: i64,
+}
 
 /// Where a message came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,18 +6,16 @@
 
 mod agent_api;
 mod chat_completions;
-pub mod http;
 mod multipart;
 mod transcription;
 
 use std::time::Duration;
 
-use chrono::DateTime;
 use serde::{Deserialize, Serialize};
 
 use wabot_core::config::{Api, LlmSettings, Secret};
 // The core modules under their own names, so `crate::config` reads as it does in the binary.
-use wabot_core::{clock, config, error};
+use wabot_core::{config, error};
 
 pub use transcription::Transcriber;
 
@@ -114,8 +112,6 @@ impl LlmError {
     }
 }
 
-/// The longest a provider's `Retry-After` may hold a turn back.
-pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
 /// How much of an error body we quote: enough to explain, not enough to flood a log.
 const QUOTED_BODY: usize = 300;
 
@@ -137,7 +133,7 @@ pub fn request_body(settings: &LlmSettings, messages: &[ChatMessage]) -> serde_j
 impl Client {
     pub fn new(settings: &LlmSettings, key: &Secret) -> Self {
         let timeout = Duration::from_secs(settings.timeout_seconds.unsigned_abs());
-        let agent = crate::http::agent(timeout);
+        let agent = wabot_http::agent(timeout);
         Self {
             agent,
             url: settings.endpoint(),
@@ -201,7 +197,7 @@ fn read(
         .headers()
         .get("retry-after")
         .and_then(|v| v.to_str().ok())
-        .and_then(parse_retry_after);
+        .and_then(wabot_http::retry_after);
     let body = response
         .body_mut()
         .read_to_string()
@@ -269,22 +265,6 @@ fn transport_error(err: ureq::Error) -> LlmError {
         ureq::Error::Timeout(_) => format!("no answer in time ({err})"),
         _ => format!("network: {err}"),
     })
-}
-
-/// Retry-After is either seconds or an HTTP date; never more than [`MAX_RETRY_AFTER`].
-pub fn parse_retry_after(value: &str) -> Option<Duration> {
-    let value = value.trim();
-    let wait = if let Ok(seconds) = value.parse::<f64>() {
-        if !seconds.is_finite() || seconds < 0.0 {
-            return None;
-        }
-        Duration::from_secs_f64(seconds.min(MAX_RETRY_AFTER.as_secs_f64()))
-    } else {
-        let at = DateTime::parse_from_rfc2822(value).ok()?;
-        let ms = at.timestamp_millis().saturating_sub(crate::clock::now_ms());
-        Duration::from_millis(ms.max(0).unsigned_abs())
-    };
-    Some(wait.min(MAX_RETRY_AFTER))
 }
 
 /// The API's own explanation, from `{"error": {"message": …}}` or the raw body.
@@ -367,25 +347,6 @@ fn strip_reasoning(content: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn retry_after_takes_seconds_or_a_date_and_is_capped() {
-        assert_eq!(parse_retry_after("7"), Some(Duration::from_secs(7)));
-        assert_eq!(
-            parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
-            Some(Duration::ZERO)
-        );
-        assert_eq!(parse_retry_after("soon"), None);
-        assert_eq!(parse_retry_after("-5"), None);
-        for huge in [
-            "86400",
-            "9e15",
-            "18446744073709551615",
-            "Fri, 31 Dec 9999 23:59:59 GMT",
-        ] {
-            assert_eq!(parse_retry_after(huge), Some(MAX_RETRY_AFTER), "{huge}");
-        }
-    }
 
     #[test]
     fn quotes_the_api_error_message_on_one_line() {

@@ -29,7 +29,7 @@ struct Transcription {
 impl Transcriber {
     pub fn new(section: &TranscriptionSection, key: Option<&Secret>) -> Self {
         let timeout = Duration::from_secs(section.timeout_seconds.unsigned_abs());
-        let agent = crate::http::agent(timeout);
+        let agent = wabot_http::agent(timeout);
         Self {
             agent,
             url: endpoint(&section.base_url),

@@ -3,23 +3,9 @@
 
 use anyhow::Result;
 use rusqlite::{OptionalExtension, params};
-use serde::Serialize;
 
 use super::Db;
-
-/// One received message wabot's validation rejected, kept verbatim.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct Quarantined {
-    pub chat_jid: String,
-    pub message_id: String,
-    pub reason: String,
-    /// The converted record as wabot saw it (debug text, for people).
-    pub record: String,
-    /// The encoded protobuf, when the message came with one.
-    #[serde(skip)]
-    pub wire_raw: Option<Vec<u8>>,
-    pub created_at: i64,
-}
+pub use crate::message::Quarantined;
 
 /// A poll's secret, with what votes for it need to be read.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -15,9 +15,9 @@ use crate::config::{
     CLOUD_API_MAX_CHARS, Config, MarkRead, Secret, WHATSAPP_APP_SECRET, WHATSAPP_CLOUD_TOKEN,
     WHATSAPP_VERIFY_TOKEN,
 };
-use crate::db::{DeliveryUpdate, MediaRow, OutboxRow};
 use crate::kind::MessageKind;
 use crate::message::NewMessage;
+use crate::outbox::{DeliveryUpdate, OutboxRow};
 use crate::outbox::{Sent, Transport};
 use crate::{clock, jid};
 
@@ -430,10 +430,11 @@ impl super::Api for Cloud {
     }
 }
 
-impl crate::media::Fetch for Cloud {
-    fn fetch(&mut self, row: &MediaRow) -> Result<Vec<u8>> {
-        let Some(Remote::CloudApi { media_id }) = &row.remote else {
-            anyhow::bail!("message {} has no Cloud API media id", row.message_id);
+impl Cloud {
+    /// The bytes of a received file, named by the provider's reference.
+    pub fn fetch(&mut self, remote: Option<&Remote>, message_id: &str) -> Result<Vec<u8>> {
+        let Some(Remote::CloudApi { media_id }) = remote else {
+            anyhow::bail!("message {} has no Cloud API media id", message_id);
         };
         // The media id → a short-lived URL, which wants the same token.
         let url = format!("{}/{media_id}", self.api_root);
@@ -448,6 +449,12 @@ impl crate::media::Fetch for Cloud {
                 answer.status
             );
         };
-        super::download(&self.http, file_url, &self.auth(), row, self.max_bytes)
+        super::download(
+            &self.http,
+            file_url,
+            &self.auth(),
+            message_id,
+            self.max_bytes,
+        )
     }
 }

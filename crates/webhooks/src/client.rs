@@ -81,7 +81,7 @@ pub struct Http {
 
 impl Http {
     pub fn new() -> Self {
-        let agent = crate::http::agent(TIMEOUT);
+        let agent = wabot_http::agent(TIMEOUT);
         Self { agent }
     }
 
@@ -138,7 +138,7 @@ fn read(
         .headers()
         .get("retry-after")
         .and_then(|v| v.to_str().ok())
-        .and_then(crate::llm::parse_retry_after)
+        .and_then(wabot_http::retry_after)
         .map(|d| d.as_millis() as i64);
     let body = response
         .body_mut()

@@ -7,8 +7,8 @@ use super::client::{Auth, Http};
 use super::{Delivery, FailureKind, Headers, Inbound, Provider, Refusal, SendFailure, signature};
 use crate::attachment::Remote;
 use crate::config::{Config, Secret, TWILIO_AUTH_TOKEN, TWILIO_MAX_CHARS};
-use crate::db::{DeliveryUpdate, MediaRow, OutboxRow};
 use crate::kind::MessageKind;
+use crate::outbox::{DeliveryUpdate, OutboxRow};
 use crate::outbox::{Sent, Transport};
 use crate::{clock, jid};
 
@@ -308,19 +308,20 @@ impl super::Api for Twilio {
     fn mark_read(&mut self, _message_id: &str) {}
 }
 
-impl crate::media::Fetch for Twilio {
-    fn fetch(&mut self, row: &MediaRow) -> Result<Vec<u8>> {
-        let Some(Remote::Twilio { url }) = &row.remote else {
-            anyhow::bail!("message {} has no Twilio media URL", row.message_id);
+impl Twilio {
+    /// The bytes of a received file, named by the provider's reference.
+    pub fn fetch(&mut self, remote: Option<&Remote>, message_id: &str) -> Result<Vec<u8>> {
+        let Some(Remote::Twilio { url }) = remote else {
+            anyhow::bail!("message {} has no Twilio media URL", message_id);
         };
         // The account's credentials go only to the configured API.
         if !url.starts_with(&format!("{}/", self.base_url)) {
             anyhow::bail!(
                 "the media URL of {} is not under twilio.base_url",
-                row.message_id
+                message_id
             );
         }
-        super::download(&self.http, url, &self.auth(), row, self.max_bytes)
+        super::download(&self.http, url, &self.auth(), message_id, self.max_bytes)
     }
 }
 
