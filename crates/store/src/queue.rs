@@ -256,3 +256,86 @@ fn set_aside(tx: &Transaction, req: &ClaimRequest) -> Result<usize> {
     )?;
     Ok(own + unmonitored)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::message::{MessageStatus, NewMessage, Origin};
+    use crate::policy::Policy;
+
+    const ALICE: &str = "15550001111@s.whatsapp.net";
+    const OWN: &str = "15550009999@s.whatsapp.net";
+    const STRANGER: &str = "15550007777@s.whatsapp.net";
+    const GROUP: &str = "120363041234567890@g.us";
+
+    /// What core's rules say of a pending message that claiming meets: the owner's
+    /// message outside the self chat never arrives as a turn, and a chat that is not
+    /// monitored is never answered. `set_aside` is the SQL form of exactly this.
+    fn by_the_rules(policy: &Policy, m: &NewMessage) -> Option<SkipReason> {
+        if m.is_from_me && policy.on_arrival(m) != Some(MessageStatus::Pending) {
+            return Some(SkipReason::OwnMessage);
+        }
+        let said = std::iter::once((m.content.as_str(), m.mentions.as_slice()));
+        match policy.answers(&m.chat_jid, said) {
+            Err(SkipReason::NotMonitored) => Some(SkipReason::NotMonitored),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn set_aside_agrees_with_the_policy_on_every_chat_and_sender() {
+        let policy = Policy::for_tests(&[ALICE, OWN, GROUP], Some(OWN), false);
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = Db::open(&dir.path().join("w.db")).unwrap();
+        let mut cases = Vec::new();
+        for chat in [ALICE, OWN, STRANGER, GROUP] {
+            for from_me in [false, true] {
+                let mut m = NewMessage::text(
+                    Origin::Live,
+                    chat,
+                    format!("{chat}-{from_me}"),
+                    1_700_000_000_000,
+                    "hello",
+                );
+                m.is_from_me = from_me;
+                m.sender = if from_me { OWN } else { ALICE }.to_string();
+                cases.push((by_the_rules(&policy, &m), m));
+            }
+        }
+        // Every case stored pending, as an older version or a changed app.json leaves it.
+        let batch = cases.iter().map(|(_, m)| m.clone()).collect();
+        db.ingest(batch, &|_| Some(MessageStatus::Pending)).unwrap();
+        let monitored = policy.monitored();
+        db.claim_turns(&ClaimRequest {
+            monitored: &monitored,
+            self_jid: policy.self_jid(),
+            batch: 10,
+            now: 1,
+            lease_until: 2,
+            token: "t",
+            preview: false,
+        })
+        .unwrap();
+        for (expected, m) in &cases {
+            let stored: Option<String> = db
+                .conn
+                .query_row(
+                    "SELECT skip_reason FROM messages WHERE chat_jid = ?1 AND id = ?2",
+                    params![m.chat_jid, m.id],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert_eq!(
+                stored.as_deref(),
+                expected.map(SkipReason::as_str),
+                "{} from_me={}",
+                m.chat_jid,
+                m.is_from_me
+            );
+        }
+        assert!(
+            cases.iter().any(|(e, _)| e.is_none()) && cases.iter().any(|(e, _)| e.is_some()),
+            "the table has both outcomes"
+        );
+    }
+}
