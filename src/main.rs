@@ -26,8 +26,8 @@ mod whatsapp;
 // The library crates under the names the binary's modules use (`crate::db`, `crate::jid`):
 // see ARCHITECTURE.md for what each may import.
 use wabot_core::{
-    attachment, backoff, checkpoint, clock, expiry, jid, kind, message, message_id, outbox, policy,
-    status,
+    attachment, backoff, checkpoint, clock, expiry, inbound, jid, kind, message, message_id,
+    outbox, policy, status,
 };
 use wabot_llm as llm;
 use wabot_store::{self as db, files};

@@ -1,7 +1,9 @@
-//! The way every transport's messages go: out through one [`drain`].
+//! The way every transport's messages go: in through one [`ingest`], out through one
+//! [`drain`].
 //!
 //! The linked device and the official APIs each implement
 //! [`crate::outbox::Transport`]; the drain decides when a row goes and what a failure
 //! means, once for all of them.
 
 pub mod drain;
+pub mod ingest;

@@ -6,8 +6,8 @@ use anyhow::Result;
 
 use super::Inbound;
 use crate::db::Db;
+use crate::inbound::{Inbound as Received, Received as Batch};
 use crate::policy::Policy;
-use crate::whatsapp::convert::{Inbound as Received, Received as Batch};
 
 /// What a webhook changed.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -25,7 +25,7 @@ pub fn store(db: &mut Db, policy: &Policy, own_jid: &str, inbound: Inbound) -> R
         .into_iter()
         .map(|m| Batch::of(Received::Message(m)))
         .collect();
-    let pending_ids = crate::whatsapp::ingest::store(db, policy, batch)?;
+    let pending_ids = crate::pipeline::ingest::store(db, policy, batch)?;
     for q in &inbound.unreadable {
         log::warn!(
             "a webhook message was quarantined ({} from {:?}): {}",

@@ -9,9 +9,9 @@ use whatsapp_rust::types::message::MessageSource;
 use whatsapp_rust::wacore_binary::JidExt;
 
 use super::convert::{self, Inbound};
-use super::ingest;
 use crate::db::{Cursor, Db};
 use crate::message::Origin;
+use crate::pipeline::ingest;
 use crate::policy::Policy;
 use crate::sync::engine::Answer;
 

@@ -15,10 +15,11 @@ use whatsapp_rust::types::message::MessageSource;
 use whatsapp_rust::types::presence::ReceiptType;
 
 use super::convert;
-use super::{confirm, ingest, wiring};
+use super::{confirm, wiring};
 use crate::db::{Db, OutboxKind, Outgoing, SessionRow};
 use crate::kind::MessageKind;
 use crate::message::MessageStatus;
+use crate::pipeline::ingest;
 use crate::policy::Policy;
 use crate::status::OutboxStatus;
 

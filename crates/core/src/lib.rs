@@ -2,6 +2,7 @@
 //! what the configuration means, and how failures map to exit codes.
 //!
 //! # Layout
+//! - [`inbound`]: a received batch as the ingest takes it.
 //! - [`message`], [`kind`], [`attachment`], [`jid`], [`message_id`]: the records every
 //!   transport produces and every job reads.
 //! - [`outbox`]: a reply on its way out and the [`outbox::Transport`] trait every
@@ -25,6 +26,7 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod expiry;
+pub mod inbound;
 pub mod jid;
 pub mod kind;
 pub mod message;

@@ -48,7 +48,9 @@ pub use wabot_core::outbox::{
 };
 
 // The core modules under their own names, so `crate::jid` reads as it does in the binary.
-use wabot_core::{attachment, checkpoint, clock, error, jid, kind, message, policy, status};
+use wabot_core::{
+    attachment, checkpoint, clock, error, inbound, jid, kind, message, policy, status,
+};
 
 use files::create_private;
 

@@ -5,17 +5,8 @@ use anyhow::Result;
 use rusqlite::{OptionalExtension, params};
 
 use super::Db;
+pub use crate::inbound::PollSecret;
 pub use crate::message::Quarantined;
-
-/// A poll's secret, with what votes for it need to be read.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PollSecret {
-    pub message_id: String,
-    /// The creator as WhatsApp addressed them: part of the vote's key derivation.
-    pub creator_jid: String,
-    pub secret: Vec<u8>,
-    pub options: Vec<String>,
-}
 
 impl Db {
     /// Quarantines rejected messages; one row per (chat, id), so a redelivery adds none.
