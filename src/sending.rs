@@ -5,10 +5,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
-use crate::agent::reply;
 use crate::clock;
 use crate::config::Config;
-use crate::db::{Db, OutboxKind, OutboxRow};
+use crate::db::{Db, OutboxKind, OutboxRow, Outgoing};
 use crate::error::{self, Kind};
 use crate::status::OutboxStatus;
 
@@ -20,7 +19,7 @@ pub fn queue(db: &mut Db, config: &Config, chat: &str, text: &str) -> Result<Vec
     // Split like replies: WhatsApp refuses overlong texts, and one part per message
     // keeps each resend small.
     let max_chars = config.max_message_chars();
-    let parts = reply::outgoing(chat, text, max_chars, OutboxKind::Manual, None);
+    let parts = Outgoing::parts(chat, text, max_chars, OutboxKind::Manual, None);
     db.enqueue_all(&parts, clock::now_ms())?;
     let mut rows = Vec::with_capacity(parts.len());
     for part in &parts {

@@ -344,7 +344,7 @@ impl<'a> Agent<'a> {
             answer.content.clone()
         };
         let reply_to = turn.messages.last().map(|m| m.id.clone());
-        let parts = reply::outgoing(
+        let parts = Outgoing::parts(
             &turn.chat_jid,
             &shown,
             max_chars,

@@ -24,6 +24,29 @@ pub struct Outgoing {
     pub reply_to_id: Option<String>,
 }
 
+impl Outgoing {
+    /// `text` as the outbox rows that carry it: split like every reply, each part with its
+    /// own pre-assigned WhatsApp message id.
+    pub fn parts(
+        chat_jid: &str,
+        text: &str,
+        max_chars: usize,
+        kind: OutboxKind,
+        reply_to: Option<&str>,
+    ) -> Vec<Self> {
+        split(text, max_chars)
+            .into_iter()
+            .map(|content| Outgoing {
+                message_id: crate::message_id::new(),
+                chat_jid: chat_jid.to_string(),
+                content,
+                kind,
+                reply_to_id: reply_to.map(str::to_string),
+            })
+            .collect()
+    }
+}
+
 /// One row of the outbox.
 #[derive(Debug, Serialize)]
 pub struct OutboxRow {
@@ -129,4 +152,59 @@ pub trait Transport {
     fn name(&self) -> &'static str;
     /// Hands one row over, with the id it was queued with.
     fn send(&mut self, row: &OutboxRow) -> Result<Sent, SendFailure>;
+}
+
+/// Splits `text` into parts of at most `max` characters, preferring paragraph, then
+/// line, then sentence, then word boundaries.
+pub fn split(text: &str, max: usize) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut rest = text.trim();
+    while rest.chars().count() > max {
+        let limit = rest.char_indices().nth(max).map_or(rest.len(), |(i, _)| i);
+        let window = &rest[..limit];
+        let cut = ["\n\n", "\n", ". ", "! ", "? ", " "]
+            .iter()
+            .find_map(|sep| {
+                window
+                    .rfind(sep)
+                    .filter(|&i| i >= limit / 3)
+                    .map(|i| i + sep.trim_end().len())
+            })
+            .unwrap_or(limit);
+        let (head, tail) = rest.split_at(cut);
+        parts.push(head.trim().to_string());
+        rest = tail.trim();
+    }
+    if !rest.is_empty() {
+        parts.push(rest.to_string());
+    }
+    parts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_at_the_best_boundary_and_loses_nothing() {
+        let para = format!("{}\n\n{}", "a".repeat(150), "b".repeat(150));
+        assert_eq!(split(&para, 200), ["a".repeat(150), "b".repeat(150)]);
+        let sentences = "One sentence here. Another one follows. And a third one.";
+        assert_eq!(
+            split(sentences, 40),
+            [
+                "One sentence here. Another one follows.",
+                "And a third one."
+            ]
+        );
+        let words = "word ".repeat(30);
+        for part in split(&words, 42) {
+            assert!(part.chars().count() <= 42 && !part.starts_with(' '));
+        }
+        let unbroken = "é".repeat(250);
+        let parts = split(&unbroken, 100);
+        assert_eq!(parts.len(), 3);
+        assert_eq!(parts.concat(), unbroken);
+        assert_eq!(split("short", 100), ["short"]);
+    }
 }
