@@ -4,8 +4,6 @@
 
 use crate::common;
 
-use std::time::Duration;
-
 use common::{Sandbox, finished_json, message_line};
 
 const ALICE: &str = "15550001111@s.whatsapp.net";
@@ -203,8 +201,9 @@ fn a_request_the_listener_refuses_fails_sync_with_its_reason() {
 fn ctrl_c_while_waiting_withdraws_the_queued_request() {
     let sandbox = with_alice();
     pretend_listener(&sandbox);
+    // The request is queued only after the SIGINT handler is installed (sync::run), so
+    // once `waiting_sync` saw it, the signal cannot come too early: no wait is needed.
     let mut child = waiting_sync(&sandbox, &[]);
-    std::thread::sleep(Duration::from_millis(300));
     interrupt(child.id());
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(75));
