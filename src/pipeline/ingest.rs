@@ -126,24 +126,15 @@ mod tests {
 
     fn message(chat: &str, id: &str, from_me: bool, kind: &str) -> NewMessage {
         NewMessage {
-            chat_jid: chat.into(),
-            id: id.into(),
             sender: if from_me {
-                "15550009999@s.whatsapp.net".into()
+                "15550009999@s.whatsapp.net"
             } else {
-                chat.into()
-            },
-            content: "hi".into(),
-            timestamp_ms: 1_700_000_000_000,
+                chat
+            }
+            .into(),
             is_from_me: from_me,
             message_type: kind.parse().expect("a message kind"),
-            push_name: None,
-            mentions: vec![],
-            quoted_id: None,
-            origin: Origin::Live,
-            media: None,
-            kept: Default::default(),
-            transcript: None,
+            ..NewMessage::text(Origin::Live, chat, id, 1_700_000_000_000, "hi")
         }
     }
 

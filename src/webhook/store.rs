@@ -56,7 +56,7 @@ pub fn store(db: &mut Db, policy: &Policy, own_jid: &str, inbound: Inbound) -> R
 mod tests {
     use super::*;
     use crate::db::{Delivery, DeliveryUpdate, OutboxKind, Outgoing};
-    use crate::message::{MessageKind, NewMessage, Origin};
+    use crate::message::{NewMessage, Origin};
     use crate::status::OutboxStatus;
 
     const ALICE: &str = "15550001111@s.whatsapp.net";
@@ -64,20 +64,8 @@ mod tests {
 
     fn text(id: &str) -> NewMessage {
         NewMessage {
-            chat_jid: ALICE.into(),
-            id: id.into(),
-            sender: ALICE.into(),
-            content: "hi".into(),
-            timestamp_ms: crate::clock::now_ms(),
-            is_from_me: false,
-            message_type: MessageKind::Text,
             push_name: Some("Alice".into()),
-            mentions: vec![],
-            quoted_id: None,
-            origin: Origin::Live,
-            media: None,
-            kept: Default::default(),
-            transcript: None,
+            ..NewMessage::text(Origin::Live, ALICE, id, crate::clock::now_ms(), "hi")
         }
     }
 

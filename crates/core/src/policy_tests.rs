@@ -41,20 +41,10 @@ fn policy(store_all: bool) -> Policy {
 
 fn message(chat: &str, from_me: bool, kind: &str) -> NewMessage {
     NewMessage {
-        id: "m".into(),
-        chat_jid: chat.into(),
-        sender: if from_me { OWN.into() } else { chat.into() },
-        content: "hello".into(),
-        timestamp_ms: 1_700_000_000_000,
+        sender: if from_me { OWN } else { chat }.into(),
         is_from_me: from_me,
         message_type: kind.parse().expect("a kind in the table"),
-        push_name: None,
-        mentions: Vec::new(),
-        quoted_id: None,
-        origin: Origin::Import,
-        media: None,
-        kept: Default::default(),
-        transcript: None,
+        ..NewMessage::text(Origin::Import, chat, "m", 1_700_000_000_000, "hello")
     }
 }
 

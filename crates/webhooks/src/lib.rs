@@ -135,20 +135,9 @@ fn new_message(
     push_name: Option<&str>,
 ) -> NewMessage {
     NewMessage {
-        chat_jid: chat_jid.to_string(),
-        id: id.to_string(),
         sender: chat_jid.to_string(),
-        content: text.to_string(),
-        timestamp_ms,
-        is_from_me: false,
-        message_type: MessageKind::Text,
         push_name: push_name.map(str::to_string),
-        mentions: Vec::new(),
-        quoted_id: None,
-        origin: Origin::Live,
-        media: None,
-        kept: Default::default(),
-        transcript: None,
+        ..NewMessage::text(Origin::Live, chat_jid, id, timestamp_ms, text)
     }
 }
 
