@@ -602,8 +602,9 @@ fn history_at_pairing_is_stored_before_shutdown() {
         !rt.block_on(wiring.settle(Duration::from_millis(200))),
         "shutdown must wait"
     );
+    // The store runs beside the waiting settle; the wait above already showed that a
+    // blob in flight holds shutdown, so no head start is needed.
     let writer = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(300));
         let mut db = Db::open(&dir.path().join("w.db")).unwrap();
         let sync = super::history::tests::sample();
         super::history::store(&mut db, &policy(), &sync, &OWN.parse().unwrap()).unwrap();

@@ -389,15 +389,12 @@ fn a_run_killed_during_the_llm_call_is_answered_exactly_once_later() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    // Killed once the stand-in holds the call (it stalls 1.5 s before answering).
     let deadline = Instant::now() + Duration::from_secs(10);
-    while bot.count("SELECT count(*) FROM llm_calls") == 0
-        && bot.count("SELECT count(*) FROM outbox") == 0
-        && Instant::now() < deadline
-    {
+    while bot.llm.tagged("stall:1500x1") == 0 {
+        assert!(Instant::now() < deadline, "the LLM call never started");
         std::thread::sleep(Duration::from_millis(20));
     }
-    // The debug message is queued right before the call; the call stalls 1.5 s.
-    std::thread::sleep(Duration::from_millis(300));
     child.kill().unwrap();
     child.wait().unwrap();
     assert_eq!(
@@ -411,7 +408,9 @@ fn a_run_killed_during_the_llm_call_is_answered_exactly_once_later() {
         0,
         "the lease of the dead run still holds"
     );
-    std::thread::sleep(Duration::from_millis(3_100));
+    // The lease runs out: moved into the past rather than waited for.
+    bot.sandbox
+        .exec("UPDATE messages SET claim_until = 0 WHERE claim_token IS NOT NULL");
     assert_eq!(bot.process_ok()["answered"], 1);
     assert_eq!(bot.process_ok()["claimed"], 0);
     let outbox = bot.outbox();

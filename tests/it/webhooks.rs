@@ -142,6 +142,18 @@ fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
     }
 }
 
+/// Proves the sender thread made a pass after the row in question was settled: a marker
+/// queued now reaches the provider, so a row that was going to be sent again would have
+/// gone first (the drain takes due rows oldest first). An event to wait on, not a sleep.
+fn after_a_drain_pass(bot: &Bot, provider: &Provider, to: &str) {
+    let before = provider.seen.lock().unwrap().attempts;
+    let queued = bot.sandbox.run(&["send", "--to", to, "marker"]);
+    assert_eq!(queued.code(), 0, "{}", queued.stderr());
+    wait_until("the marker's send", || {
+        provider.seen.lock().unwrap().attempts > before
+    });
+}
+
 fn inbound_twilio<'a>(sid: &'a str, body: &'a str) -> Vec<(&'a str, &'a str)> {
     vec![
         ("MessageSid", sid),
@@ -433,11 +445,11 @@ fn twilio_window_refusal_reported_by_callback_is_final_and_shown_in_stats() {
         bot.count("SELECT count(*) FROM outbox WHERE status = 'failed' AND error_code = '63016' AND last_error LIKE '%24-hour window%'"),
         1
     );
-    std::thread::sleep(Duration::from_millis(1500));
+    after_a_drain_pass(&bot, &provider, "+15550002222");
     assert_eq!(
         provider.seen.lock().unwrap().attempts,
-        1,
-        "never sent again"
+        2,
+        "never sent again: the marker is the only other send"
     );
     let stats = bot.sandbox.json(&["stats", "--json"]);
     assert_eq!(stats["outbox"]["outside_window"], 1, "{stats}");
@@ -563,11 +575,11 @@ fn cloud_api_verifies_stores_answers_phone_and_username_users_and_records_the_wi
         ),
         1
     );
-    std::thread::sleep(Duration::from_millis(1500));
+    after_a_drain_pass(&bot, &provider, "15550001111");
     assert_eq!(
         provider.seen.lock().unwrap().attempts,
-        3,
-        "the refused reply is not retried"
+        4,
+        "the refused reply is not retried: the marker is the only other send"
     );
     let stats = bot.sandbox.json(&["stats", "--json"]);
     assert_eq!(stats["outbox"]["outside_window"], 1, "{stats}");
@@ -636,8 +648,12 @@ fn a_send_whose_answer_was_lost_is_confirmed_by_its_status_and_not_sent_twice() 
         1,
         "the status names the row by wabot's own id"
     );
-    std::thread::sleep(Duration::from_millis(1500));
-    assert_eq!(provider.seen.lock().unwrap().attempts, 1, "sent once");
+    after_a_drain_pass(&bot, &provider, "15550001111");
+    assert_eq!(
+        provider.seen.lock().unwrap().attempts,
+        2,
+        "sent once: the marker is the only other send"
+    );
 }
 
 #[test]

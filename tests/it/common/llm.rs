@@ -93,6 +93,18 @@ impl StandIn {
         self.retired.store(true, Ordering::SeqCst);
     }
 
+    /// How many requests carrying the misbehaviour tag `[inner]` arrived, counted before
+    /// the misbehaviour (a stall) begins: the event a test waits for instead of a sleep.
+    pub fn tagged(&self, inner: &str) -> usize {
+        self.state
+            .lock()
+            .unwrap()
+            .seen
+            .get(inner)
+            .copied()
+            .unwrap_or(0)
+    }
+
     /// The JSON bodies of the requests that reached the model (valid key and body).
     pub fn requests(&self) -> Vec<Value> {
         let state = self.state.lock().unwrap();
