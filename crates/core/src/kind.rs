@@ -17,7 +17,8 @@ macro_rules! kinds {
 
         impl MessageKind {
             /// Every kind this version produces.
-            pub const KNOWN: &'static [Self] = &[$(Self::$variant,)+];
+            #[cfg(test)]
+            const KNOWN: &'static [Self] = &[$(Self::$variant,)+];
 
             pub fn as_str(&self) -> &str {
                 match self {
@@ -92,12 +93,6 @@ impl MessageKind {
     pub fn of_media(media_type: &str) -> Self {
         Self::known(media_type).unwrap_or(Self::Media)
     }
-
-    /// A stand-in for a message that has not been read yet, replaced when its real copy
-    /// arrives.
-    pub fn is_placeholder(&self) -> bool {
-        matches!(self, Self::Undecryptable | Self::Unsupported)
-    }
 }
 
 impl fmt::Display for MessageKind {
@@ -142,13 +137,6 @@ impl FromStr for MessageKind {
 impl serde::Serialize for MessageKind {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for MessageKind {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let word = String::deserialize(deserializer)?;
-        word.parse().map_err(serde::de::Error::custom)
     }
 }
 
