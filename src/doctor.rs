@@ -4,11 +4,12 @@
 use anyhow::Result;
 use serde::Serialize;
 
+use crate::account::Verdict;
 use crate::clock;
 use crate::config::{Config, Transport};
 use crate::db::Db;
 use crate::error::{self, Kind};
-use crate::whatsapp::{device, standing};
+use crate::whatsapp::device;
 
 #[derive(Debug, Serialize)]
 pub struct Finding {
@@ -200,19 +201,19 @@ fn linked_device(
         .next("run `wabot pair` (or `wabot pair --phone NUMBER`)", true),
     );
 
-    let refusal = standing::refusal(state, now);
+    let refusal = state.refusal(now);
     findings.push(
         finding(
             "standing",
             refusal.is_none(),
             refusal.as_ref().map_or_else(
                 || "no ban, no logout".to_string(),
-                |v| standing::failure(v, config.timezone()).to_string(),
+                |v| v.failure(config.timezone()).to_string(),
             ),
         )
         .next(
             match &refusal {
-                Some(standing::Verdict::Banned { until, .. }) => {
+                Some(Verdict::Banned { until, .. }) => {
                     format!(
                         "wait until {}; `wabot listen` refuses to connect before",
                         shown(*until)

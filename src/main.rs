@@ -21,16 +21,16 @@ mod sending;
 mod sync;
 mod transcripts;
 mod webhook;
-mod whatsapp;
 
 // The library crates under the names the binary's modules use (`crate::db`, `crate::jid`):
 // see ARCHITECTURE.md for what each may import.
 use wabot_core::{
-    attachment, backoff, checkpoint, clock, expiry, inbound, jid, kind, message, message_id,
-    outbox, policy, status,
+    account, attachment, backoff, checkpoint, clock, expiry, history, inbound, jid, kind, message,
+    message_id, outbox, policy, sink, status,
 };
 use wabot_llm as llm;
 use wabot_store::{self as db, files};
+use wabot_whatsapp as whatsapp;
 
 use std::process::ExitCode;
 

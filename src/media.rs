@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
 
-pub use crate::attachment::{DownloadRef, Media};
+pub use crate::attachment::Media;
 use crate::db::{Db, MediaRow};
 
 /// Why a downloaded file was not kept.
@@ -162,6 +162,7 @@ pub fn download(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::attachment::DownloadRef;
     use crate::status::DownloadState;
 
     #[test]

@@ -10,8 +10,8 @@ use crate::clock::{self, Polled};
 use crate::config::{Config, Transport};
 use crate::db::{Db, MediaRow};
 use crate::error::{self, Kind};
+use crate::pipeline::linked::connect;
 use crate::status::DownloadState;
-use crate::whatsapp::session::{self, Session};
 use crate::{interrupt, lock, media};
 
 /// The listener downloads with its own bounded timeouts; this is the patience on top.
@@ -43,8 +43,7 @@ pub fn fetch(config: &Config, db: &mut Db, row: &MediaRow) -> Result<PathBuf> {
     }
     if !db.listener_running()? {
         let lock = lock::acquire(&config.database_path)?;
-        session::require_device(config)?;
-        let mut connection = Session::connect(config, lock)?;
+        let mut connection = connect::connect(config, lock)?;
         return media::download(db, &mut connection.live, &config.media_dir(), max, row);
     }
     db.request_media(row.id)?;

@@ -9,7 +9,8 @@ use super::load_config;
 use crate::cli::{Global, PairArgs};
 use crate::config::{Config, Source, Transport};
 use crate::error::{self, Kind};
-use crate::whatsapp::{device, listen as listener, pair as pairing};
+use crate::pipeline::linked::{self as listener, connect, sink::DbSink};
+use crate::whatsapp::{device, pair as pairing};
 use crate::{jid, lock, output};
 
 pub fn pair(global: &Global, args: &PairArgs) -> Result<()> {
@@ -43,7 +44,15 @@ pub fn pair(global: &Global, args: &PairArgs) -> Result<()> {
         phone,
         connect_timeout: Duration::from_secs(args.timeout),
     };
-    let account = pairing::run(&config, &options, &show)?;
+    let db = crate::db::Db::open(&config.database_path)?;
+    let version = connect::client_version(&db)?;
+    let policy = std::sync::Arc::new(std::sync::RwLock::new(crate::policy::Policy::new(&config)));
+    // Pairing sends nothing; a late receipt of an earlier send is stored under the
+    // configured number, the only one known before the link.
+    let own = config.self_jid().unwrap_or_default();
+    let sink = DbSink::new(db, policy, own, None);
+    crate::files::create_private(&store)?;
+    let account = pairing::run(&config, version, &options, std::sync::Arc::new(sink), &show)?;
     output::line(format_args!(
         "linked as {}",
         device::display_number(&account)

@@ -77,7 +77,7 @@ pub fn run(cli: Cli) -> Result<()> {
             per_second,
             turns,
         } => {
-            use crate::whatsapp::replay;
+            use crate::pipeline::linked::replay;
             let config = load_config(global)?;
             match turns {
                 Some(turns) => crate::output::print_json(&replay::turns(config, turns)?),

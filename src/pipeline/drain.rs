@@ -186,7 +186,15 @@ mod tests {
     /// The server acknowledges everything written so far.
     fn ack(db: &mut Db, script: &Script) {
         for (_, id) in &script.sends {
-            db.confirm_sent(id, OWN, 1).unwrap();
+            let ack = crate::outbox::DeliveryUpdate {
+                provider_id: None,
+                own_id: Some(id.clone()),
+                delivery: crate::outbox::Delivery::Accepted,
+                error_code: None,
+                error: None,
+                at: 1,
+            };
+            assert!(db.apply_delivery(&ack, OWN).unwrap());
         }
     }
 

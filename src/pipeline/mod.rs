@@ -5,5 +5,10 @@
 //! [`crate::outbox::Transport`]; the drain decides when a row goes and what a failure
 //! means, once for all of them.
 
+pub mod delivery;
 pub mod drain;
+pub mod history;
 pub mod ingest;
+pub mod linked;
+pub mod listen;
+pub mod receipts;

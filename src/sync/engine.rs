@@ -4,33 +4,13 @@
 
 use anyhow::Result;
 
+pub use wabot_core::history::{FetchError, HistorySource};
+
 use crate::db::{Checkpoint, Cursor, Db, Request};
 use crate::sync::checkpoint::{State, Step};
 
 /// WhatsApp serves on-demand history in batches of at most this many messages.
 pub const BATCH: i64 = 50;
-
-/// The messages of the synced chat that one answer from the phone carried (already
-/// stored by whoever received them).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Answer {
-    pub messages: Vec<Cursor>,
-    /// The phone says there is nothing older.
-    pub end_of_history: bool,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum FetchError {
-    /// Worth asking again later (the phone is offline, the connection dropped).
-    NoAnswer(String),
-    /// Asking again will not help.
-    Refused(String),
-}
-
-pub trait HistorySource {
-    /// Asks for up to `count` messages of `chat` older than `cursor` and waits for them.
-    fn fetch(&mut self, chat: &str, cursor: &Cursor, count: i64) -> Result<Answer, FetchError>;
-}
 
 /// Runs the chat's `in_progress` sync until it completes, stops or is stopped from
 /// outside (its checkpoint changed by another process); returns the final checkpoint.
@@ -149,6 +129,7 @@ fn is_older(m: &Cursor, cursor: &Cursor) -> bool {
 mod tests {
     use super::*;
     use crate::db::RequestState;
+    use crate::history::Answer;
     use crate::message::{MessageKind, MessageStatus, NewMessage, Origin};
 
     const CHAT: &str = "15550001111@s.whatsapp.net";

@@ -12,7 +12,7 @@ use crate::clock::{self, Polled};
 use crate::config::Config;
 use crate::db::{Checkpoint, Db, RequestState};
 use crate::error::{self, Kind};
-use crate::whatsapp::session::{self, Session};
+use crate::pipeline::linked::connect;
 use crate::{interrupt, lock};
 
 const POLL: Duration = Duration::from_millis(250);
@@ -134,7 +134,7 @@ fn on_own_connection(
     watch: &mut dyn Watch,
 ) -> Result<Vec<Outcome>> {
     let lock = lock::acquire(&config.database_path)?;
-    session::require_device(config)?;
+    connect::require_device(config)?;
     db.recover_sync()?;
     let mut finals = Vec::new();
     let mut ready = Vec::new();
@@ -147,7 +147,7 @@ fn on_own_connection(
     if ready.is_empty() {
         return Ok(finals);
     }
-    let mut connection = Session::connect(config, lock)?;
+    let mut connection = connect::connect(config, lock)?;
     for chat in ready {
         let wanted = wanted(db, chat, max)?;
         if let Err(e) = db.sync_transition(chat, step, Some(wanted), None) {

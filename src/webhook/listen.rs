@@ -1,9 +1,11 @@
-//! `wabot listen` on `twilio` and `cloud-api`: the webhook server, a sender thread
-//! (the outbox, read marks, media downloads) and the heartbeat, until SIGTERM/SIGINT.
+//! `wabot listen` on `twilio` and `cloud-api`: the one listener loop
+//! ([`crate::pipeline::listen`]) over the webhook server, with a sender thread (the
+//! outbox, read marks, media downloads), until SIGTERM/SIGINT.
 
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::mpsc::{self, Receiver};
-use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use anyhow::Result;
@@ -12,16 +14,14 @@ use super::server::{self, Shared};
 use super::spool;
 use super::store::Stored;
 use crate::config::{Config, Transport};
-use crate::db::{Db, Heartbeat, MediaRow};
+use crate::db::{Db, MediaRow};
 use crate::media::Fetch;
 use crate::pipeline::drain;
-use crate::policy::Policy;
-use crate::status::HeartbeatState;
-use crate::{arrival, clock, interrupt};
+use crate::pipeline::listen::{self, Connection as _, Listener};
+use crate::{clock, interrupt};
 use wabot_webhooks::{Api, Cloud, Twilio};
 
 const WORKERS: usize = 4;
-const HEARTBEAT_EVERY: Duration = Duration::from_secs(5);
 const IDLE: Duration = Duration::from_millis(500);
 
 /// A provider's REST side: sends, read marks, file downloads.
@@ -61,6 +61,7 @@ pub fn rest(config: &Config) -> Result<(Box<dyn Outgoing>, String)> {
 
 pub fn run(config: Config, reload: impl Fn() -> Result<Config>) -> Result<()> {
     let _lock = crate::lock::acquire(&config.database_path)?;
+    let mut listener = Listener::new(&config, reload)?;
     let provider: Box<dyn super::Provider> = match config.file.transport {
         Transport::Twilio => Box::new(Twilio::new(&config)?),
         _ => Box::new(Cloud::new(&config)?),
@@ -74,11 +75,11 @@ pub fn run(config: Config, reload: impl Fn() -> Result<Config>) -> Result<()> {
         provider,
         path: public.path().to_string(),
         max_body: usize::try_from(config.file.webhook.max_body_bytes).unwrap_or(usize::MAX),
-        policy: Arc::new(RwLock::new(Policy::new(&config))),
+        policy: Arc::clone(&listener.policy),
         own_jid: own_jid.clone(),
         stop: Arc::clone(&stop),
         last_event: AtomicI64::new(0),
-        arrival: arrival::for_listener(&config)?,
+        arrival: listener.arrival.clone(),
         spool: spool::dir(&config.database_path),
     });
     let transport = config.file.transport.name();
@@ -118,47 +119,58 @@ pub fn run(config: Config, reload: impl Fn() -> Result<Config>) -> Result<()> {
             }
         }
     }));
-    let mut db = Db::open(&config.database_path)?;
-    let started = clock::now_ms();
-    let detail = format!("{transport} webhook on {addr}");
-    let mut hash = config.hash.clone();
-    while !stop.load(Ordering::Relaxed) {
-        beat(&mut db, &shared, started, HeartbeatState::Running, &detail)?;
-        if let Err(e) = replay_spool(&shared, &mut db) {
-            log::warn!("webhooks kept on disk are not stored yet: {e:#}");
-        }
-        match reload() {
-            Ok(new) if new.hash != hash => {
-                log::info!(
-                    "app.json changed: now monitoring {} entities",
-                    new.entities.len()
-                );
-                if let Ok(mut policy) = shared.policy.write() {
-                    *policy = Policy::new(&new);
-                }
-                hash = new.hash;
-            }
-            Ok(_) => {}
-            Err(e) => log::warn!("app.json could not be reloaded, keeping the old one: {e:#}"),
-        }
-        crate::clock::poll_until(
-            Some(std::time::Instant::now() + HEARTBEAT_EVERY),
-            Duration::from_millis(100),
-            &stop,
-            || Ok(None::<()>),
-        )?;
-    }
+    let mut server = Server {
+        shared: &shared,
+        detail: format!("{transport} webhook on {addr}"),
+    };
+    listener.serve(&mut server, &stop);
     log::info!("stopping: signal");
     for thread in threads {
         if thread.join().is_err() {
             log::error!("a listener thread panicked");
         }
     }
-    if let Some(arrival) = &shared.arrival {
-        // Every request is answered by now: no run is started after this.
-        arrival.shutdown(arrival::LISTENER_GRACE);
+    // Every request is answered by now.
+    listener.finish();
+    listener.stopped(&server.status())
+}
+
+/// The webhook server as the listener loop drives it: it never ends by itself.
+struct Server<'a> {
+    shared: &'a Shared,
+    detail: String,
+}
+
+impl listen::Connection for Server<'_> {
+    type Ended = Infallible;
+
+    fn status(&self) -> listen::Status {
+        let last = self.shared.last_event.load(Ordering::Relaxed);
+        listen::Status {
+            connected: true,
+            detail: self.detail.clone(),
+            last_event_at: (last > 0).then_some(last),
+        }
     }
-    beat(&mut db, &shared, started, HeartbeatState::Stopped, &detail)
+
+    fn wait(&mut self, stop: &AtomicBool, at_most: Duration) -> Option<Infallible> {
+        let waited = clock::poll_until(
+            Some(std::time::Instant::now() + at_most),
+            Duration::from_millis(100),
+            stop,
+            || Ok(None::<()>),
+        );
+        if let Err(e) = waited {
+            log::warn!("listener: {e:#}");
+        }
+        None
+    }
+
+    fn every_beat(&mut self, db: &mut Db) {
+        if let Err(e) = replay_spool(self.shared, db) {
+            log::warn!("webhooks kept on disk are not stored yet: {e:#}");
+        }
+    }
 }
 
 /// Stores the requests the workers had to keep on disk, now that they may go in.
@@ -200,23 +212,4 @@ fn step(
         busy = true;
     }
     Ok(busy)
-}
-
-fn beat(
-    db: &mut Db,
-    shared: &Shared,
-    started: i64,
-    state: HeartbeatState,
-    detail: &str,
-) -> Result<()> {
-    let last = shared.last_event.load(Ordering::Relaxed);
-    db.write_heartbeat(&Heartbeat {
-        pid: i64::from(std::process::id()),
-        started_at: started,
-        updated_at: clock::now_ms(),
-        connected: state == HeartbeatState::Running,
-        state,
-        detail: Some(detail.into()),
-        last_event_at: (last > 0).then_some(last),
-    })
 }

@@ -35,21 +35,10 @@ pub fn store(db: &mut Db, policy: &Policy, own_jid: &str, inbound: Inbound) -> R
         );
     }
     db.quarantine(&inbound.unreadable)?;
-    let mut stored = Stored {
+    Ok(Stored {
         pending_ids,
-        statuses: 0,
-    };
-    for update in &inbound.statuses {
-        if db.apply_delivery(update, own_jid)? {
-            stored.statuses += 1;
-        } else {
-            log::debug!(
-                "a status callback for {} matched no outbox row",
-                update.provider_id
-            );
-        }
-    }
-    Ok(stored)
+        statuses: crate::pipeline::delivery::apply(db, &inbound.statuses, own_jid)?,
+    })
 }
 
 #[cfg(test)]
@@ -126,7 +115,7 @@ mod tests {
         assert!(db.mark_written(row.id, 0).unwrap());
         let policy = Policy::for_tests(&[ALICE], Some(OWN), false);
         let update = |delivery, code: Option<&str>| DeliveryUpdate {
-            provider_id: "SMabc".into(),
+            provider_id: Some("SMabc".into()),
             own_id: Some("3EB0OWN".into()),
             delivery,
             error_code: code.map(str::to_string),

@@ -2,7 +2,9 @@
 //! what the configuration means, and how failures map to exit codes.
 //!
 //! # Layout
-//! - [`inbound`]: a received batch as the ingest takes it.
+//! - [`inbound`]: a received batch as the ingest takes it; [`sink`]: where a connected
+//!   transport hands it, with history, deliveries and the account's [`account`] standing.
+//! - [`history`]: on-demand history's cursor, answer and source.
 //! - [`message`], [`kind`], [`attachment`], [`jid`], [`message_id`]: the records every
 //!   transport produces and every job reads.
 //! - [`outbox`]: a reply on its way out and the [`outbox::Transport`] trait every
@@ -19,6 +21,7 @@
 //! whatsapp-rust. Everything here is a pure function of its arguments (and of the
 //! current time, read through [`clock`]), so it is tested without a database or network.
 
+pub mod account;
 pub mod attachment;
 pub mod backoff;
 pub mod checkpoint;
@@ -26,6 +29,7 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod expiry;
+pub mod history;
 pub mod inbound;
 pub mod jid;
 pub mod kind;
@@ -33,4 +37,5 @@ pub mod message;
 pub mod message_id;
 pub mod outbox;
 pub mod policy;
+pub mod sink;
 pub mod status;

@@ -72,15 +72,7 @@ pub struct OutboxRow {
     pub error_code: Option<String>,
 }
 
-/// A receipt WhatsApp sent for one of our messages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Receipt {
-    Delivered,
-    /// Read, or played for a voice note.
-    Read,
-}
-
-/// What an official API's status callback says about one of our messages.
+/// What a status callback or a receipt says about one of our messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Delivery {
     /// Taken by the provider (queued, sent to WhatsApp).
@@ -91,11 +83,14 @@ pub enum Delivery {
     Failed,
 }
 
-/// One status callback, naming the row by the provider's id and, when the provider
-/// echoes it, by wabot's own id (how a send whose answer was lost is recognised).
-#[derive(Debug, Clone)]
+/// What a transport says about one of our messages: an official API's status callback,
+/// or the linked device's ack, refusal or receipt. It names the row by the provider's
+/// id, by wabot's own id, or both: a provider that echoes wabot's id is how a send
+/// whose answer was lost is recognised, and on the linked device wabot's id is the
+/// message's id.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeliveryUpdate {
-    pub provider_id: String,
+    pub provider_id: Option<String>,
     pub own_id: Option<String>,
     pub delivery: Delivery,
     pub error_code: Option<String>,

@@ -5,6 +5,7 @@ use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
 use super::Db;
+use wabot_core::account::{Standing, Verdict};
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct AccountState {
@@ -19,18 +20,22 @@ pub struct AccountState {
 /// (chat, sender): one read receipt covers messages of one sender in one chat.
 pub type ChatSender = (String, String);
 
-/// One change to the account state.
-pub enum Standing<'a> {
-    Banned {
-        until: i64,
-        reason: &'a str,
-    },
-    LoggedOut {
-        reason: &'a str,
-    },
-    /// Linked (again): bans and logouts are history.
-    Linked,
-    ClientVersion(&'a str),
+impl AccountState {
+    /// Why connecting now would be wrong, if it would: a ban that has not run out, or a
+    /// logout no pairing has undone.
+    pub fn refusal(&self, now: i64) -> Option<Verdict> {
+        if let (Some(until), reason) = (self.banned_until, &self.ban_reason)
+            && until > now
+        {
+            return Some(Verdict::Banned {
+                until,
+                reason: reason.clone().unwrap_or_default(),
+            });
+        }
+        self.logged_out_at.map(|_| Verdict::LoggedOut {
+            reason: self.logout_reason.clone().unwrap_or_default(),
+        })
+    }
 }
 
 impl Db {
@@ -225,5 +230,38 @@ mod tests {
         db.mark_read_receipts(group, &["b1".into(), "b2".into()], now)
             .unwrap();
         assert_eq!(db.answered_unread(now - 3_600_000, 50).unwrap().len(), 1);
+    }
+
+    const NOW: i64 = 1_800_000_000_000;
+
+    #[test]
+    fn a_ban_is_refused_until_it_ends_and_a_logout_until_the_device_is_linked() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = Db::open(&dir.path().join("w.db")).unwrap();
+        assert_eq!(db.account_state().unwrap().refusal(NOW), None);
+        let ban = Verdict::Banned {
+            until: NOW + 90 * 60_000,
+            reason: "too many blocks".into(),
+        };
+        db.record_standing(ban.as_standing().unwrap(), NOW).unwrap();
+        let state = db.account_state().unwrap();
+        assert_eq!(state.refusal(NOW + 60_000), Some(ban));
+        assert_eq!(state.refusal(NOW + 91 * 60_000), None, "the ban ran out");
+        let out = Verdict::LoggedOut {
+            reason: "Device removed".into(),
+        };
+        db.record_standing(out.as_standing().unwrap(), NOW).unwrap();
+        assert_eq!(
+            db.account_state().unwrap().refusal(NOW + 91 * 60_000),
+            Some(out)
+        );
+        db.record_standing(Standing::Linked, NOW).unwrap();
+        assert_eq!(db.account_state().unwrap().refusal(NOW), None);
+        db.record_standing(Standing::ClientVersion("2.3000.1"), NOW)
+            .unwrap();
+        assert_eq!(
+            db.account_state().unwrap().client_version.as_deref(),
+            Some("2.3000.1")
+        );
     }
 }

@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
-pub use account::{AccountState, Standing};
+pub use account::AccountState;
 pub use backup::{Check, copy_file, overwrite_file, verify};
 pub use browse::MessageRow;
 pub use control::ResumeMode;
@@ -43,8 +43,9 @@ pub use sessions::SessionRow;
 pub use stats::{Stats, UsageFigures};
 pub use sync::{Checkpoint, Cursor, Request, RequestState, no_anchor};
 pub use transcripts::{MessageMedia, TranscriptCounts, Untranscribed};
+pub use wabot_core::account::Standing;
 pub use wabot_core::outbox::{
-    ACK_TIMEOUT_MS, Delivery, DeliveryUpdate, OutboxKind, OutboxRow, Outgoing, Receipt,
+    ACK_TIMEOUT_MS, Delivery, DeliveryUpdate, OutboxKind, OutboxRow, Outgoing,
 };
 
 // The core modules under their own names, so `crate::jid` reads as it does in the binary.

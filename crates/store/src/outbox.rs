@@ -9,7 +9,7 @@ use super::queue::Turn;
 use super::sessions::{self, SessionRow};
 use crate::columns::parsed;
 use crate::status::OutboxStatus;
-use wabot_core::outbox::{ACK_TIMEOUT_MS, Delivery, DeliveryUpdate, OutboxRow, Outgoing, Receipt};
+use wabot_core::outbox::{ACK_TIMEOUT_MS, Delivery, DeliveryUpdate, OutboxRow, Outgoing};
 
 /// One LLM call, for the usage log.
 pub struct LlmCall<'a> {
@@ -230,51 +230,6 @@ impl Db {
         })
     }
 
-    /// WhatsApp acknowledged the message `message_id`: the row is sent and joins its
-    /// chat as an outbound message (WhatsApp does not echo a device's own sends back).
-    /// Returns false when no open row has that id (not ours, or acked before).
-    pub fn confirm_sent(&mut self, message_id: &str, own_jid: &str, at: i64) -> Result<bool> {
-        self.in_write(|tx| confirm(tx, message_id, own_jid, at))
-    }
-
-    /// WhatsApp refused the message `message_id` with an error code: failed for good.
-    pub fn refuse_sent(&mut self, message_id: &str, code: &str, at: i64) -> Result<bool> {
-        self.in_write(|tx| {
-            let n = tx.execute(
-                "UPDATE outbox SET status = 'failed', updated_at = ?3, next_attempt_at = NULL,
-                     last_error = 'WhatsApp refused the message (error ' || ?2 || ')'
-                 WHERE message_id = ?1 AND status IN ('pending', 'written')",
-                params![message_id, code, at],
-            )?;
-            Ok(n == 1)
-        })
-    }
-
-    /// A delivery or read receipt for our messages: a receipt also proves the server
-    /// took a row whose ack was missed. Returns how many rows it concerned.
-    pub fn record_receipt(
-        &mut self,
-        message_ids: &[String],
-        receipt: Receipt,
-        own_jid: &str,
-        at: i64,
-    ) -> Result<usize> {
-        self.in_write(|tx| {
-            let mut concerned = 0;
-            for id in message_ids {
-                confirm(tx, id, own_jid, at)?;
-                concerned += tx.execute(
-                    "UPDATE outbox SET delivered_at = coalesce(delivered_at, ?2),
-                         read_at = CASE WHEN ?3 THEN coalesce(read_at, ?2) ELSE read_at END,
-                         updated_at = ?2
-                     WHERE message_id = ?1 AND status = 'sent'",
-                    params![id, at, receipt == Receipt::Read],
-                )?;
-            }
-            Ok(concerned)
-        })
-    }
-
     /// The provider's REST API took the row (`provider_id` is its MessageSid / wamid): the
     /// row is sent and joins its chat. Returns false when it was no longer open.
     pub fn accept_sent(
@@ -335,8 +290,9 @@ impl Db {
             let message_id: Option<String> = tx
                 .query_row(
                     "SELECT message_id FROM outbox
-                     WHERE provider_id = ?1 OR (?2 IS NOT NULL AND message_id = ?2)
-                     ORDER BY provider_id = ?1 DESC LIMIT 1",
+                     WHERE (?1 IS NOT NULL AND provider_id = ?1)
+                        OR (?2 IS NOT NULL AND message_id = ?2)
+                     ORDER BY provider_id IS ?1 DESC LIMIT 1",
                     params![update.provider_id, update.own_id],
                     |r| r.get(0),
                 )
@@ -345,7 +301,7 @@ impl Db {
                 return Ok(false);
             };
             tx.execute(
-                "UPDATE outbox SET provider_id = ?2 WHERE message_id = ?1 AND provider_id IS NULL",
+                "UPDATE outbox SET provider_id = coalesce(provider_id, ?2) WHERE message_id = ?1",
                 params![message_id, update.provider_id],
             )?;
             let at = update.at;

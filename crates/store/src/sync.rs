@@ -9,14 +9,7 @@ use super::Db;
 use crate::checkpoint::{State, Step};
 use crate::clock;
 use crate::error::{self, Kind};
-
-/// The oldest message fetched so far: where the next request continues.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Cursor {
-    pub id: String,
-    pub timestamp_ms: i64,
-    pub from_me: bool,
-}
+pub use wabot_core::history::Cursor;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Checkpoint {

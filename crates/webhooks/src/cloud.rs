@@ -301,7 +301,7 @@ fn status_update(s: &Value) -> Result<Option<DeliveryUpdate>, String> {
         .and_then(|t| t.checked_mul(1000))
         .unwrap_or_else(clock::now_ms);
     Ok(Some(DeliveryUpdate {
-        provider_id: id.to_string(),
+        provider_id: Some(id.to_string()),
         own_id: text_of(&s["biz_opaque_callback_data"]).map(str::to_string),
         delivery,
         error_code: code,

@@ -212,7 +212,7 @@ fn status_update(
         )
     });
     Some(DeliveryUpdate {
-        provider_id: sid.to_string(),
+        provider_id: Some(sid.to_string()),
         own_id,
         delivery,
         error_code: code,

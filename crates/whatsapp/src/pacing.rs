@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use crate::config::PacingSection;
+use wabot_core::config::PacingSection;
 
 /// Typing speed shown before a reply, and its bounds.
 const TYPING_PER_CHAR: Duration = Duration::from_millis(30);

@@ -1,27 +1,26 @@
 //! What every wabot connection does with what arrives, whoever owns it (`listen`,
 //! `pair`, or `sync` connecting by itself): live messages through the durability hook,
-//! history blobs into the store, messages the library delivers outside the hook
-//! (recovered placeholders, undecryptable ones) through the same store, on-demand
-//! answers to whoever waits for them. Work in progress is counted so a shutdown can
+//! history blobs and the messages the library delivers outside the hook (recovered
+//! placeholders, undecryptable ones) into the same sink, on-demand answers to whoever
+//! waits for them. Work in progress is counted so a shutdown can
 //! wait for it: WhatsApp never sends again what the library already acknowledged.
 
-use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
-use std::sync::mpsc;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
+use wabot_core::history::Answer;
+use wabot_core::inbound::Received;
+use wabot_core::sink::Sink;
 use whatsapp_rust::bot::BotBuilder;
 use whatsapp_rust::prelude::*;
 use whatsapp_rust::types::events::{EventKind, LazyHistorySync};
 
-use super::convert::{self, Received};
-use super::history;
-use super::ingest::Hook;
-use crate::arrival::Arrival;
-use crate::db::Db;
-use crate::policy::Policy;
-use crate::sync::engine::Answer;
+use crate::convert;
+use crate::history;
+use crate::hook::Hook;
+use crate::session::Liveness;
 
 /// Receives the chats' parts of on-demand history answers.
 pub type Answers = mpsc::Receiver<(String, Answer)>;
@@ -36,15 +35,13 @@ pub struct Pushed {
 
 #[derive(Clone)]
 pub struct Wiring {
-    pub db: Arc<Mutex<Db>>,
-    pub policy: Arc<RwLock<Policy>>,
-    pub last_event: Arc<AtomicI64>,
+    sink: Arc<dyn Sink>,
+    /// What the connection is doing: every stored batch is an event.
+    pub liveness: Arc<Liveness>,
     answers: mpsc::Sender<(String, Answer)>,
     pushed: Option<mpsc::Sender<Pushed>>,
     /// Received content being stored right now (history blobs, recovered batches).
     in_flight: Arc<AtomicUsize>,
-    /// Starts answering runs when stored messages wait for an answer (the listener's).
-    arrival: Option<Arc<Arrival>>,
 }
 
 /// Counts one piece of work in flight for as long as it lives (so an early return or a
@@ -82,16 +79,14 @@ pub fn unhooked(event: &Event) -> Option<Vec<Received>> {
 
 impl Wiring {
     /// The wiring, and the receiving end of on-demand history answers.
-    pub fn new(db: Db, policy: Policy) -> (Self, Answers) {
+    pub fn new(sink: Arc<dyn Sink>) -> (Self, Answers) {
         let (answers, receiver) = mpsc::channel();
         let wiring = Self {
-            db: Arc::new(Mutex::new(db)),
-            policy: Arc::new(RwLock::new(policy)),
-            last_event: Arc::new(AtomicI64::new(0)),
+            sink,
+            liveness: Arc::default(),
             answers,
             pushed: None,
             in_flight: Arc::new(AtomicUsize::new(0)),
-            arrival: None,
         };
         (wiring, receiver)
     }
@@ -103,13 +98,8 @@ impl Wiring {
         rx
     }
 
-    /// Also starts answering runs when received messages wait for an answer.
-    pub fn answer_on_arrival(&mut self, arrival: Arc<Arrival>) {
-        self.arrival = Some(arrival);
-    }
-
     /// The in-flight counter, for tests that stand in for the event handler.
-    #[cfg(test)]
+    #[cfg(any(test, feature = "test-support"))]
     pub fn in_flight_counter(&self) -> Arc<AtomicUsize> {
         Arc::clone(&self.in_flight)
     }
@@ -133,12 +123,10 @@ impl Wiring {
     }
 
     /// The durability hook, as the library calls it.
-    pub(super) fn hook(&self) -> Hook {
+    pub fn hook(&self) -> Hook {
         Hook {
-            db: Arc::clone(&self.db),
-            policy: Arc::clone(&self.policy),
-            last_event: Arc::clone(&self.last_event),
-            arrival: self.arrival.clone(),
+            sink: Arc::clone(&self.sink),
+            liveness: Arc::clone(&self.liveness),
         }
     }
 
@@ -187,38 +175,25 @@ impl Wiring {
         let Some(own) = own else {
             anyhow::bail!("history arrived before the account's own number was known");
         };
-        let policy = self
-            .policy
-            .read()
-            .map_err(|_| anyhow::anyhow!("policy lock poisoned"))?
-            .clone();
-        let received = {
-            let mut db = self
-                .db
-                .lock()
-                .map_err(|_| anyhow::anyhow!("database lock poisoned"))?;
-            let received = history::store(&mut db, &policy, sync, &own)?;
-            if blob.peer_data_request_session_id().is_none() {
-                db.record_pushed_history(received.stored as i64, blob.progress() == Some(100))?;
-            }
-            received
-        };
-        if blob.peer_data_request_session_id().is_some() {
-            for answer in received.answers {
+        let requested = blob.peer_data_request_session_id().is_some();
+        let read = history::blob(sync, &own, requested, blob.progress());
+        let answers = self.sink.history(read)?;
+        let stored: usize = answers.iter().map(|(_, a)| a.messages.len()).sum();
+        if requested {
+            for answer in answers {
                 // Nobody waiting (the request timed out) is fine: the messages are stored.
                 let _ = self.answers.send(answer);
             }
         } else {
             log::info!(
-                "history from WhatsApp: {} messages stored{}",
-                received.stored,
+                "history from WhatsApp: {stored} messages stored{}",
                 blob.progress()
                     .map(|p| format!(" ({p}% of the transfer)"))
                     .unwrap_or_default()
             );
             if let Some(pushed) = &self.pushed {
                 let _ = pushed.send(Pushed {
-                    messages: received.stored,
+                    messages: stored,
                     percent: blob.progress(),
                 });
             }

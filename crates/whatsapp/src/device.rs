@@ -28,11 +28,6 @@ pub fn paired_as(store: &Path) -> Result<Option<String>> {
     Ok(pn.filter(|p| !p.is_empty()))
 }
 
-/// Prepares the store's file (directory 0700, file 0600) before the library opens it.
-pub fn prepare(store: &Path) -> Result<()> {
-    crate::files::create_private(store)
-}
-
 /// Forgets the linked device: the store and its WAL files.
 pub fn remove(store: &Path) -> Result<()> {
     for suffix in ["", "-wal", "-shm"] {

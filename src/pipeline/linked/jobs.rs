@@ -7,15 +7,13 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use anyhow::Result;
-use whatsapp_rust::prelude::*;
 
-use super::on_demand::Live;
-use super::wiring::Answers;
 use crate::clock;
 use crate::config::Config;
 use crate::db::Db;
 use crate::policy::Policy;
 use crate::sync::engine;
+use crate::whatsapp::Live;
 
 const IDLE: Duration = Duration::from_secs(1);
 
@@ -30,20 +28,15 @@ struct Worker {
 
 pub fn spawn(
     config: &Config,
-    client: Arc<Client>,
-    answers: Answers,
+    live: Live,
     policy: Arc<RwLock<Policy>>,
-    stop: Arc<AtomicBool>,
+    stop: &Arc<AtomicBool>,
 ) -> Result<std::thread::JoinHandle<()>> {
     let mut worker = Worker {
         db: Db::open(&config.database_path)?,
-        live: Live {
-            runtime: tokio::runtime::Handle::current(),
-            client,
-            answers,
-        },
+        live,
         policy,
-        stop,
+        stop: Arc::clone(stop),
         media_dir: config.media_dir(),
         max_bytes: u64::try_from(config.file.media.max_bytes).unwrap_or(u64::MAX),
     };
@@ -53,7 +46,7 @@ pub fn spawn(
     }
     Ok(std::thread::spawn(move || {
         while !worker.stop.load(Ordering::Relaxed) {
-            let busy = if worker.live.client.is_logged_in() {
+            let busy = if worker.live.is_logged_in() {
                 worker.tick().unwrap_or_else(|e| {
                     log::warn!("background job: {e:#}");
                     false

@@ -1,4 +1,4 @@
-//! The live [`HistorySource`] and media [`Fetch`]: requests through the connected
+//! The live [`HistorySource`] and media downloads: requests through the connected
 //! client, answers through the wiring, every wait bounded.
 
 use std::sync::Arc;
@@ -10,10 +10,11 @@ use whatsapp_rust::download::DownloadParams;
 use whatsapp_rust::prelude::*;
 use whatsapp_rust::wacore::download::MediaType;
 
-use super::wiring::Answers;
-use crate::db::{Cursor, MediaRow};
-use crate::media::Fetch;
-use crate::sync::engine::{Answer, FetchError, HistorySource};
+use wabot_core::attachment::DownloadRef;
+use wabot_core::history::{Answer, Cursor, FetchError, HistorySource};
+
+use crate::bounded;
+use crate::wiring::Answers;
 
 /// How long sending a request may take before we call the connection broken.
 const SEND_TIMEOUT: Duration = Duration::from_secs(20);
@@ -22,9 +23,9 @@ pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(60);
 const DOWNLOAD_TIMEOUT: Duration = Duration::from_secs(120);
 
 pub struct Live {
-    pub runtime: tokio::runtime::Handle,
-    pub client: Arc<Client>,
-    pub answers: Answers,
+    pub(crate) runtime: tokio::runtime::Handle,
+    pub(crate) client: Arc<Client>,
+    pub(crate) answers: Answers,
 }
 
 impl HistorySource for Live {
@@ -41,10 +42,7 @@ impl HistorySource for Live {
             cursor.timestamp_ms,
             i32::try_from(count).unwrap_or(50),
         );
-        match self
-            .runtime
-            .block_on(tokio::time::timeout(SEND_TIMEOUT, request))
-        {
+        match bounded(&self.runtime, SEND_TIMEOUT, request) {
             Ok(Ok(_)) => {}
             Ok(Err(e)) => {
                 return Err(FetchError::NoAnswer(format!(
@@ -90,24 +88,31 @@ fn media_type(kind: &str) -> MediaType {
     }
 }
 
-impl Fetch for Live {
-    fn fetch(&mut self, row: &MediaRow) -> Result<Vec<u8>> {
-        let (Some(reference), Some(sha256)) = (&row.download, &row.sha256) else {
-            anyhow::bail!("the message carries no download keys");
-        };
+impl Live {
+    /// Connected and logged in: requests now can reach the phone.
+    pub fn is_logged_in(&self) -> bool {
+        self.client.is_logged_in()
+    }
+
+    /// Downloads and decrypts a media file by its CDN reference; `media_type` is the
+    /// stored kind (image, video, audio, sticker, document) and `sha256_hex` the
+    /// plaintext's checksum the library verifies.
+    pub fn download(
+        &self,
+        media_type: &str,
+        sha256_hex: &str,
+        reference: &DownloadRef,
+    ) -> Result<Vec<u8>> {
         let params = DownloadParams::encrypted(
             reference.direct_path.clone(),
             &hex::decode(&reference.media_key)?,
-            &hex::decode(sha256)?,
+            &hex::decode(sha256_hex)?,
             &hex::decode(&reference.file_enc_sha256)?,
             reference.file_length,
-            media_type(&row.media_type),
+            self::media_type(media_type),
         );
         let download = self.client.download_from_params(&params);
-        match self
-            .runtime
-            .block_on(tokio::time::timeout(DOWNLOAD_TIMEOUT, download))
-        {
+        match bounded(&self.runtime, DOWNLOAD_TIMEOUT, download) {
             Ok(result) => result,
             Err(_) => anyhow::bail!(
                 "the download took more than {} s",

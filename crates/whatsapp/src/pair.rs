@@ -9,14 +9,15 @@ use tokio::sync::mpsc;
 use whatsapp_rust::pair_code::PairCodeOptions;
 use whatsapp_rust::prelude::*;
 
-use super::standing::{self, Verdict};
-use super::wiring::{Pushed, Wiring};
-use super::{device, qr, runtime};
-use crate::clock;
-use crate::config::Config;
-use crate::db::{Db, Standing};
-use crate::error::{self, Kind};
-use crate::policy::Policy;
+use wabot_core::account::{Standing, Verdict};
+use wabot_core::clock;
+use wabot_core::config::Config;
+use wabot_core::error::{self, Kind};
+use wabot_core::sink::Sink;
+
+use crate::standing;
+use crate::wiring::{Pushed, Wiring};
+use crate::{SHUTDOWN_GRACE, qr, runtime};
 
 pub struct Options {
     /// Link by 8-character code for this phone number instead of a QR code.
@@ -87,29 +88,40 @@ const HISTORY_MAX: Duration = Duration::from_secs(600);
 /// download) after the history went quiet.
 const STARTUP_SYNC_WAIT: Duration = Duration::from_secs(60);
 
-/// Links the device; returns the linked account's JID.
-pub fn run(config: &Config, options: &Options, show: &dyn Fn(Prompt)) -> Result<String> {
+/// Links the device (its store at `config.device_store_path()`, prepared by the
+/// caller); returns the linked account's JID. `version` is the WhatsApp Web version to
+/// claim, when the server asked for a newer one than the library's.
+pub fn run(
+    config: &Config,
+    version: Option<(u32, u32, u32)>,
+    options: &Options,
+    sink: Arc<dyn Sink>,
+    show: &dyn Fn(Prompt),
+) -> Result<String> {
     let rt = runtime()?;
-    let result = rt.block_on(link(config, options, show));
+    let result = rt.block_on(link(config, version, options, sink, show));
     // Do not wait for the library's retry loops once we have an answer.
     rt.shutdown_timeout(Duration::from_secs(2));
     result
 }
 
-async fn link(config: &Config, options: &Options, show: &dyn Fn(Prompt)) -> Result<String> {
+async fn link(
+    config: &Config,
+    version: Option<(u32, u32, u32)>,
+    options: &Options,
+    sink: Arc<dyn Sink>,
+    show: &dyn Fn(Prompt),
+) -> Result<String> {
     let store_path = config.device_store_path();
-    device::prepare(&store_path)?;
     let store = SqliteStore::new(&store_path.to_string_lossy())
         .await
         .context("opening the device store")?;
     let (tx, mut rx) = mpsc::unbounded_channel::<Step>();
     let events = tx.clone();
-    let db = Db::open(&config.database_path)?;
-    let version = db.account_state()?.client_version;
-    let (mut wiring, _answers) = Wiring::new(db, Policy::new(config));
+    let (mut wiring, _answers) = Wiring::new(Arc::clone(&sink));
     let pushed = wiring.report_pushed();
     let mut builder = Bot::builder().with_backend(store);
-    if let Some(version) = version.as_deref().and_then(standing::parse_version) {
+    if let Some(version) = version {
         builder = builder.with_version(version);
     }
     let by_phone = options.phone.is_some();
@@ -164,8 +176,12 @@ async fn link(config: &Config, options: &Options, show: &dyn Fn(Prompt)) -> Resu
             Ok(Some(Step::Show(prompt))) => show(prompt),
             Ok(Some(Step::RefreshCode)) => request_code(Arc::clone(&client), tx.clone()),
             Ok(Some(Step::Standing(Verdict::Outdated))) => {
-                let db = std::sync::Mutex::new(Db::open(&config.database_path)?);
-                let fetched = standing::fetch_current_version(&db).await;
+                let fetched = standing::fetch_latest_version()
+                    .await
+                    .and_then(|(a, b, c)| {
+                        sink.record_standing(Standing::ClientVersion(&format!("{a}.{b}.{c}")))?;
+                        Ok((a, b, c))
+                    });
                 break Err(error::failure(
                     Kind::Temporary,
                     match fetched {
@@ -179,9 +195,10 @@ async fn link(config: &Config, options: &Options, show: &dyn Fn(Prompt)) -> Resu
                 ));
             }
             Ok(Some(Step::Standing(verdict))) => {
-                let mut db = Db::open(&config.database_path)?;
-                standing::record(&mut db, &verdict)?;
-                break Err(standing::failure(&verdict, config.timezone()));
+                if let Some(standing) = verdict.as_standing() {
+                    sink.record_standing(standing)?;
+                }
+                break Err(verdict.failure(config.timezone()));
             }
             Ok(Some(Step::Paired)) => paired = true,
             Ok(Some(Step::Connected)) if paired || client.pn().is_some() => break Ok(()),
@@ -216,7 +233,9 @@ async fn link(config: &Config, options: &Options, show: &dyn Fn(Prompt)) -> Resu
         }
     };
     if outcome.is_ok() {
-        Db::open(&config.database_path)?.record_standing(Standing::Linked, clock::now_ms())?;
+        // Before the history wait: a process killed during it must not leave the old
+        // logout standing, or `listen` would refuse to start.
+        sink.record_standing(Standing::Linked)?;
         receive_history(&pushed, show).await;
         // WhatsApp acknowledges a history blob before the library downloads it: one not
         // stored before we stop is never sent again. Wait for the library's startup sync
@@ -224,12 +243,12 @@ async fn link(config: &Config, options: &Options, show: &dyn Fn(Prompt)) -> Resu
         if let Err(e) = client.wait_for_startup_sync(STARTUP_SYNC_WAIT).await {
             log::warn!("the startup sync did not finish: {e}");
         }
-        if !wiring.settle(super::listen::SHUTDOWN_GRACE).await {
+        if !wiring.settle(SHUTDOWN_GRACE).await {
             log::warn!("history was still being stored when pairing stopped");
         }
     }
     let account = client.pn().map(|j| j.to_string());
-    let _ = tokio::time::timeout(super::listen::SHUTDOWN_GRACE, handle.shutdown()).await;
+    let _ = tokio::time::timeout(SHUTDOWN_GRACE, handle.shutdown()).await;
     outcome?;
     account.context("paired, but the client did not report its number")
 }

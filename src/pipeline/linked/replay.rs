@@ -9,23 +9,21 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use serde::Serialize;
-use whatsapp_rust::prelude::*;
-use whatsapp_rust::types::message::MessageSource;
 
-use super::convert::{self, Received};
-use super::ingest::Hook;
-use super::runtime;
-use super::wiring::Wiring;
+use super::sink::DbSink;
 use crate::arrival::{self, Arrival};
 use crate::clock;
 use crate::config::{Config, EntityKind};
 use crate::db::Db;
 use crate::error::{self, Kind};
+use crate::inbound::Received;
 use crate::policy::Policy;
+use crate::whatsapp::generated::{event, question};
+use crate::whatsapp::hook::Hook;
+use crate::whatsapp::wiring::Wiring;
 
 /// The library hands the durability hook batches of about this size.
 const BATCH: usize = 25;
-const CHATS: usize = 50;
 /// How long a turn may take before the measurement gives up on it.
 const REPLY_WAIT: Duration = Duration::from_secs(30);
 /// How often the outbox is looked at while a turn is awaited.
@@ -51,13 +49,19 @@ struct Listener {
 impl Listener {
     fn new(config: &Config) -> Result<Self> {
         let arrival = arrival::for_listener(config)?;
-        let (mut wiring, _answers) =
-            Wiring::new(Db::open(&config.database_path)?, Policy::new(config));
-        if let Some(arrival) = &arrival {
-            wiring.answer_on_arrival(Arc::clone(arrival));
-        }
+        let policy = Arc::new(std::sync::RwLock::new(Policy::new(config)));
+        let own = config.self_jid().unwrap_or_default();
+        let sink = DbSink::new(
+            Db::open(&config.database_path)?,
+            policy,
+            own,
+            arrival.clone(),
+        );
+        let (wiring, _answers) = Wiring::new(Arc::new(sink));
         Ok(Self {
-            runtime: runtime()?,
+            runtime: tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?,
             hook: wiring.hook(),
             arrival,
         })
@@ -85,8 +89,7 @@ pub fn run(mut config: Config, messages: usize, per_second: Option<f64>) -> Resu
         None => {
             let mut batch = Vec::with_capacity(BATCH);
             for i in 0..messages {
-                let (info, message) = event(i);
-                batch.push(convert::receive(&info, &message));
+                batch.push(event(i));
                 if batch.len() == BATCH {
                     listener.deliver(std::mem::take(&mut batch))?;
                 }
@@ -97,8 +100,7 @@ pub fn run(mut config: Config, messages: usize, per_second: Option<f64>) -> Resu
             for i in 0..messages {
                 let due = started + Duration::from_secs_f64(i as f64 / rate);
                 std::thread::sleep(due.saturating_duration_since(Instant::now()));
-                let (info, message) = event(i);
-                listener.deliver(vec![convert::receive(&info, &message)])?;
+                listener.deliver(vec![event(i)])?;
             }
         }
     }
@@ -150,8 +152,7 @@ pub fn turns(config: Config, turns: usize) -> Result<Turns> {
     for i in 0..turns {
         let contact = &contacts[i % contacts.len()];
         let before = clock::now_ms();
-        let (info, message) = question(contact, run, i);
-        listener.deliver(vec![convert::receive(&info, &message)])?;
+        listener.deliver(vec![question(contact, run, i)])?;
         let committed = Instant::now();
         while db.replies_since(contact, before)? == 0 {
             if committed.elapsed() > REPLY_WAIT {
@@ -182,88 +183,6 @@ pub fn turns(config: Config, turns: usize) -> Result<Turns> {
 fn percentile(sorted: &[f64], p: usize) -> f64 {
     let rank = (sorted.len() * p).div_ceil(100).max(1);
     sorted.get(rank - 1).copied().unwrap_or(0.0)
-}
-
-/// A contact's question, stamped now.
-fn question(contact: &str, run: i64, i: usize) -> (MessageInfo, wa::Message) {
-    let info = MessageInfo {
-        id: format!("3EB0{run:012X}{i:06X}"),
-        source: MessageSource {
-            chat: contact.parse().unwrap_or_default(),
-            sender: contact.parse().unwrap_or_default(),
-            ..Default::default()
-        },
-        push_name: "Asker".into(),
-        timestamp: chrono::Utc::now(),
-        ..Default::default()
-    };
-    (
-        info,
-        wa::Message::text(format!("what is on the plan for today? ({i})")),
-    )
-}
-
-/// The i-th event of the stream: deterministic, so runs compare.
-fn event(i: usize) -> (MessageInfo, wa::Message) {
-    let chat_n = i * 7919 % CHATS;
-    let group = chat_n.is_multiple_of(3);
-    let chat = if group {
-        format!("1203630{chat_n:011}@g.us")
-    } else {
-        format!("1555{chat_n:07}@s.whatsapp.net")
-    };
-    let sender = if group {
-        format!("1555{:07}@s.whatsapp.net", 1000 + i % 40)
-    } else {
-        chat.clone()
-    };
-    let words = 5 + i * 31 % 36;
-    let text: String = (0..words)
-        .map(|w| {
-            [
-                "what", "time", "is", "the", "meeting", "tomorrow", "spark", "plan",
-            ][(i + w) % 8]
-        })
-        .collect::<Vec<_>>()
-        .join(" ");
-    let message = if i.is_multiple_of(10) {
-        wa::Message {
-            image_message: MessageField::some(wa::message::ImageMessage {
-                mimetype: Some("image/jpeg".into()),
-                caption: Some(text),
-                file_length: Some(48_000),
-                file_sha256: Some(vec![(i % 251) as u8; 32]),
-                file_enc_sha256: Some(vec![1; 32]),
-                media_key: Some(vec![2; 32]),
-                direct_path: Some(format!("/v/t62.7118-24/{i}")),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }
-    } else if i.is_multiple_of(7) {
-        let quoted = wa::ContextInfo {
-            stanza_id: Some(format!("3EB0{:016X}", i - 1)),
-            ..Default::default()
-        };
-        wa::Message::text_with_context(&text, quoted)
-    } else {
-        wa::Message::text(&text)
-    };
-    let info = MessageInfo {
-        id: format!("3EB0{i:016X}"),
-        source: MessageSource {
-            chat: chat.parse().unwrap_or_default(),
-            sender: sender.parse().unwrap_or_default(),
-            is_from_me: i.is_multiple_of(5),
-            is_group: group,
-            ..Default::default()
-        },
-        push_name: format!("Person {}", i % 40),
-        timestamp: chrono::DateTime::from_timestamp(1_700_000_000 + i as i64, 0)
-            .unwrap_or_default(),
-        ..Default::default()
-    };
-    (info, message)
 }
 
 /// CPU time from /proc/self/stat (`utime` and `stime`, in the kernel's USER_HZ of 100

@@ -9,9 +9,9 @@ use whatsapp_rust::prelude::*;
 use whatsapp_rust::wacore::download::Downloadable;
 use whatsapp_rust::wacore_binary::{JidExt, Server};
 
-pub use crate::inbound::{Inbound, PollSecret, Received, Vote};
-use crate::media::{DownloadRef, Media};
-use crate::message::{Kept, MessageKind, NewMessage, Origin};
+use wabot_core::attachment::{DownloadRef, Media};
+pub use wabot_core::inbound::{Inbound, PollSecret, Received, Vote};
+use wabot_core::message::{Kept, MessageKind, NewMessage, Origin};
 
 /// Converts a received message with what it reveals beside its content.
 pub fn receive(info: &MessageInfo, message: &wa::Message) -> Received {
@@ -723,31 +723,12 @@ fn response(m: &wa::Message) -> Option<(String, Option<&wa::ContextInfo>)> {
 }
 
 #[cfg(test)]
-pub(super) mod tests {
-    use whatsapp_rust::types::message::MessageSource;
+mod tests {
 
     use super::*;
+    use crate::testing::{ALICE, GROUP, info};
 
-    const ALICE: &str = "15550001111@s.whatsapp.net";
-    const GROUP: &str = "120363041234567890@g.us";
     const AT: i64 = 1_700_000_000;
-
-    /// A received message's envelope, as the library builds it.
-    pub(in crate::whatsapp) fn info(chat: &str, sender: &str, from_me: bool) -> MessageInfo {
-        MessageInfo {
-            id: "3EB0ABC".into(),
-            source: MessageSource {
-                chat: chat.parse().unwrap(),
-                sender: sender.parse().unwrap(),
-                is_from_me: from_me,
-                is_group: chat.ends_with("@g.us"),
-                ..Default::default()
-            },
-            push_name: "Alice".into(),
-            timestamp: chrono::DateTime::from_timestamp(AT, 0).unwrap(),
-            ..Default::default()
-        }
-    }
 
     fn dm() -> MessageInfo {
         info(ALICE, "15550001111:3@s.whatsapp.net", false)

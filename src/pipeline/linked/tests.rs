@@ -1,11 +1,13 @@
-//! Test code only (declared `#[cfg(test)]` in whatsapp/mod.rs).
+//! Test code only (declared `#[cfg(test)]` in pipeline/linked/mod.rs).
 //! Issue 18, case by case: the library's real values (waproto messages, `Event`s,
 //! `MessageInfo`) fed through the functions the listener runs — `convert::receive`,
-//! `ingest::store`, `wiring::unhooked`, `confirm::apply` — into a real database.
+//! `ingest::store`, `wiring::unhooked`, `confirm::settle` over the [`DbSink`] — into a
+//! real database.
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use wabot_whatsapp::testing::{self, whatsapp_rust};
 use whatsapp_rust::prelude::*;
 use whatsapp_rust::types::events::{
     BatchOrigin, DecryptFailMode, MessageBatch, Receipt, ServerAck, UnavailableType,
@@ -14,14 +16,14 @@ use whatsapp_rust::types::events::{
 use whatsapp_rust::types::message::MessageSource;
 use whatsapp_rust::types::presence::ReceiptType;
 
-use super::convert;
-use super::{confirm, wiring};
+use super::sink::DbSink;
 use crate::db::{Db, OutboxKind, Outgoing, SessionRow};
 use crate::kind::MessageKind;
 use crate::message::MessageStatus;
-use crate::pipeline::ingest;
+use crate::pipeline::{history, ingest};
 use crate::policy::Policy;
 use crate::status::OutboxStatus;
+use crate::whatsapp::{self, confirm, convert, wiring};
 
 const ALICE: &str = "15550001111@s.whatsapp.net";
 const ALICE_LID: &str = "987654321012345@lid";
@@ -44,8 +46,25 @@ fn policy() -> Policy {
 fn info(chat: &str, sender: &str, id: &str) -> MessageInfo {
     MessageInfo {
         id: id.into(),
-        ..super::convert::tests::info(chat, sender, false)
+        ..testing::info(chat, sender, false)
     }
+}
+
+/// The listener's sink over a connection of its own to the test's database.
+fn sink(dir: &tempfile::TempDir) -> DbSink {
+    let db = Db::open(&dir.path().join("w.db")).unwrap();
+    DbSink::new(db, Arc::new(RwLock::new(policy())), OWN.into(), None)
+}
+
+/// A history blob as the listener stores it: read by the crate, stored by the pipeline.
+fn store_history(db: &mut Db, sync: &wa::HistorySync) -> Vec<(String, crate::history::Answer)> {
+    let blob = whatsapp::history::blob(sync, &OWN.parse().unwrap(), true, None);
+    history::store(db, &policy(), blob).unwrap()
+}
+
+/// What the listener does with an event about our sends.
+fn settle(dir: &tempfile::TempDir, event: &Event, now: i64) {
+    confirm::settle(event, now, &sink(dir)).unwrap();
 }
 
 fn from_alice(id: &str) -> MessageInfo {
@@ -589,8 +608,8 @@ fn a_recovered_placeholder_batch_is_stored() {
 
 #[test]
 fn history_at_pairing_is_stored_before_shutdown() {
-    let (dir, db) = db();
-    let (wiring, _answers) = wiring::Wiring::new(db, policy());
+    let (dir, _db) = db();
+    let (wiring, _answers) = wiring::Wiring::new(Arc::new(sink(&dir)));
     let counter = wiring.in_flight_counter();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -606,8 +625,7 @@ fn history_at_pairing_is_stored_before_shutdown() {
     // blob in flight holds shutdown, so no head start is needed.
     let writer = std::thread::spawn(move || {
         let mut db = Db::open(&dir.path().join("w.db")).unwrap();
-        let sync = super::history::tests::sample();
-        super::history::store(&mut db, &policy(), &sync, &OWN.parse().unwrap()).unwrap();
+        store_history(&mut db, &testing::history_sample());
         drop(busy);
         dir
     });
@@ -621,6 +639,40 @@ fn history_at_pairing_is_stored_before_shutdown() {
         db.stats().unwrap().messages.total,
         4,
         "the blob landed before the stop"
+    );
+}
+
+#[test]
+fn a_history_blob_is_stored_once_as_history_however_often_it_comes() {
+    let (_dir, mut db) = db();
+    let sync = testing::shipped(&testing::history_sample());
+    let first = store_history(&mut db, &sync);
+    let second = store_history(&mut db, &sync);
+    assert_eq!(first, second, "the answer is reported again");
+    let stats = db.stats().unwrap();
+    assert_eq!(stats.messages.total, 4, "but stored once");
+    assert_eq!(stats.messages.pending, 0, "history is never answered");
+    assert_eq!(stats.chats, 2);
+    assert_eq!(first[0].0, ALICE);
+    assert_eq!(first[0].1.messages.len(), 3);
+    assert_eq!(
+        db.canonical_jid("987654321@lid").unwrap(),
+        ALICE,
+        "the LID mapping was learnt"
+    );
+    let media = db.media_of_message("H3", None).unwrap();
+    assert_eq!(
+        (media[0].media_type.as_str(), media[0].size_bytes),
+        ("image", Some(10))
+    );
+    let filter = crate::db::SearchFilter {
+        limit: 10,
+        ..Default::default()
+    };
+    assert_eq!(
+        db.search("question", &filter).unwrap().len(),
+        1,
+        "history is searchable"
     );
 }
 
@@ -678,7 +730,7 @@ fn a_lid_mapping_moves_rows_and_sessions_to_the_phone_chat() {
         }],
         ..Default::default()
     };
-    super::history::store(&mut db, &policy(), &sync, &OWN.parse().unwrap()).unwrap();
+    store_history(&mut db, &sync);
     assert_eq!(
         db.count_in(ALICE_LID).unwrap(),
         0,
@@ -709,15 +761,15 @@ fn own_messages_in_a_lid_chat_reveal_the_peers_phone_number() {
 #[test]
 fn shutdown_waits_longer_than_the_librarys_flush() {
     // The library's close flushes inbound (5 s) and outbound (5 s) commits, then keys.
-    assert!(super::listen::SHUTDOWN_GRACE >= Duration::from_secs(15));
-    let unit = include_str!("../../deploy/wabot-listen.service");
+    assert!(whatsapp::SHUTDOWN_GRACE >= Duration::from_secs(15));
+    let unit = include_str!("../../../deploy/wabot-listen.service");
     let stop = unit
         .lines()
         .find_map(|l| l.strip_prefix("TimeoutStopSec="))
         .and_then(|v| v.trim().trim_end_matches('s').parse::<u64>().ok())
         .expect("the unit sets TimeoutStopSec in seconds");
     // Drainer (grace/2) + received work (grace) + the connection's close (grace).
-    let worst = super::listen::SHUTDOWN_GRACE.as_secs() * 5 / 2;
+    let worst = whatsapp::SHUTDOWN_GRACE.as_secs() * 5 / 2;
     assert!(stop > worst, "TimeoutStopSec={stop}s must exceed {worst}s");
 }
 
@@ -761,7 +813,7 @@ fn status(db: &Db, id: &str) -> OutboxStatus {
 
 #[test]
 fn a_server_ack_marks_the_row_sent() {
-    let (_dir, mut db) = db();
+    let (dir, mut db) = db();
     queued(&mut db, "3EB0X");
     assert_eq!(written(&mut db, 1_000), ["3EB0X"]);
     assert_eq!(
@@ -776,7 +828,7 @@ fn a_server_ack_marks_the_row_sent() {
             .class("receipt".to_string())
             .build(),
     );
-    confirm::apply(&mut db, &receipt_ack, OWN, 2_000).unwrap();
+    settle(&dir, &receipt_ack, 2_000);
     assert_eq!(
         status(&db, "3EB0X"),
         OutboxStatus::Written,
@@ -788,7 +840,7 @@ fn a_server_ack_marks_the_row_sent() {
             .class("message".to_string())
             .build(),
     );
-    confirm::apply(&mut db, &ack, OWN, 2_000).unwrap();
+    settle(&dir, &ack, 2_000);
     assert_eq!(status(&db, "3EB0X"), OutboxStatus::Sent);
     assert_eq!(
         db.stored(ALICE, "3EB0X").unwrap().unwrap().sender,
@@ -799,7 +851,7 @@ fn a_server_ack_marks_the_row_sent() {
 
 #[test]
 fn a_nack_marks_the_row_failed_with_its_code() {
-    let (_dir, mut db) = db();
+    let (dir, mut db) = db();
     queued(&mut db, "3EB0N");
     written(&mut db, 1_000);
     let nack = Event::ServerAck(
@@ -809,7 +861,7 @@ fn a_nack_marks_the_row_failed_with_its_code() {
             .error("479".to_string())
             .build(),
     );
-    confirm::apply(&mut db, &nack, OWN, 2_000).unwrap();
+    settle(&dir, &nack, 2_000);
     let row = db.outbox_row_for("3EB0N").unwrap().unwrap();
     assert_eq!(row.status, OutboxStatus::Failed);
     assert!(row.last_error.unwrap().contains("479"));
@@ -817,7 +869,7 @@ fn a_nack_marks_the_row_failed_with_its_code() {
 
 #[test]
 fn an_unconfirmed_send_is_resent_with_the_same_id() {
-    let (_dir, mut db) = db();
+    let (dir, mut db) = db();
     queued(&mut db, "3EB0R");
     assert_eq!(written(&mut db, 1_000), ["3EB0R"]);
     assert!(written(&mut db, 2_000).is_empty(), "waits for its ack");
@@ -826,14 +878,14 @@ fn an_unconfirmed_send_is_resent_with_the_same_id() {
     assert_eq!(written(&mut db, later), ["3EB0R"]);
     // Or after a reconnect, at once.
     let connected = Event::Connected(whatsapp_rust::types::events::Connected::builder().build());
-    confirm::apply(&mut db, &connected, OWN, later + 1).unwrap();
+    settle(&dir, &connected, later + 1);
     assert_eq!(status(&db, "3EB0R"), OutboxStatus::Pending);
     assert_eq!(written(&mut db, later + 2), ["3EB0R"]);
 }
 
 #[test]
 fn receipts_set_delivered_and_read() {
-    let (_dir, mut db) = db();
+    let (dir, mut db) = db();
     queued(&mut db, "3EB0D");
     written(&mut db, 1_000);
     let receipt = |kind: ReceiptType, at: i64| {
@@ -852,13 +904,13 @@ fn receipts_set_delivered_and_read() {
         )
     };
     // The ack was missed: a delivery receipt proves the server took it.
-    confirm::apply(&mut db, &receipt(ReceiptType::Delivered, 5_000), OWN, 0).unwrap();
+    settle(&dir, &receipt(ReceiptType::Delivered, 5_000), 0);
     let row = db.outbox_row_for("3EB0D").unwrap().unwrap();
     assert_eq!(
         (row.status.as_str(), row.delivered_at, row.read_at),
         ("sent", Some(5_000), None)
     );
-    confirm::apply(&mut db, &receipt(ReceiptType::Read, 9_000), OWN, 0).unwrap();
+    settle(&dir, &receipt(ReceiptType::Read, 9_000), 0);
     let row = db.outbox_row_for("3EB0D").unwrap().unwrap();
     assert_eq!((row.delivered_at, row.read_at), (Some(5_000), Some(9_000)));
 }

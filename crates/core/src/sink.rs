@@ -1,0 +1,43 @@
+//! Where a connected transport hands what arrives: the [`Sink`] the linked device's
+//! crate calls and the binary implements over the store. The crate never sees the
+//! database; the binary never sees the library's events.
+
+use crate::account::Standing;
+use crate::history::Answer;
+use crate::inbound::Received;
+use crate::outbox::DeliveryUpdate;
+
+/// One history blob as the transport read it, before anything is stored.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HistoryBlob {
+    /// (LID, phone JID) pairs the blob names.
+    pub identities: Vec<(String, String)>,
+    /// Per chat, as WhatsApp named it (a LID or a phone JID), the messages it carried.
+    pub chats: Vec<(String, Answer)>,
+    /// Every message of the blob, already marked as history.
+    pub messages: Vec<Received>,
+    /// It answers an on-demand request (rather than being pushed after pairing).
+    pub requested: bool,
+    /// WhatsApp's own progress of a pushed transfer, 0..=100, when it says.
+    pub progress: Option<u32>,
+}
+
+/// Every method is synchronous and may wait for the database; an async caller runs it on
+/// a blocking thread. An `Err` means nothing of the call was committed.
+pub trait Sink: Send + Sync + 'static {
+    /// Commits a received batch. The durability hook: the library acknowledges the batch
+    /// to WhatsApp only after this returned `Ok`.
+    fn commit(&self, batch: Vec<Received>) -> anyhow::Result<()>;
+    /// Stores a blob as history; returns its chats keyed the way the store names them
+    /// (the phone JID where the LID's number is known), which is how a waiting sync
+    /// recognises its answer.
+    fn history(&self, blob: HistoryBlob) -> anyhow::Result<Vec<(String, Answer)>>;
+    /// Acks, refusals and receipts of our sends.
+    fn delivered(&self, updates: Vec<DeliveryUpdate>) -> anyhow::Result<()>;
+    /// The connection came (back) up: sends written but never acknowledged go again.
+    fn reconnected(&self, at: i64) -> anyhow::Result<()>;
+    /// Group chats' current subjects, (chat JID, subject).
+    fn group_names(&self, subjects: Vec<(String, String)>) -> anyhow::Result<()>;
+    /// The account was linked, banned, logged out, or told to use another version.
+    fn record_standing(&self, change: Standing<'_>) -> anyhow::Result<()>;
+}

@@ -1,0 +1,57 @@
+//! What a connection event means for the session: a change of state the heartbeat
+//! shows, or an end (a ban, a logout, an outdated client, another client taking over).
+
+use tokio::sync::mpsc;
+use wabot_core::account::Verdict;
+use wabot_core::clock;
+use whatsapp_rust::prelude::*;
+use whatsapp_rust::types::events::ConnectFailure;
+
+use crate::session::Liveness;
+use crate::standing;
+
+/// Why a session ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ended {
+    /// A ban, a logout or an outdated client: needs a human (or a new version).
+    Standing(Verdict),
+    /// Another client took over the session.
+    Replaced,
+    /// WhatsApp refused the connection for good.
+    Failed(String),
+    /// The library's client stopped by itself.
+    Closed,
+}
+
+/// Notes `event` in `live` and sends what ends the session.
+pub fn on_event(event: &Event, live: &Liveness, ended: &mpsc::UnboundedSender<Ended>) {
+    live.touch(clock::now_ms());
+    let end = |e: Ended| {
+        let _ = ended.send(e);
+    };
+    match event {
+        Event::Connected(_) => {
+            log::info!("connected");
+            live.set(true, "connected");
+        }
+        Event::Disconnected(d) => {
+            log::warn!("disconnected ({:?}); reconnecting", d.reason);
+            live.set(false, format!("disconnected: {:?}", d.reason));
+        }
+        Event::LoggedOut(_) | Event::TemporaryBan(_) | Event::ClientOutdated(_) => {
+            if let Some(verdict) = standing::verdict(event, clock::now_ms()) {
+                end(Ended::Standing(verdict));
+            }
+        }
+        Event::StreamReplaced(_) => end(Ended::Replaced),
+        Event::ConnectFailure(ConnectFailure {
+            reason, message, ..
+        }) if !reason.should_reconnect() => {
+            end(Ended::Failed(format!(
+                "{reason:?} {}",
+                message.as_deref().unwrap_or("")
+            )));
+        }
+        _ => {}
+    }
+}

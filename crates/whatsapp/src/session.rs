@@ -1,0 +1,268 @@
+//! A connection to WhatsApp as the linked device, for `listen` and for the jobs that
+//! connect by themselves (`sync`, `media fetch`). It wires what arrives into the sink,
+//! applies acks and receipts, keeps group names current and stays invisible when asked;
+//! its owner waits on it with [`Session::wait`] and reads [`Session::status`].
+
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use tokio::sync::mpsc;
+use wabot_core::clock;
+use wabot_core::config::{Config, PacingSection, Presence};
+use wabot_core::error::{self, Kind};
+use wabot_core::sink::Sink;
+use whatsapp_rust::bot::BotHandle;
+use whatsapp_rust::prelude::*;
+
+use crate::events::{self, Ended};
+use crate::on_demand::Live;
+use crate::pacing::Pacer;
+use crate::sender::ClientSender;
+use crate::wiring::{Answers, Wiring};
+use crate::{bounded, confirm, off_the_runtime, presence, runtime};
+
+/// How long stopping may wait for each of: received content still being stored, and the
+/// connection's close. The library's own close flushes inbound commits (5 s), outbound
+/// (5 s) and the device store: cutting it short can lose keys or acknowledged
+/// messages. systemd's `TimeoutStopSec` must exceed twice this (deploy/).
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(15);
+/// How often [`Session::wait`] looks at the stop flag.
+const STOP_POLL: Duration = Duration::from_millis(100);
+
+/// What the connection is doing, shared between the event handlers and the owner.
+#[derive(Debug, Default)]
+pub struct Liveness {
+    connected: AtomicBool,
+    last_event: AtomicI64,
+    detail: Mutex<String>,
+}
+
+impl Liveness {
+    pub(crate) fn set(&self, connected: bool, detail: impl Into<String>) {
+        self.connected.store(connected, Ordering::Relaxed);
+        if let Ok(mut d) = self.detail.lock() {
+            *d = detail.into();
+        }
+    }
+
+    pub(crate) fn touch(&self, now: i64) {
+        self.last_event.store(now, Ordering::Relaxed);
+    }
+}
+
+/// A snapshot of [`Liveness`], for the heartbeat.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    pub connected: bool,
+    pub detail: String,
+    pub last_event_at: Option<i64>,
+}
+
+pub struct Session {
+    runtime: Option<tokio::runtime::Runtime>,
+    handle: Option<BotHandle>,
+    wiring: Wiring,
+    client: Arc<Client>,
+    ended: mpsc::UnboundedReceiver<Ended>,
+    answers: Option<Answers>,
+}
+
+impl Session {
+    /// Connects with the device store at `config.device_store_path()` (prepared by the
+    /// caller); `version` is the WhatsApp Web version to claim, when the server asked
+    /// for a newer one than the library's.
+    pub fn start(
+        config: &Config,
+        version: Option<(u32, u32, u32)>,
+        sink: Arc<dyn Sink>,
+    ) -> Result<Session> {
+        let (wiring, answers) = Wiring::new(Arc::clone(&sink));
+        let runtime = runtime()?;
+        let (ended_tx, ended) = mpsc::unbounded_channel();
+        let invisible = config.file.whatsapp.presence == Presence::Unavailable;
+        let store_path = config.device_store_path();
+        let live = Arc::clone(&wiring.liveness);
+        let (client, handle) = runtime.block_on(async {
+            let store = SqliteStore::new(&store_path.to_string_lossy())
+                .await
+                .context("opening the device store")?;
+            let mut builder = Bot::builder().with_backend(store);
+            if let Some(version) = version {
+                builder = builder.with_version(version);
+            }
+            let bot = wiring
+                .apply(builder)
+                .on_event(move |event, client| {
+                    let (live, ended, sink) =
+                        (Arc::clone(&live), ended_tx.clone(), Arc::clone(&sink));
+                    async move {
+                        if invisible && presence::announces_available(&event) {
+                            tokio::spawn(presence::stay_unavailable(Arc::clone(&client)));
+                        }
+                        events::on_event(&event, &live, &ended);
+                        settle_sends(event, &sink, client).await;
+                    }
+                })
+                .build()
+                .await
+                .context("starting the WhatsApp client")?;
+            let client = bot.client();
+            anyhow::Ok((client, bot.spawn()))
+        })?;
+        Ok(Session {
+            runtime: Some(runtime),
+            handle: Some(handle),
+            wiring,
+            client,
+            ended,
+            answers: Some(answers),
+        })
+    }
+
+    /// Waits at most `timeout` for the login; a job that needs the connection now ends
+    /// with a clear error otherwise.
+    pub fn wait_connected(&self, timeout: Duration) -> Result<()> {
+        let connected = self.block_on(self.client.wait_for_connected(timeout))?;
+        connected.map_err(|_| {
+            error::failure(
+                Kind::Temporary,
+                format!(
+                    "could not connect to WhatsApp within {} s: check the network and that \
+                     this device is still linked (`wabot stats` shows the listener)",
+                    timeout.as_secs()
+                ),
+            )
+        })
+    }
+
+    /// Blocks until the session ends by itself, `stop` turns true (then `None`), or
+    /// `at_most` passes (`None`).
+    pub fn wait(&mut self, stop: &AtomicBool, at_most: Duration) -> Option<Ended> {
+        let (runtime, handle) = (self.runtime.as_ref()?, self.handle.as_mut()?);
+        let ended = &mut self.ended;
+        runtime.block_on(async {
+            let stopped = async {
+                while !stop.load(Ordering::Relaxed) {
+                    tokio::time::sleep(STOP_POLL).await;
+                }
+            };
+            tokio::select! {
+                () = handle => Some(Ended::Closed),
+                e = ended.recv() => Some(e.unwrap_or(Ended::Closed)),
+                () = stopped => None,
+                () = tokio::time::sleep(at_most) => None,
+            }
+        })
+    }
+
+    pub fn status(&self) -> Status {
+        let live = &self.wiring.liveness;
+        let last = live.last_event.load(Ordering::Relaxed);
+        Status {
+            connected: live.connected.load(Ordering::Relaxed),
+            detail: live.detail.lock().map(|d| d.clone()).unwrap_or_default(),
+            last_event_at: (last > 0).then_some(last),
+        }
+    }
+
+    /// The outbox's transport over this connection, for a thread of its own.
+    pub fn sender(&self, pacing: &PacingSection) -> Result<ClientSender> {
+        Ok(ClientSender {
+            runtime: self.handle()?,
+            client: Arc::clone(&self.client),
+            pacer: Pacer::new(pacing),
+        })
+    }
+
+    /// On-demand history and media downloads over this connection (once: it takes the
+    /// answers' channel).
+    pub fn live(&mut self) -> Result<Live> {
+        let answers = self
+            .answers
+            .take()
+            .context("the session's history source was taken already")?;
+        Ok(Live {
+            runtime: self.handle()?,
+            client: Arc::clone(&self.client),
+            answers,
+        })
+    }
+
+    /// Closes the connection after what was received is stored (each wait bounded by
+    /// [`SHUTDOWN_GRACE`]); `why` is what the status says afterwards. Threads using a
+    /// [`ClientSender`] or [`Live`] must have stopped: their calls fail from now on.
+    pub fn close(&mut self, why: &str) {
+        let Some(runtime) = self.runtime.take() else {
+            return;
+        };
+        if let Some(handle) = self.handle.take() {
+            if !runtime.block_on(self.wiring.settle(SHUTDOWN_GRACE)) {
+                log::warn!("received history was still being stored at shutdown");
+            }
+            if bounded(runtime.handle(), SHUTDOWN_GRACE, handle.shutdown()).is_err() {
+                log::warn!("the connection did not close in time");
+            }
+        }
+        self.wiring.liveness.set(false, why);
+        // Do not wait for the library's retry loops.
+        runtime.shutdown_timeout(Duration::from_secs(1));
+    }
+
+    fn handle(&self) -> Result<tokio::runtime::Handle> {
+        Ok(self
+            .runtime
+            .as_ref()
+            .context("the WhatsApp session is closed")?
+            .handle()
+            .clone())
+    }
+
+    fn block_on<F: Future>(&self, future: F) -> Result<F::Output> {
+        Ok(self
+            .runtime
+            .as_ref()
+            .context("the WhatsApp session is closed")?
+            .block_on(future))
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.close("closed");
+    }
+}
+
+/// Acks, receipts and reconnects, applied to the outbox through the sink; and on every
+/// connect, the group chats' current names.
+async fn settle_sends(event: Arc<Event>, sink: &Arc<dyn Sink>, client: Arc<Client>) {
+    if !confirm::concerns_sends(&event) {
+        return;
+    }
+    if matches!(&*event, Event::Connected(_)) {
+        tokio::spawn(refresh_group_names(client, Arc::clone(sink)));
+    }
+    let sink = Arc::clone(sink);
+    off_the_runtime("outbox confirmation", move || {
+        confirm::settle(&event, clock::now_ms(), &*sink)
+    })
+    .await;
+}
+
+/// Keeps group chats named after their current subjects.
+async fn refresh_group_names(client: Arc<Client>, sink: Arc<dyn Sink>) {
+    let groups = match client.groups().get_participating().await {
+        Ok(groups) => groups,
+        Err(e) => {
+            log::warn!("could not fetch group subjects: {e}");
+            return;
+        }
+    };
+    let subjects: Vec<(String, String)> = groups
+        .into_iter()
+        .map(|(jid, meta)| (jid.to_non_ad_string(), meta.subject))
+        .filter(|(_, subject)| !subject.is_empty())
+        .collect();
+    off_the_runtime("group subjects", move || sink.group_names(subjects)).await;
+}

@@ -1,0 +1,106 @@
+//! Failures that need a human: a temporary ban, a logout, an outdated client. What an
+//! event means is decided here, from the library's real event values; `listen` and
+//! `pair` act on it (see [`wabot_core::account`]), and refuse to reconnect while a ban
+//! or a logout stands, so that systemd's restarts never hammer WhatsApp.
+
+use std::sync::Arc;
+
+use anyhow::Result;
+pub use wabot_core::account::Verdict;
+use whatsapp_rust::prelude::*;
+
+pub fn verdict(event: &Event, now: i64) -> Option<Verdict> {
+    match event {
+        Event::TemporaryBan(ban) => {
+            let mut reason = ban.code.to_string();
+            if let Some(message) = ban.message.as_deref().filter(|m| !m.is_empty()) {
+                reason.push_str(&format!(" ({message})"));
+            }
+            Some(Verdict::Banned {
+                until: now.saturating_add(ban.expire.num_milliseconds().max(0)),
+                reason,
+            })
+        }
+        Event::LoggedOut(out) => {
+            let said = out
+                .logout_message
+                .as_ref()
+                .and_then(|m| m.header.clone().or_else(|| m.subtext.clone()));
+            Some(Verdict::LoggedOut {
+                reason: said.unwrap_or_else(|| format!("{:?}", out.reason)),
+            })
+        }
+        Event::ClientOutdated(_) => Some(Verdict::Outdated),
+        _ => None,
+    }
+}
+
+/// Asks WhatsApp's web client for its current version.
+pub async fn fetch_latest_version() -> Result<(u32, u32, u32)> {
+    let http: Arc<dyn whatsapp_rust::http::HttpClient> =
+        Arc::new(whatsapp_rust::http::UreqHttpClient::new());
+    let version = whatsapp_rust::version::fetch_latest_app_version(&http).await?;
+    Ok(version)
+}
+
+/// [`fetch_latest_version`] for a caller without a runtime.
+pub fn latest_version() -> Result<(u32, u32, u32)> {
+    crate::runtime()?.block_on(fetch_latest_version())
+}
+
+#[cfg(test)]
+mod tests {
+    use whatsapp_rust::types::events::{
+        ClientOutdated, ConnectFailureReason, LoggedOut, LogoutMessage, TempBanReason, TemporaryBan,
+    };
+
+    use super::*;
+
+    const NOW: i64 = 1_800_000_000_000;
+
+    #[test]
+    fn a_temporary_ban_ends_when_whatsapp_says_and_says_why() {
+        let event = Event::TemporaryBan(
+            TemporaryBan::builder()
+                .code(TempBanReason::BlockedByUsers)
+                .expire(chrono::Duration::minutes(90))
+                .message("too many blocks".to_string())
+                .build(),
+        );
+        let verdict = verdict(&event, NOW).unwrap();
+        let Verdict::Banned { until, reason } = &verdict else {
+            panic!("{verdict:?}");
+        };
+        assert_eq!(*until, NOW + 90 * 60_000);
+        assert!(reason.contains("too many blocks"), "{reason}");
+    }
+
+    #[test]
+    fn a_logout_carries_whatsapps_own_words() {
+        let event = Event::LoggedOut(
+            LoggedOut::builder()
+                .on_connect(false)
+                .reason(ConnectFailureReason::LoggedOut)
+                .logout_message(
+                    LogoutMessage::builder()
+                        .header("Device removed".to_string())
+                        .build(),
+                )
+                .build(),
+        );
+        assert_eq!(
+            verdict(&event, NOW),
+            Some(Verdict::LoggedOut {
+                reason: "Device removed".into()
+            })
+        );
+    }
+
+    #[test]
+    fn an_outdated_client_is_a_verdict_and_a_connect_is_none() {
+        let event = Event::ClientOutdated(ClientOutdated::builder().build());
+        assert_eq!(verdict(&event, NOW), Some(Verdict::Outdated));
+        let connected = whatsapp_rust::types::events::Connected::builder().build();
+        assert_eq!(verdict(&Event::Connected(connected), NOW), None);
+    }
+}

@@ -1,0 +1,104 @@
+//! The store side of the linked device: [`DbSink`] implements the core [`Sink`] the
+//! `wabot-whatsapp` crate hands everything to, over one database connection shared by
+//! the durability hook, history, confirmations and group names (so a busy wait never
+//! multiplies into the hook's acks).
+
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+
+use anyhow::Result;
+
+use crate::account::Standing;
+use crate::arrival::Arrival;
+use crate::clock;
+use crate::db::Db;
+use crate::history::Answer;
+use crate::inbound::Received;
+use crate::outbox::DeliveryUpdate;
+use crate::pipeline::{delivery, history, ingest};
+use crate::policy::Policy;
+use crate::sink::{HistoryBlob, Sink};
+
+pub struct DbSink {
+    db: Mutex<Db>,
+    /// Whom the ingest answers: the listener swaps it when app.json changes.
+    pub policy: Arc<RwLock<Policy>>,
+    /// The account sent messages are stored under.
+    own_jid: String,
+    /// Told when a committed batch holds messages to answer (the listener's only).
+    arrival: Option<Arc<Arrival>>,
+}
+
+impl DbSink {
+    pub fn new(
+        db: Db,
+        policy: Arc<RwLock<Policy>>,
+        own_jid: String,
+        arrival: Option<Arc<Arrival>>,
+    ) -> Self {
+        DbSink {
+            db: Mutex::new(db),
+            policy,
+            own_jid,
+            arrival,
+        }
+    }
+
+    pub fn own_jid(&self) -> &str {
+        &self.own_jid
+    }
+
+    fn db(&self) -> Result<MutexGuard<'_, Db>> {
+        self.db
+            .lock()
+            .map_err(|_| anyhow::anyhow!("database lock poisoned"))
+    }
+
+    fn policy(&self) -> Result<Policy> {
+        Ok(self
+            .policy
+            .read()
+            .map_err(|_| anyhow::anyhow!("policy lock poisoned"))?
+            .clone())
+    }
+}
+
+impl Sink for DbSink {
+    fn commit(&self, batch: Vec<Received>) -> Result<()> {
+        let policy = self.policy()?;
+        let pending = ingest::store(&mut *self.db()?, &policy, batch)?;
+        if !pending.is_empty()
+            && let Some(arrival) = &self.arrival
+        {
+            arrival.notify();
+        }
+        Ok(())
+    }
+
+    fn history(&self, blob: HistoryBlob) -> Result<Vec<(String, Answer)>> {
+        let policy = self.policy()?;
+        history::store(&mut *self.db()?, &policy, blob)
+    }
+
+    fn delivered(&self, updates: Vec<DeliveryUpdate>) -> Result<()> {
+        delivery::apply(&mut *self.db()?, &updates, &self.own_jid)?;
+        Ok(())
+    }
+
+    fn reconnected(&self, at: i64) -> Result<()> {
+        let again = self.db()?.resend_unconfirmed(at)?;
+        if again > 0 {
+            log::info!(
+                "{again} sends were not acknowledged before the reconnect: resending them with their ids"
+            );
+        }
+        Ok(())
+    }
+
+    fn group_names(&self, subjects: Vec<(String, String)>) -> Result<()> {
+        self.db()?.name_groups(&subjects)
+    }
+
+    fn record_standing(&self, change: Standing<'_>) -> Result<()> {
+        self.db()?.record_standing(change, clock::now_ms())
+    }
+}
