@@ -5,7 +5,10 @@
 //! stopping with a run still due).
 //!
 //! Synchronous and independent of any transport: one thread owns the schedule and the
-//! child, `notify` only records the instant and wakes it, so a listener never waits.
+//! child, `notify` only records the instant and wakes it, so a listener never waits; a
+//! second thread per child only waits for its end, to wake the first. Time comes from
+//! a [`Clock`]: the system's in a listener, a manual one in the tests, which move it on
+//! instead of waiting for it.
 //!
 //! - **Debounced**: a run starts once no further message has come for
 //!   [`Timing::DEFAULT`]'s `quiet` (1 s), and at the latest `longest` (2 s) after the
@@ -22,32 +25,31 @@
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 
+use crate::clock::{Clock, SystemClock, Wakeup};
 use crate::config::Config;
 
-/// How long arrivals are gathered into one run.
+/// How long arrivals are gathered into one run, in milliseconds.
 #[derive(Debug, Clone, Copy)]
-pub struct Timing {
+struct Timing {
     /// A run starts once no message has arrived for this long…
-    pub quiet: Duration,
+    quiet: i64,
     /// …or this long after the first message waiting, whichever comes first.
-    pub longest: Duration,
+    longest: i64,
 }
 
 impl Timing {
-    pub const DEFAULT: Self = Self {
-        quiet: Duration::from_secs(1),
-        longest: Duration::from_secs(2),
+    const DEFAULT: Self = Self {
+        quiet: 1_000,
+        longest: 2_000,
     };
 }
 
-/// How often a running child is looked at (its end is noticed at most this late).
-const CHILD_POLL: Duration = Duration::from_millis(20);
 /// After SIGTERM, how long a child has before SIGKILL.
 const TERM_GRACE: Duration = Duration::from_secs(3);
 
@@ -55,7 +57,7 @@ const TERM_GRACE: Duration = Duration::from_secs(3);
 #[derive(Debug, Default)]
 struct Schedule {
     /// The first and the latest arrival no started run has covered yet.
-    waiting: Option<(Instant, Instant)>,
+    waiting: Option<(i64, i64)>,
     running: bool,
 }
 
@@ -64,7 +66,7 @@ enum Step {
     /// Start a run now (the schedule counts it as running).
     Start,
     /// Nothing before this instant, unless something arrives.
-    WaitUntil(Instant),
+    WaitUntil(i64),
     /// A run is going; arrivals are kept for the run after it.
     Busy,
     /// Nothing waits.
@@ -72,12 +74,12 @@ enum Step {
 }
 
 impl Schedule {
-    fn arrived(&mut self, now: Instant) {
+    fn arrived(&mut self, now: i64) {
         let first = self.waiting.map_or(now, |(first, _)| first);
         self.waiting = Some((first, now));
     }
 
-    fn step(&mut self, now: Instant, timing: Timing) -> Step {
+    fn step(&mut self, now: i64, timing: Timing) -> Step {
         if self.running {
             return Step::Busy;
         }
@@ -101,20 +103,25 @@ impl Schedule {
 #[derive(Debug, Default)]
 struct State {
     schedule: Schedule,
-    /// Set by [`Arrival::shutdown`]: how long a running child may still take.
-    stopping: Option<Duration>,
+    /// Set by [`Arrival::shutdown`]: until when a running child may still run.
+    stopping: Option<i64>,
 }
 
-#[derive(Default)]
 struct Shared {
     state: Mutex<State>,
-    wake: Condvar,
+    /// Rung by an arrival, a shutdown and a child's end: whatever the thread waits for.
+    wakeup: Wakeup,
+    clock: Arc<dyn Clock>,
 }
 
 impl Shared {
     fn state(&self) -> MutexGuard<'_, State> {
         // The state is a few plain fields, consistent after any panic.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn sleep_until(&self, until: Option<i64>) {
+        self.clock.sleep_until(until, &self.wakeup);
     }
 }
 
@@ -127,14 +134,19 @@ pub struct Arrival {
 impl Arrival {
     /// Starts the scheduling thread; `launch` builds the command of each run.
     pub fn start(launch: impl FnMut() -> Command + Send + 'static) -> Result<Self> {
-        Self::with_timing(Timing::DEFAULT, launch)
+        Self::with(Timing::DEFAULT, Arc::new(SystemClock), launch)
     }
 
-    fn with_timing(
+    fn with(
         timing: Timing,
+        clock: Arc<dyn Clock>,
         launch: impl FnMut() -> Command + Send + 'static,
     ) -> Result<Self> {
-        let shared = Arc::new(Shared::default());
+        let shared = Arc::new(Shared {
+            state: Mutex::default(),
+            wakeup: Wakeup::default(),
+            clock,
+        });
         let worker = std::thread::Builder::new()
             .name("on-arrival".into())
             .spawn({
@@ -150,16 +162,22 @@ impl Arrival {
 
     /// A message to answer was committed: a run follows (debounced). Never blocks.
     pub fn notify(&self) {
-        self.shared.state().schedule.arrived(Instant::now());
-        self.shared.wake.notify_all();
+        let now = self.shared.clock.now_ms();
+        self.shared.state().schedule.arrived(now);
+        self.shared.wakeup.ring();
     }
 
     /// Starts no further run and returns once no child is left: a running one gets
     /// `grace` to finish, then SIGTERM, then SIGKILL. Arrivals still waiting for their
     /// run stay pending in the database for cron.
     pub fn shutdown(&self, grace: Duration) {
-        self.shared.state().stopping = Some(grace);
-        self.shared.wake.notify_all();
+        let until = self.shared.clock.now_ms() + millis(grace);
+        {
+            // Rung under the lock: whoever sees `stopping` set knows the thread was told.
+            let mut state = self.shared.state();
+            state.stopping = Some(until);
+            self.shared.wakeup.ring();
+        }
         let worker = self
             .worker
             .lock()
@@ -179,75 +197,92 @@ impl Drop for Arrival {
     }
 }
 
+fn millis(span: Duration) -> i64 {
+    i64::try_from(span.as_millis()).unwrap_or(i64::MAX)
+}
+
 /// The scheduling thread: starts runs when due, reaps them, stops when told.
-fn drive(shared: &Shared, timing: Timing, mut launch: impl FnMut() -> Command) {
+fn drive(shared: &Arc<Shared>, timing: Timing, mut launch: impl FnMut() -> Command) {
     let mut child: Option<Child> = None;
-    let mut state = shared.state();
     loop {
-        if let Some(running) = child.as_mut() {
-            match running.try_wait() {
-                Ok(None) => {}
-                Ok(Some(status)) => {
-                    report(status);
-                    child = None;
-                    state.schedule.finished();
-                }
-                Err(e) => {
-                    log::warn!("could not wait for process-once started on arrival: {e}");
-                    child = None;
-                    state.schedule.finished();
-                }
-            }
+        if child.as_mut().is_some_and(reap) {
+            child = None;
+            shared.state().schedule.finished();
         }
-        if let Some(grace) = state.stopping {
+        let now = shared.clock.now_ms();
+        let mut state = shared.state();
+        if let Some(until) = state.stopping {
             if state.schedule.waiting.is_some() {
                 log::info!("stopping: messages that arrived just now are left to cron");
             }
             drop(state);
             if let Some(running) = child {
-                stop(running, grace);
+                stop(shared, running, until);
             }
             return;
         }
-        match state.schedule.step(Instant::now(), timing) {
-            Step::Start => {
-                drop(state);
-                match launch().spawn() {
-                    Ok(started) => child = Some(started),
-                    Err(e) => {
-                        log::warn!(
-                            "could not start process-once on arrival ({e}); cron answers instead"
-                        );
-                        shared.state().schedule.finished();
-                    }
+        let step = state.schedule.step(now, timing);
+        drop(state);
+        match step {
+            Step::Start => match launch().spawn() {
+                Ok(started) => child = Some(watched(shared, started)),
+                Err(e) => {
+                    log::warn!(
+                        "could not start process-once on arrival ({e}); cron answers instead"
+                    );
+                    shared.state().schedule.finished();
                 }
-                state = shared.state();
-            }
-            Step::WaitUntil(due) => {
-                let wait = due.saturating_duration_since(Instant::now());
-                state = wait_for(shared, state, wait);
-            }
-            Step::Busy => state = wait_for(shared, state, CHILD_POLL),
-            Step::Idle => {
-                state = shared
-                    .wake
-                    .wait(state)
-                    .unwrap_or_else(PoisonError::into_inner);
-            }
+            },
+            Step::WaitUntil(due) => shared.sleep_until(Some(due)),
+            // The child's watcher rings when it ends.
+            Step::Busy | Step::Idle => shared.sleep_until(None),
         }
     }
 }
 
-fn wait_for<'a>(
-    shared: &'a Shared,
-    state: MutexGuard<'a, State>,
-    wait: Duration,
-) -> MutexGuard<'a, State> {
-    shared
-        .wake
-        .wait_timeout(state, wait)
-        .unwrap_or_else(PoisonError::into_inner)
-        .0
+/// Collects and reports the child if it has ended; false while it runs. A child that
+/// cannot be waited for counts as ended: nothing more can be learnt about it.
+fn reap(child: &mut Child) -> bool {
+    match child.try_wait() {
+        Ok(None) => false,
+        Ok(Some(status)) => {
+            report(status);
+            true
+        }
+        Err(e) => {
+            log::warn!("could not wait for process-once started on arrival: {e}");
+            true
+        }
+    }
+}
+
+/// Starts a thread that rings the wakeup when `child` ends. It waits without reaping
+/// (`WNOWAIT`): the pid stays the child's until [`reap`] collects it, so signalling it
+/// can never reach another process.
+fn watched(shared: &Arc<Shared>, child: Child) -> Child {
+    let pid = rustix::process::Pid::from_child(&child);
+    let shared = Arc::clone(shared);
+    let watcher = std::thread::Builder::new()
+        .name("on-arrival-child".into())
+        .spawn(move || {
+            let options =
+                rustix::process::WaitIdOptions::EXITED | rustix::process::WaitIdOptions::NOWAIT;
+            loop {
+                match rustix::process::waitid(rustix::process::WaitId::Pid(pid), options) {
+                    Err(rustix::io::Errno::INTR) => continue,
+                    // CHILD: reaped already, by a look that came first.
+                    Ok(_) | Err(rustix::io::Errno::CHILD) => {}
+                    Err(e) => log::warn!("could not watch process-once started on arrival: {e}"),
+                }
+                break;
+            }
+            shared.wakeup.ring();
+        });
+    if let Err(e) = watcher {
+        // Without a watcher the end is noticed at the next arrival or at shutdown.
+        log::warn!("could not watch process-once started on arrival: {e}");
+    }
+    child
 }
 
 fn report(status: ExitStatus) {
@@ -262,37 +297,35 @@ fn report(status: ExitStatus) {
     }
 }
 
-/// Lets a running child finish within `grace`, then asks it to stop, then makes it;
+/// Lets a running child finish until `grace_ends`, then asks it to stop, then makes it;
 /// reaped in every case.
-fn stop(mut child: Child, grace: Duration) {
-    if let Some(status) = wait_at_most(&mut child, grace) {
-        return report(status);
+fn stop(shared: &Shared, mut child: Child, grace_ends: i64) {
+    if reaped_by(shared, &mut child, grace_ends) {
+        return;
     }
     log::warn!("process-once started on arrival is still running at shutdown: stopping it");
     let pid = rustix::process::Pid::from_child(&child);
     if let Err(e) = rustix::process::kill_process(pid, rustix::process::Signal::TERM) {
         log::warn!("could not signal process-once ({e})");
     }
-    if wait_at_most(&mut child, TERM_GRACE).is_none() {
+    let killed_at = shared.clock.now_ms() + millis(TERM_GRACE);
+    if !reaped_by(shared, &mut child, killed_at) {
         // SIGKILL and reap; both fail only if it is gone already.
         let _ = child.kill();
         let _ = child.wait();
     }
 }
 
-/// The child's exit status once it ended within `limit`; `None` if it still runs.
-fn wait_at_most(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
-    let deadline = Instant::now() + limit;
+/// Whether the child ended (and was reaped) before `deadline`.
+fn reaped_by(shared: &Shared, child: &mut Child, deadline: i64) -> bool {
     loop {
-        match child.try_wait() {
-            Ok(Some(status)) => return Some(status),
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(CHILD_POLL),
-            Ok(None) => return None,
-            Err(e) => {
-                log::warn!("could not wait for process-once: {e}");
-                return None;
-            }
+        if reap(child) {
+            return true;
         }
+        if shared.clock.now_ms() >= deadline {
+            return false;
+        }
+        shared.sleep_until(Some(deadline));
     }
 }
 
@@ -339,171 +372,297 @@ pub fn for_listener(config: &Config) -> Result<Option<Arc<Arrival>>> {
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Instant;
+
     use super::*;
+    use crate::clock::{Asleep, ManualClock};
 
-    const T: Timing = Timing {
-        quiet: Duration::from_millis(1000),
-        longest: Duration::from_millis(2000),
-    };
-
-    fn ms(n: u64) -> Duration {
-        Duration::from_millis(n)
-    }
+    const T: Timing = Timing::DEFAULT;
 
     #[test]
     fn a_single_arrival_runs_after_the_quiet_period() {
-        let t0 = Instant::now();
+        let t0 = 1_000_000;
         let mut s = Schedule::default();
         assert_eq!(s.step(t0, T), Step::Idle);
         s.arrived(t0);
-        assert_eq!(s.step(t0, T), Step::WaitUntil(t0 + ms(1000)));
-        assert_eq!(s.step(t0 + ms(999), T), Step::WaitUntil(t0 + ms(1000)));
-        assert_eq!(s.step(t0 + ms(1000), T), Step::Start);
-        assert_eq!(s.step(t0 + ms(1001), T), Step::Busy);
+        assert_eq!(s.step(t0, T), Step::WaitUntil(t0 + 1000));
+        assert_eq!(s.step(t0 + 999, T), Step::WaitUntil(t0 + 1000));
+        assert_eq!(s.step(t0 + 1000, T), Step::Start);
+        assert_eq!(s.step(t0 + 1001, T), Step::Busy);
         s.finished();
-        assert_eq!(s.step(t0 + ms(1500), T), Step::Idle, "nothing runs twice");
+        assert_eq!(s.step(t0 + 1500, T), Step::Idle, "nothing runs twice");
     }
 
     #[test]
     fn a_burst_is_one_run_and_a_stream_cannot_postpone_it_past_the_longest_wait() {
-        let t0 = Instant::now();
+        let t0 = 1_000_000;
         let mut s = Schedule::default();
         for i in 0..5 {
-            s.arrived(t0 + ms(i * 100));
+            s.arrived(t0 + i * 100);
         }
-        assert_eq!(s.step(t0 + ms(400), T), Step::WaitUntil(t0 + ms(1400)));
+        assert_eq!(s.step(t0 + 400, T), Step::WaitUntil(t0 + 1400));
         // A message every 600 ms: the quiet period never comes, the cap does.
         let mut s = Schedule::default();
         for i in 0..4 {
-            s.arrived(t0 + ms(i * 600));
+            s.arrived(t0 + i * 600);
         }
-        assert_eq!(s.step(t0 + ms(1800), T), Step::WaitUntil(t0 + ms(2000)));
-        assert_eq!(s.step(t0 + ms(2000), T), Step::Start);
+        assert_eq!(s.step(t0 + 1800, T), Step::WaitUntil(t0 + 2000));
+        assert_eq!(s.step(t0 + 2000, T), Step::Start);
     }
 
     #[test]
     fn arrivals_during_a_run_make_exactly_one_more_run() {
-        let t0 = Instant::now();
+        let t0 = 1_000_000;
         let mut s = Schedule::default();
         s.arrived(t0);
-        assert_eq!(s.step(t0 + ms(1000), T), Step::Start);
+        assert_eq!(s.step(t0 + 1000, T), Step::Start);
         for i in 1..=10 {
-            s.arrived(t0 + ms(1000 + i * 100));
-            assert_eq!(s.step(t0 + ms(1000 + i * 100), T), Step::Busy);
+            s.arrived(t0 + 1000 + i * 100);
+            assert_eq!(s.step(t0 + 1000 + i * 100, T), Step::Busy);
         }
         s.finished();
         // The first waiting arrival came at 1100 ms: its cap (3100 ms) is long past.
-        assert_eq!(s.step(t0 + ms(5000), T), Step::Start);
+        assert_eq!(s.step(t0 + 5000, T), Step::Start);
         s.finished();
-        assert_eq!(s.step(t0 + ms(5001), T), Step::Idle);
+        assert_eq!(s.step(t0 + 5001, T), Step::Idle);
     }
 
-    /// Real children (`sh`), short timings: each run appends a line to a file.
-    fn counting(dir: &std::path::Path, script: &str) -> impl FnMut() -> Command + Send + 'static {
-        let log = dir.join("runs");
-        let script = script.to_string();
-        move || {
-            let mut cmd = Command::new("sh");
-            cmd.arg("-c")
-                .arg(format!("echo run >> '{}'; {script}", log.display()));
-            cmd
+    /// The real thread with real children (`sh`) on a manual clock. Time moves only when
+    /// a test advances it; what a test waits for (in real time, bounded) is an event:
+    /// a child started, a child reaped, the thread asleep having seen the time.
+    struct Rig {
+        dir: tempfile::TempDir,
+        clock: Arc<ManualClock>,
+        arrival: Arrival,
+    }
+
+    const T0: i64 = 1_000_000;
+    /// How long a test waits for an event before it fails.
+    const WITHIN: Duration = Duration::from_secs(10);
+
+    impl Rig {
+        /// Each run appends its pid to `pids`, then runs `script`.
+        fn new(script: &str) -> Self {
+            let dir = tempfile::tempdir().unwrap();
+            let pids = dir.path().join("pids");
+            let script = format!("echo $$ >> '{}'; {script}", pids.display());
+            Self::launching(dir, move || {
+                let mut cmd = Command::new("sh");
+                cmd.arg("-c").arg(&script);
+                cmd
+            })
+        }
+
+        fn launching(
+            dir: tempfile::TempDir,
+            launch: impl FnMut() -> Command + Send + 'static,
+        ) -> Self {
+            let clock = Arc::new(ManualClock::new(T0));
+            let arrival = Arrival::with(T, Arc::clone(&clock) as Arc<dyn Clock>, launch).unwrap();
+            Self {
+                dir,
+                clock,
+                arrival,
+            }
+        }
+
+        fn advance(&self, ms: u64) {
+            self.clock.advance(Duration::from_millis(ms));
+        }
+
+        /// How the scheduling thread sleeps once it has seen the clock's time.
+        fn asleep(&self) -> Asleep {
+            self.clock
+                .asleep(WITHIN)
+                .expect("the on-arrival thread never went to sleep")
+        }
+
+        fn path(&self, name: &str) -> std::path::PathBuf {
+            self.dir.path().join(name)
+        }
+
+        /// The pids of the runs started so far (each writes its own first thing).
+        fn pids(&self) -> Vec<u32> {
+            std::fs::read_to_string(self.path("pids"))
+                .map(|s| s.lines().filter_map(|l| l.parse().ok()).collect())
+                .unwrap_or_default()
+        }
+
+        /// Waits until `n` runs have started and all of them were reaped.
+        fn ran(&self, n: usize) {
+            eventually(&format!("{n} runs started and reaped"), || {
+                let pids = self.pids();
+                pids.len() == n && pids.iter().all(|&pid| reaped(pid))
+            });
         }
     }
 
-    fn runs(dir: &std::path::Path) -> usize {
-        std::fs::read_to_string(dir.join("runs"))
-            .map(|s| s.lines().count())
-            .unwrap_or(0)
+    /// A script that runs until the test creates the file `gate`.
+    fn gated(rig_dir: &Path) -> String {
+        format!(
+            "while [ ! -e '{}' ]; do sleep 0.01; done",
+            rig_dir.join("gate").display()
+        )
     }
 
-    const FAST: Timing = Timing {
-        quiet: Duration::from_millis(100),
-        longest: Duration::from_millis(300),
-    };
-
-    #[test]
-    fn real_children_a_burst_then_arrivals_during_a_run_make_two_runs() {
-        let dir = tempfile::tempdir().unwrap();
-        let arrival = Arrival::with_timing(FAST, counting(dir.path(), "sleep 0.5")).unwrap();
-        for _ in 0..5 {
-            arrival.notify();
+    fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+        let deadline = Instant::now() + WITHIN;
+        while !done() {
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            std::thread::sleep(Duration::from_millis(5));
         }
-        std::thread::sleep(ms(300));
-        assert_eq!(runs(dir.path()), 1, "the burst started one run");
-        for _ in 0..5 {
-            arrival.notify();
-            std::thread::sleep(ms(20));
-        }
-        std::thread::sleep(ms(1200));
-        assert_eq!(runs(dir.path()), 2, "one more run followed the first");
-        arrival.shutdown(ms(2000));
-        assert_eq!(runs(dir.path()), 2);
     }
 
-    #[test]
-    fn failed_and_unstartable_runs_are_logged_and_later_arrivals_still_run() {
-        let dir = tempfile::tempdir().unwrap();
-        let arrival = Arrival::with_timing(FAST, counting(dir.path(), "exit 3")).unwrap();
-        arrival.notify();
-        std::thread::sleep(ms(400));
-        arrival.notify();
-        std::thread::sleep(ms(400));
-        assert_eq!(runs(dir.path()), 2, "a failed run does not stop the next");
-        arrival.shutdown(ms(100));
-
-        let missing = Arrival::with_timing(FAST, || Command::new("/nonexistent/wabot")).unwrap();
-        missing.notify();
-        std::thread::sleep(ms(250));
-        missing.notify();
-        std::thread::sleep(ms(250));
-        missing.shutdown(ms(100));
-    }
-
-    fn alive(pid: u32) -> bool {
+    fn reaped(pid: u32) -> bool {
         // A zombie still has its /proc entry: gone means reaped.
-        std::path::Path::new(&format!("/proc/{pid}")).exists()
+        !Path::new(&format!("/proc/{pid}")).exists()
     }
 
     #[test]
-    fn shutdown_lets_a_short_run_finish_and_terminates_a_long_one_reaping_both() {
-        let dir = tempfile::tempdir().unwrap();
-        let pids = dir.path().join("pids");
-        let done = dir.path().join("done");
-        let short = format!(
-            "echo $$ >> '{}'; sleep 0.4; echo done >> '{}'",
-            pids.display(),
-            done.display()
-        );
-        let arrival = Arrival::with_timing(FAST, counting(dir.path(), &short)).unwrap();
-        arrival.notify();
-        std::thread::sleep(ms(200));
-        let started = Instant::now();
-        arrival.shutdown(ms(5000));
-        assert!(started.elapsed() < ms(2000));
-        assert!(done.exists(), "the run finished its work");
-
-        let long = format!("echo $$ >> '{}'; exec sleep 30", pids.display());
-        let arrival = Arrival::with_timing(FAST, counting(dir.path(), &long)).unwrap();
-        arrival.notify();
-        std::thread::sleep(ms(250));
-        let started = Instant::now();
-        arrival.shutdown(ms(200));
-        assert!(
-            started.elapsed() < ms(2000),
-            "SIGTERM ended the long run well before SIGKILL's turn"
-        );
-        for pid in std::fs::read_to_string(&pids).unwrap().lines() {
-            assert!(!alive(pid.parse().unwrap()), "child {pid} was reaped");
+    fn a_burst_starts_one_run_when_the_quiet_period_ends_and_not_a_moment_before() {
+        let rig = Rig::new("true");
+        assert_eq!(rig.asleep(), Asleep::UntilWoken);
+        for _ in 0..5 {
+            rig.arrival.notify();
+            rig.advance(100);
         }
+        // The last arrival came at T0 + 400 ms; the clock shows T0 + 500 ms.
+        assert_eq!(rig.asleep(), Asleep::Until(T0 + 1400));
+        rig.advance(899);
+        assert_eq!(
+            rig.asleep(),
+            Asleep::Until(T0 + 1400),
+            "at T0 + 1399 ms the thread looked and slept on"
+        );
+        assert!(rig.pids().is_empty());
+        rig.advance(1);
+        rig.ran(1);
+        assert_eq!(
+            rig.asleep(),
+            Asleep::UntilWoken,
+            "reaped, and nothing else is due"
+        );
+        assert_eq!(rig.pids().len(), 1);
+    }
+
+    #[test]
+    fn arrivals_during_a_run_make_exactly_one_more_run_from_their_own_instants() {
+        let dir = tempfile::tempdir().unwrap();
+        let rig = Rig::new(&gated(dir.path()));
+        rig.arrival.notify();
+        rig.advance(1000);
+        eventually("the first run", || rig.pids().len() == 1);
+        for _ in 0..3 {
+            rig.advance(100);
+            rig.arrival.notify();
+        }
+        // Arrivals at T0 + 1100..1300 ms while the run goes on; it ends at T0 + 1300 ms.
+        std::fs::write(dir.path().join("gate"), "").unwrap();
+        rig.ran(1);
+        assert_eq!(
+            rig.asleep(),
+            Asleep::Until(T0 + 2300),
+            "the follow-up is debounced"
+        );
+        rig.advance(1000);
+        rig.ran(2);
+        assert_eq!(rig.asleep(), Asleep::UntilWoken);
+        assert_eq!(rig.pids().len(), 2, "exactly one more run");
+    }
+
+    #[test]
+    fn a_failed_run_does_not_stop_the_next() {
+        let rig = Rig::new("exit 3");
+        for n in 1..=2 {
+            rig.arrival.notify();
+            rig.advance(1000);
+            rig.ran(n);
+        }
+    }
+
+    #[test]
+    fn a_run_that_cannot_start_is_logged_and_later_arrivals_try_again() {
+        let launched = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&launched);
+        let rig = Rig::launching(tempfile::tempdir().unwrap(), move || {
+            counter.fetch_add(1, Ordering::SeqCst);
+            Command::new("/nonexistent/wabot")
+        });
+        for n in 1..=2 {
+            rig.arrival.notify();
+            rig.advance(1000);
+            eventually("a launch", || launched.load(Ordering::SeqCst) == n);
+            assert_eq!(rig.asleep(), Asleep::UntilWoken, "nothing runs");
+        }
+    }
+
+    /// Shuts `rig` down on another thread, so that the test can move the clock meanwhile;
+    /// returns once the scheduling thread has been told.
+    fn shut_down(rig: &Arc<Rig>, grace_ms: u64) -> std::thread::JoinHandle<()> {
+        let stopping = std::thread::spawn({
+            let rig = Arc::clone(rig);
+            move || rig.arrival.shutdown(Duration::from_millis(grace_ms))
+        });
+        eventually("the shutdown's start", || {
+            rig.arrival.shared.state().stopping.is_some()
+        });
+        stopping
+    }
+
+    fn joined(stopping: std::thread::JoinHandle<()>) {
+        eventually("the shutdown", || stopping.is_finished());
+        stopping.join().unwrap();
+    }
+
+    #[test]
+    fn shutdown_lets_a_run_finish_within_its_grace() {
+        let dir = tempfile::tempdir().unwrap();
+        let rig = Arc::new(Rig::new(&gated(dir.path())));
+        rig.arrival.notify();
+        rig.advance(1000);
+        eventually("the run", || rig.pids().len() == 1);
+        let stopping = shut_down(&rig, 5000);
+        assert_eq!(
+            rig.asleep(),
+            Asleep::Until(T0 + 6000),
+            "the grace is counted"
+        );
+        rig.advance(4999);
+        assert_eq!(rig.asleep(), Asleep::Until(T0 + 6000));
+        assert!(!reaped(rig.pids()[0]), "not stopped within its grace");
+        std::fs::write(dir.path().join("gate"), "").unwrap();
+        joined(stopping);
+        rig.ran(1);
+    }
+
+    #[test]
+    fn shutdown_terminates_a_run_that_outlasts_its_grace_and_reaps_it() {
+        let rig = Arc::new(Rig::new("exec sleep 30"));
+        rig.arrival.notify();
+        rig.advance(1000);
+        eventually("the run", || rig.pids().len() == 1);
+        let stopping = shut_down(&rig, 200);
+        assert_eq!(rig.asleep(), Asleep::Until(T0 + 1200));
+        // SIGTERM's own grace never passes on this clock: the run ends by SIGTERM alone.
+        rig.advance(200);
+        joined(stopping);
+        rig.ran(1);
     }
 
     #[test]
     fn stopping_starts_no_run_that_was_still_being_gathered() {
-        let dir = tempfile::tempdir().unwrap();
-        let arrival = Arrival::with_timing(FAST, counting(dir.path(), "true")).unwrap();
-        arrival.notify();
-        arrival.shutdown(ms(100));
-        std::thread::sleep(ms(300));
-        assert_eq!(runs(dir.path()), 0, "left to cron");
+        let launched = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&launched);
+        let rig = Rig::launching(tempfile::tempdir().unwrap(), move || {
+            counter.fetch_add(1, Ordering::SeqCst);
+            Command::new("true")
+        });
+        rig.arrival.notify();
+        rig.advance(5000);
+        rig.arrival.shutdown(Duration::from_millis(100));
+        // The thread has ended: whatever it was going to launch, it has launched.
+        assert_eq!(launched.load(Ordering::SeqCst), 0, "left to cron");
     }
 }

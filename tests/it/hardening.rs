@@ -166,58 +166,75 @@ fn case_06_a_runaway_answer_is_capped_before_outbox_and_memory() {
 
 #[test]
 fn case_07_a_run_that_lost_its_lease_does_not_call_the_llm_for_that_turn() {
-    // Each answer takes 2 s and a lease lasts 4 s: run A, answering four chats one after
-    // the other, reaches the fourth after its lease ran out and run B took it over.
-    let bot = Bot::with_delay(Duration::from_secs(2), |c| {
-        c["perplexity"]["timeout_seconds"] = json!(3);
-        c["polling"]["lease_seconds"] = json!(10);
-        let users: Vec<Value> = (1..=4)
-            .map(|i| json!({"type": "user", "phone": format!("1555000300{i}"), "name": format!("u{i}")}))
-            .collect();
-        c["monitored_entities"] = json!(users);
+    // Run A claims two chats and is held in the LLM call of the first; meanwhile the
+    // second chat's lease runs out (moved into the past: time is not waited for) and run
+    // B takes it over and is held too. Released, A answers the first chat and must see
+    // that the second is no longer its own before it pays for an LLM call.
+    let bot = Bot::new(|c| {
+        c["perplexity"]["timeout_seconds"] = json!(30);
+        c["polling"]["lease_seconds"] = json!(60);
+        c["monitored_entities"] = json!([
+            {"type": "user", "phone": "15550003001", "name": "u1"},
+            {"type": "user", "phone": "15550003002", "name": "u2"},
+        ]);
     });
-    // The lease length must exceed the timeout; shorten it in the database instead.
-    let chats: Vec<String> = (1..=4)
-        .map(|i| format!("1555000300{i}@s.whatsapp.net"))
-        .collect();
-    let pairs: Vec<(&str, &str)> = chats.iter().map(|c| (c.as_str(), "hello")).collect();
-    bot.receive(&pairs);
+    let (first, second) = ("15550003001@s.whatsapp.net", "15550003002@s.whatsapp.net");
+    bot.receive(&[(first, "hello [hold]"), (second, "hello [hold]")]);
     let a = bot
         .sandbox
         .cmd(&["process-once", "--json"])
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // Wait until A has claimed, then make its leases run out 4 s after its start.
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while bot.count("SELECT count(*) FROM messages WHERE claim_token IS NOT NULL") < 4 {
-        assert!(Instant::now() < deadline, "run A never claimed");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let conn = rusqlite::Connection::open(bot.sandbox.db_path()).unwrap();
-    conn.busy_timeout(Duration::from_secs(10)).unwrap();
-    let claimed_at = Instant::now();
-    conn.execute(
-        "UPDATE messages SET claim_until = ?1 WHERE claim_token IS NOT NULL",
-        [common_now_ms() + 4_000],
-    )
-    .unwrap();
-    // A renews each turn just before asking: turns 1-3 at 0, 2 and 4 s; turn 4 at 6 s.
-    std::thread::sleep(Duration::from_millis(5_000).saturating_sub(claimed_at.elapsed()));
-    let b = bot.sandbox.run(&["process-once", "--json"]);
-    assert_eq!(b.code(), 0, "{}", b.stderr());
-    let a = a.wait_with_output().unwrap();
-    assert!(a.status.success());
+    held(&bot, 1);
+    bot.sandbox.exec(&format!(
+        "UPDATE messages SET claim_until = 1 WHERE chat_jid = '{second}'"
+    ));
+    let b = bot
+        .sandbox
+        .cmd(&["process-once", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    held(&bot, 2);
+    bot.llm.release();
+    let (a, b) = (summary(a), summary(b));
+    assert_eq!(
+        (a["answered"].as_i64(), a["llm_calls"].as_i64()),
+        (Some(1), Some(1)),
+        "{a}"
+    );
+    assert_eq!(
+        (b["answered"].as_i64(), b["llm_calls"].as_i64()),
+        (Some(1), Some(1)),
+        "{b}"
+    );
     assert_eq!(
         bot.count("SELECT count(*) FROM messages WHERE status = 'answered'"),
-        4
+        2
     );
-    assert_eq!(bot.outbox().len(), 4, "one reply per turn");
+    assert_eq!(bot.outbox().len(), 2, "one reply per turn");
     assert_eq!(
         bot.llm.requests().len(),
-        4,
+        2,
         "no LLM call for a turn another run owns"
     );
+}
+
+/// Waits until `n` LLM calls are held by the stand-in.
+fn held(bot: &Bot, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while bot.llm.tagged("hold") < n {
+        assert!(Instant::now() < deadline, "{n} LLM calls were never held");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The JSON summary of a `process-once --json` that must succeed.
+fn summary(run: std::process::Child) -> Value {
+    let out = run.wait_with_output().unwrap();
+    assert!(out.status.success(), "{:?}", out.status);
+    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 #[test]

@@ -1,9 +1,115 @@
-//! The one representation of instants across wabot: Unix milliseconds, UTC.
+//! The one representation of instants across wabot: Unix milliseconds, UTC; and the
+//! [`Clock`] that code whose behaviour hangs on time reads it from, so that tests can
+//! move time on instead of waiting for it.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
 
+/// The system clock's time: for code that has no [`Clock`] to hand because no test
+/// needs to control its time.
 pub fn now_ms() -> i64 {
     Utc::now().timestamp_millis()
+}
+
+/// Where time comes from, and how a thread waits for an instant.
+pub trait Clock: Send + Sync {
+    fn now_ms(&self) -> i64;
+
+    /// Returns once this clock reads `until` (never, for `None`) or `wakeup` is rung,
+    /// whichever comes first. A ring that came before the call counts, so a thread that
+    /// decided to sleep cannot miss the news that changed its mind.
+    fn sleep_until(&self, until: Option<i64>, wakeup: &Wakeup);
+}
+
+/// What cuts a [`Clock::sleep_until`] short: another thread rings it.
+#[derive(Clone, Default)]
+pub struct Wakeup(Arc<Bell>);
+
+#[derive(Default)]
+struct Bell {
+    /// Guards the sleeper's look at the time and the ring against each other.
+    lock: Mutex<()>,
+    /// Atomic so that a [`ManualClock`] can see a rung sleeper without taking `lock`.
+    rung: AtomicBool,
+    ringing: Condvar,
+}
+
+impl Wakeup {
+    pub fn ring(&self) {
+        let _held = self.lock();
+        self.0.rung.store(true, Ordering::SeqCst);
+        self.0.ringing.notify_all();
+    }
+
+    /// Wakes the sleeper to look at the time again, without a ring.
+    fn nudge(&self) {
+        let _held = self.lock();
+        self.0.ringing.notify_all();
+    }
+
+    fn lock(&self) -> MutexGuard<'_, ()> {
+        // The mutex guards no data: a panic elsewhere leaves nothing inconsistent.
+        self.0.lock.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn is_rung(&self) -> bool {
+        self.0.rung.load(Ordering::SeqCst)
+    }
+
+    /// The ring, consumed.
+    fn answer(&self) -> bool {
+        self.0.rung.swap(false, Ordering::SeqCst)
+    }
+
+    fn wait<'a>(
+        &'a self,
+        held: MutexGuard<'a, ()>,
+        at_most: Option<Duration>,
+    ) -> MutexGuard<'a, ()> {
+        match at_most {
+            Some(limit) => {
+                self.0
+                    .ringing
+                    .wait_timeout(held, limit)
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .0
+            }
+            None => self
+                .0
+                .ringing
+                .wait(held)
+                .unwrap_or_else(PoisonError::into_inner),
+        }
+    }
+}
+
+/// The real time.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_ms(&self) -> i64 {
+        now_ms()
+    }
+
+    fn sleep_until(&self, until: Option<i64>, wakeup: &Wakeup) {
+        let mut held = wakeup.lock();
+        loop {
+            if wakeup.answer() {
+                return;
+            }
+            let now = now_ms();
+            let left = match until {
+                Some(until) if until <= now => return,
+                Some(until) => Some(Duration::from_millis((until - now).unsigned_abs())),
+                None => None,
+            };
+            held = wakeup.wait(held, left);
+        }
+    }
 }
 
 pub const DAY_MS: i64 = 24 * 60 * 60 * 1000;
@@ -79,6 +185,12 @@ pub fn parse_instant(text: &str, tz: chrono_tz::Tz) -> Option<i64> {
         .map(|t| t.timestamp_millis())
 }
 
+#[cfg(any(test, feature = "test-support"))]
+pub use manual::{Asleep, ManualClock};
+
+#[cfg(any(test, feature = "test-support"))]
+mod manual;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,6 +212,24 @@ mod tests {
         let late = Some(Instant::now());
         let timed = poll_until::<()>(late, every, &AtomicBool::new(false), || Ok(None));
         assert_eq!(timed.unwrap(), Polled::TimedOut);
+    }
+
+    #[test]
+    fn the_system_clock_sleeps_until_an_instant_or_a_ring() {
+        let clock = SystemClock;
+        let wakeup = Wakeup::default();
+        let until = clock.now_ms() + 5;
+        clock.sleep_until(Some(until), &wakeup);
+        assert!(clock.now_ms() >= until);
+        clock.sleep_until(Some(0), &wakeup);
+        wakeup.ring();
+        clock.sleep_until(None, &wakeup);
+        let ringer = std::thread::spawn({
+            let wakeup = wakeup.clone();
+            move || wakeup.ring()
+        });
+        clock.sleep_until(None, &wakeup);
+        ringer.join().unwrap();
     }
 
     #[test]

@@ -16,12 +16,13 @@
 //!
 //! Both answer 401 (an HTML page) for a wrong key. Tags in the last user message make
 //! them misbehave: `[500]`, `[400]`, `[garbage]`, `[empty]`, `[429:SECS]`, `[stall:MS]`,
-//! `[long]`, `[huge:CHARS]`; `[500x2]` (and likewise for the others) misbehaves only for
-//! the first 2 requests carrying that tag.
+//! `[long]`, `[huge:CHARS]`, `[hold]` (answers only once [`StandIn::release`] was
+//! called); `[500x2]` (and likewise for the others) misbehaves only for the first 2
+//! requests carrying that tag.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::Duration;
 
@@ -40,7 +41,25 @@ struct State {
 pub struct StandIn {
     pub url: String,
     state: Arc<Mutex<State>>,
-    retired: Arc<AtomicBool>,
+    switches: Arc<Switches>,
+}
+
+/// What a test switches on while the stand-in runs.
+#[derive(Default)]
+struct Switches {
+    retired: AtomicBool,
+    released: Mutex<bool>,
+    release: Condvar,
+}
+
+impl Switches {
+    /// Blocks a `[hold]` request until the test releases it.
+    fn hold(&self) {
+        let mut released = self.released.lock().unwrap();
+        while !*released {
+            released = self.release.wait(released).unwrap();
+        }
+    }
 }
 
 /// The fields Perplexity's Agent API accepts at the top level of a request.
@@ -72,25 +91,31 @@ impl StandIn {
         let server = tiny_http::Server::http("127.0.0.1:0").expect("bind loopback");
         let port = server.server_addr().to_ip().expect("ip address").port();
         let state = Arc::new(Mutex::new(State::default()));
-        let retired = Arc::new(AtomicBool::new(false));
-        let (shared, gone) = (Arc::clone(&state), Arc::clone(&retired));
+        let switches = Arc::new(Switches::default());
+        let (shared, switched) = (Arc::clone(&state), Arc::clone(&switches));
         thread::spawn(move || {
             for request in server.incoming_requests() {
                 let state = Arc::clone(&shared);
-                let gone = Arc::clone(&gone);
-                thread::spawn(move || handle(request, &state, &gone, delay));
+                let switches = Arc::clone(&switched);
+                thread::spawn(move || handle(request, &state, &switches, delay));
             }
         });
         Self {
             url: format!("http://127.0.0.1:{port}"),
             state,
-            retired,
+            switches,
         }
     }
 
     /// From now on `/chat/completions` answers like Perplexity's retired endpoint.
     pub fn retire_chat_completions(&self) {
-        self.retired.store(true, Ordering::SeqCst);
+        self.switches.retired.store(true, Ordering::SeqCst);
+    }
+
+    /// Lets the `[hold]` requests that wait, and all later ones, be answered.
+    pub fn release(&self) {
+        *self.switches.released.lock().unwrap() = true;
+        self.switches.release.notify_all();
     }
 
     /// How many requests carrying the misbehaviour tag `[inner]` arrived, counted before
@@ -170,7 +195,7 @@ impl StandIn {
 fn handle(
     mut request: tiny_http::Request,
     state: &Mutex<State>,
-    retired: &AtomicBool,
+    switches: &Switches,
     delay: Duration,
 ) {
     let auth = request
@@ -181,7 +206,7 @@ fn handle(
     let path = request.url().to_string();
     let mut body = String::new();
     let _ = request.as_reader().read_to_string(&mut body);
-    let (status, text, headers) = answer(&path, &auth, &body, state, retired, delay);
+    let (status, text, headers) = answer(&path, &auth, &body, state, switches, delay);
     let mut response = tiny_http::Response::from_string(text).with_status_code(status);
     for (name, value) in headers {
         response.add_header(tiny_http::Header::from_bytes(name, value).unwrap());
@@ -217,7 +242,7 @@ fn answer(
     auth: &Option<String>,
     body: &str,
     state: &Mutex<State>,
-    retired: &AtomicBool,
+    switches: &Switches,
     delay: Duration,
 ) -> Answer {
     let format = match path {
@@ -234,7 +259,7 @@ fn answer(
         let page = "<html>\r\n<head><title>401 Authorization Required</title></head>\r\n<body>\r\n<center><h1>401 Authorization Required</h1></center>\r\n<hr><center>openresty/1.27.4.1</center>\r\n</body>\r\n</html>";
         return (401, page.into(), vec![("Content-Type", "text/html".into())]);
     }
-    if format == Format::Chat && retired.load(Ordering::SeqCst) {
+    if format == Format::Chat && switches.retired.load(Ordering::SeqCst) {
         return invalid(
             "Sonar is now the Agent API: chat completions were retired on 2026-09-27. Use POST /v1/agent.",
         );
@@ -278,6 +303,9 @@ fn answer(
                 .to_string()
         })
     };
+    if misbehave("hold").is_some() {
+        switches.hold();
+    }
     if let Some(ms) = misbehave("stall") {
         thread::sleep(Duration::from_millis(ms.parse().unwrap_or(60_000)));
     }
