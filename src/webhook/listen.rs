@@ -218,5 +218,6 @@ fn beat(
         state,
         detail: Some(detail.into()),
         last_event_at: (last > 0).then_some(last),
-    })
+    })?;
+    Ok(())
 }

@@ -30,7 +30,7 @@ pub fn paired_as(store: &Path) -> Result<Option<String>> {
 
 /// Prepares the store's file (directory 0700, file 0600) before the library opens it.
 pub fn prepare(store: &Path) -> Result<()> {
-    crate::files::create_private(store)
+    Ok(crate::files::create_private(store)?)
 }
 
 /// Forgets the linked device: the store and its WAL files.

@@ -318,7 +318,8 @@ async fn refresh_group_names(client: Arc<Client>, db: Arc<Mutex<Db>>) {
     let stored = tokio::task::spawn_blocking(move || -> Result<()> {
         db.lock()
             .map_err(|_| anyhow::anyhow!("database lock poisoned"))?
-            .name_groups(&subjects)
+            .name_groups(&subjects)?;
+        Ok(())
     })
     .await;
     if let Ok(Err(e)) | Err(e) = stored.map_err(anyhow::Error::from) {
@@ -341,7 +342,8 @@ fn write_heartbeat(db: &Mutex<Db>, live: &Live, state: HeartbeatState) -> Result
     };
     db.lock()
         .map_err(|_| anyhow::anyhow!("database lock poisoned"))?
-        .write_heartbeat(&beat)
+        .write_heartbeat(&beat)?;
+    Ok(())
 }
 
 /// Every few seconds: the heartbeat, and a look at app.json for changed entities.

@@ -47,7 +47,7 @@ pub fn verdict(event: &Event, now: i64) -> Option<Verdict> {
 }
 
 /// Remembers a ban or logout, so the next start refuses instead of reconnecting.
-pub fn record(db: &mut Db, verdict: &Verdict) -> Result<()> {
+pub fn record(db: &mut Db, verdict: &Verdict) -> crate::db::Result<()> {
     let now = clock::now_ms();
     match verdict {
         Verdict::Banned { until, reason } => db.record_standing(

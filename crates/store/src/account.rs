@@ -1,6 +1,6 @@
 //! The account's standing with WhatsApp: bans, logouts, the client version to use.
 
-use anyhow::Result;
+use crate::Result;
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 

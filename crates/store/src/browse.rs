@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use anyhow::Result;
+use crate::Result;
 use rusqlite::{OptionalExtension, Row, params};
 use serde::Serialize;
 

@@ -1,6 +1,6 @@
 //! Global switches and remembered facts: pause state and the last configuration seen.
 
-use anyhow::Result;
+use crate::Result;
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 

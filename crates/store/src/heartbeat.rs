@@ -1,6 +1,6 @@
 //! The listener's heartbeat, as other jobs read it.
 
-use anyhow::Result;
+use crate::Result;
 use rusqlite::OptionalExtension;
 use serde::Serialize;
 

@@ -4,7 +4,8 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use crate::Result;
+use crate::error::Doing;
 use rusqlite::params;
 use serde::Serialize;
 
@@ -123,17 +124,19 @@ impl Db {
     /// without holding the write lock, hands them to `archive` (which must have them
     /// safely written when it returns), then deletes them in short transactions. A run
     /// killed in between leaves archived rows undeleted: the next run archives them
-    /// again (an import of the archive stores them once) and deletes them.
-    pub fn delete_old_messages(
+    /// again (an import of the archive stores them once) and deletes them. `archive`'s
+    /// own error type (the caller's files) is passed through.
+    pub fn delete_old_messages<E: From<crate::Error>>(
         &mut self,
         before: i64,
-        archive: &mut dyn FnMut(&[ArchivedMessage]) -> Result<()>,
-    ) -> Result<usize> {
+        archive: &mut dyn FnMut(&[ArchivedMessage]) -> Result<(), E>,
+    ) -> Result<usize, E> {
         // Checkpoint these deletions here, a few hundred pages at a time: left to the
         // default (1000 pages), the commit that crosses it is as likely the listener's,
         // which would then wait for the whole checkpoint.
         self.conn
-            .pragma_update(None, "wal_autocheckpoint", CHECKPOINT_PAGES)?;
+            .pragma_update(None, "wal_autocheckpoint", CHECKPOINT_PAGES)
+            .map_err(crate::Error::from)?;
         let mut deleted = 0;
         loop {
             let (keys, rows) = self.old_messages(before)?;
@@ -141,29 +144,37 @@ impl Db {
                 return Ok(deleted);
             }
             archive(&rows)?;
-            let mut rest = &keys[..];
-            while !rest.is_empty() {
-                let tx = self.write()?;
-                let started = Instant::now();
-                let mut done = 0;
-                {
-                    // Still old and not pending: the row may have changed since it was read.
-                    let mut delete = tx.prepare_cached(&format!(
-                        "DELETE FROM messages WHERE {OLD_MESSAGES} AND pk = ?2"
-                    ))?;
-                    for key in rest {
-                        deleted += delete.execute(params![before, key])?;
-                        done += 1;
-                        if started.elapsed() >= HOLD {
-                            break;
-                        }
+            deleted += self.delete_messages(before, &keys)?;
+        }
+    }
+
+    /// Deletes the messages `keys` (if still due) in transactions that each hold the
+    /// write lock for about `HOLD`, yielding it in between.
+    fn delete_messages(&mut self, before: i64, keys: &[i64]) -> Result<usize> {
+        let mut deleted = 0;
+        let mut rest = keys;
+        while !rest.is_empty() {
+            let tx = self.write()?;
+            let started = Instant::now();
+            let mut done = 0;
+            {
+                // Still old and not pending: the row may have changed since it was read.
+                let mut delete = tx.prepare_cached(&format!(
+                    "DELETE FROM messages WHERE {OLD_MESSAGES} AND pk = ?2"
+                ))?;
+                for key in rest {
+                    deleted += delete.execute(params![before, key])?;
+                    done += 1;
+                    if started.elapsed() >= HOLD {
+                        break;
                     }
                 }
-                tx.commit()?;
-                rest = &rest[done..];
-                std::thread::sleep(YIELD);
             }
+            tx.commit()?;
+            rest = &rest[done..];
+            std::thread::sleep(YIELD);
         }
+        Ok(deleted)
     }
 
     /// The oldest `BATCH` messages due for deletion: their keys and their archive form.
@@ -233,7 +244,7 @@ impl Db {
                     match std::fs::remove_file(base.join(path)) {
                         Ok(()) => {}
                         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                        Err(e) => return Err(e).with_context(|| format!("removing media file {path}")),
+                        Err(e) => return Err(e).doing(|| format!("removing media file {path}")),
                     }
                 }
                 tx.execute("DELETE FROM media_files WHERE id = ?1", [id])?;
@@ -288,7 +299,7 @@ impl Db {
                     .execute("VACUUM INTO ?1", [path.to_string_lossy()])
                 {
                     let _ = std::fs::remove_file(path);
-                    return Err(err).with_context(|| format!("VACUUM INTO {}", path.display()));
+                    return Err(err).doing(|| format!("VACUUM INTO {}", path.display()));
                 }
             }
             None => self.conn.execute_batch("VACUUM")?,

@@ -1,6 +1,6 @@
 //! `media_files`: one row per media message, and the download queue over them.
 
-use anyhow::Result;
+use crate::Result;
 use rusqlite::{OptionalExtension, Row, Transaction, params};
 use serde::Serialize;
 
@@ -75,6 +75,15 @@ pub(super) fn media_row(r: &Row<'_>) -> rusqlite::Result<MediaRow> {
     })
 }
 
+/// A column that holds a value as JSON; a value that cannot be written is a failed
+/// conversion to SQL.
+fn json<T: serde::Serialize>(value: Option<&T>) -> rusqlite::Result<Option<String>> {
+    value
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
+}
+
 /// Inside an ingest: a row for every media message of the batch (once per message).
 pub(super) fn record(tx: &Transaction<'_>, batch: &[NewMessage], now: i64) -> Result<()> {
     let mut insert = tx.prepare_cached(
@@ -86,16 +95,8 @@ pub(super) fn record(tx: &Transaction<'_>, batch: &[NewMessage], now: i64) -> Re
     )?;
     for m in batch {
         let Some(media) = &m.media else { continue };
-        let download = media
-            .download
-            .as_ref()
-            .map(serde_json::to_string)
-            .transpose()?;
-        let remote = media
-            .remote
-            .as_ref()
-            .map(serde_json::to_string)
-            .transpose()?;
+        let download = json(media.download.as_ref())?;
+        let remote = json(media.remote.as_ref())?;
         let state = if media.fetch && (download.is_some() || remote.is_some()) {
             "pending"
         } else {

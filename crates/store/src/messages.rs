@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use anyhow::Result;
+use crate::Result;
 use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::Db;

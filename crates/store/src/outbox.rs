@@ -1,7 +1,7 @@
 //! The outbox: everything wabot sends, queued for the listener. A turn's answer
 //! (outbox rows, session memory, messages marked answered) commits as one transaction.
 
-use anyhow::Result;
+use crate::Result;
 use rusqlite::{OptionalExtension, params};
 
 use super::Db;

@@ -1,7 +1,7 @@
 //! What the linked device received but could not store as a message (the quarantine),
 //! and the poll secrets that make later votes readable.
 
-use anyhow::Result;
+use crate::Result;
 use rusqlite::{OptionalExtension, params};
 
 use super::Db;

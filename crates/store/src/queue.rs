@@ -1,7 +1,7 @@
 //! The agent's queue: pending messages are claimed per chat with a lease, and every
 //! outcome (answered, retried later, failed, skipped) is one transaction.
 
-use anyhow::Result;
+use crate::Result;
 use rusqlite::{Transaction, named_params, params};
 
 use super::Db;

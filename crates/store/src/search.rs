@@ -11,12 +11,12 @@
 
 use std::collections::HashMap;
 
-use anyhow::Result;
+use crate::Result;
 use rusqlite::params;
 use serde::Serialize;
 
 use super::Db;
-use crate::error::{self, Kind};
+use crate::error::Error;
 
 /// How many of the newest matches `--rank` ranks by default.
 pub const RANK_AMONG: usize = 1_000;
@@ -324,16 +324,13 @@ impl Db {
 
 /// SQLite reports a bad FTS5 expression with a generic error code: that is the user's
 /// query, not a fault.
-fn malformed(query: &str, e: rusqlite::Error) -> anyhow::Error {
-    match e.sqlite_error_code() {
-        Some(rusqlite::ErrorCode::Unknown) | None => error::failure(
-            Kind::Usage,
-            format!(
-                "malformed search query {}: {e}",
-                error::bounded(&format!("{query:?}"), 120)
-            ),
-        ),
-        _ => e.into(),
+fn malformed(query: &str, source: rusqlite::Error) -> Error {
+    match source.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::Unknown) | None => Error::Query {
+            query: wabot_core::error::bounded(&format!("{query:?}"), 120),
+            source,
+        },
+        _ => source.into(),
     }
 }
 

@@ -1,6 +1,6 @@
 //! Conversation memory rows (`chat_sessions`).
 
-use anyhow::Result;
+use crate::Result;
 use rusqlite::{OptionalExtension, params};
 
 use super::Db;

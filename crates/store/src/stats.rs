@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use anyhow::Result;
+use crate::Result;
 use rusqlite::OptionalExtension;
 use serde::Serialize;
 

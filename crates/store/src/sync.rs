@@ -1,14 +1,14 @@
 //! History sync state: per-chat checkpoints, requests to the listener, and the global
 //! status row. Checkpoints change only through [`State::after`].
 
-use anyhow::Result;
+use crate::Result;
 use rusqlite::{OptionalExtension, Row, Transaction, params};
 use serde::Serialize;
 
 use super::Db;
 use crate::checkpoint::{State, Step};
 use crate::clock;
-use crate::error::{self, Kind};
+use crate::error::Error;
 
 /// The oldest message fetched so far: where the next request continues.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -131,15 +131,10 @@ fn anchor(tx: &Transaction<'_>, chat: &str) -> Result<Option<Cursor>> {
 }
 
 /// A chat without a stored message has nothing a sync could walk back from (exit 69).
-pub fn no_anchor(chat: &str) -> anyhow::Error {
-    error::failure(
-        Kind::Unavailable,
-        format!(
-            "{chat} has no stored message to walk back from: wait until one message of the \
-             chat arrives, or import an export of it \
-             (`wabot import --format whatsapp-export --chat {chat} FILE`)"
-        ),
-    )
+pub fn no_anchor(chat: &str) -> Error {
+    Error::NoAnchor {
+        chat: chat.to_string(),
+    }
 }
 
 fn step_name(step: Step) -> &'static str {
@@ -201,7 +196,10 @@ impl Db {
             let from = current.as_ref().map_or(State::NotStarted, |c| c.state);
             let to = from
                 .after(step)
-                .map_err(|refused| error::failure(Kind::Usage, format!("sync of {chat}: {refused}")))?;
+                .map_err(|source| Error::Refused {
+                    chat: chat.to_string(),
+                    source,
+                })?;
             match step {
                 Step::Start | Step::Restart => {
                     let Some(cursor) = anchor(tx, chat)? else {
@@ -252,7 +250,10 @@ impl Db {
                     )?;
                 }
             }
-            let stored = load(tx, chat)?.ok_or_else(|| anyhow::anyhow!("checkpoint vanished"))?;
+            let stored = load(tx, chat)?.ok_or_else(|| Error::NotFound {
+                what: "sync checkpoint",
+                key: chat.to_string(),
+            })?;
             Ok(stored)
         })
     }
@@ -521,7 +522,7 @@ mod tests {
         let err = db
             .sync_transition("15550002222@s.whatsapp.net", Step::Start, None, None)
             .unwrap_err();
-        assert_eq!(crate::error::classified_exit_code(&err), Some(69));
+        assert_eq!(err.kind(), Some(wabot_core::error::Kind::Unavailable));
         assert!(err.to_string().contains("import"), "{err}");
         assert!(db.sync_checkpoints().unwrap().is_empty());
     }

@@ -1,7 +1,7 @@
 //! What a turn's media files say: voice-note transcripts (stored on the message, so the
 //! full-text index has them) and the bookkeeping of their transcription.
 
-use anyhow::Result;
+use crate::Result;
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
