@@ -3,16 +3,13 @@
 
 pub use wabot_core::error::*;
 
-/// The process exit code for an error: the first classified cause wins; a busy
-/// database counts as temporary so cron simply tries again next minute.
+/// The process exit code for an error: the first classified cause wins, then the
+/// store's own kind (a busy database counts as temporary, so cron simply tries again
+/// next minute).
 pub fn exit_code(err: &anyhow::Error) -> i32 {
-    classified_exit_code(err).unwrap_or_else(|| {
-        if wabot_store::is_busy(err) {
-            exitcode::TEMPFAIL
-        } else {
-            1
-        }
-    })
+    classified_exit_code(err)
+        .or_else(|| wabot_store::failure_kind(err).map(Kind::exit_code))
+        .unwrap_or(1)
 }
 
 #[cfg(test)]

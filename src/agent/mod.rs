@@ -502,7 +502,8 @@ fn record_call(
             duration_ms: started.elapsed().as_millis() as i64,
         },
         clock::now_ms(),
-    )
+    )?;
+    Ok(())
 }
 
 /// The session key of simulated conversations with an entity: never a real chat's.

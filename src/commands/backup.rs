@@ -127,6 +127,7 @@ fn write_backup(
             bar.set_length(total);
             bar.set_position(done);
         })
+        .map_err(anyhow::Error::from)
         .and_then(|()| {
             std::fs::rename(&temporary, target)
                 .with_context(|| format!("renaming to {}", target.display()))

@@ -114,17 +114,17 @@ fn load_config(global: &Global) -> Result<Config> {
 
 /// The database for a command that changes it; it must exist already.
 fn open_db(config: &Config) -> Result<Db> {
-    Db::open_existing(&config.database_path)
+    Ok(Db::open_existing(&config.database_path)?)
 }
 
 /// The database for a command that only reads it: read-only when it cannot be written.
 fn read_db(config: &Config) -> Result<Db> {
-    Db::open_for_reading(&config.database_path)
+    Ok(Db::open_for_reading(&config.database_path)?)
 }
 
 /// The database for a command that may be the first to use it (import, restore, demo).
 fn create_db(config: &Config) -> Result<Db> {
-    Db::open(&config.database_path)
+    Ok(Db::open(&config.database_path)?)
 }
 
 /// Runs `work` as a logged job: the job-run log records when it ran, whether it

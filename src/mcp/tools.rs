@@ -166,7 +166,7 @@ fn usage(message: impl std::fmt::Display) -> anyhow::Error {
 }
 
 fn read(config: &Config) -> Result<Db> {
-    Db::open_for_reading(&config.database_path)
+    Ok(Db::open_for_reading(&config.database_path)?)
 }
 
 /// A chat named by the assistant, which must be in the archive.

@@ -105,7 +105,8 @@ impl<R: Fn() -> Result<Config>> Listener<R> {
             state,
             detail: Some(status.detail.clone()),
             last_event_at: status.last_event_at,
-        })
+        })?;
+        Ok(())
     }
 
     /// A changed app.json changes whom the ingest answers from the next batch on.

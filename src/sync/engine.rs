@@ -27,26 +27,26 @@ pub fn run(
     };
     while checkpoint.state == State::InProgress {
         if let Some(why) = stop() {
-            return db.sync_transition(chat, Step::Interrupt, None, Some(&why));
+            return Ok(db.sync_transition(chat, Step::Interrupt, None, Some(&why))?);
         }
         let (Some(cursor), remaining) = (checkpoint.cursor.clone(), checkpoint.remaining()) else {
-            return db.sync_transition(
+            return Ok(db.sync_transition(
                 chat,
                 Step::Fail,
                 None,
                 Some("the checkpoint has no cursor"),
-            );
+            )?);
         };
         if remaining == 0 {
-            return db.sync_transition(chat, Step::Complete, None, None);
+            return Ok(db.sync_transition(chat, Step::Complete, None, None)?);
         }
         let answer = match source.fetch(chat, &cursor, remaining.min(BATCH)) {
             Ok(answer) => answer,
             Err(FetchError::NoAnswer(why)) => {
-                return db.sync_transition(chat, Step::Interrupt, None, Some(&why));
+                return Ok(db.sync_transition(chat, Step::Interrupt, None, Some(&why))?);
             }
             Err(FetchError::Refused(why)) => {
-                return db.sync_transition(chat, Step::Fail, None, Some(&why));
+                return Ok(db.sync_transition(chat, Step::Fail, None, Some(&why))?);
             }
         };
         let (older, newer): (Vec<Cursor>, Vec<Cursor>) = answer
@@ -62,7 +62,7 @@ pub fn run(
         }
         let Some(oldest) = older.iter().min_by_key(|m| m.timestamp_ms).cloned() else {
             // Nothing older than what we have: the beginning of the chat.
-            return db.sync_transition(chat, Step::Complete, None, None);
+            return Ok(db.sync_transition(chat, Step::Complete, None, None)?);
         };
         let received = (older.len() as i64).min(remaining);
         match db.sync_advance(chat, &oldest, received)? {
@@ -74,7 +74,7 @@ pub fn run(
             None => return reload(db, chat),
         }
         if answer.end_of_history {
-            return db.sync_transition(chat, Step::Complete, None, None);
+            return Ok(db.sync_transition(chat, Step::Complete, None, None)?);
         }
     }
     Ok(checkpoint)
@@ -91,7 +91,7 @@ pub fn perform(
 ) -> Result<()> {
     let chat = &request.chat_jid;
     if let Err(refused) = db.sync_transition(chat, request.step, Some(request.max_messages), None) {
-        return db.finish_sync_request(request.id, Some(&format!("{refused:#}")));
+        return Ok(db.finish_sync_request(request.id, Some(&format!("{refused:#}")))?);
     }
     db.refresh_sync_status(monitored)?;
     let done = run(db, source, chat, stop, &mut |c| {
@@ -109,10 +109,11 @@ pub fn perform(
                 c.state,
                 c.messages_synced
             );
-            db.finish_sync_request(request.id, None)
+            db.finish_sync_request(request.id, None)?;
         }
-        Err(e) => db.finish_sync_request(request.id, Some(&format!("{e:#}"))),
+        Err(e) => db.finish_sync_request(request.id, Some(&format!("{e:#}")))?,
     }
+    Ok(())
 }
 
 fn reload(db: &Db, chat: &str) -> Result<Checkpoint> {

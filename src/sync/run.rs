@@ -58,7 +58,7 @@ pub fn cancel(db: &mut Db, chats: &[String]) -> Result<Vec<Outcome>> {
         .map(|chat| {
             match db.sync_transition(chat, Step::Cancel, None, Some("cancelled by the user")) {
                 Ok(c) => Outcome::Ran(c),
-                Err(e) => Outcome::NotRun(chat.clone(), e),
+                Err(e) => Outcome::NotRun(chat.clone(), e.into()),
             }
         })
         .collect())
@@ -151,7 +151,7 @@ fn on_own_connection(
     for chat in ready {
         let wanted = wanted(db, chat, max)?;
         if let Err(e) = db.sync_transition(chat, step, Some(wanted), None) {
-            finals.push(Outcome::NotRun(chat.clone(), e));
+            finals.push(Outcome::NotRun(chat.clone(), e.into()));
             continue;
         }
         watch.start(chat, wanted);
@@ -182,7 +182,7 @@ fn check(db: &Db, chat: &str, step: Step) -> Result<()> {
         .after(step)
         .map_err(|refused| error::failure(Kind::Usage, format!("sync of {chat}: {refused}")))?;
     if matches!(step, Step::Start | Step::Restart) && !db.has_messages(chat)? {
-        return Err(crate::db::no_anchor(chat));
+        return Err(crate::db::no_anchor(chat).into());
     }
     Ok(())
 }

@@ -17,6 +17,20 @@ pub enum Kind {
     Data,
 }
 
+impl Kind {
+    /// The process exit code scripts and systemd see for this kind.
+    pub fn exit_code(self) -> i32 {
+        match self {
+            Kind::Config => exitcode::CONFIG,
+            Kind::Temporary => exitcode::TEMPFAIL,
+            Kind::Unavailable => exitcode::UNAVAILABLE,
+            // 2, as clap uses for a bad command line (sysexits' 64 is rarely checked).
+            Kind::Usage => 2,
+            Kind::Data => exitcode::DATAERR,
+        }
+    }
+}
+
 /// An error tagged with its [`Kind`]; it sits at the root of an `anyhow` chain.
 #[derive(Debug)]
 pub struct Failure {
@@ -45,18 +59,10 @@ pub fn config(message: impl fmt::Display) -> anyhow::Error {
 }
 
 /// The exit code of the first classified cause in the chain, if any: the binary falls
-/// back to the store's "busy" check and then to 1 (this crate knows no database).
+/// back to the store's own kinds and then to 1 (this crate knows no database).
 pub fn classified_exit_code(err: &anyhow::Error) -> Option<i32> {
-    err.chain().find_map(|cause| {
-        cause.downcast_ref::<Failure>().map(|f| match f.kind {
-            Kind::Config => exitcode::CONFIG,
-            Kind::Temporary => exitcode::TEMPFAIL,
-            Kind::Unavailable => exitcode::UNAVAILABLE,
-            // 2, as clap uses for a bad command line (sysexits' 64 is rarely checked).
-            Kind::Usage => 2,
-            Kind::Data => exitcode::DATAERR,
-        })
-    })
+    err.chain()
+        .find_map(|cause| cause.downcast_ref::<Failure>().map(|f| f.kind.exit_code()))
 }
 
 /// serde_json's message without its " at line L column C" tail, for callers that

@@ -1,6 +1,6 @@
 //! The account's standing with WhatsApp: bans, logouts, the client version to use.
 
-use anyhow::Result;
+use crate::Result;
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
@@ -48,11 +48,11 @@ impl Db {
                 [],
                 |r| {
                     Ok(AccountState {
-                        banned_until: r.get(0)?,
-                        ban_reason: r.get(1)?,
-                        logged_out_at: r.get(2)?,
-                        logout_reason: r.get(3)?,
-                        client_version: r.get(4)?,
+                        banned_until: r.get("banned_until")?,
+                        ban_reason: r.get("ban_reason")?,
+                        logged_out_at: r.get("logged_out_at")?,
+                        logout_reason: r.get("logout_reason")?,
+                        client_version: r.get("client_version")?,
                     })
                 },
             )
@@ -108,9 +108,9 @@ impl Db {
         )?;
         let rows = stmt.query_map(params![since, limit as i64], |r| {
             Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
+                r.get::<_, String>("chat_jid")?,
+                r.get::<_, String>("sender")?,
+                r.get::<_, String>("id")?,
             ))
         })?;
         let mut grouped: Vec<(ChatSender, Vec<String>)> = Vec::new();
@@ -139,9 +139,9 @@ impl Db {
     /// LID ↔ phone mappings known.
     pub fn lid_mappings(&self) -> Result<i64> {
         Ok(self.conn.query_row(
-            "SELECT count(*) FROM contacts WHERE lid IS NOT NULL",
+            "SELECT count(*) AS n FROM contacts WHERE lid IS NOT NULL",
             [],
-            |r| r.get(0),
+            |r| r.get("n"),
         )?)
     }
 
@@ -149,7 +149,7 @@ impl Db {
     pub fn last_sent_at(&self) -> Result<Option<i64>> {
         Ok(self
             .conn
-            .query_row("SELECT max(sent_at) FROM outbox", [], |r| r.get(0))?)
+            .query_row("SELECT max(sent_at) AS at FROM outbox", [], |r| r.get("at"))?)
     }
 }
 

@@ -5,12 +5,11 @@ use std::fs::File;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
 use rusqlite::backup::{Backup, StepResult};
 use rusqlite::{Connection, OpenFlags};
 
 use super::{Db, SCHEMA_VERSION};
-use crate::error;
+use crate::error::{Doing, Error, NotABackup, Result};
 use crate::files::create_private;
 
 /// Pages copied per step, between progress reports.
@@ -32,6 +31,14 @@ impl Check {
         match self {
             Self::QuickCheck => "PRAGMA quick_check",
             Self::IntegrityCheck => "PRAGMA integrity_check",
+        }
+    }
+
+    /// The column of the pragma's one-row answer.
+    fn column(self) -> &'static str {
+        match self {
+            Self::QuickCheck => "quick_check",
+            Self::IntegrityCheck => "integrity_check",
         }
     }
 }
@@ -65,7 +72,7 @@ pub fn copy_file(source: &Path, dest: &Path) -> Result<()> {
 /// Replaces the SQLite database at `dest` (created if missing) with a copy of `source`.
 pub fn overwrite_file(source: &Path, dest: &Path) -> Result<()> {
     create_private(dest)?;
-    let mut dst = Connection::open(dest).with_context(|| format!("opening {}", dest.display()))?;
+    let mut dst = Connection::open(dest).doing(|| format!("opening {}", dest.display()))?;
     overwrite(source, &mut dst)
 }
 
@@ -77,12 +84,7 @@ fn overwrite(source: &Path, dst: &mut Connection) -> Result<()> {
     loop {
         match backup.step(-1)? {
             StepResult::Done => return Ok(()),
-            _ if Instant::now() > deadline => {
-                return Err(error::failure(
-                    error::Kind::Temporary,
-                    "the database stayed busy; try again when the other job is done",
-                ));
-            }
+            _ if Instant::now() > deadline => return Err(stayed_busy()),
             _ => std::thread::sleep(Duration::from_millis(50)),
         }
     }
@@ -91,51 +93,66 @@ fn overwrite(source: &Path, dst: &mut Connection) -> Result<()> {
 /// Checks a backup before it is restored: a non-empty SQLite file, wabot's own, of a
 /// schema this wabot knows, intact. Returns its schema version.
 pub fn verify(path: &Path) -> Result<i64> {
-    let shown = path.display();
+    let refused = |problem| Error::NotABackup {
+        path: path.to_path_buf(),
+        problem,
+    };
     if std::fs::metadata(path).is_ok_and(|m| m.len() == 0) {
-        bail!("{shown} is empty, not a wabot backup; nothing was changed");
+        return Err(refused(NotABackup::Empty));
     }
     let conn = open_read_only(path)?;
     let version: i64 = conn
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .map_err(|_| {
-            anyhow::anyhow!(
-                "{shown} is not an SQLite database, not a wabot backup; nothing was changed"
-            )
-        })?;
+        .query_row("PRAGMA user_version", [], |r| r.get("user_version"))
+        .map_err(|_| refused(NotABackup::NotSqlite))?;
     if version > SCHEMA_VERSION {
-        bail!(
-            "{shown} has schema version {version}, written by a newer wabot (this one knows up to {SCHEMA_VERSION}); nothing was changed"
-        );
+        return Err(refused(NotABackup::Newer(version)));
     }
-    if let Err(whose) = super::check_identity(&conn, version) {
-        bail!("{shown} is {whose}; nothing was changed");
+    if let Some(whose) =
+        super::check_identity(&conn, version).doing(|| format!("reading {}", path.display()))?
+    {
+        return Err(refused(NotABackup::Foreign(whose)));
     }
     if version == 0 {
-        bail!("{shown} holds no wabot schema, not a wabot backup; nothing was changed");
+        return Err(refused(NotABackup::NoSchema));
     }
-    let check: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+    let check: String =
+        conn.query_row("PRAGMA integrity_check", [], |r| r.get("integrity_check"))?;
     if check != "ok" {
-        bail!("{shown} failed its integrity check ({check}); nothing was changed");
+        return Err(refused(NotABackup::Damaged(check)));
     }
     Ok(version)
 }
 
+/// A restore that waited out the busy timeout: SQLite's own word for it, so it reads
+/// and classifies as every other busy write.
+fn stayed_busy() -> Error {
+    Error::sqlite(
+        "restoring".to_string(),
+        rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+            Some("the database stayed busy; try again when the other job is done".to_string()),
+        ),
+    )
+}
+
 fn open_read_only(path: &Path) -> Result<Connection> {
     if !path.is_file() {
-        bail!("{}: no such file", path.display());
+        return Err(Error::NotFound {
+            what: "file",
+            key: path.display().to_string(),
+        });
     }
     Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .with_context(|| format!("opening {}", path.display()))
+        .doing(|| format!("opening {}", path.display()))
 }
 
 fn copy(src: &Connection, dest: &Path, check: Check, progress: &dyn Fn(u64, u64)) -> Result<()> {
     create_private(dest)?;
-    let mut dst = Connection::open(dest).with_context(|| format!("creating {}", dest.display()))?;
+    let mut dst = Connection::open(dest).doing(|| format!("creating {}", dest.display()))?;
     // A read transaction pins one snapshot: writers carry on, and the copy never has to
     // restart because the source changed under it.
     src.execute_batch("BEGIN")?;
-    let copied = (|| -> Result<()> {
+    let copied = (|| -> rusqlite::Result<()> {
         src.query_row("SELECT count(*) FROM sqlite_schema", [], |_| Ok(()))?;
         let backup = Backup::new(src, &mut dst)?;
         loop {
@@ -151,18 +168,20 @@ fn copy(src: &Connection, dest: &Path, check: Check, progress: &dyn Fn(u64, u64)
         }
     })();
     src.execute_batch("COMMIT")?;
-    copied.with_context(|| format!("copying into {}", dest.display()))?;
+    copied.doing(|| format!("copying into {}", dest.display()))?;
     // A backup is one self-contained file, not a WAL database with side files.
     dst.query_row("PRAGMA journal_mode = DELETE", [], |_| Ok(()))?;
-    let verdict: String = dst.query_row(check.pragma(), [], |r| r.get(0))?;
+    let verdict: String = dst.query_row(check.pragma(), [], |r| r.get(check.column()))?;
     if verdict != "ok" {
-        bail!(
-            "the copy {} failed its {}: {verdict}",
-            dest.display(),
-            check.pragma()
-        );
+        return Err(Error::Corrupt {
+            path: dest.to_path_buf(),
+            check: check.pragma(),
+            verdict,
+        });
     }
     drop(dst);
-    File::open(dest)?.sync_all()?;
+    File::open(dest)
+        .and_then(|f| f.sync_all())
+        .doing(|| format!("syncing {}", dest.display()))?;
     Ok(())
 }

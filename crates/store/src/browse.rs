@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use anyhow::Result;
+use crate::Result;
 use rusqlite::{OptionalExtension, Row, params};
 use serde::Serialize;
 
@@ -34,21 +34,23 @@ pub struct MessageRow {
 const COLUMNS: &str = "chat_jid, id, sender, push_name, is_from_me, timestamp, message_type,
     content, quoted_id, edited_at, revoked_at, pk";
 
-fn message(r: &Row) -> rusqlite::Result<MessageRow> {
-    Ok(MessageRow {
-        chat_jid: r.get(0)?,
-        id: r.get(1)?,
-        sender: r.get(2)?,
-        push_name: r.get(3)?,
-        is_from_me: r.get(4)?,
-        timestamp: r.get(5)?,
-        message_type: parsed(r, "message_type")?,
-        content: r.get(7)?,
-        quoted_id: r.get(8)?,
-        edited_at: r.get(9)?,
-        revoked_at: r.get(10)?,
-        pk: r.get(11)?,
-    })
+impl MessageRow {
+    fn from_row(r: &Row) -> rusqlite::Result<Self> {
+        Ok(MessageRow {
+            chat_jid: r.get("chat_jid")?,
+            id: r.get("id")?,
+            sender: r.get("sender")?,
+            push_name: r.get("push_name")?,
+            is_from_me: r.get("is_from_me")?,
+            timestamp: r.get("timestamp")?,
+            message_type: parsed(r, "message_type")?,
+            content: r.get("content")?,
+            quoted_id: r.get("quoted_id")?,
+            edited_at: r.get("edited_at")?,
+            revoked_at: r.get("revoked_at")?,
+            pk: r.get("pk")?,
+        })
+    }
 }
 
 /// A chat or contact whose name or number matched a lookup.
@@ -66,7 +68,7 @@ impl Db {
         let sql = format!("SELECT {COLUMNS} FROM messages WHERE chat_jid = ?1 AND id = ?2");
         Ok(self
             .conn
-            .query_row(&sql, params![chat, id], message)
+            .query_row(&sql, params![chat, id], MessageRow::from_row)
             .optional()?)
     }
 
@@ -75,7 +77,7 @@ impl Db {
         let sql = format!("SELECT {COLUMNS} FROM messages WHERE id = ?1 LIMIT ?2");
         let mut stmt = self.conn.prepare(&sql)?;
         let rows = stmt
-            .query_map(params![id, limit as i64], message)?
+            .query_map(params![id, limit as i64], MessageRow::from_row)?
             .collect::<rusqlite::Result<_>>()?;
         Ok(rows)
     }
@@ -102,7 +104,7 @@ impl Db {
                     before.map(|m| m.pk),
                     limit as i64
                 ],
-                message,
+                MessageRow::from_row,
             )?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         rows.reverse();
@@ -125,7 +127,7 @@ impl Db {
         let rows = stmt
             .query_map(
                 params![chat, after.timestamp, after.pk, limit as i64],
-                message,
+                MessageRow::from_row,
             )?
             .collect::<rusqlite::Result<_>>()?;
         Ok(rows)
@@ -135,9 +137,9 @@ impl Db {
     pub fn knows_chat(&self, chat: &str) -> Result<bool> {
         Ok(self.conn.query_row(
             "SELECT EXISTS (SELECT 1 FROM chats WHERE jid = ?1)
-                 OR EXISTS (SELECT 1 FROM messages WHERE chat_jid = ?1)",
+                 OR EXISTS (SELECT 1 FROM messages WHERE chat_jid = ?1) AS known",
             [chat],
-            |r| r.get(0),
+            |r| r.get("known"),
         )?)
     }
 
@@ -145,14 +147,14 @@ impl Db {
     /// message there: the "unread-ish" count (WhatsApp's read state is not stored).
     pub fn unanswered_counts(&self) -> Result<HashMap<String, i64>> {
         let mut stmt = self.conn.prepare(
-            "SELECT m.chat_jid, count(*) FROM messages m
+            "SELECT m.chat_jid, count(*) AS n FROM messages m
              WHERE m.is_from_me = 0 AND m.timestamp > coalesce(
                  (SELECT max(o.timestamp) FROM messages o
                   WHERE o.chat_jid = m.chat_jid AND o.is_from_me = 1), 0)
              GROUP BY m.chat_jid",
         )?;
         let rows = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .query_map([], |r| Ok((r.get("chat_jid")?, r.get("n")?)))?
             .collect::<rusqlite::Result<_>>()?;
         Ok(rows)
     }
@@ -168,7 +170,7 @@ impl Db {
         let pattern = format!("%{}%", escape_like(name));
         let number = digits.map(|d| format!("%{d}%"));
         let mut stmt = self.conn.prepare(
-            "SELECT jid, name, 'chat' FROM chats
+            "SELECT jid, name, 'chat' AS source FROM chats
              WHERE name LIKE ?1 ESCAPE '\\' OR (?2 IS NOT NULL AND jid LIKE ?2)
              UNION
              SELECT jid, push_name, 'contact' FROM contacts
@@ -179,9 +181,9 @@ impl Db {
         let rows = stmt
             .query_map(params![pattern, number, limit as i64], |r| {
                 Ok(ContactMatch {
-                    jid: r.get(0)?,
-                    name: r.get(1)?,
-                    source: r.get(2)?,
+                    jid: r.get("jid")?,
+                    name: r.get("name")?,
+                    source: r.get("source")?,
                 })
             })?
             .collect::<rusqlite::Result<_>>()?;

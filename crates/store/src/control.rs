@@ -1,6 +1,6 @@
 //! Global switches and remembered facts: pause state and the last configuration seen.
 
-use anyhow::Result;
+use crate::Result;
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
@@ -12,7 +12,7 @@ impl Db {
         Ok(self.conn.query_row(
             "SELECT paused FROM processing_state WHERE id = 1",
             [],
-            |r| r.get(0),
+            |r| r.get("paused"),
         )?)
     }
 
@@ -29,7 +29,7 @@ impl Db {
             .query_row(
                 "SELECT config_hash, entities FROM config_state WHERE id = 1",
                 [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| Ok((r.get("config_hash")?, r.get("entities")?)),
             )
             .optional()?;
         if stored.as_ref().is_some_and(|(h, _)| h == hash) {
@@ -100,7 +100,7 @@ impl Db {
                 .query_row(
                     "SELECT paused_at FROM processing_state WHERE id = 1 AND paused = 1",
                     [],
-                    |r| r.get(0),
+                    |r| r.get("paused_at"),
                 )
                 .optional()?
                 .flatten();
@@ -138,7 +138,7 @@ impl Db {
                 .query_row(
                     "SELECT excluded_at FROM chat_tracking WHERE chat_jid = ?1 AND excluded = 1",
                     [chat],
-                    |r| r.get(0),
+                    |r| r.get("excluded_at"),
                 )
                 .optional()?
                 .flatten();
@@ -156,21 +156,21 @@ impl Db {
 
     pub fn chats(&self) -> Result<Vec<ChatRow>> {
         let mut stmt = self.conn.prepare(
-            "SELECT c.jid, c.name, c.is_group, coalesce(t.excluded, 0), c.last_activity,
+            "SELECT c.jid, c.name, c.is_group, coalesce(t.excluded, 0) AS excluded, c.last_activity,
                     (SELECT coalesce(sum(n.messages), 0) FROM message_counts n
-                     WHERE n.chat_jid = c.jid)
+                     WHERE n.chat_jid = c.jid) AS messages
              FROM chats c LEFT JOIN chat_tracking t ON t.chat_jid = c.jid
              ORDER BY c.last_activity DESC, c.jid",
         )?;
         let rows = stmt
             .query_map([], |r| {
                 Ok(ChatRow {
-                    jid: r.get(0)?,
-                    name: r.get(1)?,
-                    is_group: r.get(2)?,
-                    excluded: r.get(3)?,
-                    last_activity: r.get(4)?,
-                    messages: r.get(5)?,
+                    jid: r.get("jid")?,
+                    name: r.get("name")?,
+                    is_group: r.get("is_group")?,
+                    excluded: r.get("excluded")?,
+                    last_activity: r.get("last_activity")?,
+                    messages: r.get("messages")?,
                 })
             })?
             .collect::<rusqlite::Result<_>>()?;
@@ -188,10 +188,10 @@ fn skip_arrivals(
 ) -> Result<usize> {
     if mode == ResumeMode::FromLast {
         let waiting: i64 = tx.query_row(
-            "SELECT count(*) FROM messages
+            "SELECT count(*) AS n FROM messages
              WHERE status = 'pending' AND created_at >= ?1 AND (?2 IS NULL OR chat_jid = ?2)",
             params![since, chat],
-            |r| r.get(0),
+            |r| r.get("n"),
         )?;
         return Ok(waiting.unsigned_abs() as usize);
     }

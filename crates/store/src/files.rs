@@ -5,7 +5,8 @@ use std::fs::{DirBuilder, OpenOptions};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use crate::Result;
+use crate::error::Doing;
 
 /// Creates a directory (0700) and its parents, if missing.
 pub fn create_private_dir(dir: &Path) -> Result<()> {
@@ -14,7 +15,7 @@ pub fn create_private_dir(dir: &Path) -> Result<()> {
             .recursive(true)
             .mode(0o700)
             .create(dir)
-            .with_context(|| format!("creating directory {}", dir.display()))?;
+            .doing(|| format!("creating directory {}", dir.display()))?;
     }
     Ok(())
 }
@@ -32,6 +33,6 @@ pub fn create_private(path: &Path) -> Result<()> {
         .truncate(false)
         .mode(0o600)
         .open(path)
-        .with_context(|| format!("opening database {}", path.display()))?;
+        .doing(|| format!("opening database {}", path.display()))?;
     Ok(())
 }

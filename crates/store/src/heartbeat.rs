@@ -1,6 +1,6 @@
 //! The listener's heartbeat, as other jobs read it.
 
-use anyhow::Result;
+use crate::Result;
 use rusqlite::OptionalExtension;
 use serde::Serialize;
 
@@ -69,13 +69,13 @@ impl Db {
                 [],
                 |r| {
                     Ok(Heartbeat {
-                        pid: r.get(0)?,
-                        started_at: r.get(1)?,
-                        updated_at: r.get(2)?,
-                        connected: r.get(3)?,
+                        pid: r.get("pid")?,
+                        started_at: r.get("started_at")?,
+                        updated_at: r.get("updated_at")?,
+                        connected: r.get("connected")?,
                         state: parsed(r, "state")?,
-                        detail: r.get(5)?,
-                        last_event_at: r.get(6)?,
+                        detail: r.get("detail")?,
+                        last_event_at: r.get("last_event_at")?,
                     })
                 },
             )

@@ -1,7 +1,7 @@
 //! The job-run log: every job writes when it started and how it ended, so `stats`
 //! can tell when cleanup last ran and a run that died shows as unfinished.
 
-use anyhow::Result;
+use crate::Result;
 use rusqlite::params;
 
 use super::Db;

@@ -5,6 +5,7 @@ mod backup;
 mod browse;
 mod columns;
 mod control;
+mod error;
 pub mod files;
 mod heartbeat;
 mod jobs;
@@ -23,13 +24,13 @@ mod transcripts;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
 pub use account::AccountState;
 pub use backup::{Check, copy_file, overwrite_file, verify};
 pub use browse::MessageRow;
 pub use control::ResumeMode;
+pub use error::{Error, NotABackup, Result, Schema};
 pub use heartbeat::Heartbeat;
 pub use maintenance::{ArchivedMessage, CleanupCounts, Cutoffs};
 #[cfg(any(test, feature = "test-support"))]
@@ -49,21 +50,28 @@ pub use wabot_core::outbox::{
 };
 
 // The core modules under their own names, so `crate::jid` reads as it does in the binary.
-use wabot_core::{
-    attachment, checkpoint, clock, error, inbound, jid, kind, message, policy, status,
-};
+use wabot_core::{attachment, checkpoint, clock, inbound, jid, kind, message, policy, status};
 
+use error::Doing;
 use files::create_private;
 
-/// Whether another process held the database longer than we were willing to wait.
+/// Whether another process held the database longer than we were willing to wait: an
+/// [`Error::Busy`] anywhere in the chain, or an SQLite busy that reached `anyhow` raw.
 pub fn is_busy(err: &anyhow::Error) -> bool {
     err.chain().any(|cause| {
-        matches!(
-            cause.downcast_ref::<rusqlite::Error>(),
-            Some(rusqlite::Error::SqliteFailure(e, _))
-                if matches!(e.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
-        )
+        cause.downcast_ref::<Error>().is_some_and(Error::is_busy)
+            || cause
+                .downcast_ref::<rusqlite::Error>()
+                .is_some_and(error::is_busy_code)
     })
+}
+
+/// The failure kind of the first store error in the chain that has one, for the exit
+/// code.
+pub fn failure_kind(err: &anyhow::Error) -> Option<wabot_core::error::Kind> {
+    err.chain()
+        .find_map(|cause| cause.downcast_ref::<Error>().and_then(Error::kind))
+        .or_else(|| is_busy(err).then_some(wabot_core::error::Kind::Temporary))
 }
 
 /// Numbered migrations, applied in order; the database's `user_version` is the number
@@ -125,8 +133,9 @@ impl Db {
             Ok(db) => Ok(db),
             Err(err) if is_access_problem(&err) => {
                 log::debug!(
-                    "{} is not writable here, reading only: {err:#}",
-                    path.display()
+                    "{} is not writable here, reading only: {}",
+                    path.display(),
+                    chain(&err)
                 );
                 Self::open_read_only(path).map_err(|e| explain_access(e, path))
             }
@@ -140,14 +149,13 @@ impl Db {
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
-        .with_context(|| format!("opening database {}", path.display()))?;
+        .doing(|| format!("opening database {}", path.display()))?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
         let mut db = Self {
             conn,
             path: path.to_path_buf(),
         };
-        retry_while_busy(|| db.prepare())
-            .with_context(|| format!("database {}", path.display()))?;
+        retry_while_busy(|| db.prepare())?;
         Ok(db)
     }
 
@@ -165,7 +173,7 @@ impl Db {
             Err(_) => {
                 let uri = format!("file:{}?immutable=1", uri_path(path));
                 Connection::open_with_flags(uri, flags | OpenFlags::SQLITE_OPEN_URI)
-                    .with_context(|| format!("opening database {} read-only", path.display()))?
+                    .doing(|| format!("opening database {} read-only", path.display()))?
             }
         };
         conn.busy_timeout(BUSY_TIMEOUT)?;
@@ -174,14 +182,9 @@ impl Db {
             path: path.to_path_buf(),
         };
         let version = db.user_version()?;
-        check_version(version)?;
-        check_identity(&db.conn, version).map_err(error::config)?;
+        db.check_schema(version)?;
         if version < SCHEMA_VERSION {
-            bail!(
-                "{} has schema version {version} and needs an upgrade to {SCHEMA_VERSION}, \
-                 which takes write access: run any wabot command once as its owner",
-                path.display()
-            );
+            return Err(Error::schema(path, Schema::NeedsUpgrade(version)));
         }
         Ok(db)
     }
@@ -190,48 +193,77 @@ impl Db {
         // Refuse a newer schema, or another program's database, before anything could
         // write to it.
         let version = self.user_version()?;
-        check_version(version)?;
-        check_identity(&self.conn, version).map_err(error::config)?;
+        self.check_schema(version)?;
         let mode: String = self
             .conn
-            .query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
+            .query_row("PRAGMA journal_mode", [], |r| r.get("journal_mode"))
+            .doing(|| self.named())?;
         if !mode.eq_ignore_ascii_case("wal") {
             self.conn
-                .query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0))?;
+                .query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))
+                .doing(|| self.named())?;
         }
         self.conn
-            .execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
+            .execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
+            .doing(|| self.named())?;
         if version < SCHEMA_VERSION {
             self.migrate()?;
         }
         Ok(())
     }
 
+    /// The database as error messages name it.
+    fn named(&self) -> String {
+        format!("database {}", self.path.display())
+    }
+
     fn user_version(&self) -> Result<i64> {
-        let version = self
-            .conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
+        self.conn
+            .query_row("PRAGMA user_version", [], |r| r.get("user_version"))
             .map_err(|e| match e.sqlite_error_code() {
                 Some(rusqlite::ErrorCode::NotADatabase) => {
-                    anyhow::anyhow!("not an SQLite database (is --db pointing at the right file?)")
+                    Error::schema(&self.path, Schema::NotSqlite)
                 }
-                _ => e.into(),
-            })?;
-        Ok(version)
+                _ => Error::sqlite(self.named(), e),
+            })
+    }
+
+    /// Refuses a schema newer than this wabot's, and another program's database.
+    fn check_schema(&self, version: i64) -> Result<()> {
+        if version > SCHEMA_VERSION {
+            return Err(Error::schema(&self.path, Schema::Newer(version)));
+        }
+        match check_identity(&self.conn, version).doing(|| self.named())? {
+            Some(whose) => Err(Error::schema(&self.path, Schema::Foreign(whose))),
+            None => Ok(()),
+        }
     }
 
     fn migrate(&mut self) -> Result<()> {
-        let tx = self.write()?;
+        let named = self.named();
+        let path = self.path.clone();
+        let tx = self.write().doing(|| named.clone())?;
         // Another process may have migrated while we waited for the write lock.
-        let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-        check_version(version)?;
-        for (index, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-            tx.execute_batch(sql)
-                .with_context(|| format!("applying migration {:04}", index + 1))?;
-            log::info!("applied migration {:04}", index + 1);
+        let version: i64 = tx
+            .query_row("PRAGMA user_version", [], |r| r.get("user_version"))
+            .doing(|| named.clone())?;
+        if version > SCHEMA_VERSION {
+            return Err(Error::schema(&path, Schema::Newer(version)));
         }
-        tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
-        tx.commit()?;
+        for (index, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            let number = index + 1;
+            tx.execute_batch(sql).map_err(|source| {
+                if error::is_busy_code(&source) {
+                    Error::sqlite(format!("{named}: applying migration {number:04}"), source)
+                } else {
+                    Error::schema(&path, Schema::Migration { number, source })
+                }
+            })?;
+            log::info!("applied migration {number:04}");
+        }
+        tx.pragma_update(None, "user_version", SCHEMA_VERSION)
+            .doing(|| named.clone())?;
+        tx.commit().doing(|| named)?;
         Ok(())
     }
 
@@ -244,10 +276,9 @@ impl Db {
 
     /// A write transaction that takes the write lock up front, so concurrent writers
     /// queue on the busy timeout instead of failing with "database is locked".
-    fn write(&mut self) -> Result<Transaction<'_>> {
-        Ok(self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?)
+    fn write(&mut self) -> rusqlite::Result<Transaction<'_>> {
+        self.conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
     }
 
     /// Runs `work` in a write transaction and commits what it did when it returns
@@ -273,34 +304,41 @@ fn require_file(path: &Path) -> Result<()> {
     if path.is_file() {
         return Ok(());
     }
-    Err(error::failure(
-        error::Kind::Unavailable,
-        format!(
-            "no database at {}; create one with `wabot import`, `wabot listen` or `wabot demo`, \
-             or point --db / database.path at an existing one",
-            path.display()
-        ),
-    ))
+    Err(Error::NoDatabase {
+        path: path.to_path_buf(),
+    })
+}
+
+/// An error and its causes as one line, as `anyhow`'s `{:#}` shows them.
+fn chain(err: &Error) -> String {
+    err.causes()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(": ")
 }
 
 /// Whether opening failed because this user may not write the file or its directory.
-fn is_access_problem(err: &anyhow::Error) -> bool {
-    err.chain().any(|cause| {
+fn is_access_problem(err: &Error) -> bool {
+    err.causes().any(|cause| {
         cause
             .downcast_ref::<std::io::Error>()
             .is_some_and(|e| e.kind() == std::io::ErrorKind::PermissionDenied)
-            || matches!(
-                cause.downcast_ref::<rusqlite::Error>(),
-                Some(rusqlite::Error::SqliteFailure(e, _))
-                    if matches!(e.code, rusqlite::ErrorCode::ReadOnly
-                        | rusqlite::ErrorCode::CannotOpen
-                        | rusqlite::ErrorCode::PermissionDenied)
-            )
+            || cause
+                .downcast_ref::<rusqlite::Error>()
+                .and_then(rusqlite::Error::sqlite_error_code)
+                .is_some_and(|code| {
+                    matches!(
+                        code,
+                        rusqlite::ErrorCode::ReadOnly
+                            | rusqlite::ErrorCode::CannotOpen
+                            | rusqlite::ErrorCode::PermissionDenied
+                    )
+                })
     })
 }
 
 /// An access failure said in terms of what to do about it; other errors as they are.
-fn explain_access(err: anyhow::Error, path: &Path) -> anyhow::Error {
+fn explain_access(err: Error, path: &Path) -> Error {
     if !is_access_problem(&err) {
         return err;
     }
@@ -322,9 +360,7 @@ fn explain_access(err: anyhow::Error, path: &Path) -> anyhow::Error {
             dir.display()
         )
     };
-    error::config(format!(
-        "{what} (reading commands such as `stats` and `search` work read-only)"
-    ))
+    Error::Access { what }
 }
 
 /// Switching to WAL and migrating take locks for which SQLite does not always wait
@@ -333,8 +369,8 @@ fn retry_while_busy(mut step: impl FnMut() -> Result<()>) -> Result<()> {
     let deadline = Instant::now() + BUSY_TIMEOUT;
     loop {
         match step() {
-            Err(err) if is_busy(&err) && Instant::now() < deadline => {
-                log::debug!("database busy while opening, retrying: {err:#}");
+            Err(err) if err.is_busy() && Instant::now() < deadline => {
+                log::debug!("database busy while opening, retrying: {}", chain(&err));
                 std::thread::sleep(Duration::from_millis(25));
             }
             result => return result,
@@ -349,44 +385,32 @@ fn mentions(column: Option<String>) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn check_version(version: i64) -> Result<()> {
-    if version > SCHEMA_VERSION {
-        bail!(
-            "schema version {version} was written by a newer wabot (this one knows up to \
-             {SCHEMA_VERSION}); upgrade wabot or restore a backup. The file was not changed."
-        );
-    }
-    Ok(())
-}
-
-/// Whether `conn` holds a wabot database (or an empty one wabot may create its schema
-/// in); the error says whose it seems to be instead.
-fn check_identity(conn: &Connection, version: i64) -> std::result::Result<(), String> {
-    let id: i64 = conn
-        .query_row("PRAGMA application_id", [], |r| r.get(0))
-        .map_err(|e| e.to_string())?;
+/// Whose `conn`'s database seems to be when it is not wabot's (nor an empty one wabot
+/// may create its schema in); `None` when wabot may use it.
+fn check_identity(conn: &Connection, version: i64) -> rusqlite::Result<Option<String>> {
+    let id: i64 = conn.query_row("PRAGMA application_id", [], |r| r.get("application_id"))?;
     // The common case, every cron run: our own mark, nothing more to read.
     if id == APPLICATION_ID {
-        return Ok(());
+        return Ok(None);
     }
     if id != 0 {
-        return Err(format!(
+        return Ok(Some(format!(
             "an SQLite database of another program (application_id {id:#x}); \
              point --db or database.path at wabot's database"
-        ));
+        )));
     }
     let tables: Vec<String> = conn
-        .prepare("SELECT name FROM sqlite_schema WHERE type = 'table'")
-        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
-        .map_err(|e| e.to_string())?;
+        .prepare("SELECT name FROM sqlite_schema WHERE type = 'table'")?
+        .query_map([], |r| r.get("name"))?
+        .collect::<rusqlite::Result<_>>()?;
     let own = OWN_TABLES.iter().all(|t| tables.iter().any(|n| n == t));
-    match version {
-        0 if tables.is_empty() => Ok(()),
-        1.. if own => Ok(()),
-        _ => Err(format!(
+    Ok(match version {
+        0 if tables.is_empty() => None,
+        1.. if own => None,
+        _ => Some(format!(
             "an SQLite database of another program ({} tables, none of them wabot's schema); \
              point --db or database.path at wabot's database",
             tables.len()
         )),
-    }
+    })
 }

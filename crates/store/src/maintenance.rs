@@ -4,7 +4,8 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use crate::Result;
+use crate::error::Doing;
 use rusqlite::params;
 use serde::Serialize;
 
@@ -86,35 +87,35 @@ impl Db {
     /// What cleanup would delete, without deleting it.
     pub fn cleanup_preview(&self, cut: &Cutoffs) -> Result<CleanupCounts> {
         let count = |sql: &str, at: i64| -> Result<usize> {
-            let n: i64 = self.conn.query_row(sql, [at], |r| r.get(0))?;
+            let n: i64 = self.conn.query_row(sql, [at], |r| r.get("n"))?;
             Ok(n as usize)
         };
         Ok(CleanupCounts {
             messages: count(
-                &format!("SELECT count(*) FROM messages WHERE {OLD_MESSAGES}"),
+                &format!("SELECT count(*) AS n FROM messages WHERE {OLD_MESSAGES}"),
                 cut.before,
             )?,
             sessions: count(
-                "SELECT count(*) FROM chat_sessions WHERE expires_at <= ?1",
+                "SELECT count(*) AS n FROM chat_sessions WHERE expires_at <= ?1",
                 cut.now,
             )?,
             outbox: count(
-                "SELECT count(*) FROM outbox WHERE status IN ('sent', 'failed', 'cancelled') AND updated_at < ?1",
+                "SELECT count(*) AS n FROM outbox WHERE status IN ('sent', 'failed', 'cancelled') AND updated_at < ?1",
                 cut.before,
             )?,
             llm_calls: count(
-                "SELECT count(*) FROM llm_calls WHERE created_at < ?1",
+                "SELECT count(*) AS n FROM llm_calls WHERE created_at < ?1",
                 cut.before,
             )?,
             job_runs: count(
-                "SELECT count(*) FROM job_runs WHERE started_at < ?1
+                "SELECT count(*) AS n FROM job_runs WHERE started_at < ?1
                  AND id NOT IN (SELECT max(id) FROM job_runs GROUP BY job)",
                 cut.before,
             )?,
             media_files: self.conn.query_row(
-                &format!("SELECT count(*) FROM media_files m WHERE {ORPHAN_MEDIA}"),
+                &format!("SELECT count(*) AS n FROM media_files m WHERE {ORPHAN_MEDIA}"),
                 [],
-                |r| r.get::<_, i64>(0),
+                |r| r.get::<_, i64>("n"),
             )? as usize,
         })
     }
@@ -123,17 +124,19 @@ impl Db {
     /// without holding the write lock, hands them to `archive` (which must have them
     /// safely written when it returns), then deletes them in short transactions. A run
     /// killed in between leaves archived rows undeleted: the next run archives them
-    /// again (an import of the archive stores them once) and deletes them.
-    pub fn delete_old_messages(
+    /// again (an import of the archive stores them once) and deletes them. `archive`'s
+    /// own error type (the caller's files) is passed through.
+    pub fn delete_old_messages<E: From<crate::Error>>(
         &mut self,
         before: i64,
-        archive: &mut dyn FnMut(&[ArchivedMessage]) -> Result<()>,
-    ) -> Result<usize> {
+        archive: &mut dyn FnMut(&[ArchivedMessage]) -> Result<(), E>,
+    ) -> Result<usize, E> {
         // Checkpoint these deletions here, a few hundred pages at a time: left to the
         // default (1000 pages), the commit that crosses it is as likely the listener's,
         // which would then wait for the whole checkpoint.
         self.conn
-            .pragma_update(None, "wal_autocheckpoint", CHECKPOINT_PAGES)?;
+            .pragma_update(None, "wal_autocheckpoint", CHECKPOINT_PAGES)
+            .map_err(crate::Error::from)?;
         let mut deleted = 0;
         loop {
             let (keys, rows) = self.old_messages(before)?;
@@ -141,29 +144,37 @@ impl Db {
                 return Ok(deleted);
             }
             archive(&rows)?;
-            let mut rest = &keys[..];
-            while !rest.is_empty() {
-                let tx = self.write()?;
-                let started = Instant::now();
-                let mut done = 0;
-                {
-                    // Still old and not pending: the row may have changed since it was read.
-                    let mut delete = tx.prepare_cached(&format!(
-                        "DELETE FROM messages WHERE {OLD_MESSAGES} AND pk = ?2"
-                    ))?;
-                    for key in rest {
-                        deleted += delete.execute(params![before, key])?;
-                        done += 1;
-                        if started.elapsed() >= HOLD {
-                            break;
-                        }
+            deleted += self.delete_messages(before, &keys)?;
+        }
+    }
+
+    /// Deletes the messages `keys` (if still due) in transactions that each hold the
+    /// write lock for about `HOLD`, yielding it in between.
+    fn delete_messages(&mut self, before: i64, keys: &[i64]) -> Result<usize> {
+        let mut deleted = 0;
+        let mut rest = keys;
+        while !rest.is_empty() {
+            let tx = self.write()?;
+            let started = Instant::now();
+            let mut done = 0;
+            {
+                // Still old and not pending: the row may have changed since it was read.
+                let mut delete = tx.prepare_cached(&format!(
+                    "DELETE FROM messages WHERE {OLD_MESSAGES} AND pk = ?2"
+                ))?;
+                for key in rest {
+                    deleted += delete.execute(params![before, key])?;
+                    done += 1;
+                    if started.elapsed() >= HOLD {
+                        break;
                     }
                 }
-                tx.commit()?;
-                rest = &rest[done..];
-                std::thread::sleep(YIELD);
             }
+            tx.commit()?;
+            rest = &rest[done..];
+            std::thread::sleep(YIELD);
         }
+        Ok(deleted)
     }
 
     /// The oldest `BATCH` messages due for deletion: their keys and their archive form.
@@ -177,22 +188,22 @@ impl Db {
         let mut rows = Vec::new();
         let mut cursor = select.query(params![before, BATCH])?;
         while let Some(r) = cursor.next()? {
-            keys.push(r.get::<_, i64>(0)?);
-            let ts: i64 = r.get(5)?;
-            let mentions: Option<String> = r.get(9)?;
+            keys.push(r.get::<_, i64>("pk")?);
+            let ts: i64 = r.get("timestamp")?;
+            let mentions: Option<String> = r.get("mentions")?;
             rows.push(ArchivedMessage {
-                id: r.get(1)?,
-                chat_jid: r.get(2)?,
-                sender: r.get(3)?,
-                content: r.get(4)?,
+                id: r.get("id")?,
+                chat_jid: r.get("chat_jid")?,
+                sender: r.get("sender")?,
+                content: r.get("content")?,
                 timestamp: chrono::DateTime::from_timestamp_millis(ts)
                     .unwrap_or_default()
                     .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-                is_from_me: r.get(6)?,
+                is_from_me: r.get("is_from_me")?,
                 message_type: parsed(r, "message_type")?,
-                push_name: r.get(8)?,
+                push_name: r.get("push_name")?,
                 mentions: super::mentions(mentions),
-                transcript: r.get(10)?,
+                transcript: r.get("transcript")?,
             });
         }
         Ok((keys, rows))
@@ -216,7 +227,7 @@ impl Db {
                     "SELECT 1 FROM media_files m WHERE local_path = ?1 AND NOT ({ORPHAN_MEDIA})"
                 ))?;
                 let rows: Vec<(i64, Option<String>)> = stmt
-                    .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .query_map([], |r| Ok((r.get("id")?, r.get("local_path")?)))?
                     .collect::<rusqlite::Result<_>>()?;
                 let mut orphans = Vec::with_capacity(rows.len());
                 for (id, path) in rows {
@@ -233,7 +244,7 @@ impl Db {
                     match std::fs::remove_file(base.join(path)) {
                         Ok(()) => {}
                         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                        Err(e) => return Err(e).with_context(|| format!("removing media file {path}")),
+                        Err(e) => return Err(e).doing(|| format!("removing media file {path}")),
                     }
                 }
                 tx.execute("DELETE FROM media_files WHERE id = ?1", [id])?;
@@ -263,9 +274,9 @@ impl Db {
     /// When cleanup last completed successfully.
     pub fn last_successful(&self, job: &str) -> Result<Option<i64>> {
         Ok(self.conn.query_row(
-            "SELECT max(finished_at) FROM job_runs WHERE job = ?1 AND outcome = 'ok'",
+            "SELECT max(finished_at) AS at FROM job_runs WHERE job = ?1 AND outcome = 'ok'",
             [job],
-            |r| r.get(0),
+            |r| r.get("at"),
         )?)
     }
 
@@ -288,7 +299,7 @@ impl Db {
                     .execute("VACUUM INTO ?1", [path.to_string_lossy()])
                 {
                     let _ = std::fs::remove_file(path);
-                    return Err(err).with_context(|| format!("VACUUM INTO {}", path.display()));
+                    return Err(err).doing(|| format!("VACUUM INTO {}", path.display()));
                 }
             }
             None => self.conn.execute_batch("VACUUM")?,
@@ -330,7 +341,7 @@ mod tests {
         assert!(!dir.path().join("media/alone.jpg").exists());
         let left: i64 = db
             .conn
-            .query_row("SELECT count(*) FROM media_files", [], |r| r.get(0))
+            .query_row("SELECT count(*) AS n FROM media_files", [], |r| r.get("n"))
             .unwrap();
         assert_eq!(left, 1);
     }

@@ -1,6 +1,6 @@
 //! `media_files`: one row per media message, and the download queue over them.
 
-use anyhow::Result;
+use crate::Result;
 use rusqlite::{OptionalExtension, Row, Transaction, params};
 use serde::Serialize;
 
@@ -48,31 +48,49 @@ pub(super) const COLUMNS: &str =
      caption, file_name, download_state, local_path, attempts, last_error, download,
      remote, transcript_state, transcript_attempts, view_once, created_at";
 
-pub(super) fn media_row(r: &Row<'_>) -> rusqlite::Result<MediaRow> {
-    let download: Option<String> = r.get(13)?;
-    Ok(MediaRow {
-        id: r.get(0)?,
-        chat_jid: r.get(1)?,
-        message_id: r.get(2)?,
-        media_type: r.get(3)?,
-        mimetype: r.get(4)?,
-        size_bytes: r.get(5)?,
-        sha256: r.get(6)?,
-        caption: r.get(7)?,
-        file_name: r.get(8)?,
-        download_state: parsed(r, "download_state")?,
-        local_path: r.get(10)?,
-        attempts: r.get(11)?,
-        last_error: r.get(12)?,
-        download: download.and_then(|d| serde_json::from_str(&d).ok()),
-        remote: r
-            .get::<_, Option<String>>(14)?
-            .and_then(|d| serde_json::from_str(&d).ok()),
-        transcript_state: r.get(15)?,
-        transcript_attempts: r.get(16)?,
-        view_once: r.get(17)?,
-        created_at: r.get(18)?,
-    })
+impl MediaRow {
+    pub(super) fn from_row(r: &Row<'_>) -> rusqlite::Result<Self> {
+        Ok(MediaRow {
+            id: r.get("id")?,
+            chat_jid: r.get("chat_jid")?,
+            message_id: r.get("message_id")?,
+            media_type: r.get("media_type")?,
+            mimetype: r.get("mimetype")?,
+            size_bytes: r.get("size_bytes")?,
+            sha256: r.get("sha256")?,
+            caption: r.get("caption")?,
+            file_name: r.get("file_name")?,
+            download_state: parsed(r, "download_state")?,
+            local_path: r.get("local_path")?,
+            attempts: r.get("attempts")?,
+            last_error: r.get("last_error")?,
+            download: from_json(r, "download")?,
+            remote: from_json(r, "remote")?,
+            transcript_state: r.get("transcript_state")?,
+            transcript_attempts: r.get("transcript_attempts")?,
+            view_once: r.get("view_once")?,
+            created_at: r.get("created_at")?,
+        })
+    }
+}
+
+/// A column that holds a value as JSON, or NULL; what no longer parses is read as
+/// missing (the row stays usable without it).
+fn from_json<T: serde::de::DeserializeOwned>(
+    r: &Row<'_>,
+    name: &str,
+) -> rusqlite::Result<Option<T>> {
+    Ok(r.get::<_, Option<String>>(name)?
+        .and_then(|text| serde_json::from_str(&text).ok()))
+}
+
+/// A column that holds a value as JSON; a value that cannot be written is a failed
+/// conversion to SQL.
+fn json<T: serde::Serialize>(value: Option<&T>) -> rusqlite::Result<Option<String>> {
+    value
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
 }
 
 /// Inside an ingest: a row for every media message of the batch (once per message).
@@ -86,16 +104,8 @@ pub(super) fn record(tx: &Transaction<'_>, batch: &[NewMessage], now: i64) -> Re
     )?;
     for m in batch {
         let Some(media) = &m.media else { continue };
-        let download = media
-            .download
-            .as_ref()
-            .map(serde_json::to_string)
-            .transpose()?;
-        let remote = media
-            .remote
-            .as_ref()
-            .map(serde_json::to_string)
-            .transpose()?;
+        let download = json(media.download.as_ref())?;
+        let remote = json(media.remote.as_ref())?;
         let state = if media.fetch && (download.is_some() || remote.is_some()) {
             "pending"
         } else {
@@ -133,7 +143,7 @@ impl Db {
                      ORDER BY id LIMIT 1"
                 ),
                 [now],
-                media_row,
+                MediaRow::from_row,
             )
             .optional()?)
     }
@@ -168,7 +178,7 @@ impl Db {
         let mut stmt = self.conn.prepare(&format!(
             "SELECT {COLUMNS} FROM media_files WHERE message_id = ?1 AND (?2 IS NULL OR chat_jid = ?2)"
         ))?;
-        let rows = stmt.query_map(params![message_id, chat], media_row)?;
+        let rows = stmt.query_map(params![message_id, chat], MediaRow::from_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
@@ -178,7 +188,7 @@ impl Db {
             .query_row(
                 &format!("SELECT {COLUMNS} FROM media_files WHERE id = ?1"),
                 [id],
-                media_row,
+                MediaRow::from_row,
             )
             .optional()?)
     }

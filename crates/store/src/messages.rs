@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use anyhow::Result;
+use crate::Result;
 use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::Db;
@@ -201,7 +201,7 @@ impl Db {
         self.in_write(|tx| {
             let known: Option<Option<String>> = tx
                 .query_row("SELECT lid FROM contacts WHERE jid = ?1", [phone_jid], |r| {
-                    r.get(0)
+                    r.get("lid")
                 })
                 .optional()?;
             if known.flatten().as_deref() == Some(lid) {
@@ -263,26 +263,18 @@ fn move_identity(tx: &Transaction, lid: &str, phone: &str, now: i64) -> Result<(
 impl Db {
     /// The phone-number JID of a LID where the mapping is known; other JIDs unchanged.
     pub fn canonical_jid(&self, jid: &str) -> Result<String> {
-        if !is_lid(jid) {
-            return Ok(jid.to_string());
-        }
-        Ok(self
-            .conn
-            .query_row("SELECT jid FROM contacts WHERE lid = ?1", [jid], |r| {
-                r.get(0)
-            })
-            .optional()?
-            .unwrap_or_else(|| jid.to_string()))
+        resolve_lid(&self.conn, jid)
     }
 }
 
-fn resolve_lid(tx: &Transaction, jid: &str) -> Result<String> {
+/// The phone-number JID of a LID where the mapping is known; other JIDs unchanged.
+fn resolve_lid(conn: &rusqlite::Connection, jid: &str) -> Result<String> {
     if !is_lid(jid) {
         return Ok(jid.to_string());
     }
-    Ok(tx
+    Ok(conn
         .query_row("SELECT jid FROM contacts WHERE lid = ?1", [jid], |r| {
-            r.get(0)
+            r.get("jid")
         })
         .optional()?
         .unwrap_or_else(|| jid.to_string()))
@@ -382,15 +374,15 @@ impl Db {
                 params![chat_jid, id],
                 |r| {
                     Ok(StoredRow {
-                        sender: r.get(0)?,
+                        sender: r.get("sender")?,
                         message_type: crate::columns::parsed(r, "message_type")?,
-                        content: r.get(2)?,
+                        content: r.get("content")?,
                         status: crate::columns::parsed(r, "status")?,
-                        quoted_id: r.get(4)?,
-                        mentions: r.get(5)?,
-                        wire_type: r.get(6)?,
-                        wire_raw: r.get(7)?,
-                        note: r.get(8)?,
+                        quoted_id: r.get("quoted_id")?,
+                        mentions: r.get("mentions")?,
+                        wire_type: r.get("wire_type")?,
+                        wire_raw: r.get("wire_raw")?,
+                        note: r.get("note")?,
                     })
                 },
             )
@@ -400,9 +392,9 @@ impl Db {
     /// How many messages a chat holds.
     pub fn count_in(&self, chat_jid: &str) -> Result<i64> {
         Ok(self.conn.query_row(
-            "SELECT count(*) FROM messages WHERE chat_jid = ?1",
+            "SELECT count(*) AS n FROM messages WHERE chat_jid = ?1",
             [chat_jid],
-            |r| r.get(0),
+            |r| r.get("n"),
         )?)
     }
 }

@@ -1,7 +1,7 @@
 //! The outbox: everything wabot sends, queued for the listener. A turn's answer
 //! (outbox rows, session memory, messages marked answered) commits as one transaction.
 
-use anyhow::Result;
+use crate::Result;
 use rusqlite::{OptionalExtension, params};
 
 use super::Db;
@@ -75,19 +75,19 @@ impl Db {
     /// Messages stored since `since` (Unix ms).
     pub fn messages_stored_since(&self, since: i64) -> Result<i64> {
         Ok(self.conn.query_row(
-            "SELECT count(*) FROM messages WHERE created_at >= ?1",
+            "SELECT count(*) AS n FROM messages WHERE created_at >= ?1",
             [since],
-            |r| r.get(0),
+            |r| r.get("n"),
         )?)
     }
 
     /// Replies queued for a chat since `since`, counted per answered turn.
     pub fn replies_since(&self, chat_jid: &str, since: i64) -> Result<i64> {
         Ok(self.conn.query_row(
-            "SELECT count(DISTINCT coalesce(reply_to_id, message_id)) FROM outbox
+            "SELECT count(DISTINCT coalesce(reply_to_id, message_id)) AS n FROM outbox
              WHERE chat_jid = ?1 AND created_at > ?2 AND kind = 'reply'",
             params![chat_jid, since],
-            |r| r.get(0),
+            |r| r.get("n"),
         )?)
     }
 
@@ -177,7 +177,7 @@ impl Db {
              SELECT push_name FROM contacts WHERE jid = ?1 AND push_name IS NOT NULL
              LIMIT 1",
         )?;
-        Ok(stmt.query_row([jid], |r| r.get(0)).optional()?)
+        Ok(stmt.query_row([jid], |r| r.get("name")).optional()?)
     }
 
     /// Chats and contacts whose name is `name` (case-insensitive): `(jid, name)`.
@@ -188,7 +188,7 @@ impl Db {
              SELECT jid, push_name FROM contacts WHERE push_name = ?1 COLLATE NOCASE",
         )?;
         let rows = stmt
-            .query_map([name], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .query_map([name], |r| Ok((r.get("jid")?, r.get("name")?)))?
             .collect::<rusqlite::Result<_>>()?;
         Ok(rows)
     }
@@ -244,7 +244,7 @@ impl Db {
                 .query_row(
                     "UPDATE outbox SET provider_id = ?2 WHERE id = ?1 RETURNING message_id",
                     params![id, provider_id],
-                    |r| r.get(0),
+                    |r| r.get("message_id"),
                 )
                 .optional()?;
             match message_id {
@@ -294,7 +294,7 @@ impl Db {
                         OR (?2 IS NOT NULL AND message_id = ?2)
                      ORDER BY provider_id IS ?1 DESC LIMIT 1",
                     params![update.provider_id, update.own_id],
-                    |r| r.get(0),
+                    |r| r.get("message_id"),
                 )
                 .optional()?;
             let Some(message_id) = message_id else {
@@ -373,22 +373,22 @@ const ROW_COLUMNS: &str = "id, message_id, chat_jid, content, status, kind, atte
 
 fn outbox_row(r: &rusqlite::Row) -> rusqlite::Result<OutboxRow> {
     Ok(OutboxRow {
-        id: r.get(0)?,
-        message_id: r.get(1)?,
-        chat_jid: r.get(2)?,
-        content: r.get(3)?,
+        id: r.get("id")?,
+        message_id: r.get("message_id")?,
+        chat_jid: r.get("chat_jid")?,
+        content: r.get("content")?,
         status: parsed(r, "status")?,
         kind: parsed(r, "kind")?,
-        attempts: r.get(6)?,
-        last_error: r.get(7)?,
-        reply_to_id: r.get(8)?,
-        created_at: r.get(9)?,
-        sent_at: r.get(10)?,
-        written_at: r.get(11)?,
-        delivered_at: r.get(12)?,
-        read_at: r.get(13)?,
-        provider_id: r.get(14)?,
-        error_code: r.get(15)?,
+        attempts: r.get("attempts")?,
+        last_error: r.get("last_error")?,
+        reply_to_id: r.get("reply_to_id")?,
+        created_at: r.get("created_at")?,
+        sent_at: r.get("sent_at")?,
+        written_at: r.get("written_at")?,
+        delivered_at: r.get("delivered_at")?,
+        read_at: r.get("read_at")?,
+        provider_id: r.get("provider_id")?,
+        error_code: r.get("error_code")?,
     })
 }
 

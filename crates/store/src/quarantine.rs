@@ -1,7 +1,7 @@
 //! What the linked device received but could not store as a message (the quarantine),
 //! and the poll secrets that make later votes readable.
 
-use anyhow::Result;
+use crate::Result;
 use rusqlite::{OptionalExtension, params};
 
 use super::Db;
@@ -45,12 +45,12 @@ impl Db {
         let rows = stmt
             .query_map([limit as i64], |r| {
                 Ok(Quarantined {
-                    chat_jid: r.get(0)?,
-                    message_id: r.get(1)?,
-                    reason: r.get(2)?,
-                    record: r.get(3)?,
-                    wire_raw: r.get(4)?,
-                    created_at: r.get(5)?,
+                    chat_jid: r.get("chat_jid")?,
+                    message_id: r.get("message_id")?,
+                    reason: r.get("reason")?,
+                    record: r.get("record")?,
+                    wire_raw: r.get("wire_raw")?,
+                    created_at: r.get("created_at")?,
                 })
             })?
             .collect::<rusqlite::Result<_>>()?;
@@ -60,7 +60,7 @@ impl Db {
     pub fn quarantine_count(&self) -> Result<i64> {
         Ok(self
             .conn
-            .query_row("SELECT count(*) FROM quarantine", [], |r| r.get(0))?)
+            .query_row("SELECT count(*) AS n FROM quarantine", [], |r| r.get("n"))?)
     }
 
     /// Remembers a poll's secret (the first one seen wins: a poll never changes it).
@@ -89,9 +89,9 @@ impl Db {
                 [message_id],
                 |r| {
                     Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, Vec<u8>>(1)?,
-                        r.get::<_, String>(2)?,
+                        r.get::<_, String>("creator_jid")?,
+                        r.get::<_, Vec<u8>>("secret")?,
+                        r.get::<_, String>("options")?,
                     ))
                 },
             )

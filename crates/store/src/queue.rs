@@ -1,7 +1,7 @@
 //! The agent's queue: pending messages are claimed per chat with a lease, and every
 //! outcome (answered, retried later, failed, skipped) is one transaction.
 
-use anyhow::Result;
+use crate::Result;
 use rusqlite::{Transaction, named_params, params};
 
 use super::Db;
@@ -87,7 +87,7 @@ impl Db {
             )?;
             stmt.query_map(
                 named_params! {":now": req.now, ":batch": req.batch as i64},
-                |r| r.get(0),
+                |r| r.get("chat_jid"),
             )?
             .collect::<rusqlite::Result<_>>()?
         };
@@ -100,8 +100,8 @@ impl Db {
             let mut attempts = 0;
             let mut messages: Vec<QueuedMessage> = stmt
                 .query_map(params![req.token, req.lease_until, chat_jid], |r| {
-                    attempts = attempts.max(r.get::<_, i64>(6)?);
-                    queued(r)
+                    attempts = attempts.max(r.get::<_, i64>("attempts")?);
+                    QueuedMessage::from_row(r)
                 })?
                 .collect::<rusqlite::Result<_>>()?;
             messages.sort_by(|a, b| (a.timestamp, &a.id).cmp(&(b.timestamp, &b.id)));
@@ -201,7 +201,7 @@ impl Db {
         let mut rows: Vec<QueuedMessage> = stmt
             .query_map(
                 params![chat_jid, before, window, limit as i64, not_mentioned],
-                queued,
+                QueuedMessage::from_row,
             )?
             .collect::<rusqlite::Result<_>>()?;
         rows.reverse();
@@ -211,23 +211,25 @@ impl Db {
     /// Whether anything at all is pending: the fast path of a cron run with nothing to do.
     pub fn has_pending(&self) -> Result<bool> {
         Ok(self.conn.query_row(
-            "SELECT EXISTS (SELECT 1 FROM messages WHERE status = 'pending')",
+            "SELECT EXISTS (SELECT 1 FROM messages WHERE status = 'pending') AS pending",
             [],
-            |r| r.get(0),
+            |r| r.get("pending"),
         )?)
     }
 }
 
-/// A message from the columns `id, sender, push_name, content, timestamp, mentions`.
-fn queued(r: &rusqlite::Row) -> rusqlite::Result<QueuedMessage> {
-    Ok(QueuedMessage {
-        id: r.get(0)?,
-        sender: r.get(1)?,
-        push_name: r.get(2)?,
-        content: r.get(3)?,
-        timestamp: r.get(4)?,
-        mentions: super::mentions(r.get(5)?),
-    })
+impl QueuedMessage {
+    /// A message from the columns `id, sender, push_name, content, timestamp, mentions`.
+    fn from_row(r: &rusqlite::Row) -> rusqlite::Result<Self> {
+        Ok(QueuedMessage {
+            id: r.get("id")?,
+            sender: r.get("sender")?,
+            push_name: r.get("push_name")?,
+            content: r.get("content")?,
+            timestamp: r.get("timestamp")?,
+            mentions: super::mentions(r.get("mentions")?),
+        })
+    }
 }
 
 /// Marks pending messages that must never be answered as skipped, with the reason: the
@@ -322,7 +324,7 @@ mod tests {
                 .query_row(
                     "SELECT skip_reason FROM messages WHERE chat_jid = ?1 AND id = ?2",
                     params![m.chat_jid, m.id],
-                    |r| r.get(0),
+                    |r| r.get("skip_reason"),
                 )
                 .unwrap();
             assert_eq!(

@@ -11,12 +11,12 @@
 
 use std::collections::HashMap;
 
-use anyhow::Result;
+use crate::Result;
 use rusqlite::params;
 use serde::Serialize;
 
 use super::Db;
-use crate::error::{self, Kind};
+use crate::error::Error;
 
 /// How many of the newest matches `--rank` ranks by default.
 pub const RANK_AMONG: usize = 1_000;
@@ -97,7 +97,7 @@ impl Db {
         .map_err(|e| malformed(query, e))?;
         let mut hydrate = self.conn.prepare_cached(
             "SELECT m.chat_jid, m.id, m.sender, m.timestamp, m.content, m.is_from_me,
-                    snippet(messages_fts, -1, '[', ']', '…', 16), m.transcript
+                    snippet(messages_fts, -1, '[', ']', '…', 16) AS snippet, m.transcript
              FROM messages_fts CROSS JOIN messages m ON m.pk = messages_fts.rowid
              WHERE messages_fts MATCH ?1 AND messages_fts.rowid = ?2",
         )?;
@@ -105,14 +105,14 @@ impl Db {
         for f in found {
             hits.push(hydrate.query_row(params![query, f.pk], |r| {
                 Ok(Hit {
-                    chat_jid: r.get(0)?,
-                    id: r.get(1)?,
-                    sender: r.get(2)?,
-                    timestamp: r.get(3)?,
-                    content: r.get(4)?,
-                    is_from_me: r.get(5)?,
-                    snippet: r.get(6)?,
-                    transcript: r.get(7)?,
+                    chat_jid: r.get("chat_jid")?,
+                    id: r.get("id")?,
+                    sender: r.get("sender")?,
+                    timestamp: r.get("timestamp")?,
+                    content: r.get("content")?,
+                    is_from_me: r.get("is_from_me")?,
+                    snippet: r.get("snippet")?,
+                    transcript: r.get("transcript")?,
                 })
             })?);
         }
@@ -153,8 +153,8 @@ impl Db {
                     ],
                     |r| {
                         Ok(Found {
-                            pk: r.get(0)?,
-                            timestamp: r.get(1)?,
+                            pk: r.get("pk")?,
+                            timestamp: r.get("timestamp")?,
                         })
                     },
                 )?
@@ -212,9 +212,9 @@ impl Db {
                 ],
                 |r| {
                     Ok((
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, i64>(1)?,
-                        r.get::<_, String>(2)?,
+                        r.get::<_, i64>("pk")?,
+                        r.get::<_, i64>("timestamp")?,
+                        r.get::<_, String>("sender")?,
                     ))
                 },
             )?
@@ -239,9 +239,9 @@ impl Db {
     /// counts at most `cap`).
     fn fewer_matches_than(&self, query: &str, cap: i64) -> rusqlite::Result<bool> {
         let n: i64 = self.conn.prepare_cached(
-            "SELECT count(*) FROM (SELECT 1 FROM messages_fts WHERE messages_fts MATCH ?1 LIMIT ?2)",
+            "SELECT count(*) AS n FROM (SELECT 1 FROM messages_fts WHERE messages_fts MATCH ?1 LIMIT ?2)",
         )?
-        .query_row(params![query, cap], |r| r.get(0))?;
+        .query_row(params![query, cap], |r| r.get("n"))?;
         Ok(n < cap)
     }
 
@@ -259,12 +259,12 @@ impl Db {
             SCOPE_ALL
         };
         let mut edge = self.conn.prepare_cached(&format!(
-            "SELECT min(timestamp), count(*) FROM
+            "SELECT min(timestamp) AS floor, count(*) AS n FROM
                  (SELECT timestamp FROM messages WHERE {scope} ORDER BY timestamp DESC LIMIT ?4)"
         ))?;
         let (floor, n): (Option<i64>, i64) = edge
             .query_row(params![chat, since, until, size], |r| {
-                Ok((r.get(0)?, r.get(1)?))
+                Ok((r.get("floor")?, r.get("n")?))
             })?;
         let Some(floor) = floor else {
             // Nothing in scope: an empty range, which still has the query checked.
@@ -278,10 +278,11 @@ impl Db {
         // The floor is within scope, so it replaces `since`: one lower bound, which the
         // planner uses for the index range (given two, it may pick the looser one).
         let mut range = self.conn.prepare_cached(&format!(
-            "SELECT min(pk), max(pk) FROM messages WHERE {scope}"
+            "SELECT min(pk) AS lo, max(pk) AS hi FROM messages WHERE {scope}"
         ))?;
-        let (lo, hi) =
-            range.query_row(params![chat, floor, until], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let (lo, hi) = range.query_row(params![chat, floor, until], |r| {
+            Ok((r.get("lo")?, r.get("hi")?))
+        })?;
         Ok(Window {
             floor,
             lo,
@@ -300,12 +301,12 @@ impl Db {
         };
         let wanted: HashMap<i64, Found> = newest.iter().map(|f| (f.pk, *f)).collect();
         let mut scores = self.conn.prepare_cached(
-            "SELECT rowid, bm25(messages_fts) FROM messages_fts
+            "SELECT rowid AS pk, bm25(messages_fts) AS score FROM messages_fts
              WHERE messages_fts MATCH ?1 AND rowid BETWEEN ?2 AND ?3",
         )?;
         let mut scored: Vec<(f64, Found)> = scores
             .query_map(params![query, lo, hi], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, f64>(1)?))
+                Ok((r.get::<_, i64>("pk")?, r.get::<_, f64>("score")?))
             })?
             .filter_map(|row| match row {
                 Ok((pk, score)) => wanted.get(&pk).map(|f| Ok((score, *f))),
@@ -324,16 +325,13 @@ impl Db {
 
 /// SQLite reports a bad FTS5 expression with a generic error code: that is the user's
 /// query, not a fault.
-fn malformed(query: &str, e: rusqlite::Error) -> anyhow::Error {
-    match e.sqlite_error_code() {
-        Some(rusqlite::ErrorCode::Unknown) | None => error::failure(
-            Kind::Usage,
-            format!(
-                "malformed search query {}: {e}",
-                error::bounded(&format!("{query:?}"), 120)
-            ),
-        ),
-        _ => e.into(),
+fn malformed(query: &str, source: rusqlite::Error) -> Error {
+    match source.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::Unknown) | None => Error::Query {
+            query: wabot_core::error::bounded(&format!("{query:?}"), 120),
+            source,
+        },
+        _ => source.into(),
     }
 }
 
@@ -403,7 +401,7 @@ mod tests {
             .unwrap();
         stmt.query_map(
             params![query, f.chat, f.sender, f.since, f.until, n as i64],
-            |r| r.get(0),
+            |r| r.get("pk"),
         )
         .unwrap()
         .collect::<rusqlite::Result<_>>()
@@ -422,7 +420,7 @@ mod tests {
             )
             .unwrap();
         let all: Vec<i64> = stmt
-            .query_map(params![query], |r| r.get(0))
+            .query_map(params![query], |r| r.get("pk"))
             .unwrap()
             .collect::<rusqlite::Result<_>>()
             .unwrap();
@@ -439,7 +437,7 @@ mod tests {
                     .query_row(
                         "SELECT pk FROM messages WHERE chat_jid = ?1 AND id = ?2",
                         params![h.chat_jid, h.id],
-                        |r| r.get(0),
+                        |r| r.get("pk"),
                     )
                     .unwrap()
             })

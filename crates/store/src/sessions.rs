@@ -1,6 +1,6 @@
 //! Conversation memory rows (`chat_sessions`).
 
-use anyhow::Result;
+use crate::Result;
 use rusqlite::{OptionalExtension, params};
 
 use super::Db;
@@ -27,13 +27,13 @@ impl Db {
                 params![user_jid, chat_jid],
                 |r| {
                     Ok(SessionRow {
-                        id: r.get(0)?,
+                        id: r.get("id")?,
                         user_jid: user_jid.to_string(),
                         chat_jid: chat_jid.to_string(),
-                        context: r.get(1)?,
-                        created_at: r.get(2)?,
-                        expires_at: r.get(3)?,
-                        last_activity: r.get(4)?,
+                        context: r.get("context")?,
+                        created_at: r.get("created_at")?,
+                        expires_at: r.get("expires_at")?,
+                        last_activity: r.get("last_activity")?,
                     })
                 },
             )

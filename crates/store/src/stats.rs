@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use anyhow::Result;
+use crate::Result;
 use rusqlite::OptionalExtension;
 use serde::Serialize;
 
@@ -160,50 +160,53 @@ impl Db {
         let conn = &self.conn;
         // From the counts the triggers keep (migration 0009): no scan of the archive.
         let messages = conn.query_row(
-            "SELECT coalesce(sum(messages), 0),
-                    coalesce(sum(messages) FILTER (WHERE is_from_me = 0), 0),
-                    coalesce(sum(messages) FILTER (WHERE is_from_me = 1), 0),
-                    coalesce(sum(messages) FILTER (WHERE status = 'pending'), 0),
-                    coalesce(sum(messages) FILTER (WHERE status = 'answered'), 0),
-                    coalesce(sum(messages) FILTER (WHERE status = 'failed'), 0)
+            "SELECT coalesce(sum(messages), 0) AS total,
+                    coalesce(sum(messages) FILTER (WHERE is_from_me = 0), 0) AS inbound,
+                    coalesce(sum(messages) FILTER (WHERE is_from_me = 1), 0) AS outbound,
+                    coalesce(sum(messages) FILTER (WHERE status = 'pending'), 0) AS pending,
+                    coalesce(sum(messages) FILTER (WHERE status = 'answered'), 0) AS answered,
+                    coalesce(sum(messages) FILTER (WHERE status = 'failed'), 0) AS failed
              FROM message_counts",
             [],
             |r| {
                 Ok(MessageCounts {
-                    total: r.get(0)?,
-                    inbound: r.get(1)?,
-                    outbound: r.get(2)?,
-                    pending: r.get(3)?,
-                    answered: r.get(4)?,
-                    failed: r.get(5)?,
+                    total: r.get("total")?,
+                    inbound: r.get("inbound")?,
+                    outbound: r.get("outbound")?,
+                    pending: r.get("pending")?,
+                    answered: r.get("answered")?,
+                    failed: r.get("failed")?,
                 })
             },
         )?;
-        let count = |sql: &str| -> Result<i64> { Ok(conn.query_row(sql, [], |r| r.get(0))?) };
+        let count = |sql: &str| -> Result<i64> { Ok(conn.query_row(sql, [], |r| r.get("n"))?) };
         let outbox = conn.query_row(
-            "SELECT coalesce(sum(status = 'pending'), 0), coalesce(sum(status = 'sent'), 0),
-                    coalesce(sum(status = 'failed'), 0), coalesce(sum(status = 'written'), 0),
+            "SELECT coalesce(sum(status = 'pending'), 0) AS pending,
+                    coalesce(sum(status = 'sent'), 0) AS sent,
+                    coalesce(sum(status = 'failed'), 0) AS failed,
+                    coalesce(sum(status = 'written'), 0) AS written,
                     coalesce(sum(status = 'failed' AND error_code IN ('63016', '131047')), 0)
+                        AS outside_window
              FROM outbox",
             [],
             |r| {
                 Ok(OutboxCounts {
-                    pending: r.get(0)?,
-                    sent: r.get(1)?,
-                    failed: r.get(2)?,
-                    written: r.get(3)?,
-                    outside_window: r.get(4)?,
+                    pending: r.get("pending")?,
+                    sent: r.get("sent")?,
+                    failed: r.get("failed")?,
+                    written: r.get("written")?,
+                    outside_window: r.get("outside_window")?,
                     recent_failures: Vec::new(),
                 })
             },
         )?;
         let active_sessions = conn.query_row(
-            "SELECT count(*) FROM chat_sessions WHERE expires_at > ?1",
+            "SELECT count(*) AS n FROM chat_sessions WHERE expires_at > ?1",
             [clock::now_ms()],
-            |r| r.get(0),
+            |r| r.get("n"),
         )?;
         let mut top = conn.prepare(
-            "SELECT m.chat_jid, c.name, m.n
+            "SELECT m.chat_jid, c.name, m.n AS messages
              FROM (SELECT chat_jid, sum(messages) AS n FROM message_counts GROUP BY chat_jid
                    HAVING n > 0 ORDER BY n DESC, chat_jid LIMIT ?1) AS m
              LEFT JOIN chats AS c ON c.jid = m.chat_jid
@@ -212,9 +215,9 @@ impl Db {
         let top_chats = top
             .query_map([TOP_CHATS], |r| {
                 Ok(ChatCount {
-                    chat_jid: r.get(0)?,
-                    name: r.get(1)?,
-                    messages: r.get(2)?,
+                    chat_jid: r.get("chat_jid")?,
+                    name: r.get("name")?,
+                    messages: r.get("messages")?,
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -224,15 +227,18 @@ impl Db {
         };
         Ok(Stats {
             messages,
-            chats: count("SELECT count(*) FROM chats")?,
-            contacts: count("SELECT count(*) FROM contacts")?,
+            chats: count("SELECT count(*) AS n FROM chats")?,
+            contacts: count("SELECT count(*) AS n FROM contacts")?,
             sessions: SessionCounts {
                 active: active_sessions,
             },
             outbox,
             database: self.files()?,
-            last_message_at: conn
-                .query_row("SELECT max(last_activity) FROM chats", [], |r| r.get(0))?,
+            last_message_at: conn.query_row(
+                "SELECT max(last_activity) AS at FROM chats",
+                [],
+                |r| r.get("at"),
+            )?,
             top_chats,
             quarantined: self.quarantine_count()?,
             transcripts: self.transcript_counts()?,
@@ -250,7 +256,8 @@ impl Db {
     /// Calls since `since`, the ones cleanup folded into days included (by whole UTC day).
     fn llm_usage_since(&self, since: i64) -> Result<UsageFigures> {
         Ok(self.conn.query_row(
-            "SELECT coalesce(sum(calls), 0), coalesce(sum(i), 0), coalesce(sum(o), 0), sum(cost)
+            "SELECT coalesce(sum(calls), 0) AS calls, coalesce(sum(i), 0) AS input_tokens,
+                    coalesce(sum(o), 0) AS output_tokens, sum(cost) AS cost_usd
              FROM (SELECT count(*) AS calls, sum(prompt_tokens) AS i,
                           sum(completion_tokens) AS o, sum(cost) AS cost
                    FROM llm_calls WHERE created_at >= ?1
@@ -260,10 +267,10 @@ impl Db {
             [since],
             |r| {
                 Ok(UsageFigures {
-                    calls: r.get(0)?,
-                    input_tokens: r.get(1)?,
-                    output_tokens: r.get(2)?,
-                    cost_usd: r.get(3)?,
+                    calls: r.get("calls")?,
+                    input_tokens: r.get("input_tokens")?,
+                    output_tokens: r.get("output_tokens")?,
+                    cost_usd: r.get("cost_usd")?,
                 })
             },
         )?)
@@ -277,11 +284,11 @@ impl Db {
         let rows = stmt
             .query_map([], |r| {
                 Ok(OutboxFailure {
-                    id: r.get(0)?,
-                    chat_jid: r.get(1)?,
-                    kind: r.get(2)?,
-                    last_error: r.get(3)?,
-                    updated_at: r.get(4)?,
+                    id: r.get("id")?,
+                    chat_jid: r.get("chat_jid")?,
+                    kind: r.get("kind")?,
+                    last_error: r.get("last_error")?,
+                    updated_at: r.get("updated_at")?,
                 })
             })?
             .collect::<rusqlite::Result<_>>()?;
@@ -310,19 +317,19 @@ impl Db {
     fn sync_summary(&self) -> Result<SyncSummary> {
         let mut stmt = self
             .conn
-            .prepare("SELECT state, count(*) FROM sync_checkpoints GROUP BY state")?;
+            .prepare("SELECT state, count(*) AS n FROM sync_checkpoints GROUP BY state")?;
         let checkpoints = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .query_map([], |r| Ok((r.get("state")?, r.get("n")?)))?
             .collect::<rusqlite::Result<_>>()?;
         Ok(self.conn.query_row(
             "SELECT is_syncing, is_latest, last_sync_time, messages_synced FROM sync_status WHERE id = 1",
             [],
             |r| {
                 Ok(SyncSummary {
-                    is_syncing: r.get(0)?,
-                    is_latest: r.get(1)?,
-                    last_sync_time: r.get(2)?,
-                    messages_synced: r.get(3)?,
+                    is_syncing: r.get("is_syncing")?,
+                    is_latest: r.get("is_latest")?,
+                    last_sync_time: r.get("last_sync_time")?,
+                    messages_synced: r.get("messages_synced")?,
                     checkpoints,
                 })
             },
@@ -338,12 +345,12 @@ impl Db {
         for job in JOBS {
             let last = stmt
                 .query_row([job], |r| {
-                    let summary: Option<String> = r.get(3)?;
+                    let summary: Option<String> = r.get("summary")?;
                     Ok(JobSummary {
-                        started_at: r.get(0)?,
-                        finished_at: r.get(1)?,
+                        started_at: r.get("started_at")?,
+                        finished_at: r.get("finished_at")?,
                         outcome: r
-                            .get::<_, Option<String>>(2)?
+                            .get::<_, Option<String>>("outcome")?
                             .unwrap_or_else(|| "unfinished".into()),
                         summary: summary.and_then(|s| serde_json::from_str(&s).ok()),
                     })
@@ -364,9 +371,7 @@ impl Db {
             path: self.path.display().to_string(),
             size_bytes: size(""),
             wal_bytes: size("-wal"),
-            schema_version: self
-                .conn
-                .query_row("PRAGMA user_version", [], |r| r.get(0))?,
+            schema_version: self.user_version()?,
         })
     }
 }
@@ -379,12 +384,24 @@ mod tests {
     fn counted(db: &Db) -> [i64; 6] {
         db.conn
             .query_row(
-                "SELECT count(*), coalesce(sum(is_from_me = 0), 0), coalesce(sum(is_from_me = 1), 0),
-                        coalesce(sum(status = 'pending'), 0), coalesce(sum(status = 'answered'), 0),
-                        coalesce(sum(status = 'failed'), 0)
+                "SELECT count(*) AS total, coalesce(sum(is_from_me = 0), 0) AS inbound,
+                        coalesce(sum(is_from_me = 1), 0) AS outbound,
+                        coalesce(sum(status = 'pending'), 0) AS pending,
+                        coalesce(sum(status = 'answered'), 0) AS answered,
+                        coalesce(sum(status = 'failed'), 0) AS failed
                  FROM messages",
                 [],
-                |r| Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?]),
+                |r| {
+                    let n = |name: &str| r.get::<_, i64>(name);
+                    Ok([
+                        n("total")?,
+                        n("inbound")?,
+                        n("outbound")?,
+                        n("pending")?,
+                        n("answered")?,
+                        n("failed")?,
+                    ])
+                },
             )
             .unwrap()
     }

@@ -1,14 +1,14 @@
 //! History sync state: per-chat checkpoints, requests to the listener, and the global
 //! status row. Checkpoints change only through [`State::after`].
 
-use anyhow::Result;
+use crate::Result;
 use rusqlite::{OptionalExtension, Row, Transaction, params};
 use serde::Serialize;
 
 use super::Db;
 use crate::checkpoint::{State, Step};
 use crate::clock;
-use crate::error::{self, Kind};
+use crate::error::Error;
 pub use wabot_core::history::Cursor;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -70,29 +70,35 @@ const COLUMNS: &str =
     "chat_jid, state, cursor_id, cursor_timestamp, cursor_from_me, messages_synced,
      max_messages, progress_percent, error_message, created_at, updated_at, completed_at";
 
-fn checkpoint(row: &Row<'_>) -> rusqlite::Result<Checkpoint> {
-    let state: String = row.get(1)?;
-    let cursor = match (row.get(2)?, row.get(3)?, row.get(4)?) {
-        (Some(id), Some(timestamp_ms), Some(from_me)) => Some(Cursor {
-            id,
-            timestamp_ms,
-            from_me,
-        }),
-        _ => None,
-    };
-    Ok(Checkpoint {
-        chat_jid: row.get(0)?,
-        // The table's CHECK constraint admits exactly the names State knows.
-        state: State::parse(&state).unwrap_or(State::Failed),
-        cursor,
-        messages_synced: row.get(5)?,
-        max_messages: row.get(6)?,
-        progress_percent: row.get(7)?,
-        error_message: row.get(8)?,
-        created_at: row.get(9)?,
-        updated_at: row.get(10)?,
-        completed_at: row.get(11)?,
-    })
+impl Checkpoint {
+    fn from_row(row: &Row<'_>) -> rusqlite::Result<Self> {
+        let state: String = row.get("state")?;
+        let cursor = match (
+            row.get("cursor_id")?,
+            row.get("cursor_timestamp")?,
+            row.get("cursor_from_me")?,
+        ) {
+            (Some(id), Some(timestamp_ms), Some(from_me)) => Some(Cursor {
+                id,
+                timestamp_ms,
+                from_me,
+            }),
+            _ => None,
+        };
+        Ok(Checkpoint {
+            chat_jid: row.get("chat_jid")?,
+            // The table's CHECK constraint admits exactly the names State knows.
+            state: State::parse(&state).unwrap_or(State::Failed),
+            cursor,
+            messages_synced: row.get("messages_synced")?,
+            max_messages: row.get("max_messages")?,
+            progress_percent: row.get("progress_percent")?,
+            error_message: row.get("error_message")?,
+            created_at: row.get("created_at")?,
+            updated_at: row.get("updated_at")?,
+            completed_at: row.get("completed_at")?,
+        })
+    }
 }
 
 fn load(tx: &Transaction<'_>, chat: &str) -> Result<Option<Checkpoint>> {
@@ -100,7 +106,7 @@ fn load(tx: &Transaction<'_>, chat: &str) -> Result<Option<Checkpoint>> {
         .query_row(
             &format!("SELECT {COLUMNS} FROM sync_checkpoints WHERE chat_jid = ?1"),
             [chat],
-            checkpoint,
+            Checkpoint::from_row,
         )
         .optional()?)
 }
@@ -114,9 +120,9 @@ fn anchor(tx: &Transaction<'_>, chat: &str) -> Result<Option<Cursor>> {
             [chat],
             |r| {
                 Ok(Cursor {
-                    id: r.get(0)?,
-                    timestamp_ms: r.get(1)?,
-                    from_me: r.get(2)?,
+                    id: r.get("id")?,
+                    timestamp_ms: r.get("timestamp")?,
+                    from_me: r.get("is_from_me")?,
                 })
             },
         )
@@ -124,15 +130,10 @@ fn anchor(tx: &Transaction<'_>, chat: &str) -> Result<Option<Cursor>> {
 }
 
 /// A chat without a stored message has nothing a sync could walk back from (exit 69).
-pub fn no_anchor(chat: &str) -> anyhow::Error {
-    error::failure(
-        Kind::Unavailable,
-        format!(
-            "{chat} has no stored message to walk back from: wait until one message of the \
-             chat arrives, or import an export of it \
-             (`wabot import --format whatsapp-export --chat {chat} FILE`)"
-        ),
-    )
+pub fn no_anchor(chat: &str) -> Error {
+    Error::NoAnchor {
+        chat: chat.to_string(),
+    }
 }
 
 fn step_name(step: Step) -> &'static str {
@@ -158,7 +159,7 @@ impl Db {
             .query_row(
                 &format!("SELECT {COLUMNS} FROM sync_checkpoints WHERE chat_jid = ?1"),
                 [chat],
-                checkpoint,
+                Checkpoint::from_row,
             )
             .optional()?)
     }
@@ -174,7 +175,7 @@ impl Db {
         let mut stmt = self.conn.prepare(&format!(
             "SELECT {COLUMNS} FROM sync_checkpoints ORDER BY chat_jid"
         ))?;
-        let rows = stmt.query_map([], checkpoint)?;
+        let rows = stmt.query_map([], Checkpoint::from_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
@@ -194,7 +195,10 @@ impl Db {
             let from = current.as_ref().map_or(State::NotStarted, |c| c.state);
             let to = from
                 .after(step)
-                .map_err(|refused| error::failure(Kind::Usage, format!("sync of {chat}: {refused}")))?;
+                .map_err(|refused| Error::Refused {
+                    chat: chat.to_string(),
+                    refused,
+                })?;
             match step {
                 Step::Start | Step::Restart => {
                     let Some(cursor) = anchor(tx, chat)? else {
@@ -245,7 +249,10 @@ impl Db {
                     )?;
                 }
             }
-            let stored = load(tx, chat)?.ok_or_else(|| anyhow::anyhow!("checkpoint vanished"))?;
+            let stored = load(tx, chat)?.ok_or_else(|| Error::NotFound {
+                what: "sync checkpoint",
+                key: chat.to_string(),
+            })?;
             Ok(stored)
         })
     }
@@ -296,7 +303,7 @@ impl Db {
             let chats: Vec<String> = {
                 let mut stmt = tx
                     .prepare("SELECT chat_jid FROM sync_checkpoints WHERE state = 'in_progress'")?;
-                stmt.query_map([], |r| r.get(0))?
+                stmt.query_map([], |r| r.get("chat_jid"))?
                     .collect::<rusqlite::Result<_>>()?
             };
             tx.execute(
@@ -346,12 +353,12 @@ impl Db {
                 [],
                 |r| {
                     Ok(SyncStatus {
-                        is_syncing: r.get(0)?,
-                        total_chats: r.get(1)?,
-                        completed_chats: r.get(2)?,
-                        messages_synced: r.get(3)?,
-                        last_sync_time: r.get(4)?,
-                        is_latest: r.get(5)?,
+                        is_syncing: r.get("is_syncing")?,
+                        total_chats: r.get("total_chats")?,
+                        completed_chats: r.get("completed_chats")?,
+                        messages_synced: r.get("messages_synced")?,
+                        last_sync_time: r.get("last_sync_time")?,
+                        is_latest: r.get("is_latest")?,
                     })
                 },
             )?;
@@ -393,10 +400,10 @@ impl Db {
                     [],
                     |r| {
                         Ok(Request {
-                            id: r.get(0)?,
-                            chat_jid: r.get(1)?,
-                            step: parse_step(&r.get::<_, String>(2)?),
-                            max_messages: r.get(3)?,
+                            id: r.get("id")?,
+                            chat_jid: r.get("chat_jid")?,
+                            step: parse_step(&r.get::<_, String>("action")?),
+                            max_messages: r.get("max_messages")?,
                         })
                     },
                 )
@@ -433,7 +440,7 @@ impl Db {
             .query_row(
                 "SELECT status, error FROM sync_requests WHERE id = ?1",
                 [id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| Ok((r.get("status")?, r.get("error")?)),
             )
             .optional()?;
         Ok(row.map(|(status, error)| match status.as_str() {
@@ -514,7 +521,7 @@ mod tests {
         let err = db
             .sync_transition("15550002222@s.whatsapp.net", Step::Start, None, None)
             .unwrap_err();
-        assert_eq!(crate::error::classified_exit_code(&err), Some(69));
+        assert_eq!(err.kind(), Some(wabot_core::error::Kind::Unavailable));
         assert!(err.to_string().contains("import"), "{err}");
         assert!(db.sync_checkpoints().unwrap().is_empty());
     }

@@ -1,12 +1,12 @@
 //! What a turn's media files say: voice-note transcripts (stored on the message, so the
 //! full-text index has them) and the bookkeeping of their transcription.
 
-use anyhow::Result;
+use crate::Result;
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
 use super::Db;
-use super::media::{COLUMNS, MediaRow, media_row};
+use super::media::{COLUMNS, MediaRow};
 use crate::clock;
 
 /// A media file together with what its message says about it.
@@ -37,14 +37,15 @@ pub struct TranscriptCounts {
     pub waiting: i64,
 }
 
-fn message_media(r: &rusqlite::Row<'_>) -> rusqlite::Result<MessageMedia> {
-    // The message's columns follow the media row's, however many those are.
-    let after = COLUMNS.split(',').count();
-    Ok(MessageMedia {
-        file: media_row(r)?,
-        content: r.get(after)?,
-        transcript: r.get(after + 1)?,
-    })
+impl MessageMedia {
+    /// A row of [`select`]: no media column shares a name with the message's two.
+    fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(MessageMedia {
+            file: MediaRow::from_row(r)?,
+            content: r.get("content")?,
+            transcript: r.get("transcript")?,
+        })
+    }
 }
 
 /// The media columns, then the message's content and transcript. The media rows lead
@@ -72,7 +73,7 @@ impl Db {
         ))?;
         let rows = stmt.query_map(
             params![chat_jid, serde_json::json!(ids).to_string()],
-            message_media,
+            MessageMedia::from_row,
         )?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
@@ -89,7 +90,7 @@ impl Db {
         ))?;
         let rows = stmt.query_map(
             params![filter.chat, filter.since, filter.limit as i64],
-            message_media,
+            MessageMedia::from_row,
         )?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
@@ -131,7 +132,7 @@ impl Db {
                              THEN 'failed' END
                      WHERE id = ?1 RETURNING transcript_state",
                     params![media_id, error, clock::now_ms(), final_, max_attempts],
-                    |r| r.get(0),
+                    |r| r.get("transcript_state"),
                 )
                 .optional()?
                 .flatten();
@@ -143,17 +144,17 @@ impl Db {
         Ok(self.conn.query_row(
             // Counted on the media rows, not the messages: `stats` must not scan the archive.
             "SELECT
-                 count(*) FILTER (WHERE transcript_state = 'done'),
-                 count(*) FILTER (WHERE transcript_state = 'failed'),
+                 count(*) FILTER (WHERE transcript_state = 'done') AS transcribed,
+                 count(*) FILTER (WHERE transcript_state = 'failed') AS failed,
                  count(*) FILTER (WHERE transcript_state IS NULL AND download_state = 'done'
-                     AND view_once = 0)
+                     AND view_once = 0) AS waiting
              FROM media_files WHERE media_type = 'audio'",
             [],
             |r| {
                 Ok(TranscriptCounts {
-                    transcribed: r.get(0)?,
-                    failed: r.get(1)?,
-                    waiting: r.get(2)?,
+                    transcribed: r.get("transcribed")?,
+                    failed: r.get("failed")?,
+                    waiting: r.get("waiting")?,
                 })
             },
         )?)

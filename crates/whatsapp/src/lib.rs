@@ -52,29 +52,6 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
-#[cfg(test)]
-mod tests {
-    use std::time::Duration;
-
-    #[test]
-    fn a_bounded_wait_works_from_a_thread_outside_the_runtime() {
-        let runtime = super::runtime().unwrap();
-        let handle = runtime.handle().clone();
-        let waited = std::thread::spawn(move || {
-            let quick = super::bounded(&handle, Duration::from_secs(5), async { 7 });
-            let slow = super::bounded(
-                &handle,
-                Duration::from_millis(10),
-                std::future::pending::<()>(),
-            );
-            (quick.ok(), slow.is_err())
-        })
-        .join()
-        .expect("no panic outside the runtime");
-        assert_eq!(waited, (Some(7), true));
-    }
-}
-
 /// Blocks on `future` for at most `limit`, from a thread outside the runtime (the
 /// drainer, the jobs thread, a job's main thread). The timer is made inside the
 /// runtime: `tokio::time::timeout` built outside it panics ("no reactor running").
@@ -96,5 +73,28 @@ async fn off_the_runtime(
     let done = tokio::task::spawn_blocking(work).await;
     if let Ok(Err(e)) | Err(e) = done.map_err(anyhow::Error::from) {
         log::warn!("{what}: {e:#}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    #[test]
+    fn a_bounded_wait_works_from_a_thread_outside_the_runtime() {
+        let runtime = super::runtime().unwrap();
+        let handle = runtime.handle().clone();
+        let waited = std::thread::spawn(move || {
+            let quick = super::bounded(&handle, Duration::from_secs(5), async { 7 });
+            let slow = super::bounded(
+                &handle,
+                Duration::from_millis(10),
+                std::future::pending::<()>(),
+            );
+            (quick.ok(), slow.is_err())
+        })
+        .join()
+        .expect("no panic outside the runtime");
+        assert_eq!(waited, (Some(7), true));
     }
 }

@@ -95,10 +95,10 @@ impl Sink for DbSink {
     }
 
     fn group_names(&self, subjects: Vec<(String, String)>) -> Result<()> {
-        self.db()?.name_groups(&subjects)
+        Ok(self.db()?.name_groups(&subjects)?)
     }
 
     fn record_standing(&self, change: Standing<'_>) -> Result<()> {
-        self.db()?.record_standing(change, clock::now_ms())
+        Ok(self.db()?.record_standing(change, clock::now_ms())?)
     }
 }
