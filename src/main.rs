@@ -1,25 +1,18 @@
 //! wabot: a self-hosted WhatsApp assistant driven the Unix way.
 
 mod agent;
-mod arrival;
-mod backups;
 mod chats;
 mod cli;
 mod commands;
 mod config;
-mod doctor;
 mod error;
-mod import;
 mod interrupt;
+mod jobs;
 mod lock;
 mod mcp;
-mod media;
-mod media_fetch;
 mod output;
 mod pipeline;
 mod sending;
-mod sync;
-mod transcripts;
 mod webhook;
 
 // The library crates under the names the binary's modules use (`crate::db`, `crate::jid`):
@@ -31,6 +24,10 @@ use wabot_core::{
 use wabot_llm as llm;
 use wabot_store::{self as db, files};
 use wabot_whatsapp as whatsapp;
+
+// The jobs and the arrival trigger under the short names the modules use.
+use jobs::{backups, doctor, import, media, media_fetch, sync, transcripts};
+use pipeline::arrival;
 
 use std::process::ExitCode;
 

@@ -5,6 +5,7 @@
 //! [`crate::outbox::Transport`]; the drain decides when a row goes and what a failure
 //! means, once for all of them.
 
+pub mod arrival;
 pub mod delivery;
 pub mod drain;
 pub mod history;
