@@ -1,16 +1,13 @@
 //! `wabot cleanup`: retention, run daily from cron.
 
-use std::fs::OpenOptions;
-use std::io::{BufWriter, Write};
-use std::os::unix::fs::OpenOptionsExt;
-
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde::Serialize;
 
 use super::{load_config, logged_job, open_db};
 use crate::cli::{CleanupArgs, Global};
 use crate::clock::{self, DAY_MS};
-use crate::db::{ArchivedMessage, CleanupCounts, Cutoffs, Db};
+use crate::db::{CleanupCounts, Cutoffs};
+use crate::jobs::cleanup::sweep;
 use crate::output;
 
 #[derive(Debug, Serialize)]
@@ -95,46 +92,4 @@ pub fn run(global: &Global, args: &CleanupArgs) -> Result<()> {
         }
     }
     Ok(())
-}
-
-fn sweep(
-    db: &mut Db,
-    cut: &Cutoffs,
-    archive: Option<&std::path::Path>,
-) -> Result<(CleanupCounts, usize)> {
-    let mut archived = 0;
-    let mut writer = match archive {
-        Some(path) => Some((
-            path,
-            BufWriter::new(
-                OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .mode(0o600)
-                    .open(path)
-                    .with_context(|| format!("opening archive {}", path.display()))?,
-            ),
-        )),
-        None => None,
-    };
-    let mut keep = |rows: &[ArchivedMessage]| -> Result<()> {
-        let Some((path, out)) = writer.as_mut() else {
-            return Ok(());
-        };
-        for row in rows {
-            serde_json::to_writer(&mut *out, row)?;
-            out.write_all(b"\n")?;
-        }
-        out.flush()?;
-        // The rows are deleted right after: they must be on disk first.
-        out.get_ref()
-            .sync_data()
-            .with_context(|| format!("syncing archive {}", path.display()))?;
-        archived += rows.len();
-        Ok(())
-    };
-    let messages = db.delete_old_messages(cut.before, &mut keep)?;
-    let mut counts = db.delete_old_records(cut)?;
-    counts.messages = messages;
-    Ok((counts, archived))
 }

@@ -7,13 +7,16 @@
 //! - [`import`]: chat exports and JSONL into the archive.
 //! - [`media`], [`media_fetch`]: downloads of received files, by whichever transport.
 //! - [`transcripts`]: voice notes to text.
-//! - [`backups`]: verified copies through SQLite's backup API.
+//! - [`backups`]: verified copies through SQLite's backup API; [`cleanup`]: retention.
+//! - [`vitality`]: the daily message that proves the listener delivers.
 //! - [`doctor`]: what is wrong with this installation, and how to fix it.
 
 pub mod backups;
+pub mod cleanup;
 pub mod doctor;
 pub mod import;
 pub mod media;
 pub mod media_fetch;
 pub mod sync;
 pub mod transcripts;
+pub mod vitality;
