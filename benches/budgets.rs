@@ -4,6 +4,9 @@
 //! `cargo bench --features bench --bench budgets [-- --check]`; WABOT_BENCH_MESSAGES sets
 //! the archive's size (default 200000; 1000000 is a decade of a busy account).
 
+#[path = "../tests/it/common/changes.rs"]
+#[allow(dead_code)]
+mod changes;
 #[path = "../tests/it/common/llm.rs"]
 #[allow(dead_code)]
 mod llm;

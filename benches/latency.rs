@@ -6,6 +6,9 @@
 //! `cargo bench --features bench --bench latency [-- --check]`; WABOT_BENCH_TURNS sets
 //! the number of turns (default 100).
 
+#[path = "../tests/it/common/changes.rs"]
+#[allow(dead_code)]
+mod changes;
 #[path = "../tests/it/common/llm.rs"]
 #[allow(dead_code)]
 mod llm;

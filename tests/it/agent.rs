@@ -4,7 +4,7 @@
 use crate::common;
 
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::Run;
 use common::bot::{ALICE, Bot, FAMILY};
@@ -390,11 +390,7 @@ fn a_run_killed_during_the_llm_call_is_answered_exactly_once_later() {
         .spawn()
         .unwrap();
     // Killed once the stand-in holds the call (it stalls 1.5 s before answering).
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while bot.llm.tagged("stall:1500x1") == 0 {
-        assert!(Instant::now() < deadline, "the LLM call never started");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    bot.llm.wait_tagged("stall:1500x1", 1);
     child.kill().unwrap();
     child.wait().unwrap();
     assert_eq!(

@@ -323,11 +323,7 @@ fn send_wait_returns_once_the_listener_sent_the_message() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while sandbox.sql::<i64>("SELECT count(*) FROM outbox") == 0 {
-        assert!(std::time::Instant::now() < deadline, "nothing was queued");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    sandbox.wait_for("the queued row", "SELECT count(*) FROM outbox");
     // The listener's part: the row went out.
     sandbox.exec("UPDATE outbox SET status = 'sent', sent_at = 1");
     let row = finished_json(child);

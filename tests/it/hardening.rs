@@ -4,7 +4,7 @@
 use crate::common;
 
 use std::os::unix::fs::PermissionsExt;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use common::bot::{ALICE, Bot};
 use common::llm::KEY;
@@ -223,11 +223,7 @@ fn case_07_a_run_that_lost_its_lease_does_not_call_the_llm_for_that_turn() {
 
 /// Waits until `n` LLM calls are held by the stand-in.
 fn held(bot: &Bot, n: usize) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while bot.llm.tagged("hold") < n {
-        assert!(Instant::now() < deadline, "{n} LLM calls were never held");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    bot.llm.wait_tagged("hold", n);
 }
 
 /// The JSON summary of a `process-once --json` that must succeed.

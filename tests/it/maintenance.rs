@@ -4,7 +4,6 @@ use crate::common;
 
 use std::fs::File;
 use std::process::Stdio;
-use std::time::{Duration, Instant};
 
 use common::{Sandbox, message_line};
 use serde_json::Value;
@@ -147,11 +146,10 @@ fn with_concurrent_import<T>(sandbox: &Sandbox, n: usize, during: impl FnOnce() 
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while sandbox.sql::<i64>("SELECT count(*) FROM messages WHERE id LIKE 'w%'") == 0 {
-        assert!(Instant::now() < deadline, "the writer never started");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    sandbox.wait_for(
+        "the writer's first rows",
+        "SELECT count(*) FROM messages WHERE id LIKE 'w%'",
+    );
     let result = during();
     assert!(
         writer.try_wait().unwrap().is_none(),

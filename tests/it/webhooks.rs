@@ -4,13 +4,12 @@
 
 use crate::common;
 
-use std::time::{Duration, Instant};
-
 use base64::Engine;
 use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{Value, json};
 
 use common::bot::{ALICE, Bot};
+use common::changes;
 use common::providers::{self, CLOUD_TOKEN, File, PHONE_NUMBER_ID, Provider, SID, TWILIO_TOKEN};
 use common::transcribe::{self, Mode, SPOKEN};
 
@@ -68,11 +67,12 @@ fn bot(transport: &str, provider: &Provider, edit: impl FnOnce(&mut Value)) -> (
 fn listen(bot: &Bot, port: u16) -> Listener {
     let child = bot.sandbox.spawn(&["listen"]);
     let url = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "the listener never bound {url}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    // It binds before its first heartbeat, so a write always follows the bind.
+    changes::until(
+        &format!("the listener on {url}"),
+        &[&bot.sandbox.changes()],
+        || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),
+    );
     Listener { child, url }
 }
 
@@ -134,12 +134,9 @@ fn post_cloud(l: &Listener, body: &Value, signature: Option<&str>) -> u16 {
     request.send(raw.as_bytes()).unwrap().status().as_u16()
 }
 
-fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+/// Waits until `done`, looking again whenever the database or the provider changed.
+fn wait_until(bot: &Bot, provider: &Provider, what: &str, done: impl FnMut() -> bool) {
+    changes::until(what, &[&bot.sandbox.changes(), &*provider.bell], done);
 }
 
 /// Proves the sender thread made a pass after the row in question was settled: a marker
@@ -149,7 +146,7 @@ fn after_a_drain_pass(bot: &Bot, provider: &Provider, to: &str) {
     let before = provider.seen.lock().unwrap().attempts;
     let queued = bot.sandbox.run(&["send", "--to", to, "marker"]);
     assert_eq!(queued.code(), 0, "{}", queued.stderr());
-    wait_until("the marker's send", || {
+    wait_until(bot, provider, "the marker's send", || {
         provider.seen.lock().unwrap().attempts > before
     });
 }
@@ -178,7 +175,7 @@ fn a_webhook_message_is_answered_on_arrival_without_any_cron_run() {
     let hello = inbound_twilio("SM00000000000000000000000000000009", "Are you there?");
     assert_eq!(post_twilio(&l, "/hooks/whatsapp", &hello, None), 200);
     // Nothing here runs process-once: only the listener's own run can answer.
-    wait_until("the reply sent through Twilio", || {
+    wait_until(&bot, &provider, "the reply sent through Twilio", || {
         provider
             .sends()
             .iter()
@@ -208,10 +205,10 @@ fn a_webhook_the_database_cannot_take_in_time_is_kept_on_disk_and_stored_later()
     assert_eq!(kept.len(), 1, "kept on disk while the database is busy");
     assert_eq!(bot.count("SELECT count(*) FROM messages"), 0);
     holder.execute_batch("ROLLBACK").unwrap();
-    wait_until("the kept request stored", || {
+    wait_until(&bot, &provider, "the kept request stored", || {
         bot.count("SELECT count(*) FROM messages WHERE id = 'SM00000000000000000000000000000042' AND status = 'pending'") == 1
     });
-    wait_until("the spool emptied", || {
+    wait_until(&bot, &provider, "the spool emptied", || {
         std::fs::read_dir(&spool).unwrap().count() == 0
     });
     assert_eq!(post_twilio(&l, "/hooks/whatsapp", &hello, None), 200);
@@ -238,14 +235,14 @@ fn twilio_signed_messages_are_stored_once_answered_and_tracked_by_status_callbac
     );
     let summary = bot.process_ok();
     assert_eq!(summary["answered"], 1, "{summary}");
-    wait_until("the reply sent through Twilio", || {
+    wait_until(&bot, &provider, "the reply sent through Twilio", || {
         !provider.sends().is_empty()
     });
     let sent = provider.sends()[0].clone();
     assert_eq!(sent["From"], providers::FROM);
     assert_eq!(sent["To"], "whatsapp:+15550001111");
     assert!(sent["Body"].as_str().unwrap().len() > 10, "{sent}");
-    wait_until("the row marked sent", || {
+    wait_until(&bot, &provider, "the row marked sent", || {
         bot.count("SELECT count(*) FROM outbox WHERE status = 'sent' AND provider_id LIKE 'SM%'")
             == 1
     });
@@ -398,7 +395,7 @@ fn twilio_media_is_fetched_with_the_account_credentials_into_the_media_store() {
         .sandbox
         .sql("SELECT content || '|' || message_type FROM messages");
     assert_eq!(content, "[image] look at this|image");
-    wait_until("the image downloaded", || {
+    wait_until(&bot, &provider, "the image downloaded", || {
         bot.count("SELECT count(*) FROM media_files WHERE download_state = 'done'") == 1
     });
     let path: String = bot.sandbox.sql("SELECT local_path FROM media_files");
@@ -423,7 +420,7 @@ fn twilio_window_refusal_reported_by_callback_is_final_and_shown_in_stats() {
     let hello = inbound_twilio("SM00000000000000000000000000000004", "Still there?");
     assert_eq!(post_twilio(&l, "/hooks/whatsapp", &hello, None), 200);
     bot.process_ok();
-    wait_until("the send", || !provider.sends().is_empty());
+    wait_until(&bot, &provider, "the send", || !provider.sends().is_empty());
     let sent = provider.sends()[0].clone();
     let path = sent["StatusCallback"]
         .as_str()
@@ -431,7 +428,7 @@ fn twilio_window_refusal_reported_by_callback_is_final_and_shown_in_stats() {
         .trim_start_matches("https://bot.example.com")
         .to_string();
     let sid = sent["sid"].as_str().unwrap().to_string();
-    wait_until("the row marked sent", || {
+    wait_until(&bot, &provider, "the row marked sent", || {
         bot.count("SELECT count(*) FROM outbox WHERE status = 'sent'") == 1
     });
     let failed = [
@@ -530,7 +527,7 @@ fn cloud_api_verifies_stores_answers_phone_and_username_users_and_records_the_wi
         1,
         "a user known only by a business-scoped id is a chat of its own"
     );
-    wait_until("the voice note downloaded", || {
+    wait_until(&bot, &provider, "the voice note downloaded", || {
         bot.count("SELECT count(*) FROM media_files WHERE download_state = 'done' AND local_path LIKE 'media/%.ogg'") == 1
     });
     let stored: String = bot.sandbox.sql("SELECT local_path FROM media_files");
@@ -538,7 +535,7 @@ fn cloud_api_verifies_stores_answers_phone_and_username_users_and_records_the_wi
         std::fs::read(bot.sandbox.path(&format!("store/{stored}"))).unwrap(),
         voice
     );
-    wait_until("read marks with typing", || {
+    wait_until(&bot, &provider, "read marks with typing", || {
         provider.seen.lock().unwrap().reads.len() == 4
     });
     assert!(
@@ -553,7 +550,7 @@ fn cloud_api_verifies_stores_answers_phone_and_username_users_and_records_the_wi
 
     let summary = bot.process_ok();
     assert_eq!(summary["answered"], 4, "{summary}");
-    wait_until("three replies taken, one refused", || {
+    wait_until(&bot, &provider, "three replies taken, one refused", || {
         bot.count("SELECT count(*) FROM outbox WHERE status IN ('sent', 'failed')") == 3
     });
     let sends = provider.sends();
@@ -627,8 +624,10 @@ fn a_send_whose_answer_was_lost_is_confirmed_by_its_status_and_not_sent_twice() 
         200
     );
     bot.process_ok();
-    wait_until("the send", || provider.seen.lock().unwrap().attempts == 1);
-    wait_until("the row left written", || {
+    wait_until(&bot, &provider, "the send", || {
+        provider.seen.lock().unwrap().attempts == 1
+    });
+    wait_until(&bot, &provider, "the row left written", || {
         bot.count("SELECT count(*) FROM outbox WHERE status = 'written' AND attempts = 1") == 1
     });
     let sent = provider.sends()[0].clone();
@@ -806,7 +805,7 @@ fn a_cloud_api_voice_note_is_downloaded_transcribed_and_answered_by_what_it_says
         post_cloud(&l, &cloud_payload(messages, json!([]), json!([])), None),
         200
     );
-    wait_until("the voice note downloaded", || {
+    wait_until(&bot, &provider, "the voice note downloaded", || {
         bot.count("SELECT count(*) FROM media_files WHERE download_state = 'done'") == 1
     });
 
@@ -817,9 +816,12 @@ fn a_cloud_api_voice_note_is_downloaded_transcribed_and_answered_by_what_it_says
     assert_eq!(sent[0].file, voice, "the file as WhatsApp sent it");
     let turn = bot.llm.conversation(0);
     assert_eq!(turn.last().unwrap().1, format!("[voice note] {SPOKEN}"));
-    wait_until("the reply sent through the Graph API", || {
-        provider.sends().iter().any(|s| s["to"] == "15550001111")
-    });
+    wait_until(
+        &bot,
+        &provider,
+        "the reply sent through the Graph API",
+        || provider.sends().iter().any(|s| s["to"] == "15550001111"),
+    );
 }
 
 fn chrono_now() -> i64 {

@@ -7,7 +7,7 @@ use std::fs::File;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{Run, Sandbox};
+use common::{Run, Sandbox, changes};
 
 #[test]
 fn listen_without_a_linked_device_exits_69_and_says_what_to_do() {
@@ -96,7 +96,6 @@ fn listen_heartbeats_while_offline_and_stops_cleanly_on_sigterm() {
     drop(device);
 
     let mut listener = offline(&["listen"]).spawn().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
     let beat = || -> Option<(bool, String)> {
         let conn = rusqlite::Connection::open(sandbox.db_path()).ok()?;
         conn.query_row("SELECT connected, state FROM listener_heartbeat", [], |r| {
@@ -104,9 +103,9 @@ fn listen_heartbeats_while_offline_and_stops_cleanly_on_sigterm() {
         })
         .ok()
     };
-    while beat().is_none() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    changes::until("the first heartbeat", &[&sandbox.changes()], || {
+        beat().is_some()
+    });
     assert_eq!(
         beat(),
         Some((false, "running".into())),
@@ -121,17 +120,18 @@ fn listen_heartbeats_while_offline_and_stops_cleanly_on_sigterm() {
         .status()
         .unwrap();
     assert!(term.success());
-    let stopping = Instant::now();
-    let status = loop {
-        if let Some(status) = listener.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            stopping.elapsed() < Duration::from_secs(6),
-            "still running 6 s after SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let exit = changes::Exit::of(&listener);
+    let mut status = None;
+    changes::within(
+        Duration::from_secs(6),
+        "the stop within 6 s of SIGTERM",
+        &[&exit],
+        || {
+            status = listener.try_wait().unwrap();
+            status.is_some()
+        },
+    );
+    let status = status.unwrap();
     assert_eq!(status.code(), Some(0));
     assert_eq!(beat().map(|b| b.1).as_deref(), Some("stopped"));
 }

@@ -28,6 +28,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use super::changes::{Bell, until};
+
 pub const KEY: &str = "pplx-test-key-0123456789";
 /// The cost the stand-in's Agent API reports for every answer, in USD.
 pub const AGENT_COST: f64 = 0.0061;
@@ -42,6 +44,8 @@ pub struct StandIn {
     pub url: String,
     state: Arc<Mutex<State>>,
     switches: Arc<Switches>,
+    /// Rung on every request it counts: what a test waiting for one blocks on.
+    bell: Arc<Bell>,
 }
 
 /// What a test switches on while the stand-in runs.
@@ -92,18 +96,24 @@ impl StandIn {
         let port = server.server_addr().to_ip().expect("ip address").port();
         let state = Arc::new(Mutex::new(State::default()));
         let switches = Arc::new(Switches::default());
-        let (shared, switched) = (Arc::clone(&state), Arc::clone(&switches));
+        let bell = Arc::new(Bell::new());
+        let (shared, switched, rung) =
+            (Arc::clone(&state), Arc::clone(&switches), Arc::clone(&bell));
         thread::spawn(move || {
             for request in server.incoming_requests() {
-                let state = Arc::clone(&shared);
-                let switches = Arc::clone(&switched);
-                thread::spawn(move || handle(request, &state, &switches, delay));
+                let (state, switches, bell) = (
+                    Arc::clone(&shared),
+                    Arc::clone(&switched),
+                    Arc::clone(&rung),
+                );
+                thread::spawn(move || handle(request, &state, &switches, &bell, delay));
             }
         });
         Self {
             url: format!("http://127.0.0.1:{port}"),
             state,
             switches,
+            bell,
         }
     }
 
@@ -116,6 +126,20 @@ impl StandIn {
     pub fn release(&self) {
         *self.switches.released.lock().unwrap() = true;
         self.switches.release.notify_all();
+    }
+
+    /// Rings whenever a request was counted.
+    pub fn bell(&self) -> &Bell {
+        &self.bell
+    }
+
+    /// Waits until `n` requests carrying the tag `[inner]` arrived.
+    pub fn wait_tagged(&self, inner: &str, n: usize) {
+        until(
+            &format!("{n} LLM call(s) tagged [{inner}]"),
+            &[self.bell()],
+            || self.tagged(inner) >= n,
+        );
     }
 
     /// How many requests carrying the misbehaviour tag `[inner]` arrived, counted before
@@ -196,6 +220,7 @@ fn handle(
     mut request: tiny_http::Request,
     state: &Mutex<State>,
     switches: &Switches,
+    bell: &Bell,
     delay: Duration,
 ) {
     let auth = request
@@ -206,7 +231,7 @@ fn handle(
     let path = request.url().to_string();
     let mut body = String::new();
     let _ = request.as_reader().read_to_string(&mut body);
-    let (status, text, headers) = answer(&path, &auth, &body, state, switches, delay);
+    let (status, text, headers) = answer(&path, &auth, &body, state, switches, bell, delay);
     let mut response = tiny_http::Response::from_string(text).with_status_code(status);
     for (name, value) in headers {
         response.add_header(tiny_http::Header::from_bytes(name, value).unwrap());
@@ -243,6 +268,7 @@ fn answer(
     body: &str,
     state: &Mutex<State>,
     switches: &Switches,
+    bell: &Bell,
     delay: Duration,
 ) -> Answer {
     let format = match path {
@@ -297,6 +323,7 @@ fn answer(
         let mut st = state.lock().unwrap();
         let seen = st.seen.entry(inner.to_string()).or_default();
         *seen += 1;
+        bell.ring();
         (limit.is_none_or(|n| *seen <= n)).then(|| {
             spec.trim_start_matches(tag)
                 .trim_start_matches(':')
@@ -314,6 +341,7 @@ fn answer(
         .unwrap()
         .requests
         .push((path.to_string(), request.clone()));
+    bell.ring();
     thread::sleep(delay);
     if misbehave("500").is_some() {
         return json_answer(

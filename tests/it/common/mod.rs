@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod bot;
+pub mod changes;
 pub mod llm;
 pub mod providers;
 pub mod transcribe;
@@ -72,17 +73,16 @@ impl Sandbox {
             .expect("start wabot")
     }
 
-    /// Waits (at most 20 s) until `query` counts something: the moment a background
-    /// command has done its part.
+    /// Changes to the database's files: what a test waits on while a background
+    /// command works.
+    pub fn changes(&self) -> changes::Files {
+        changes::Files::of_db(&self.db_path())
+    }
+
+    /// Waits until `query` counts something: the moment a background command has done
+    /// its part.
     pub fn wait_for(&self, what: &str, query: &str) {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        while self.sql::<i64>(query) == 0 {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "timed out waiting for {what}"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
+        changes::until(what, &[&self.changes()], || self.sql::<i64>(query) > 0);
     }
 
     pub fn run(&self, args: &[&str]) -> Run {

@@ -14,6 +14,8 @@ use std::thread;
 use base64::Engine;
 use serde_json::{Value, json};
 
+use super::changes::Bell;
+
 pub const SID: &str = "AC0123456789abcdef0123456789abcdef";
 pub const TWILIO_TOKEN: &str = "twilio-auth-token-0123";
 pub const CLOUD_TOKEN: &str = "EAAG-cloud-token-0123";
@@ -44,6 +46,8 @@ pub struct Seen {
 pub struct Provider {
     pub url: String,
     pub seen: Arc<Mutex<Seen>>,
+    /// Rung after every request changed `seen`.
+    pub bell: Arc<Bell>,
 }
 
 impl Provider {
@@ -55,6 +59,8 @@ impl Provider {
         let state = Arc::clone(&seen);
         let window: HashSet<String> = outside_window.iter().map(|s| s.to_string()).collect();
         let base = url.clone();
+        let bell = Arc::new(Bell::new());
+        let rung = Arc::clone(&bell);
         thread::spawn(move || {
             let mut counter = 0;
             for mut request in server.incoming_requests() {
@@ -89,6 +95,7 @@ impl Provider {
                     &body,
                 );
                 drop(seen);
+                rung.ring();
                 let header =
                     tiny_http::Header::from_bytes("Content-Type", mime.as_bytes()).unwrap();
                 let _ = request.respond(
@@ -98,7 +105,7 @@ impl Provider {
                 );
             }
         });
-        Self { url, seen }
+        Self { url, seen, bell }
     }
 
     pub fn sends(&self) -> Vec<Value> {
