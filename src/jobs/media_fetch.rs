@@ -43,7 +43,8 @@ pub fn fetch(config: &Config, db: &mut Db, row: &MediaRow) -> Result<PathBuf> {
     }
     if !db.listener_running()? {
         let lock = lock::acquire(&config.database_path)?;
-        let mut connection = connect::connect(config, lock)?;
+        let account = connect::require_device(config)?;
+        let mut connection = connect::connect(config, lock, &account)?;
         return media::download(db, &mut connection.live, &config.media_dir(), max, row);
     }
     db.request_media(row.id)?;

@@ -16,17 +16,10 @@ use crate::clock;
 use crate::config::Config;
 use crate::db::{Db, Heartbeat};
 use crate::policy::Policy;
+pub use crate::sink::Status;
 use crate::status::HeartbeatState;
 
 const HEARTBEAT_EVERY: Duration = Duration::from_secs(5);
-
-/// What the heartbeat says about a connection.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Status {
-    pub connected: bool,
-    pub detail: String,
-    pub last_event_at: Option<i64>,
-}
 
 /// A transport's connection as the loop drives it.
 pub trait Connection {

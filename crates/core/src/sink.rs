@@ -7,6 +7,14 @@ use crate::history::Answer;
 use crate::inbound::Received;
 use crate::outbox::DeliveryUpdate;
 
+/// What a connection reports for the listener's heartbeat.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Status {
+    pub connected: bool,
+    pub detail: String,
+    pub last_event_at: Option<i64>,
+}
+
 /// One history blob as the transport read it, before anything is stored.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct HistoryBlob {

@@ -42,7 +42,7 @@ pub mod wiring;
 pub use events::Ended;
 pub use on_demand::Live;
 pub use sender::ClientSender;
-pub use session::{SHUTDOWN_GRACE, Session, Status};
+pub use session::{SHUTDOWN_GRACE, Session};
 
 /// The one tokio runtime of a process that talks to WhatsApp (the library needs the
 /// multi-threaded kind).

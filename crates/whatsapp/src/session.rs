@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 use wabot_core::clock;
 use wabot_core::config::{Config, PacingSection, Presence};
 use wabot_core::error::{self, Kind};
-use wabot_core::sink::Sink;
+use wabot_core::sink::{Sink, Status};
 use whatsapp_rust::bot::BotHandle;
 use whatsapp_rust::prelude::*;
 
@@ -50,14 +50,6 @@ impl Liveness {
     pub(crate) fn touch(&self, now: i64) {
         self.last_event.store(now, Ordering::Relaxed);
     }
-}
-
-/// A snapshot of [`Liveness`], for the heartbeat.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Status {
-    pub connected: bool,
-    pub detail: String,
-    pub last_event_at: Option<i64>,
 }
 
 pub struct Session {

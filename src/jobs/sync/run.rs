@@ -134,7 +134,7 @@ fn on_own_connection(
     watch: &mut dyn Watch,
 ) -> Result<Vec<Outcome>> {
     let lock = lock::acquire(&config.database_path)?;
-    connect::require_device(config)?;
+    let account = connect::require_device(config)?;
     db.recover_sync()?;
     let mut finals = Vec::new();
     let mut ready = Vec::new();
@@ -147,7 +147,7 @@ fn on_own_connection(
     if ready.is_empty() {
         return Ok(finals);
     }
-    let mut connection = connect::connect(config, lock)?;
+    let mut connection = connect::connect(config, lock, &account)?;
     for chat in ready {
         let wanted = wanted(db, chat, max)?;
         if let Err(e) = db.sync_transition(chat, step, Some(wanted), None) {

@@ -57,13 +57,12 @@ pub fn start(
     Session::start(config, version, sink)
 }
 
-/// Connects, holding `lock` (taken by the caller, who checked the device first).
-pub fn connect(config: &Config, lock: ConnectionLock) -> Result<Connection> {
-    let account = require_device(config)?;
+/// Connects as `account` (from [`require_device`]), holding `lock` (taken by the caller).
+pub fn connect(config: &Config, lock: ConnectionLock, account: &str) -> Result<Connection> {
     let db = Db::open(&config.database_path)?;
     let version = client_version(&db)?;
     let policy = Arc::new(RwLock::new(Policy::new(config)));
-    let sink = DbSink::new(db, policy, own_jid(&account), None);
+    let sink = DbSink::new(db, policy, own_jid(account), None);
     let mut session = start(config, Arc::new(sink), version)?;
     session.wait_connected(CONNECT_TIMEOUT)?;
     Ok(Connection {

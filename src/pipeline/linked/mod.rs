@@ -108,7 +108,7 @@ fn serve<R: Fn() -> Result<Config>>(
     }) {
         sink.record_standing(standing)?;
     }
-    listener.stopped(&status(&session))?;
+    listener.stopped(&session.status())?;
     Ok(ended)
 }
 
@@ -119,20 +119,11 @@ impl listen::Connection for Linked<'_> {
     type Ended = Ended;
 
     fn status(&self) -> listen::Status {
-        status(self.0)
+        self.0.status()
     }
 
     fn wait(&mut self, stop: &AtomicBool, at_most: Duration) -> Option<Ended> {
         self.0.wait(stop, at_most)
-    }
-}
-
-fn status(session: &Session) -> listen::Status {
-    let now = session.status();
-    listen::Status {
-        connected: now.connected,
-        detail: now.detail,
-        last_event_at: now.last_event_at,
     }
 }
 
