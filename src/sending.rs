@@ -9,6 +9,7 @@ use crate::clock;
 use crate::config::Config;
 use crate::db::{Db, OutboxKind, OutboxRow, Outgoing};
 use crate::error::{self, Kind};
+use crate::jid::{self, JidKind};
 use crate::status::OutboxStatus;
 
 /// Queues `text` for `chat` in one transaction; returns the rows, in sending order.
@@ -16,6 +17,7 @@ pub fn queue(db: &mut Db, config: &Config, chat: &str, text: &str) -> Result<Vec
     if text.trim().is_empty() {
         return Err(error::failure(Kind::Usage, "the message text is empty"));
     }
+    refuse_into_timelock(db, config, chat)?;
     // Split like replies: WhatsApp refuses overlong texts, and one part per message
     // keeps each resend small.
     let max_chars = config.max_message_chars();
@@ -29,6 +31,28 @@ pub fn queue(db: &mut Db, config: &Config, chat: &str, text: &str) -> Result<Vec
         rows.push(row);
     }
     Ok(rows)
+}
+
+/// While a reachout timelock holds, WhatsApp refuses (error 463) first messages to
+/// contacts that never wrote to the account, and each refusal prolongs it: such a send
+/// is refused here, naming when it may go.
+fn refuse_into_timelock(db: &Db, config: &Config, chat: &str) -> Result<()> {
+    let now = clock::now_ms();
+    let Some(until) = db.account_state()?.reachout_timelock(now) else {
+        return Ok(());
+    };
+    if jid::kind(chat) == Some(JidKind::Group) || db.has_written_to_us(&db.canonical_jid(chat)?)? {
+        return Ok(());
+    }
+    Err(error::failure(
+        Kind::Temporary,
+        format!(
+            "{chat} never wrote to this account, and WhatsApp refuses first messages to new \
+             contacts until about {} (error 463, a reachout timelock; sending anyway would \
+             prolong it). Try again then, or ask the contact to write first",
+            clock::display(until, config.timezone())
+        ),
+    ))
 }
 
 /// Refreshes `rows` until none is still open (pending or written) or `wait` passes.

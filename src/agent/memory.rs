@@ -13,12 +13,17 @@ pub struct Entry {
     pub role: Role,
     pub content: String,
     pub timestamp: i64,
+    /// A reply's outbox message ids: it counts as said only once they are accepted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sent_as: Vec<String>,
 }
 
 /// A loaded (or new) session and its context.
 pub struct Memory {
     pub row: SessionRow,
     pub entries: Vec<Entry>,
+    /// Outbox ids of replies in `entries` not (yet) accepted.
+    unsaid: Vec<String>,
 }
 
 /// When an idle session counts as stale regardless of its expiry (self-debug chats).
@@ -48,7 +53,12 @@ pub fn load(
                 );
                 Vec::new()
             });
-            return Ok(Memory { row, entries });
+            let unsaid = unsaid(db, &entries)?;
+            return Ok(Memory {
+                row,
+                entries,
+                unsaid,
+            });
         }
         log::info!(
             "session {} ended ({}), starting a new one",
@@ -70,15 +80,38 @@ pub fn load(
             last_activity: now,
         },
         entries: Vec::new(),
+        unsaid: Vec::new(),
     })
 }
 
+/// The outbox ids of the replies in `entries` that WhatsApp (or the provider) did not
+/// accept yet, or refused. A reply whose rows were cleaned up long since was settled.
+fn unsaid(db: &Db, entries: &[Entry]) -> Result<Vec<String>> {
+    let ids: Vec<String> = entries.iter().flat_map(|e| e.sent_as.clone()).collect();
+    if ids.is_empty() {
+        return Ok(ids);
+    }
+    Ok(db.outbox_ids_not_taken(&ids)?)
+}
+
 impl Memory {
+    /// The conversation as the chat saw it, for the next request: without the replies
+    /// not accepted (yet). They stay stored: one accepted later counts from then on.
+    pub fn said(&self) -> Vec<Entry> {
+        self.entries
+            .iter()
+            .filter(|e| !e.sent_as.iter().any(|id| self.unsaid.contains(id)))
+            .cloned()
+            .collect()
+    }
+
     /// The session after this exchange, keeping only the newest `cap` entries.
+    /// `sent_as` names the reply's outbox rows (none for a simulated conversation).
     pub fn after_exchange(
         mut self,
         user: &str,
         assistant: &str,
+        sent_as: Vec<String>,
         cap: usize,
         now: i64,
     ) -> SessionRow {
@@ -86,11 +119,13 @@ impl Memory {
             role: Role::User,
             content: user.to_string(),
             timestamp: now,
+            sent_as: Vec::new(),
         });
         self.entries.push(Entry {
             role: Role::Assistant,
             content: assistant.to_string(),
             timestamp: now,
+            sent_as,
         });
         let excess = self.entries.len().saturating_sub(cap);
         self.entries.drain(..excess);

@@ -236,7 +236,7 @@ impl<'a> Agent<'a> {
             return Ok(Err(SkipReason::NoText));
         }
         let system = prompt::system_prompt(&entity);
-        let mut request = prompt::build(&system, &memory.entries, &text);
+        let mut request = prompt::build(&system, &memory.said(), &text);
         // The turn is the last message, always the user's: its images go with it.
         if let Some(last) = request.last_mut() {
             last.images = seen.images;
@@ -358,7 +358,10 @@ impl<'a> Agent<'a> {
             .max_context_messages
             .unsigned_abs() as usize;
         let now = clock::now_ms();
-        let session = p.memory.after_exchange(&p.text, &answer.content, cap, now);
+        let sent_as = parts.iter().map(|part| part.message_id.clone()).collect();
+        let session = p
+            .memory
+            .after_exchange(&p.text, &answer.content, sent_as, cap, now);
         if self.db.answer_turn(turn, &parts, &session, now)? {
             Ok(Outcome::Answered)
         } else {
@@ -533,7 +536,7 @@ pub fn simulate(
     let now = clock::now_ms();
     let user = simulated_user(entity);
     let memory = memory::load(db, &user, &entity.jid, &rule, None, now, false)?;
-    let request = prompt::build(&prompt::system_prompt(entity), &memory.entries, text);
+    let request = prompt::build(&prompt::system_prompt(entity), &memory.said(), text);
     let started = Instant::now();
     let result = client.complete(&request);
     record_call(db, client, &user, &result, started)?;
@@ -554,7 +557,7 @@ pub fn simulate(
         .session_memory
         .max_context_messages
         .unsigned_abs() as usize;
-    db.save_session(&memory.after_exchange(text, &answer.content, cap, clock::now_ms()))?;
+    db.save_session(&memory.after_exchange(text, &answer.content, Vec::new(), cap, clock::now_ms()))?;
     Ok(if config.llm.citations {
         reply::with_sources(&answer.content, &answer.citations)
     } else {

@@ -78,6 +78,7 @@ mod tests {
             role,
             content: content.into(),
             timestamp: 0,
+            sent_as: Vec::new(),
         }
     }
 

@@ -7,7 +7,6 @@ use super::{Names, load_config, read_db};
 use crate::cli::{Global, OutboxListArgs};
 use crate::clock;
 use crate::output;
-use crate::status::OutboxStatus;
 
 /// Characters of content shown per row in the table; `--json` has it all.
 const PREVIEW: usize = 60;
@@ -30,7 +29,7 @@ pub fn list(global: &Global, args: &OutboxListArgs) -> Result<()> {
             content.push('…');
         }
         let status = match &row.last_error {
-            Some(e) if row.status != OutboxStatus::Sent => format!("{} ({e})", row.status),
+            Some(e) if !row.status.is_taken() => format!("{} ({e})", row.status),
             _ => row.status.to_string(),
         };
         let tz = config.timezone();

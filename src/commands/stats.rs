@@ -43,16 +43,14 @@ fn print_tables(s: &Stats, config: &Config) -> Result<()> {
         (
             "outbox",
             format!(
-                "{} pending · {} written · {} sent · {} failed{}",
+                "{} pending · {} written · {} accepted · {} delivered · {} unconfirmed · {} failed{}",
                 o.pending,
                 o.written,
-                o.sent,
+                o.accepted,
+                o.delivered,
+                o.unconfirmed,
                 o.failed,
-                if o.outside_window > 0 {
-                    format!(" ({} outside the 24-hour window)", o.outside_window)
-                } else {
-                    String::new()
-                }
+                failure_notes(o)
             ),
         ),
         ("chats", s.chats.to_string()),
@@ -175,4 +173,23 @@ fn usage_line(f: &UsageFigures) -> String {
 
 fn human_bytes(bytes: u64) -> String {
     indicatif::HumanBytes(bytes).to_string()
+}
+
+/// Why some of the failed sends failed, where the reason is one the owner can act on.
+fn failure_notes(o: &crate::db::OutboxCounts) -> String {
+    let mut notes = Vec::new();
+    if o.outside_window > 0 {
+        notes.push(format!("{} outside the 24-hour window", o.outside_window));
+    }
+    if o.reachout_refused > 0 {
+        notes.push(format!(
+            "{} refused as first messages to new contacts (error 463)",
+            o.reachout_refused
+        ));
+    }
+    if notes.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", notes.join(", "))
+    }
 }

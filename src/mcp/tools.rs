@@ -566,7 +566,8 @@ impl Archive {
                 "outbox_ids": rows.iter().map(|r| r.id).collect::<Vec<_>>(),
                 "message_ids": rows.iter().map(|r| r.message_id.clone()).collect::<Vec<_>>(),
                 "status": status.map_or("", |s| s.as_str()),
-                "sent": status == Some(OutboxStatus::Sent),
+                "sent": status.is_some_and(OutboxStatus::is_taken),
+                "delivered": status == Some(OutboxStatus::Delivered),
                 "note": if rows.iter().any(sending::is_open) {
                     "queued: the listener (`wabot listen`) sends it"
                 } else {

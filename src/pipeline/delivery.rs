@@ -18,11 +18,11 @@ pub fn apply(db: &mut Db, updates: &[DeliveryUpdate], own_jid: &str) -> Result<u
             continue;
         }
         matched += 1;
-        if update.delivery == Delivery::Failed {
-            log::warn!(
-                "outbox message {row:?} failed: {}",
-                update.error.as_deref().unwrap_or("no reason given")
-            );
+        let why = update.error.as_deref().unwrap_or("no reason given");
+        match update.delivery {
+            Delivery::Failed => log::warn!("outbox message {row:?} failed: {why}"),
+            Delivery::Retry => log::warn!("outbox message {row:?}: {why}"),
+            _ => {}
         }
     }
     Ok(matched)

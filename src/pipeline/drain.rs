@@ -248,7 +248,7 @@ mod tests {
         assert_eq!(drain(&mut db, &mut socket).written, 1);
         ack(&mut db, &socket);
         assert_eq!(socket.ids(), [a1.as_str(), b1.as_str(), a2.as_str()]);
-        assert_eq!(db.outbox(Some(OutboxStatus::Sent), 10).unwrap().len(), 3);
+        assert_eq!(db.outbox(Some(OutboxStatus::Accepted), 10).unwrap().len(), 3);
         assert_eq!(
             db.stats().unwrap().messages.outbound,
             3,
@@ -283,7 +283,7 @@ mod tests {
         );
         let rows = db.outbox(None, 10).unwrap();
         assert_eq!(rows.len(), 1, "no second row for the resend");
-        assert_eq!(rows[0].status, OutboxStatus::Sent);
+        assert_eq!(rows[0].status, OutboxStatus::Accepted);
         assert_eq!(
             drain_once(&mut db, &mut socket, OWN, i64::MAX / 2, 50).unwrap(),
             DrainReport::default()
@@ -302,7 +302,7 @@ mod tests {
         let sent = row(&db, &id);
         assert_eq!(
             (sent.status, sent.provider_id),
-            (OutboxStatus::Sent, Some(format!("SM-{id}")))
+            (OutboxStatus::Accepted, Some(format!("SM-{id}")))
         );
     }
 
@@ -382,7 +382,7 @@ mod tests {
             "an unanswered send waits for the provider's callback first"
         );
         drain_once(&mut db, &mut api, OWN, ACK_TIMEOUT_MS, 50).unwrap();
-        assert_eq!(row(&db, &id).status, OutboxStatus::Sent);
+        assert_eq!(row(&db, &id).status, OutboxStatus::Accepted);
         assert_eq!(
             api.ids(),
             [id.as_str(), id.as_str()],

@@ -129,7 +129,7 @@ mod tests {
         };
         assert_eq!(store(&mut db, &policy, OWN, inbound).unwrap().statuses, 1);
         let row = db.outbox_row(row.id).unwrap().unwrap();
-        assert_eq!(row.status, OutboxStatus::Sent);
+        assert_eq!(row.status, OutboxStatus::Accepted);
         assert_eq!(row.provider_id.as_deref(), Some("SMabc"));
         assert!(
             !db.mark_written(row.id, 6).unwrap(),

@@ -325,8 +325,8 @@ fn send_wait_returns_once_the_listener_sent_the_message() {
         .unwrap();
     sandbox.wait_for("the queued row", "SELECT count(*) FROM outbox");
     // The listener's part: the row went out.
-    sandbox.exec("UPDATE outbox SET status = 'sent', sent_at = 1");
+    sandbox.exec("UPDATE outbox SET status = 'accepted', sent_at = 1");
     let row = finished_json(child);
-    assert_eq!(row["status"], "sent");
+    assert_eq!(row["status"], "accepted");
     assert_eq!(row["chat_jid"], ALICE);
 }

@@ -68,7 +68,7 @@ fn cleanup_deletes_what_is_old_in_batches_and_keeps_the_queue() {
          INSERT INTO chat_sessions (id, user_jid, chat_jid, created_at, expires_at, last_activity)
              VALUES ('gone', 'a', 'a', 0, 1, 0), ('live', 'b', 'b', 0, 9999999999999, 0);
          INSERT INTO outbox (message_id, chat_jid, content, kind, status, created_at, updated_at)
-             VALUES ('X1', 'a', 'old sent', 'reply', 'sent', 0, 0), ('X2', 'a', 'old pending', 'reply', 'pending', 0, 0);"
+             VALUES ('X1', 'a', 'old sent', 'reply', 'accepted', 0, 0), ('X2', 'a', 'old pending', 'reply', 'pending', 0, 0);"
     ));
     let preview = sandbox.json(&["cleanup", "--dry-run", "--json"]);
     assert_eq!(preview["deleted"]["messages"], 4_998);

@@ -242,8 +242,8 @@ fn twilio_signed_messages_are_stored_once_answered_and_tracked_by_status_callbac
     assert_eq!(sent["From"], providers::FROM);
     assert_eq!(sent["To"], "whatsapp:+15550001111");
     assert!(sent["Body"].as_str().unwrap().len() > 10, "{sent}");
-    wait_until(&bot, &provider, "the row marked sent", || {
-        bot.count("SELECT count(*) FROM outbox WHERE status = 'sent' AND provider_id LIKE 'SM%'")
+    wait_until(&bot, &provider, "the row marked accepted", || {
+        bot.count("SELECT count(*) FROM outbox WHERE status = 'accepted' AND provider_id LIKE 'SM%'")
             == 1
     });
     // Twilio reports the status on the callback URL wabot gave, signed over it.
@@ -260,7 +260,8 @@ fn twilio_signed_messages_are_stored_once_answered_and_tracked_by_status_callbac
     }
     assert_eq!(
         bot.count(
-            "SELECT count(*) FROM outbox WHERE delivered_at IS NOT NULL AND read_at IS NOT NULL"
+            "SELECT count(*) FROM outbox
+             WHERE status = 'delivered' AND delivered_at IS NOT NULL AND read_at IS NOT NULL"
         ),
         1
     );
@@ -428,8 +429,8 @@ fn twilio_window_refusal_reported_by_callback_is_final_and_shown_in_stats() {
         .trim_start_matches("https://bot.example.com")
         .to_string();
     let sid = sent["sid"].as_str().unwrap().to_string();
-    wait_until(&bot, &provider, "the row marked sent", || {
-        bot.count("SELECT count(*) FROM outbox WHERE status = 'sent'") == 1
+    wait_until(&bot, &provider, "the row marked accepted", || {
+        bot.count("SELECT count(*) FROM outbox WHERE status = 'accepted'") == 1
     });
     let failed = [
         ("MessageSid", sid.as_str()),
@@ -551,7 +552,7 @@ fn cloud_api_verifies_stores_answers_phone_and_username_users_and_records_the_wi
     let summary = bot.process_ok();
     assert_eq!(summary["answered"], 4, "{summary}");
     wait_until(&bot, &provider, "three replies taken, one refused", || {
-        bot.count("SELECT count(*) FROM outbox WHERE status IN ('sent', 'failed')") == 3
+        bot.count("SELECT count(*) FROM outbox WHERE status IN ('accepted', 'failed')") == 3
     });
     let sends = provider.sends();
     assert!(
@@ -641,7 +642,7 @@ fn a_send_whose_answer_was_lost_is_confirmed_by_its_status_and_not_sent_twice() 
     );
     assert_eq!(
         bot.count(&format!(
-            "SELECT count(*) FROM outbox WHERE status = 'sent' AND provider_id = {}",
+            "SELECT count(*) FROM outbox WHERE status = 'accepted' AND provider_id = {}",
             sent["wamid"].to_string().replace('"', "'")
         )),
         1,

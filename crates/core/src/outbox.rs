@@ -60,7 +60,7 @@ pub struct OutboxRow {
     pub last_error: Option<String>,
     pub reply_to_id: Option<String>,
     pub created_at: i64,
-    /// When WhatsApp or the provider took it (status `sent`).
+    /// When WhatsApp or the provider took it (status `accepted`).
     pub sent_at: Option<i64>,
     /// When it was last handed to the transport (status `written` until it answers).
     pub written_at: Option<i64>,
@@ -70,6 +70,8 @@ pub struct OutboxRow {
     pub provider_id: Option<String>,
     /// The provider's code of a failure (63016, 131047, …).
     pub error_code: Option<String>,
+    /// Times an unconfirmed row was sent again for want of a delivery receipt.
+    pub resends: i64,
 }
 
 /// What a status callback or a receipt says about one of our messages.
@@ -79,9 +81,19 @@ pub enum Delivery {
     Accepted,
     Delivered,
     Read,
+    /// One of the owner's own devices has it (a `sender` receipt): delivered when the
+    /// message went to the owner's own chat, nothing otherwise.
+    OwnDevice,
+    /// Refused for now (the server's nack 500 or 503): sent again after a back-off.
+    Retry,
     /// Failed or undelivered: final.
     Failed,
 }
+
+/// WhatsApp's refusal of a first message to a contact the account holds no privacy
+/// token for, while a "reachout timelock" restricts the account (whatsmeow #1074,
+/// Baileys #2441): retrying only extends the restriction.
+pub const REACHOUT_REFUSED: &str = "463";
 
 /// What a transport says about one of our messages: an official API's status callback,
 /// or the linked device's ack, refusal or receipt. It names the row by the provider's

@@ -69,8 +69,14 @@ stored_states! {
         Pending = "pending",
         /// Handed to the transport; its answer (a server ack, a provider id) has not come.
         Written = "written",
-        /// Accepted by WhatsApp or the provider.
-        Sent = "sent",
+        /// Taken by WhatsApp's server (its ack) or by the provider: not yet proof that
+        /// anyone received it.
+        Accepted = "accepted",
+        /// A delivery (or read) receipt came: someone's phone has it.
+        Delivered = "delivered",
+        /// Accepted, but no receipt came within the delivery timeout: sent again with
+        /// its id after the next reconnect (the linked device only).
+        Unconfirmed = "unconfirmed",
         /// Given up on; the reason is in the row's `last_error`.
         Failed = "failed",
         /// Withdrawn before it was sent.
@@ -82,6 +88,11 @@ impl OutboxStatus {
     /// Not settled yet: a sender may still (re)send the row.
     pub fn is_open(self) -> bool {
         matches!(self, Self::Pending | Self::Written)
+    }
+
+    /// At least accepted: what a conversation's memory may count as said.
+    pub fn is_taken(self) -> bool {
+        matches!(self, Self::Accepted | Self::Delivered)
     }
 }
 
@@ -159,8 +170,8 @@ mod tests {
         round_trips(DownloadState::ALL);
         round_trips(HeartbeatState::ALL);
         assert_eq!(
-            "delivered".parse::<OutboxStatus>(),
-            Err(UnknownStatus("delivered".into()))
+            "sent".parse::<OutboxStatus>(),
+            Err(UnknownStatus("sent".into()))
         );
         let open: Vec<_> = OutboxStatus::ALL.iter().filter(|s| s.is_open()).collect();
         assert_eq!(open, [&OutboxStatus::Pending, &OutboxStatus::Written]);

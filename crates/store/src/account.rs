@@ -15,7 +15,15 @@ pub struct AccountState {
     pub logout_reason: Option<String>,
     /// `major.minor.patch` of WhatsApp Web, when the server asked for a newer one.
     pub client_version: Option<String>,
+    /// When WhatsApp last refused a first message to a new contact (error 463).
+    pub reachout_refused_at: Option<i64>,
+    /// When the reachout timelock ends, as the server reported it.
+    pub reachout_until: Option<i64>,
 }
+
+/// How long a 463 refusal is assumed to restrict new contacts when the server did not
+/// say when its timelock ends.
+pub const REACHOUT_ASSUMED_MS: i64 = 24 * 3_600_000;
 
 /// (chat, sender): one read receipt covers messages of one sender in one chat.
 pub type ChatSender = (String, String);
@@ -38,12 +46,28 @@ impl AccountState {
     }
 }
 
+impl AccountState {
+    /// Until when first messages to new contacts are refused, if a timelock holds now:
+    /// the server's end when it said one, else a day after the last 463 refusal.
+    pub fn reachout_timelock(&self, now: i64) -> Option<i64> {
+        let until = match (self.reachout_until, self.reachout_refused_at) {
+            // A refusal after the announced end starts a new timelock of unknown length.
+            (Some(until), Some(refused)) if refused > until => refused + REACHOUT_ASSUMED_MS,
+            (Some(until), _) => until,
+            (None, Some(refused)) => refused + REACHOUT_ASSUMED_MS,
+            (None, None) => return None,
+        };
+        (until > now).then_some(until)
+    }
+}
+
 impl Db {
     pub fn account_state(&self) -> Result<AccountState> {
         Ok(self
             .conn
             .query_row(
-                "SELECT banned_until, ban_reason, logged_out_at, logout_reason, client_version
+                "SELECT banned_until, ban_reason, logged_out_at, logout_reason, client_version,
+                     reachout_refused_at, reachout_until
                  FROM account_state WHERE id = 1",
                 [],
                 |r| {
@@ -53,6 +77,8 @@ impl Db {
                         logged_out_at: r.get("logged_out_at")?,
                         logout_reason: r.get("logout_reason")?,
                         client_version: r.get("client_version")?,
+                        reachout_refused_at: r.get("reachout_refused_at")?,
+                        reachout_until: r.get("reachout_until")?,
                     })
                 },
             )
@@ -91,6 +117,33 @@ impl Db {
             )?;
             Ok(())
         })
+    }
+
+    /// The reachout timelock's end as WhatsApp reports it (`None`: none holds).
+    pub fn record_reachout_timelock(&mut self, until: Option<i64>, now: i64) -> Result<()> {
+        self.in_write(|tx| {
+            tx.execute(
+                "INSERT OR IGNORE INTO account_state (id, updated_at) VALUES (1, ?1)",
+                [now],
+            )?;
+            tx.execute(
+                "UPDATE account_state SET reachout_until = ?2, updated_at = ?1,
+                     reachout_refused_at = CASE WHEN ?2 IS NULL THEN NULL ELSE reachout_refused_at END
+                 WHERE id = 1",
+                params![now, until],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Whether anyone in `chat_jid` ever wrote to the account: a send there needs no
+    /// reachout (WhatsApp's privacy token exists once a contact wrote first).
+    pub fn has_written_to_us(&self, chat_jid: &str) -> Result<bool> {
+        Ok(self.conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM messages WHERE chat_jid = ?1 AND is_from_me = 0) AS yes",
+            [chat_jid],
+            |r| r.get("yes"),
+        )?)
     }
 
     /// Inbound messages answered since `since` and not yet marked read, grouped by

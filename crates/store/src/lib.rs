@@ -5,6 +5,7 @@ mod backup;
 mod browse;
 mod columns;
 mod control;
+mod delivery;
 mod error;
 pub mod files;
 mod heartbeat;
@@ -30,6 +31,7 @@ pub use account::AccountState;
 pub use backup::{Check, copy_file, overwrite_file, verify};
 pub use browse::MessageRow;
 pub use control::ResumeMode;
+pub use delivery::{MAX_RESENDS, Requeued};
 pub use error::{Error, NotABackup, Result, Schema};
 pub use heartbeat::Heartbeat;
 pub use maintenance::{ArchivedMessage, CleanupCounts, Cutoffs};
@@ -41,7 +43,7 @@ pub use quarantine::{PollSecret, Quarantined};
 pub use queue::{ClaimRequest, QueuedMessage, Release, Turn};
 pub use search::{Hit, RANK_AMONG, SearchFilter, SearchOrder};
 pub use sessions::SessionRow;
-pub use stats::{Stats, UsageFigures};
+pub use stats::{OutboxCounts, Stats, UsageFigures};
 pub use sync::{Checkpoint, Cursor, Request, RequestState, no_anchor};
 pub use transcripts::{MessageMedia, TranscriptCounts, Untranscribed};
 pub use wabot_core::account::Standing;
@@ -88,6 +90,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0009_webhook_transports.sql"),
     include_str!("../migrations/0010_transcripts.sql"),
     include_str!("../migrations/0011_archive_scale.sql"),
+    include_str!("../migrations/0012_delivery_truth.sql"),
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -100,7 +100,7 @@ impl Db {
                 cut.now,
             )?,
             outbox: count(
-                "SELECT count(*) AS n FROM outbox WHERE status IN ('sent', 'failed', 'cancelled') AND updated_at < ?1",
+                "SELECT count(*) AS n FROM outbox WHERE status IN ('accepted', 'delivered', 'failed', 'cancelled') AND updated_at < ?1",
                 cut.before,
             )?,
             llm_calls: count(
@@ -253,7 +253,7 @@ impl Db {
                 messages: 0,
                 sessions: tx.execute("DELETE FROM chat_sessions WHERE expires_at <= ?1", [cut.now])?,
                 outbox: tx.execute(
-                    "DELETE FROM outbox WHERE status IN ('sent', 'failed', 'cancelled') AND updated_at < ?1",
+                    "DELETE FROM outbox WHERE status IN ('accepted', 'delivered', 'failed', 'cancelled') AND updated_at < ?1",
                     [cut.before],
                 )?,
                 llm_calls: {

@@ -268,7 +268,7 @@ impl Db {
 }
 
 /// The phone-number JID of a LID where the mapping is known; other JIDs unchanged.
-fn resolve_lid(conn: &rusqlite::Connection, jid: &str) -> Result<String> {
+pub(super) fn resolve_lid(conn: &rusqlite::Connection, jid: &str) -> Result<String> {
     if !is_lid(jid) {
         return Ok(jid.to_string());
     }

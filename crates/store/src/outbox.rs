@@ -5,11 +5,12 @@ use crate::Result;
 use rusqlite::{OptionalExtension, params};
 
 use super::Db;
+use super::delivery;
 use super::queue::Turn;
 use super::sessions::{self, SessionRow};
 use crate::columns::parsed;
 use crate::status::OutboxStatus;
-use wabot_core::outbox::{ACK_TIMEOUT_MS, Delivery, DeliveryUpdate, OutboxRow, Outgoing};
+use wabot_core::outbox::{ACK_TIMEOUT_MS, OutboxRow, Outgoing};
 
 /// One LLM call, for the usage log.
 pub struct LlmCall<'a> {
@@ -248,7 +249,7 @@ impl Db {
                 )
                 .optional()?;
             match message_id {
-                Some(m) => confirm(tx, &m, own_jid, at),
+                Some(m) => delivery::accept(tx, &m, own_jid, at),
                 None => Ok(false),
             }
         })
@@ -280,98 +281,13 @@ impl Db {
             Ok(())
         })
     }
-
-    /// Applies a status callback: a row not yet confirmed becomes sent (and learns its
-    /// provider id), receipts are noted, a failure is final with the provider's code
-    /// (even after the provider took the message: WhatsApp may refuse it later).
-    /// Returns false when no row matches.
-    pub fn apply_delivery(&mut self, update: &DeliveryUpdate, own_jid: &str) -> Result<bool> {
-        self.in_write(|tx| {
-            let message_id: Option<String> = tx
-                .query_row(
-                    "SELECT message_id FROM outbox
-                     WHERE (?1 IS NOT NULL AND provider_id = ?1)
-                        OR (?2 IS NOT NULL AND message_id = ?2)
-                     ORDER BY provider_id IS ?1 DESC LIMIT 1",
-                    params![update.provider_id, update.own_id],
-                    |r| r.get("message_id"),
-                )
-                .optional()?;
-            let Some(message_id) = message_id else {
-                return Ok(false);
-            };
-            tx.execute(
-                "UPDATE outbox SET provider_id = coalesce(provider_id, ?2) WHERE message_id = ?1",
-                params![message_id, update.provider_id],
-            )?;
-            let at = update.at;
-            match update.delivery {
-                Delivery::Failed => {
-                    tx.execute(
-                        "UPDATE outbox SET status = 'failed', error_code = ?2, last_error = ?3,
-                             next_attempt_at = NULL, updated_at = ?4
-                         WHERE message_id = ?1 AND status IN ('pending', 'written', 'sent')",
-                        params![message_id, update.error_code, update.error, at],
-                    )?;
-                }
-                Delivery::Accepted | Delivery::Delivered | Delivery::Read => {
-                    confirm(tx, &message_id, own_jid, at)?;
-                    tx.execute(
-                        "UPDATE outbox SET
-                             delivered_at = CASE WHEN ?3 THEN coalesce(delivered_at, ?2) ELSE delivered_at END,
-                             read_at = CASE WHEN ?4 THEN coalesce(read_at, ?2) ELSE read_at END,
-                             updated_at = ?2
-                         WHERE message_id = ?1 AND status = 'sent'",
-                        params![
-                            message_id,
-                            at,
-                            update.delivery != Delivery::Accepted,
-                            update.delivery == Delivery::Read
-                        ],
-                    )?;
-                }
-            }
-            Ok(true)
-        })
-    }
-
-    /// After a reconnect: rows written but never acked go out again (same id).
-    pub fn resend_unconfirmed(&mut self, now: i64) -> Result<usize> {
-        self.in_write(|tx| {
-            Ok(tx.execute(
-                "UPDATE outbox SET status = 'pending', next_attempt_at = NULL, updated_at = ?1
-                 WHERE status = 'written'",
-                [now],
-            )?)
-        })
-    }
 }
 
-fn confirm(tx: &rusqlite::Transaction, message_id: &str, own_jid: &str, at: i64) -> Result<bool> {
-    let n = tx.execute(
-        "UPDATE outbox SET status = 'sent', sent_at = ?2, updated_at = ?2, last_error = NULL,
-             next_attempt_at = NULL
-         WHERE message_id = ?1 AND status IN ('pending', 'written')",
-        params![message_id, at],
-    )?;
-    if n == 0 {
-        return Ok(false);
-    }
-    tx.execute(
-        "INSERT INTO messages (chat_jid, id, sender, content, timestamp, is_from_me,
-             message_type, source, status, created_at)
-         SELECT chat_jid, message_id, ?2, content, ?3, 1, 'text', 'own', 'history', ?3
-         FROM outbox WHERE message_id = ?1
-         ON CONFLICT (chat_jid, id) DO NOTHING",
-        params![message_id, own_jid, at],
-    )?;
-    Ok(true)
-}
+pub(super) const ROW_COLUMNS: &str = "id, message_id, chat_jid, content, status, kind, attempts, last_error,
+     reply_to_id, created_at, sent_at, written_at, delivered_at, read_at, provider_id, error_code,
+     resends";
 
-const ROW_COLUMNS: &str = "id, message_id, chat_jid, content, status, kind, attempts, last_error,
-     reply_to_id, created_at, sent_at, written_at, delivered_at, read_at, provider_id, error_code";
-
-fn outbox_row(r: &rusqlite::Row) -> rusqlite::Result<OutboxRow> {
+pub(super) fn outbox_row(r: &rusqlite::Row) -> rusqlite::Result<OutboxRow> {
     Ok(OutboxRow {
         id: r.get("id")?,
         message_id: r.get("message_id")?,
@@ -389,6 +305,7 @@ fn outbox_row(r: &rusqlite::Row) -> rusqlite::Result<OutboxRow> {
         read_at: r.get("read_at")?,
         provider_id: r.get("provider_id")?,
         error_code: r.get("error_code")?,
+        resends: r.get("resends")?,
     })
 }
 

@@ -111,8 +111,17 @@ pub struct OutboxCounts {
     pub pending: i64,
     /// Written to WhatsApp, no server acknowledgement yet.
     pub written: i64,
-    pub sent: i64,
+    /// Taken by WhatsApp's server or the provider, no receipt yet.
+    pub accepted: i64,
+    /// A delivery or read receipt came.
+    pub delivered: i64,
+    /// Accepted, but no receipt within the delivery timeout: sent again after the next
+    /// reconnect.
+    pub unconfirmed: i64,
     pub failed: i64,
+    /// Refused with error 463 (no privacy token for a new contact: a reachout
+    /// timelock).
+    pub reachout_refused: i64,
     /// Failed because the provider refused a free-form message outside WhatsApp's
     /// 24-hour customer service window (Twilio 63016, Cloud API 131047).
     pub outside_window: i64,
@@ -182,8 +191,11 @@ impl Db {
         let count = |sql: &str| -> Result<i64> { Ok(conn.query_row(sql, [], |r| r.get("n"))?) };
         let outbox = conn.query_row(
             "SELECT coalesce(sum(status = 'pending'), 0) AS pending,
-                    coalesce(sum(status = 'sent'), 0) AS sent,
+                    coalesce(sum(status = 'accepted'), 0) AS accepted,
+                    coalesce(sum(status = 'delivered'), 0) AS delivered,
+                    coalesce(sum(status = 'unconfirmed'), 0) AS unconfirmed,
                     coalesce(sum(status = 'failed'), 0) AS failed,
+                    coalesce(sum(status = 'failed' AND error_code = '463'), 0) AS reachout_refused,
                     coalesce(sum(status = 'written'), 0) AS written,
                     coalesce(sum(status = 'failed' AND error_code IN ('63016', '131047')), 0)
                         AS outside_window
@@ -192,8 +204,11 @@ impl Db {
             |r| {
                 Ok(OutboxCounts {
                     pending: r.get("pending")?,
-                    sent: r.get("sent")?,
+                    accepted: r.get("accepted")?,
+                    delivered: r.get("delivered")?,
+                    unconfirmed: r.get("unconfirmed")?,
                     failed: r.get("failed")?,
+                    reachout_refused: r.get("reachout_refused")?,
                     written: r.get("written")?,
                     outside_window: r.get("outside_window")?,
                     recent_failures: Vec::new(),

@@ -4,7 +4,7 @@
 //! the row by it. Plain functions of the library's `Event`.
 
 use anyhow::Result;
-use wabot_core::outbox::{Delivery, DeliveryUpdate};
+use wabot_core::outbox::{Delivery, DeliveryUpdate, REACHOUT_REFUSED};
 use wabot_core::sink::Sink;
 use whatsapp_rust::prelude::*;
 use whatsapp_rust::types::presence::ReceiptType;
@@ -34,9 +34,7 @@ pub fn settle(event: &Event, now: i64, sink: &dyn Sink) -> Result<()> {
 pub fn deliveries(event: &Event, now: i64) -> Vec<DeliveryUpdate> {
     let update = |id: String, delivery, error_code: Option<String>, at| DeliveryUpdate {
         provider_id: None,
-        error: error_code
-            .as_ref()
-            .map(|code| format!("WhatsApp refused the message (error {code})")),
+        error: error_code.as_deref().map(refusal),
         own_id: Some(id),
         delivery,
         error_code,
@@ -45,8 +43,9 @@ pub fn deliveries(event: &Event, now: i64) -> Vec<DeliveryUpdate> {
     match event {
         Event::ServerAck(ack) if is_message_ack(ack.class.as_deref()) => {
             let at = ack.timestamp.map_or(now, |t| t.timestamp_millis());
-            let delivery = match ack.error {
+            let delivery = match ack.error.as_deref() {
                 None => Delivery::Accepted,
+                Some(code) if is_passing(code) => Delivery::Retry,
                 Some(_) => Delivery::Failed,
             };
             vec![update(ack.id.clone(), delivery, ack.error.clone(), at)]
@@ -66,6 +65,26 @@ pub fn deliveries(event: &Event, now: i64) -> Vec<DeliveryUpdate> {
     }
 }
 
+/// The server's own trouble (500 internal error, 503 unavailable): the same message
+/// may be taken a moment later. Every other code refuses this message for good.
+fn is_passing(code: &str) -> bool {
+    matches!(code, "500" | "503")
+}
+
+/// What a nack code means, for the row's error and the owner.
+fn refusal(code: &str) -> String {
+    match code {
+        REACHOUT_REFUSED => "WhatsApp refused a first message to a contact this account holds \
+             no privacy token for (error 463: a reachout timelock restricts new contacts); \
+             wait for it to end (`wabot doctor` says when) or let the contact write first"
+            .into(),
+        code if is_passing(code) => {
+            format!("WhatsApp could not take the message (error {code}); it is sent again")
+        }
+        code => format!("WhatsApp refused the message (error {code})"),
+    }
+}
+
 /// Acks of other stanzas (receipts, notifications, calls) share ids with nothing of ours;
 /// a server that omits the class is given the benefit of the doubt (ids are unique).
 fn is_message_ack(class: Option<&str>) -> bool {
@@ -77,6 +96,9 @@ fn receipt_kind(kind: &ReceiptType) -> Option<Delivery> {
     match kind {
         ReceiptType::Delivered => Some(Delivery::Delivered),
         ReceiptType::Read | ReceiptType::Played => Some(Delivery::Read),
+        // The owner's own phone has it: delivery only for a send to the owner's own chat
+        // (a DM's fan-out copy to the owner's devices proves nothing about the recipient).
+        ReceiptType::Sender => Some(Delivery::OwnDevice),
         _ => None,
     }
 }

@@ -37,6 +37,7 @@ pub fn on_event(event: &Event, live: &Liveness, ended: &mpsc::UnboundedSender<En
         Event::Disconnected(d) => {
             log::warn!("disconnected ({:?}); reconnecting", d.reason);
             live.set(false, format!("disconnected: {:?}", d.reason));
+            live.set_sendable(false);
         }
         Event::LoggedOut(_) | Event::TemporaryBan(_) | Event::ClientOutdated(_) => {
             if let Some(verdict) = standing::verdict(event, clock::now_ms()) {

@@ -10,6 +10,7 @@ use whatsapp_rust::prelude::*;
 
 use crate::bounded;
 use crate::pacing::{self, Pacer};
+use crate::session::Liveness;
 
 const SEND_TIMEOUT: Duration = Duration::from_secs(30);
 const RECEIPT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -18,13 +19,15 @@ const RECEIPT_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct ClientSender {
     pub(crate) runtime: tokio::runtime::Handle,
     pub(crate) client: Arc<Client>,
+    pub(crate) liveness: Arc<Liveness>,
     pub(crate) pacer: Pacer,
 }
 
 impl ClientSender {
-    /// Connected and logged in: a send now can reach WhatsApp.
+    /// Connected, logged in, and what the last connection left unacknowledged is back
+    /// in the queue: a send now can reach WhatsApp and goes once.
     pub fn ready(&self) -> bool {
-        self.client.is_logged_in()
+        self.client.is_logged_in() && self.liveness.sendable()
     }
 
     /// Read receipts for messages `ids` of `sender_jid` in `chat_jid`.

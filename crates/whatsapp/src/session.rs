@@ -35,6 +35,10 @@ const STOP_POLL: Duration = Duration::from_millis(100);
 #[derive(Debug, Default)]
 pub struct Liveness {
     connected: AtomicBool,
+    /// The outbox may write: off from a (re)connect until the rows the old connection
+    /// left unacknowledged were put back in the queue, so the drain and the reconnect
+    /// never both send a row written moments earlier.
+    sendable: AtomicBool,
     last_event: AtomicI64,
     detail: Mutex<String>,
 }
@@ -45,6 +49,14 @@ impl Liveness {
         if let Ok(mut d) = self.detail.lock() {
             *d = detail.into();
         }
+    }
+
+    pub(crate) fn set_sendable(&self, sendable: bool) {
+        self.sendable.store(sendable, Ordering::SeqCst);
+    }
+
+    pub(crate) fn sendable(&self) -> bool {
+        self.sendable.load(Ordering::SeqCst)
     }
 
     pub(crate) fn touch(&self, now: i64) {
@@ -94,7 +106,7 @@ impl Session {
                             tokio::spawn(presence::stay_unavailable(Arc::clone(&client)));
                         }
                         events::on_event(&event, &live, &ended);
-                        settle_sends(event, &sink, client).await;
+                        settle_sends(event, &sink, client, &live).await;
                     }
                 })
                 .build()
@@ -159,11 +171,31 @@ impl Session {
         }
     }
 
+    /// How long the connection has received nothing at all (no message, ack, receipt or
+    /// pong), if it is up and has received before.
+    pub fn silent_for(&self, now: i64) -> Option<i64> {
+        let last = self.client.stats().last_data_received_ms as i64;
+        silence(self.client.is_connected(), last, now)
+    }
+
+    /// Drops the transport for the library's reconnect (which redelivers what it did
+    /// not acknowledge), saying why in the log and the heartbeat.
+    pub fn reconnect(&self, why: &str) {
+        log::warn!("reconnecting: {why}");
+        self.wiring.liveness.set(false, format!("reconnecting: {why}"));
+        self.wiring.liveness.set_sendable(false);
+        let client = Arc::clone(&self.client);
+        if let Some(runtime) = &self.runtime {
+            runtime.spawn(async move { client.reconnect_immediately().await });
+        }
+    }
+
     /// The outbox's transport over this connection, for a thread of its own.
     pub fn sender(&self, pacing: &PacingSection) -> Result<ClientSender> {
         Ok(ClientSender {
             runtime: self.handle()?,
             client: Arc::clone(&self.client),
+            liveness: Arc::clone(&self.wiring.liveness),
             pacer: Pacer::new(pacing),
         })
     }
@@ -226,20 +258,38 @@ impl Drop for Session {
     }
 }
 
+/// How long a connection that is up has been silent, from the instant it last received
+/// anything (0: never yet, as right after connecting).
+fn silence(connected: bool, last_received: i64, now: i64) -> Option<i64> {
+    (connected && last_received > 0).then(|| (now - last_received).max(0))
+}
+
 /// Acks, receipts and reconnects, applied to the outbox through the sink; and on every
-/// connect, the group chats' current names.
-async fn settle_sends(event: Arc<Event>, sink: &Arc<dyn Sink>, client: Arc<Client>) {
+/// connect, the group chats' current names. The outbox writes again only once a
+/// reconnect's requeue committed (or failed: then the ack timeout resends).
+pub(crate) async fn settle_sends(
+    event: Arc<Event>,
+    sink: &Arc<dyn Sink>,
+    client: Arc<Client>,
+    live: &Liveness,
+) {
     if !confirm::concerns_sends(&event) {
         return;
     }
-    if matches!(&*event, Event::Connected(_)) {
+    let connected = matches!(&*event, Event::Connected(_));
+    if connected {
+        live.set_sendable(false);
         tokio::spawn(refresh_group_names(client, Arc::clone(sink)));
     }
     let sink = Arc::clone(sink);
+    let at = clock::now_ms();
     off_the_runtime("outbox confirmation", move || {
-        confirm::settle(&event, clock::now_ms(), &*sink)
+        confirm::settle(&event, at, &*sink)
     })
     .await;
+    if connected {
+        live.set_sendable(true);
+    }
 }
 
 /// Keeps group chats named after their current subjects.

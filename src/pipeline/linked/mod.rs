@@ -88,7 +88,8 @@ fn serve<R: Fn() -> Result<Config>>(
         &quit,
     )?;
     let worker = jobs::spawn(config, session.live()?, Arc::clone(&listener.policy), &quit)?;
-    let ended = listener.serve(&mut Linked(&mut session), stop);
+    let mut linked = Linked::new(&mut session, config);
+    let ended = listener.serve(&mut linked, stop);
     log::info!(
         "stopping: {}",
         ended.as_ref().map_or("signal".into(), |e| format!("{e:?}"))
@@ -112,18 +113,58 @@ fn serve<R: Fn() -> Result<Config>>(
     Ok(ended)
 }
 
-/// The session as the listener loop drives it.
-struct Linked<'a>(&'a mut Session);
+/// The session as the listener loop drives it, with the two watches of its beat.
+struct Linked<'a> {
+    session: &'a mut Session,
+    /// An accepted send without a receipt for this long is unconfirmed.
+    delivery_timeout_ms: i64,
+    /// A connection silent for this long is reconnected.
+    silent_ms: i64,
+}
+
+impl<'a> Linked<'a> {
+    fn new(session: &'a mut Session, config: &Config) -> Self {
+        let minutes = |m: u32| i64::from(m.max(1)) * 60_000;
+        let whatsapp = &config.file.whatsapp;
+        Linked {
+            session,
+            delivery_timeout_ms: minutes(whatsapp.delivery_timeout_minutes),
+            silent_ms: minutes(whatsapp.silent_minutes),
+        }
+    }
+}
 
 impl listen::Connection for Linked<'_> {
     type Ended = Ended;
 
     fn status(&self) -> listen::Status {
-        self.0.status()
+        self.session.status()
     }
 
     fn wait(&mut self, stop: &AtomicBool, at_most: Duration) -> Option<Ended> {
-        self.0.wait(stop, at_most)
+        self.session.wait(stop, at_most)
+    }
+
+    fn every_beat(&mut self, db: &mut Db) {
+        let now = clock::now_ms();
+        match db.mark_unconfirmed(now - self.delivery_timeout_ms, now) {
+            Ok(0) => {}
+            Ok(n) => log::warn!(
+                "{n} accepted sends got no delivery receipt within {} min: unconfirmed, sent again after the next reconnect",
+                self.delivery_timeout_ms / 60_000
+            ),
+            Err(e) => log::warn!("outbox: {e:#}"),
+        }
+        if let Some(silent) = self.session.silent_for(now)
+            && silent >= self.silent_ms
+        {
+            // The library pings every 15-30 s when idle: this silence is a dead session
+            // that still looks connected, not a quiet account.
+            self.session.reconnect(&format!(
+                "nothing received for {} s while connected",
+                silent / 1000
+            ));
+        }
     }
 }
 

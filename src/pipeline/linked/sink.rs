@@ -85,10 +85,24 @@ impl Sink for DbSink {
     }
 
     fn reconnected(&self, at: i64) -> Result<()> {
-        let again = self.db()?.resend_unconfirmed(at)?;
-        if again > 0 {
+        let again = self.db()?.requeue_after_reconnect(at)?;
+        if again.unacked > 0 {
             log::info!(
-                "{again} sends were not acknowledged before the reconnect: resending them with their ids"
+                "{} sends were not acknowledged before the reconnect: resending them with their ids",
+                again.unacked
+            );
+        }
+        if again.unconfirmed > 0 {
+            log::warn!(
+                "{} accepted sends never got a delivery receipt: resending them with their ids",
+                again.unconfirmed
+            );
+        }
+        if again.given_up > 0 {
+            log::warn!(
+                "{} sends got no delivery receipt after {} resends: marked failed (`wabot outbox list --status failed`)",
+                again.given_up,
+                crate::db::MAX_RESENDS
             );
         }
         Ok(())

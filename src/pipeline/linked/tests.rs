@@ -841,7 +841,7 @@ fn a_server_ack_marks_the_row_sent() {
             .build(),
     );
     settle(&dir, &ack, 2_000);
-    assert_eq!(status(&db, "3EB0X"), OutboxStatus::Sent);
+    assert_eq!(status(&db, "3EB0X"), OutboxStatus::Accepted);
     assert_eq!(
         db.stored(ALICE, "3EB0X").unwrap().unwrap().sender,
         OWN,

@@ -160,7 +160,7 @@ impl Default for BackupSection {
     }
 }
 
-#[derive(Debug, Default, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct WhatsappSection {
     /// The linked account's own number; used to find the self chat and mentions.
@@ -179,6 +179,50 @@ pub struct WhatsappSection {
     /// Mark the messages wabot answered as read (blue ticks) for their senders.
     #[serde(default)]
     pub read_receipts: bool,
+    /// An accepted send without a delivery receipt after this long is `unconfirmed`
+    /// and goes again, with its id, after the next reconnect.
+    #[serde(default = "default_delivery_timeout")]
+    pub delivery_timeout_minutes: u32,
+    /// A connection that received nothing at all (not even the answers to the
+    /// library's keep-alive pings, every 15-30 s) for this long is reconnected.
+    #[serde(default = "default_silent_minutes")]
+    pub silent_minutes: u32,
+    /// Contacts' status updates and status mentions: `skip` them, or `store` them
+    /// (in the poster's chat, as kind `status`, never answered).
+    #[serde(default)]
+    pub statuses: Statuses,
+}
+
+fn default_delivery_timeout() -> u32 {
+    30
+}
+
+fn default_silent_minutes() -> u32 {
+    5
+}
+
+impl Default for WhatsappSection {
+    fn default() -> Self {
+        Self {
+            phone_number: None,
+            bot_name: None,
+            store_all_chats: false,
+            presence: Presence::default(),
+            pacing: PacingSection::default(),
+            read_receipts: false,
+            delivery_timeout_minutes: default_delivery_timeout(),
+            silent_minutes: default_silent_minutes(),
+            statuses: Statuses::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Statuses {
+    #[default]
+    Skip,
+    Store,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -368,6 +412,9 @@ pub struct VitalitySection {
     /// Defaults to `session_memory.timezone`.
     pub timezone: Option<Zone>,
     pub message: String,
+    /// How long `wabot vitality` waits for the owner's phone to confirm the message
+    /// came through (the end-to-end canary); 0 only queues it.
+    pub canary_seconds: u32,
 }
 
 impl Default for VitalitySection {
@@ -377,6 +424,7 @@ impl Default for VitalitySection {
             time: TimeOfDay { hour: 9, minute: 0 },
             timezone: None,
             message: "wabot is alive".into(),
+            canary_seconds: 120,
         }
     }
 }
