@@ -47,9 +47,14 @@ pub fn acquire(database: &Path) -> Result<ConnectionLock> {
             } else {
                 pid.to_string()
             };
+            // Temporary, not "needs a human": the holder may be a job about to finish or
+            // a listener on its way out, and systemd's RestartPreventExitStatus=69 would
+            // otherwise stop the listener for good.
             return Err(error::failure(
-                Kind::Unavailable,
-                format!("another wabot process (pid {who}) holds the WhatsApp connection"),
+                Kind::Temporary,
+                format!(
+                    "another wabot process (pid {who}) holds the WhatsApp connection; try again when it has finished"
+                ),
             ));
         }
         Err(TryLockError::Error(e)) => {
@@ -68,12 +73,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_second_holder_is_refused_with_the_first_ones_pid() {
+    fn lock_clashes_are_not_needs_a_human() {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("wabot.db");
         let first = acquire(&db).unwrap();
         let err = acquire(&db).unwrap_err();
-        assert_eq!(error::exit_code(&err), 69);
+        assert_eq!(error::exit_code(&err), 75, "retryable, not a permanent stop");
         assert!(
             err.to_string()
                 .contains(&format!("pid {}", std::process::id())),

@@ -314,7 +314,7 @@ fn restore_refuses_a_running_listener_a_newer_schema_and_a_broken_file() {
     let lock = File::create(sandbox.path("store/wabot.db.lock")).unwrap();
     lock.try_lock().unwrap();
     let run = sandbox.run(&["restore", "snap.db", "--yes"]);
-    assert_eq!(run.code(), 69, "{}", run.stderr());
+    assert_eq!(run.code(), 75, "{}", run.stderr());
     assert!(
         run.stderr().contains("holds the WhatsApp connection"),
         "{}",

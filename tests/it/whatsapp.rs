@@ -29,7 +29,7 @@ fn a_second_connection_owner_is_refused() {
     lock.try_lock().unwrap();
     for args in [&["listen"][..], &["pair"][..]] {
         let run = sandbox.run(args);
-        assert_eq!(run.code(), 69, "{args:?}: {}", run.stderr());
+        assert_eq!(run.code(), 75, "{args:?}: {}", run.stderr());
         assert!(
             run.stderr().contains("holds the WhatsApp connection"),
             "{}",

@@ -68,6 +68,9 @@ kinds! {
     Undecryptable = "undecryptable",
     /// A placeholder for a message wabot cannot read; its protobuf is kept.
     Unsupported = "unsupported",
+    /// A contact's status update or a mention in one: kept only by setting
+    /// (`whatsapp.statuses`), never answered.
+    Status = "status",
 }
 
 impl MessageKind {
@@ -85,6 +88,7 @@ impl MessageKind {
                 | Self::EphemeralSetting
                 | Self::Call
                 | Self::PollVote
+                | Self::Status
         )
     }
 

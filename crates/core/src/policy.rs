@@ -4,7 +4,8 @@
 
 use std::collections::HashSet;
 
-use crate::config::{Config, Entity, EntityKind};
+use crate::config::{Config, Entity, EntityKind, Statuses};
+use crate::kind::MessageKind;
 use crate::jid;
 use crate::message::{MessageStatus, NewMessage};
 
@@ -61,6 +62,8 @@ pub struct Policy {
     bot_name: Option<String>,
     store_all: bool,
     download_media: bool,
+    /// Contacts' status updates are kept (never answered) rather than skipped.
+    store_statuses: bool,
     /// Everything stored is history, never answered (history sync, plain imports).
     history: bool,
 }
@@ -75,6 +78,7 @@ impl Policy {
             bot_name: config.file.whatsapp.bot_name.clone(),
             store_all: config.file.whatsapp.store_all_chats,
             download_media: config.file.media.download,
+            store_statuses: config.file.whatsapp.statuses == Statuses::Store,
             history: false,
         }
     }
@@ -112,6 +116,10 @@ impl Policy {
     /// Reactions, placeholders, protocol notices and the owner's own messages (outside
     /// the self chat) are never turns.
     pub fn on_arrival(&self, m: &NewMessage) -> Option<MessageStatus> {
+        if m.message_type == MessageKind::Status {
+            // A status update is never a turn, wherever it was posted.
+            return self.store_statuses.then_some(MessageStatus::History);
+        }
         let monitored = self.monitored.contains(&m.chat_jid);
         let in_self_chat = self.self_jid.as_deref() == Some(m.chat_jid.as_str());
         let asks = (!m.is_from_me || in_self_chat) && m.message_type.asks_for_an_answer();
@@ -202,6 +210,7 @@ impl Policy {
             bot_name: None,
             store_all,
             download_media: true,
+            store_statuses: false,
             history: false,
         }
     }

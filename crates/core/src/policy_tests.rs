@@ -35,6 +35,7 @@ fn policy(store_all: bool) -> Policy {
         bot_name: Some("wabot".into()),
         store_all,
         download_media: false,
+        store_statuses: false,
         history: false,
     }
 }

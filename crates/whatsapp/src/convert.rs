@@ -148,6 +148,11 @@ pub fn convert(info: &MessageInfo, message: &wa::Message) -> Inbound {
             _ => Inbound::Skip("protocol message"),
         };
     }
+    if is_status(message) {
+        // Posted to a status (or mentioning the account in one), not said in the chat.
+        let text = base.text_content().or_else(|| base.get_caption()).unwrap_or("");
+        return Inbound::Message(record(MessageKind::Status, format!("[status] {text}")));
+    }
     if let Some(update) = base.poll_update_message.as_option() {
         return poll_vote(
             info,
@@ -163,7 +168,11 @@ pub fn convert(info: &MessageInfo, message: &wa::Message) -> Inbound {
                 wire,
                 message,
             )),
-            None => Inbound::Skip("no content"),
+            None if carries_keys(base) => Inbound::Skip("key distribution only"),
+            None => Inbound::Message(unknown(
+                record(MessageKind::Unsupported, String::new()),
+                info,
+            )),
         };
     };
     let mut m = record(body.kind, body.content);
@@ -212,6 +221,52 @@ fn unsupported(mut m: NewMessage, wire: &str, message: &wa::Message) -> NewMessa
     m.kept.wire_type = Some(wire.to_string());
     m.kept.wire_raw = Some(whatsapp_rust::waproto::codec::message_to_vec(message));
     m
+}
+
+/// Whether a layer of the message is a status update: a mention of the account in a
+/// contact's status, or a status posted to a group. These arrive in ordinary chats and
+/// unwrap into ordinary content, but nobody said them there.
+fn is_status(message: &wa::Message) -> bool {
+    let mut current = message;
+    for _ in 0..MAX_WRAPPER_DEPTH {
+        if current.status_mention_message.is_set()
+            || current.group_status_mention_message.is_set()
+            || current.group_status_message.is_set()
+            || current.group_status_message_v2.is_set()
+            || current.status_add_yours.is_set()
+            || current.status_notification_message.is_set()
+        {
+            return true;
+        }
+        match inner(current) {
+            Some(next) => current = next,
+            None => return false,
+        }
+    }
+    false
+}
+
+/// A message with no field set at all: its content is of a kind the library's protobuf
+/// schema does not know, and the decoder dropped it (the library keeps neither the
+/// plaintext nor its unknown fields). What the envelope says is kept, so the row shows
+/// that something came and what kind the server called it.
+fn unknown(mut m: NewMessage, info: &MessageInfo) -> NewMessage {
+    let mut known = vec![format!("type {}", info.r#type)];
+    if !info.media_type.is_empty() {
+        known.push(format!("media {}", info.media_type));
+    }
+    let wire = format!("unknown ({})", known.join(", "));
+    m.message_type = MessageKind::Unsupported;
+    m.content = format!("[unsupported: a kind of message this version cannot read; {wire}]");
+    m.kept.wire_type = Some(wire);
+    m
+}
+
+/// Only key material for later messages (a group's sender key), nothing to show.
+fn carries_keys(m: &wa::Message) -> bool {
+    m.sender_key_distribution_message.is_set()
+        || m.fast_ratchet_key_sender_key_distribution_message.is_set()
+        || m.message_context_info.is_set()
 }
 
 /// Fields that accompany content rather than being it.

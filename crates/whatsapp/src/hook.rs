@@ -1,8 +1,14 @@
 //! whatsapp-rust's durability hook: the library acknowledges a batch only after the
 //! sink committed it, so a crash loses nothing; a redelivered batch is harmless because
 //! the sink's every step is idempotent.
+//!
+//! A commit that fails (the database busy past its timeout, during a `vacuum`) is
+//! retried here with back-off: the library holds the batch's ack and redelivers it only
+//! after the next connect, which on a stable connection is hours away. When the retries
+//! are spent the hook reconnects on purpose, so the redelivery comes now.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Result;
 use wabot_core::clock;
@@ -35,18 +41,48 @@ pub async fn received(client: &Client, batch: &[InboundMessage]) -> Vec<Received
     items
 }
 
+/// The waits between a failed commit and its next try: about a minute in all, on top
+/// of each try's own busy timeout.
+pub const COMMIT_RETRIES: [Duration; 5] = [
+    Duration::from_millis(500),
+    Duration::from_secs(2),
+    Duration::from_secs(5),
+    Duration::from_secs(15),
+    Duration::from_secs(30),
+];
+
 /// The hook whatsapp-rust calls before it acknowledges received messages.
 pub struct Hook {
     pub sink: Arc<dyn Sink>,
     pub liveness: Arc<Liveness>,
+    /// The waits before each new try of a failed commit.
+    pub retries: Vec<Duration>,
 }
 
 impl Hook {
-    /// Commits converted messages on a blocking thread.
+    /// Commits converted messages on a blocking thread, once.
     pub async fn commit(&self, items: Vec<Received>) -> Result<()> {
         self.liveness.touch(clock::now_ms());
         let sink = Arc::clone(&self.sink);
         tokio::task::spawn_blocking(move || sink.commit(items)).await?
+    }
+
+    /// Commits, trying again after each of [`Self::retries`]; the last error when none
+    /// of the tries committed.
+    pub async fn commit_retrying(&self, items: Vec<Received>) -> Result<()> {
+        let mut waits = self.retries.iter();
+        loop {
+            let Err(e) = self.commit(items.clone()).await else {
+                return Ok(());
+            };
+            let Some(wait) = waits.next() else {
+                return Err(e);
+            };
+            log::warn!(
+                "received messages could not be stored ({e:#}); trying again in {wait:?}"
+            );
+            tokio::time::sleep(*wait).await;
+        }
     }
 }
 
@@ -58,6 +94,15 @@ impl whatsapp_rust::InboundDurabilityHook for Hook {
         batch: &[InboundMessage],
     ) -> anyhow::Result<()> {
         let items = received(&client, batch).await;
-        self.commit(items).await
+        let committed = self.commit_retrying(items).await;
+        if let Err(e) = &committed {
+            log::error!(
+                "received messages could not be stored after {} tries ({e:#}): reconnecting so WhatsApp delivers them again",
+                self.retries.len() + 1
+            );
+            self.liveness.set(false, "reconnecting: received messages could not be stored");
+            tokio::spawn(async move { client.reconnect_immediately().await });
+        }
+        committed
     }
 }

@@ -127,6 +127,7 @@ impl Wiring {
         Hook {
             sink: Arc::clone(&self.sink),
             liveness: Arc::clone(&self.liveness),
+            retries: crate::hook::COMMIT_RETRIES.to_vec(),
         }
     }
 
@@ -158,7 +159,7 @@ impl Wiring {
                                 log::error!("history could not be stored: {e:#}");
                             }
                         } else if let Some(items) = unhooked(&event)
-                            && let Err(e) = wiring.hook().commit(items).await
+                            && let Err(e) = wiring.hook().commit_retrying(items).await
                         {
                             log::error!("received messages could not be stored: {e:#}");
                         }

@@ -16,7 +16,9 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 pub use entities::Entity;
-pub use file::{AppFile, EntityKind, PacingSection, Presence, SessionMode, TranscriptionSection};
+pub use file::{
+    AppFile, EntityKind, PacingSection, Presence, SessionMode, Statuses, TranscriptionSection,
+};
 pub use llm::{Api, LlmSettings};
 pub use transport::{
     CLOUD_API_MAX_CHARS, MarkRead, TWILIO_AUTH_TOKEN, TWILIO_MAX_CHARS, Transport,
