@@ -418,6 +418,10 @@ pub struct VitalityArgs {
     /// Print the crontab lines that run vitality at the configured time, and exit
     #[arg(long)]
     pub print_cron: bool,
+    /// Wait this long for the owner's phone to confirm the message came through
+    /// (default: vitality.canary_seconds; 0 only queues it)
+    #[arg(long, value_name = "SECONDS")]
+    pub wait: Option<u32>,
     #[command(flatten)]
     pub output: JsonFlag,
 }

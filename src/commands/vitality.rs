@@ -1,13 +1,15 @@
 //! `wabot vitality`: the daily "alive" message to the account's own chat, with a health
 //! line. Loud (stderr, exit 69) when the listener could not deliver it.
 
+use std::time::Duration;
+
 use anyhow::Result;
 
 use super::{load_config, logged_job, open_db};
 use crate::cli::{Global, VitalityArgs};
 use crate::config::Config;
 use crate::error;
-use crate::jobs::vitality::{Report, queue};
+use crate::jobs::vitality::{Report, confirm, queue};
 use crate::output;
 
 pub fn run(global: &Global, args: &VitalityArgs) -> Result<()> {
@@ -22,6 +24,7 @@ pub fn run(global: &Global, args: &VitalityArgs) -> Result<()> {
             message_id: None,
             content: None,
             reason: Some("vitality.enabled is false".into()),
+            canary: None,
         };
         return print(args, &report);
     }
@@ -29,10 +32,17 @@ pub fn run(global: &Global, args: &VitalityArgs) -> Result<()> {
         error::config("whatsapp.phone_number is needed: the vitality message goes to your own chat")
     })?;
     let mut db = open_db(&config)?;
+    let wait = args.wait.unwrap_or(config.file.vitality.canary_seconds);
     let report = logged_job(
         &mut db,
         "vitality",
-        |db| queue(db, &config, &own),
+        |db| {
+            let mut report = queue(db, &config, &own)?;
+            if let (Some(id), true) = (&report.message_id, wait > 0) {
+                report.canary = Some(confirm(db, id, Duration::from_secs(wait.into()))?);
+            }
+            Ok(report)
+        },
         |r| serde_json::to_value(r).unwrap_or_default(),
     )?;
     print(args, &report)
@@ -45,10 +55,16 @@ fn print(args: &VitalityArgs, report: &Report) -> Result<()> {
     if output::stdout_is_terminal() {
         match (&report.content, &report.reason) {
             (Some(content), None) => output::line(format_args!("queued:\n{content}"))?,
+            (Some(_), Some(reason)) if report.canary.is_some() => {
+                output::line(format_args!("{reason}"))?
+            }
             (_, reason) => output::line(format_args!(
                 "nothing queued: {}",
                 reason.as_deref().unwrap_or("")
             ))?,
+        }
+        if let Some(canary) = report.canary {
+            output::line(format_args!("canary: {}", canary.explain()))?;
         }
     }
     Ok(())

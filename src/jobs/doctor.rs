@@ -9,6 +9,7 @@ use crate::clock;
 use crate::config::{Config, Transport};
 use crate::db::Db;
 use crate::error::{self, Kind};
+use crate::jobs::vitality::Canary;
 use crate::whatsapp::device;
 
 #[derive(Debug, Serialize)]
@@ -57,6 +58,7 @@ pub fn examine(config: &Config, db: &Db) -> Result<Vec<Finding>> {
     let web = config.file.transport == Transport::WhatsappWeb;
     if web {
         linked_device(config, &state, now, &mut findings)?;
+        sends(config, db, &state, now, &mut findings)?;
     } else {
         let missing: Vec<&str> = config
             .file
@@ -225,6 +227,73 @@ fn linked_device(
         ),
     );
 
+    Ok(())
+}
+
+/// Whether the linked device's sends reach people: replies without a receipt, the
+/// reachout timelock, and how far the last canary got.
+fn sends(
+    config: &Config,
+    db: &Db,
+    state: &crate::db::AccountState,
+    now: i64,
+    findings: &mut Vec<Finding>,
+) -> Result<()> {
+    let shown = |t: i64| clock::display(t, config.timezone());
+    let unconfirmed = db.stats()?.outbox.unconfirmed;
+    findings.push(
+        finding(
+            "delivery receipts",
+            unconfirmed == 0,
+            if unconfirmed == 0 {
+                "every accepted send older than whatsapp.delivery_timeout_minutes has its receipt"
+                    .to_string()
+            } else {
+                format!("{unconfirmed} accepted sends have no delivery receipt (unconfirmed)")
+            },
+        )
+        .next(
+            "they go again, with their ids, after the next reconnect; `wabot outbox list --status unconfirmed` lists them",
+            false,
+        ),
+    );
+    let timelock = state.reachout_timelock(now);
+    findings.push(
+        finding(
+            "new contacts",
+            timelock.is_none(),
+            timelock.map_or_else(
+                || "no reachout timelock".to_string(),
+                |until| {
+                    format!(
+                        "WhatsApp refuses first messages to contacts who never wrote (error 463) until about {}",
+                        shown(until)
+                    )
+                },
+            ),
+        )
+        .next(
+            "wait until then (each refused attempt prolongs it); replies to people who wrote first still go",
+            false,
+        ),
+    );
+    if let Some(row) = db.last_canary()? {
+        let canary = Canary::of(&row);
+        let waited = i64::from(config.file.vitality.canary_seconds) * 1000;
+        let on_its_way = canary != Canary::Failed && now - row.created_at < waited;
+        findings.push(
+            finding(
+                "end-to-end canary",
+                canary == Canary::Confirmed || on_its_way,
+                if on_its_way && canary != Canary::Confirmed {
+                    format!("the last one ({}) is on its way", shown(row.created_at))
+                } else {
+                    format!("the last one ({}): {}", shown(row.created_at), canary.explain())
+                },
+            )
+            .next("run `wabot vitality` again once fixed", false),
+        );
+    }
     Ok(())
 }
 

@@ -1,5 +1,12 @@
 //! The daily "alive" message to the account's own chat, with a health line: queued
 //! once per local day (a stable id), refused loudly when no listener could deliver it.
+//!
+//! It is also an end-to-end canary: the message must go out through the listener (the
+//! sending half: WhatsApp's server acks it) and the owner's phone's receipt must come
+//! back through the listener (the receiving half) within `vitality.canary_seconds`.
+
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use chrono::TimeZone;
@@ -7,8 +14,49 @@ use serde::Serialize;
 
 use crate::clock;
 use crate::config::Config;
-use crate::db::{Db, OutboxKind, Outgoing, Stats};
+use crate::db::{Db, OutboxKind, OutboxRow, Outgoing, Stats};
+use crate::status::OutboxStatus;
 use crate::error::{self, Kind};
+
+/// How far the canary got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Canary {
+    /// The owner's phone confirmed it: both halves work.
+    Confirmed,
+    /// Never taken by WhatsApp: the sending half failed.
+    NotSent,
+    /// Taken by WhatsApp, never confirmed by the phone: the receiving half failed (or
+    /// the phone is off).
+    NoReceipt,
+    /// Refused or withdrawn.
+    Failed,
+}
+
+impl Canary {
+    pub fn of(row: &OutboxRow) -> Self {
+        match row.status {
+            OutboxStatus::Delivered => Canary::Confirmed,
+            OutboxStatus::Pending | OutboxStatus::Written => Canary::NotSent,
+            OutboxStatus::Accepted | OutboxStatus::Unconfirmed => Canary::NoReceipt,
+            OutboxStatus::Failed | OutboxStatus::Cancelled => Canary::Failed,
+        }
+    }
+
+    /// Which half failed, and where to look, for `vitality` and `doctor`.
+    pub fn explain(self) -> &'static str {
+        match self {
+            Canary::Confirmed => "sent, and the phone's receipt came back through the listener",
+            Canary::NotSent => {
+                "the sending half failed: the listener never got it to WhatsApp (is `wabot listen` connected? `journalctl -u wabot-listen`)"
+            }
+            Canary::NoReceipt => {
+                "the receiving half failed: WhatsApp took it, but no receipt from your phone came back through the listener (is the phone online? a listener that receives nothing reconnects after whatsapp.silent_minutes)"
+            }
+            Canary::Failed => "WhatsApp refused it (`wabot outbox list --status failed` says why)",
+        }
+    }
+}
 
 #[derive(Debug, Serialize)]
 pub struct Report {
@@ -18,7 +66,35 @@ pub struct Report {
     pub content: Option<String>,
     /// Why nothing was queued.
     pub reason: Option<String>,
+    /// How far today's canary got, when it was waited for.
+    pub canary: Option<Canary>,
 }
+
+/// Waits at most `wait` for the canary `message_id` to be confirmed; exit 69 naming
+/// the half that failed otherwise.
+pub fn confirm(db: &Db, message_id: &str, wait: Duration) -> Result<Canary> {
+    let never = AtomicBool::new(false);
+    let mut last = None;
+    clock::poll_until(Some(Instant::now() + wait), CANARY_POLL, &never, || {
+        let row = db.outbox_row_for(message_id)?;
+        last = row.as_ref().map(Canary::of);
+        Ok(row.filter(|r| Canary::of(r) == Canary::Confirmed))
+    })?;
+    match last {
+        Some(Canary::Confirmed) => Ok(Canary::Confirmed),
+        Some(canary) => Err(error::failure(
+            Kind::Unavailable,
+            format!(
+                "the vitality canary did not come back within {} s: {}",
+                wait.as_secs(),
+                canary.explain()
+            ),
+        )),
+        None => anyhow::bail!("the vitality message vanished from the outbox"),
+    }
+}
+
+const CANARY_POLL: Duration = Duration::from_millis(250);
 
 /// Queues today's message for `own`, unless it was queued today already.
 pub fn queue(db: &mut Db, config: &Config, own: &str) -> Result<Report> {
@@ -73,6 +149,7 @@ pub fn queue(db: &mut Db, config: &Config, own: &str) -> Result<Report> {
         message_id: Some(message_id),
         content: Some(content),
         reason: (!queued).then(|| "already queued today".into()),
+        canary: None,
     })
 }
 

@@ -26,6 +26,9 @@ pub enum Standing<'a> {
     /// Linked (again): bans and logouts are history.
     Linked,
     ClientVersion(&'a str),
+    /// WhatsApp's answer about the reachout timelock (after an error 463): when it
+    /// ends, or `None` when none holds.
+    Reachout { until: Option<i64> },
 }
 
 impl Verdict {

@@ -105,6 +105,7 @@ impl Db {
                 None,
             ),
             Standing::ClientVersion(v) => ("client_version = coalesce(?3, ?2)", None, Some(v)),
+            Standing::Reachout { until } => return self.record_reachout_timelock(until, now),
         };
         self.in_write(|tx| {
             tx.execute(

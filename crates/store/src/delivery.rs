@@ -113,6 +113,21 @@ impl Db {
 }
 
 impl Db {
+    /// The newest `vitality` canary, if one was ever queued.
+    pub fn last_canary(&self) -> Result<Option<wabot_core::outbox::OutboxRow>> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!(
+                    "SELECT {} FROM outbox WHERE kind = 'vitality' ORDER BY id DESC LIMIT 1",
+                    super::outbox::ROW_COLUMNS
+                ),
+                [],
+                super::outbox::outbox_row,
+            )
+            .optional()?)
+    }
+
     /// Which of `ids` name outbox rows not (yet) accepted: open, unconfirmed, failed
     /// or cancelled.
     pub fn outbox_ids_not_taken(&self, ids: &[String]) -> Result<Vec<String>> {

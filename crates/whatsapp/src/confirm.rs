@@ -17,6 +17,11 @@ pub fn concerns_sends(event: &Event) -> bool {
     )
 }
 
+/// Whether `event` is WhatsApp refusing a send for the reachout timelock (error 463).
+pub fn refuses_reachout(event: &Event) -> bool {
+    matches!(event, Event::ServerAck(ack) if ack.error.as_deref() == Some(REACHOUT_REFUSED))
+}
+
 /// Applies what `event` says about our sends through `sink`: its delivery updates, and
 /// after a (re)connect, the sends written but never acknowledged go out again.
 pub fn settle(event: &Event, now: i64, sink: &dyn Sink) -> Result<()> {

@@ -21,7 +21,7 @@ use crate::on_demand::Live;
 use crate::pacing::Pacer;
 use crate::sender::ClientSender;
 use crate::wiring::{Answers, Wiring};
-use crate::{bounded, confirm, off_the_runtime, presence, runtime};
+use crate::{bounded, confirm, off_the_runtime, presence, runtime, standing};
 
 /// How long stopping may wait for each of: received content still being stored, and the
 /// connection's close. The library's own close flushes inbound commits (5 s), outbound
@@ -277,6 +277,9 @@ pub(crate) async fn settle_sends(
         return;
     }
     let connected = matches!(&*event, Event::Connected(_));
+    if confirm::refuses_reachout(&event) {
+        tokio::spawn(standing::learn_reachout(Arc::clone(&client), Arc::clone(sink)));
+    }
     if connected {
         live.set_sendable(false);
         tokio::spawn(refresh_group_names(client, Arc::clone(sink)));

@@ -7,6 +7,9 @@ use std::sync::Arc;
 
 use anyhow::Result;
 pub use wabot_core::account::Verdict;
+use wabot_core::account::Standing;
+use wabot_core::sink::Sink;
+use whatsapp_rust::features::ReachoutTimelock;
 use whatsapp_rust::prelude::*;
 
 pub fn verdict(event: &Event, now: i64) -> Option<Verdict> {
@@ -103,4 +106,40 @@ mod tests {
         let connected = whatsapp_rust::types::events::Connected::builder().build();
         assert_eq!(verdict(&Event::Connected(connected), NOW), None);
     }
+}
+
+/// When the reachout timelock WhatsApp reports ends (its end is Unix seconds, as a
+/// string), `None` when none holds. An active lock without an end is left to the
+/// store's assumption.
+pub fn reachout_end(lock: &ReachoutTimelock) -> Option<Option<i64>> {
+    if lock.is_active != Some(true) {
+        return Some(None);
+    }
+    let end = lock.time_enforcement_ends.as_deref()?.trim().parse::<i64>().ok()?;
+    Some(Some(end * 1000))
+}
+
+/// After a 463 refusal: asks WhatsApp about the timelock and records its end.
+pub async fn learn_reachout(client: Arc<Client>, sink: Arc<dyn Sink>) {
+    let lock = match client.mex().fetch_reachout_timelock().await {
+        Ok(lock) => lock,
+        Err(e) => {
+            log::warn!("could not ask WhatsApp about the reachout timelock: {e}");
+            return;
+        }
+    };
+    let Some(until) = reachout_end(&lock) else {
+        return;
+    };
+    log::warn!(
+        "WhatsApp restricts first messages to new contacts{}",
+        until.map_or(String::new(), |u| format!(
+            " until {}",
+            wabot_core::clock::display(u, chrono_tz::UTC)
+        ))
+    );
+    crate::off_the_runtime("reachout timelock", move || {
+        sink.record_standing(Standing::Reachout { until })
+    })
+    .await;
 }
