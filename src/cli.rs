@@ -240,6 +240,10 @@ pub struct PairArgs {
     /// Seconds to wait for WhatsApp's servers before giving up (exit 75)
     #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=600))]
     pub timeout: u64,
+    /// Ask the phone for its whole history (up to a year), not only the recent part:
+    /// many times the messages, a longer transfer and a bigger database
+    #[arg(long)]
+    pub full_history: bool,
 }
 
 #[derive(Debug, Args)]

@@ -43,6 +43,7 @@ pub fn pair(global: &Global, args: &PairArgs) -> Result<()> {
     let options = pairing::Options {
         phone,
         connect_timeout: Duration::from_secs(args.timeout),
+        full_history: args.full_history,
     };
     let db = crate::db::Db::open(&config.database_path)?;
     let version = connect::client_version(&db)?;

@@ -135,11 +135,13 @@ fn status(db: &mut Db, monitored: &[String], tz: chrono_tz::Tz, json: bool) -> R
         .iter()
         .filter(|m| !checkpoints.iter().any(|c| &c.chat_jid == *m))
         .collect();
+    let chunks = db.history_chunk_counts()?;
     if json {
         return output::print_json(&json!({
             "status": overall,
             "chats": checkpoints,
             "not_started": not_started,
+            "history_chunks": chunks,
         }));
     }
     let mut table = output::table();
@@ -191,6 +193,26 @@ fn status(db: &mut Db, monitored: &[String], tz: chrono_tz::Tz, json: bool) -> R
             ", every monitored chat is complete"
         } else {
             ""
+        }
+    ))?;
+    output::line(format_args!(
+        "history from WhatsApp: {} chunks pushed{}, {} asked for, {} answered, {} messages stored{}{}",
+        chunks.pushed,
+        chunks
+            .last_progress
+            .map_or(String::new(), |p| format!(" (last at {p}%)")),
+        chunks.asked,
+        chunks.requested,
+        chunks.messages,
+        if chunks.waiting > 0 {
+            format!(", {} waiting to be stored at the next start", chunks.waiting)
+        } else {
+            String::new()
+        },
+        if chunks.unreadable > 0 {
+            format!(", {} unreadable (kept)", chunks.unreadable)
+        } else {
+            String::new()
         }
     ))
 }

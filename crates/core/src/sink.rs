@@ -28,6 +28,21 @@ pub struct HistoryBlob {
     pub requested: bool,
     /// WhatsApp's own progress of a pushed transfer, 0..=100, when it says.
     pub progress: Option<u32>,
+    /// The spooled chunk it was read from, marked stored once its messages are.
+    pub chunk: Option<i64>,
+}
+
+/// A history chunk as the library downloaded it, still compressed: what is spooled
+/// before it is read, so a crash or a failed read loses nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HistoryChunk {
+    pub compressed: Vec<u8>,
+    pub decompressed_size: u64,
+    pub sync_type: i32,
+    pub chunk_order: Option<u32>,
+    pub progress: Option<u32>,
+    /// The on-demand request it answers; `None` when WhatsApp pushed it.
+    pub request_id: Option<String>,
 }
 
 /// Every method is synchronous and may wait for the database; an async caller runs it on
@@ -36,6 +51,12 @@ pub trait Sink: Send + Sync + 'static {
     /// Commits a received batch. The durability hook: the library acknowledges the batch
     /// to WhatsApp only after this returned `Ok`.
     fn commit(&self, batch: Vec<Received>) -> anyhow::Result<()>;
+    /// Commits a downloaded history chunk before anything reads it; returns its id.
+    fn spool_history(&self, chunk: &HistoryChunk) -> anyhow::Result<i64>;
+    /// Spooled chunks whose messages are not stored yet (a crash, a failed read).
+    fn unstored_history(&self) -> anyhow::Result<Vec<(i64, HistoryChunk)>>;
+    /// A spooled chunk that cannot be read: kept with `error`, not tried again.
+    fn history_unreadable(&self, chunk: i64, error: &str) -> anyhow::Result<()>;
     /// Stores a blob as history; returns its chats keyed the way the store names them
     /// (the phone JID where the LID's number is known), which is how a waiting sync
     /// recognises its answer.

@@ -51,3 +51,23 @@ CREATE UNIQUE INDEX outbox_provider_id ON outbox (provider_id) WHERE provider_id
 ALTER TABLE account_state ADD COLUMN reachout_refused_at INTEGER;
 ALTER TABLE account_state ADD COLUMN reachout_until INTEGER;
 
+
+-- History chunks as WhatsApp pushed or answered them, spooled (still compressed) before
+-- they are read: the library sends the history-sync receipt before it downloads a
+-- chunk, so a chunk not stored here is never sent again. `compressed` is dropped once
+-- the chunk's messages are stored; a chunk that does not decode keeps its error.
+CREATE TABLE history_chunks (
+    id                INTEGER PRIMARY KEY,
+    sync_type         INTEGER NOT NULL,
+    chunk_order       INTEGER,
+    progress          INTEGER,
+    request_id        TEXT,   -- the on-demand request it answers; NULL when pushed
+    decompressed_size INTEGER NOT NULL,
+    compressed        BLOB,
+    messages          INTEGER,
+    error             TEXT,
+    received_at       INTEGER NOT NULL,
+    stored_at         INTEGER,
+    reasked_at        INTEGER  -- when an incomplete transfer's chats were asked for again
+);
+CREATE INDEX history_chunks_unstored ON history_chunks (id) WHERE compressed IS NOT NULL;

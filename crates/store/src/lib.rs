@@ -9,6 +9,7 @@ mod delivery;
 mod error;
 pub mod files;
 mod heartbeat;
+mod history_chunks;
 mod jobs;
 mod maintenance;
 mod media;
@@ -34,6 +35,7 @@ pub use control::ResumeMode;
 pub use delivery::{MAX_RESENDS, Requeued};
 pub use error::{Error, NotABackup, Result, Schema};
 pub use heartbeat::Heartbeat;
+pub use history_chunks::{ChunkCounts, TRANSFER_STALL_MS};
 pub use maintenance::{ArchivedMessage, CleanupCounts, Cutoffs};
 #[cfg(any(test, feature = "test-support"))]
 pub use media::MAX_DOWNLOAD_ATTEMPTS;

@@ -26,6 +26,8 @@ pub struct Stats {
     pub transcripts: super::TranscriptCounts,
     pub listener: ListenerState,
     pub sync: SyncSummary,
+    /// History chunks WhatsApp pushed or answered, as spooled.
+    pub history_chunks: super::ChunkCounts,
     pub llm: LlmUsage,
     /// The last run of each job, `null` for a job that never ran.
     pub jobs: BTreeMap<&'static str, Option<JobSummary>>,
@@ -257,6 +259,7 @@ impl Db {
             top_chats,
             quarantined: self.quarantine_count()?,
             transcripts: self.transcript_counts()?,
+            history_chunks: self.history_chunk_counts()?,
             listener: self.listener_state()?,
             sync: self.sync_summary()?,
             llm: LlmUsage {

@@ -115,6 +115,10 @@ impl Session {
             let client = bot.client();
             anyhow::Ok((client, bot.spawn()))
         })?;
+        // What the last run spooled but did not store (idempotent beside new arrivals).
+        if let Err(e) = wiring.replay_spool(client.pn()) {
+            log::warn!("the history spool could not be read: {e:#}");
+        }
         Ok(Session {
             runtime: Some(runtime),
             handle: Some(handle),

@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use wabot_core::history::Answer;
 use wabot_core::inbound::Received;
-use wabot_core::sink::Sink;
+use bytes::Bytes;
+use wabot_core::sink::{HistoryChunk, Sink};
 use whatsapp_rust::bot::BotBuilder;
 use whatsapp_rust::prelude::*;
 use whatsapp_rust::types::events::{EventKind, LazyHistorySync};
@@ -150,11 +151,12 @@ impl Wiring {
                         if let Event::HistorySync(blob) = &*event {
                             let blob = LazyHistorySync::clone(blob);
                             let own = client.pn();
-                            let stored =
-                                tokio::task::spawn_blocking(move || wiring.take(&blob, own))
-                                    .await
-                                    .map_err(anyhow::Error::from)
-                                    .and_then(|r| r);
+                            let stored = tokio::task::spawn_blocking(move || {
+                                wiring.spool_and_take(&blob, own)
+                            })
+                            .await
+                            .map_err(anyhow::Error::from)
+                            .and_then(|r| r);
                             if let Err(e) = stored {
                                 log::error!("history could not be stored: {e:#}");
                             }
@@ -169,15 +171,60 @@ impl Wiring {
             )
     }
 
-    fn take(&self, blob: &LazyHistorySync, own: Option<Jid>) -> Result<()> {
+    /// Commits the chunk to the spool, then reads and stores it. The library sent the
+    /// chunk's receipt before downloading it: WhatsApp never sends it again, so it is
+    /// committed before anything can fail.
+    pub fn spool_and_take(&self, blob: &LazyHistorySync, own: Option<Jid>) -> Result<()> {
+        let chunk = HistoryChunk {
+            compressed: blob.compressed_bytes().to_vec(),
+            decompressed_size: blob.decompressed_size() as u64,
+            sync_type: blob.sync_type(),
+            chunk_order: blob.chunk_order(),
+            progress: blob.progress(),
+            request_id: blob.peer_data_request_session_id().map(str::to_string),
+        };
+        let id = self.sink.spool_history(&chunk)?;
+        self.take(blob, own, id)
+    }
+
+    /// Stores the spooled chunks a crash or a failed read left (at every start, when the
+    /// account's number is known); returns how many were stored.
+    pub fn replay_spool(&self, own: Option<Jid>) -> Result<usize> {
+        let mut stored = 0;
+        for (id, chunk) in self.sink.unstored_history()? {
+            let blob = LazyHistorySync::new(
+                Bytes::from(chunk.compressed),
+                usize::try_from(chunk.decompressed_size).unwrap_or(usize::MAX),
+                chunk.sync_type,
+                chunk.chunk_order,
+                chunk.progress,
+            )
+            .with_peer_data_request_session_id(chunk.request_id);
+            match self.take(&blob, own.clone(), id) {
+                Ok(()) => stored += 1,
+                Err(e) => log::warn!("spooled history chunk {id}: {e:#}"),
+            }
+        }
+        if stored > 0 {
+            log::info!("{stored} history chunks left by the last run were stored");
+        }
+        Ok(stored)
+    }
+
+    fn take(&self, blob: &LazyHistorySync, own: Option<Jid>, chunk: i64) -> Result<()> {
         let Some(sync) = blob.get() else {
-            anyhow::bail!("a history blob from WhatsApp did not decode");
+            let error = "the history chunk did not decode";
+            self.sink.history_unreadable(chunk, error)?;
+            anyhow::bail!("{error} (kept as chunk {chunk})");
         };
         let Some(own) = own else {
-            anyhow::bail!("history arrived before the account's own number was known");
+            anyhow::bail!(
+                "history arrived before the account's own number was known; it is stored at the next start"
+            );
         };
         let requested = blob.peer_data_request_session_id().is_some();
-        let read = history::blob(sync, &own, requested, blob.progress());
+        let mut read = history::blob(sync, &own, requested, blob.progress());
+        read.chunk = Some(chunk);
         let answers = self.sink.history(read)?;
         let stored: usize = answers.iter().map(|(_, a)| a.messages.len()).sum();
         if requested {

@@ -18,7 +18,7 @@ use std::time::Duration;
 use anyhow::Result;
 
 use super::listen::{self, Listener};
-use super::{drain, receipts};
+use super::{drain, history, receipts};
 use crate::account::{Standing, Verdict};
 use crate::clock;
 use crate::config::Config;
@@ -80,6 +80,10 @@ fn serve<R: Fn() -> Result<Config>>(
     stop: &AtomicBool,
 ) -> Result<Stop> {
     let mut session = connect::start(config, Arc::clone(sink), version)?;
+    if let Ok(policy) = listener.policy.read() {
+        let mut db = Db::open(&config.database_path)?;
+        history::reask_broken_transfer(&mut db, &policy, clock::now_ms())?;
+    }
     let quit = Arc::new(AtomicBool::new(false));
     let drainer = spawn_drainer(
         config,

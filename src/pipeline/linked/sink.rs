@@ -16,7 +16,7 @@ use crate::inbound::Received;
 use crate::outbox::DeliveryUpdate;
 use crate::pipeline::{delivery, history, ingest};
 use crate::policy::Policy;
-use crate::sink::{HistoryBlob, Sink};
+use crate::sink::{HistoryBlob, HistoryChunk, Sink};
 
 pub struct DbSink {
     db: Mutex<Db>,
@@ -72,6 +72,18 @@ impl Sink for DbSink {
             arrival.notify();
         }
         Ok(())
+    }
+
+    fn spool_history(&self, chunk: &HistoryChunk) -> Result<i64> {
+        Ok(self.db()?.spool_history(chunk, clock::now_ms())?)
+    }
+
+    fn unstored_history(&self) -> Result<Vec<(i64, HistoryChunk)>> {
+        Ok(self.db()?.unstored_history()?)
+    }
+
+    fn history_unreadable(&self, chunk: i64, error: &str) -> Result<()> {
+        Ok(self.db()?.history_unreadable(chunk, error)?)
     }
 
     fn history(&self, blob: HistoryBlob) -> Result<Vec<(String, Answer)>> {
