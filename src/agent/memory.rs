@@ -134,3 +134,51 @@ impl Memory {
         self.row
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{SessionMode, TimeOfDay};
+    use crate::db::{OutboxKind, Outgoing};
+    use crate::outbox::{Delivery, DeliveryUpdate};
+
+    const USER: &str = "15550001111@s.whatsapp.net";
+
+    fn rule() -> Rule {
+        Rule {
+            mode: SessionMode::Duration,
+            reset_time: TimeOfDay::parse("00:00").unwrap(),
+            reset_hours: 24,
+            zone: chrono_tz::UTC,
+        }
+    }
+
+    #[test]
+    fn replies_never_enter_memory_before_they_are_accepted() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = Db::open(&dir.path().join("w.db")).unwrap();
+        let now = crate::clock::now_ms();
+        let reply = Outgoing::parts(USER, "the answer", 1000, OutboxKind::Reply, None);
+        db.enqueue_all(&reply, now).unwrap();
+        let ids: Vec<String> = reply.iter().map(|r| r.message_id.clone()).collect();
+        let memory = load(&mut db, USER, USER, &rule(), None, now, false).unwrap();
+        db.save_session(&memory.after_exchange("the question", "the answer", ids.clone(), 10, now))
+            .unwrap();
+
+        let roles = |db: &mut Db| -> Vec<Role> {
+            let memory = load(db, USER, USER, &rule(), None, now, true).unwrap();
+            memory.said().iter().map(|e| e.role).collect()
+        };
+        assert_eq!(roles(&mut db), [Role::User], "queued is not said");
+        let accepted = DeliveryUpdate {
+            provider_id: None,
+            own_id: Some(ids[0].clone()),
+            delivery: Delivery::Accepted,
+            error_code: None,
+            error: None,
+            at: now,
+        };
+        db.apply_delivery(&accepted, USER).unwrap();
+        assert_eq!(roles(&mut db), [Role::User, Role::Assistant], "accepted is said");
+    }
+}

@@ -379,7 +379,7 @@ fn vitality_needs_a_live_listener_and_queues_one_message_a_day() {
 
     exec(&sandbox, "INSERT INTO listener_heartbeat (id, pid, started_at, updated_at, connected, state)
                     VALUES (1, 1, strftime('%s','now') * 1000 - 3600000, strftime('%s','now') * 1000, 1, 'running')");
-    let report = sandbox.json(&["vitality", "--json"]);
+    let report = sandbox.json(&["vitality", "--wait", "0", "--json"]);
     assert_eq!(report["queued"], true);
     assert_eq!(report["chat_jid"], "15550009999@s.whatsapp.net");
     let content = report["content"].as_str().unwrap();
@@ -387,7 +387,7 @@ fn vitality_needs_a_live_listener_and_queues_one_message_a_day() {
         content.starts_with("wabot is alive\nlistener connected"),
         "{content}"
     );
-    let again = sandbox.json(&["vitality", "--json"]);
+    let again = sandbox.json(&["vitality", "--wait", "0", "--json"]);
     assert_eq!(again["queued"], false);
     assert_eq!(
         sandbox.sql::<i64>("SELECT count(*) FROM outbox WHERE kind = 'vitality'"),

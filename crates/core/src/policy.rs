@@ -189,6 +189,14 @@ impl Policy {
 
 #[cfg(any(test, feature = "test-support"))]
 impl Policy {
+    /// The same, keeping status updates (`whatsapp.statuses: store`).
+    pub fn storing_statuses(self) -> Self {
+        Self {
+            store_statuses: true,
+            ..self
+        }
+    }
+
     /// Users `monitored` (no mention needed), media downloads on.
     pub fn for_tests(monitored: &[&str], self_jid: Option<&str>, store_all: bool) -> Self {
         let entities: Vec<Entity> = monitored

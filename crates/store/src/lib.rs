@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
-pub use account::AccountState;
+pub use account::{AccountState, REACHOUT_ASSUMED_MS};
 pub use backup::{Check, copy_file, overwrite_file, verify};
 pub use browse::MessageRow;
 pub use control::ResumeMode;

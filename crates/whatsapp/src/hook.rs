@@ -106,3 +106,95 @@ impl whatsapp_rust::InboundDurabilityHook for Hook {
         committed
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use wabot_core::account::Standing;
+    use wabot_core::history::Answer;
+    use wabot_core::outbox::DeliveryUpdate;
+    use wabot_core::sink::{HistoryBlob, HistoryChunk};
+
+    use super::*;
+
+    /// Fails its first `failures` commits (a database busy during a `vacuum`).
+    struct Busy {
+        failures: usize,
+        tries: AtomicUsize,
+        committed: Mutex<Vec<Received>>,
+    }
+
+    impl Sink for Busy {
+        fn commit(&self, batch: Vec<Received>) -> Result<()> {
+            if self.tries.fetch_add(1, Ordering::SeqCst) < self.failures {
+                anyhow::bail!("database is locked");
+            }
+            self.committed.lock().unwrap().extend(batch);
+            Ok(())
+        }
+        fn spool_history(&self, _: &HistoryChunk) -> Result<i64> {
+            anyhow::bail!("not used by the hook")
+        }
+        fn unstored_history(&self) -> Result<Vec<(i64, HistoryChunk)>> {
+            anyhow::bail!("not used by the hook")
+        }
+        fn history_unreadable(&self, _: i64, _: &str) -> Result<()> {
+            anyhow::bail!("not used by the hook")
+        }
+        fn history(&self, _: HistoryBlob) -> Result<Vec<(String, Answer)>> {
+            anyhow::bail!("not used by the hook")
+        }
+        fn delivered(&self, _: Vec<DeliveryUpdate>) -> Result<()> {
+            anyhow::bail!("not used by the hook")
+        }
+        fn reconnected(&self, _: i64) -> Result<()> {
+            anyhow::bail!("not used by the hook")
+        }
+        fn group_names(&self, _: Vec<(String, String)>) -> Result<()> {
+            anyhow::bail!("not used by the hook")
+        }
+        fn record_standing(&self, _: Standing<'_>) -> Result<()> {
+            anyhow::bail!("not used by the hook")
+        }
+    }
+
+    fn failing(failures: usize, retries: usize) -> (Hook, Arc<Busy>) {
+        let sink = Arc::new(Busy {
+            failures,
+            tries: AtomicUsize::new(0),
+            committed: Mutex::default(),
+        });
+        let hook = Hook {
+            sink: Arc::clone(&sink) as Arc<dyn Sink>,
+            liveness: Arc::default(),
+            retries: vec![Duration::ZERO; retries],
+        };
+        (hook, sink)
+    }
+
+    fn batch() -> Vec<Received> {
+        let info = crate::testing::info("15550001111@s.whatsapp.net", "15550001111@s.whatsapp.net", false);
+        vec![crate::convert::receive(&info, &wa::Message::text("hello"))]
+    }
+
+    #[test]
+    fn hook_failures_are_retried_now_not_at_the_next_reconnect() {
+        let rt = crate::runtime().unwrap();
+        let (hook, sink) = failing(2, 3);
+        rt.block_on(hook.commit_retrying(batch())).unwrap();
+        assert_eq!(sink.tries.load(Ordering::SeqCst), 3, "two failures, then stored");
+        assert_eq!(sink.committed.lock().unwrap().len(), 1, "once");
+
+        let (hook, sink) = failing(10, 3);
+        let err = rt.block_on(hook.commit_retrying(batch())).unwrap_err();
+        assert!(err.to_string().contains("locked"), "{err}");
+        assert_eq!(
+            sink.tries.load(Ordering::SeqCst),
+            4,
+            "the retries spent: the hook reconnects"
+        );
+        assert_eq!(COMMIT_RETRIES.iter().sum::<Duration>(), Duration::from_millis(52_500));
+    }
+}

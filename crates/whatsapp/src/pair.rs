@@ -378,4 +378,19 @@ mod tests {
             Some(Step::Standing(Verdict::LoggedOut { .. }))
         ));
     }
+
+    #[test]
+    fn full_history_at_pairing_asks_for_a_year() {
+        use whatsapp_rust::waproto::whatsapp::device_props::PlatformType;
+        let props = full_history_props();
+        assert_eq!(props.require_full_sync, Some(true));
+        assert_eq!(props.platform_type, Some(PlatformType::UWP));
+        let config = props.history_sync_config.expect("a history config");
+        assert_eq!(config.full_sync_days_limit, Some(365));
+        assert_eq!(
+            config.inline_initial_payload_in_e2_ee_msg,
+            Some(true),
+            "the library's defaults kept"
+        );
+    }
 }

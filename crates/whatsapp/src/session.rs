@@ -315,3 +315,28 @@ async fn refresh_group_names(client: Arc<Client>, sink: Arc<dyn Sink>) {
         .collect();
     off_the_runtime("group subjects", move || sink.group_names(subjects)).await;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_connection_up_but_silent_is_noticed() {
+        const MIN: i64 = 60_000;
+        let now = 100 * MIN;
+        assert_eq!(silence(true, now - 6 * MIN, now), Some(6 * MIN));
+        assert_eq!(silence(true, now, now), Some(0), "just received");
+        assert_eq!(silence(false, now - 6 * MIN, now), None, "down: reconnecting anyway");
+        assert_eq!(silence(true, 0, now), None, "nothing received yet");
+    }
+
+    #[test]
+    fn a_reconnect_keeps_the_outbox_from_writing_until_requeued() {
+        let live = Liveness::default();
+        assert!(!live.sendable(), "not before the first connect settled");
+        live.set_sendable(true);
+        assert!(live.sendable());
+        live.set_sendable(false);
+        assert!(!live.sendable());
+    }
+}

@@ -51,6 +51,42 @@ pub fn latest_version() -> Result<(u32, u32, u32)> {
     crate::runtime()?.block_on(fetch_latest_version())
 }
 
+/// When the reachout timelock WhatsApp reports ends (its end is Unix seconds, as a
+/// string), `None` when none holds. An active lock without an end is left to the
+/// store's assumption.
+pub fn reachout_end(lock: &ReachoutTimelock) -> Option<Option<i64>> {
+    if lock.is_active != Some(true) {
+        return Some(None);
+    }
+    let end = lock.time_enforcement_ends.as_deref()?.trim().parse::<i64>().ok()?;
+    Some(Some(end * 1000))
+}
+
+/// After a 463 refusal: asks WhatsApp about the timelock and records its end.
+pub async fn learn_reachout(client: Arc<Client>, sink: Arc<dyn Sink>) {
+    let lock = match client.mex().fetch_reachout_timelock().await {
+        Ok(lock) => lock,
+        Err(e) => {
+            log::warn!("could not ask WhatsApp about the reachout timelock: {e}");
+            return;
+        }
+    };
+    let Some(until) = reachout_end(&lock) else {
+        return;
+    };
+    log::warn!(
+        "WhatsApp restricts first messages to new contacts{}",
+        until.map_or(String::new(), |u| format!(
+            " until {}",
+            wabot_core::clock::display(u, chrono_tz::UTC)
+        ))
+    );
+    crate::off_the_runtime("reachout timelock", move || {
+        sink.record_standing(Standing::Reachout { until })
+    })
+    .await;
+}
+
 #[cfg(test)]
 mod tests {
     use whatsapp_rust::types::events::{
@@ -106,40 +142,24 @@ mod tests {
         let connected = whatsapp_rust::types::events::Connected::builder().build();
         assert_eq!(verdict(&Event::Connected(connected), NOW), None);
     }
-}
 
-/// When the reachout timelock WhatsApp reports ends (its end is Unix seconds, as a
-/// string), `None` when none holds. An active lock without an end is left to the
-/// store's assumption.
-pub fn reachout_end(lock: &ReachoutTimelock) -> Option<Option<i64>> {
-    if lock.is_active != Some(true) {
-        return Some(None);
+    #[test]
+    fn the_reachout_timelocks_end_is_read_from_whatsapps_answer() {
+        let lock = |active, ends: Option<&str>| ReachoutTimelock {
+            is_active: active,
+            time_enforcement_ends: ends.map(str::to_string),
+            enforcement_type: None,
+        };
+        assert_eq!(
+            reachout_end(&lock(Some(true), Some("1770000000"))),
+            Some(Some(1_770_000_000_000))
+        );
+        assert_eq!(reachout_end(&lock(Some(false), None)), Some(None), "none holds");
+        assert_eq!(reachout_end(&lock(None, None)), Some(None));
+        assert_eq!(
+            reachout_end(&lock(Some(true), Some("soon"))),
+            None,
+            "an end it cannot read changes nothing"
+        );
     }
-    let end = lock.time_enforcement_ends.as_deref()?.trim().parse::<i64>().ok()?;
-    Some(Some(end * 1000))
-}
-
-/// After a 463 refusal: asks WhatsApp about the timelock and records its end.
-pub async fn learn_reachout(client: Arc<Client>, sink: Arc<dyn Sink>) {
-    let lock = match client.mex().fetch_reachout_timelock().await {
-        Ok(lock) => lock,
-        Err(e) => {
-            log::warn!("could not ask WhatsApp about the reachout timelock: {e}");
-            return;
-        }
-    };
-    let Some(until) = reachout_end(&lock) else {
-        return;
-    };
-    log::warn!(
-        "WhatsApp restricts first messages to new contacts{}",
-        until.map_or(String::new(), |u| format!(
-            " until {}",
-            wabot_core::clock::display(u, chrono_tz::UTC)
-        ))
-    );
-    crate::off_the_runtime("reachout timelock", move || {
-        sink.record_standing(Standing::Reachout { until })
-    })
-    .await;
 }

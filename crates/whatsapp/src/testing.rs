@@ -4,6 +4,7 @@
 
 pub use whatsapp_rust;
 use whatsapp_rust::prelude::*;
+use whatsapp_rust::wacore::types::events::LazyHistorySync;
 use whatsapp_rust::types::message::MessageSource;
 
 pub const ALICE: &str = "15550001111@s.whatsapp.net";
@@ -108,16 +109,22 @@ pub fn history_sample() -> wa::HistorySync {
 /// Encodes and compresses the blob the way WhatsApp ships it, and reads it back
 /// through the library's own lazy decoder.
 pub fn shipped(sync: &wa::HistorySync) -> wa::HistorySync {
+    let lazy = chunk(sync, Some(100));
+    lazy.get().expect("the blob decodes").clone()
+}
+
+/// The event payload of a pushed history chunk carrying `sync`, compressed the way
+/// WhatsApp ships it, at `progress` of its transfer.
+pub fn chunk(sync: &wa::HistorySync, progress: Option<u32>) -> LazyHistorySync {
     use std::io::Write;
     let raw = whatsapp_rust::buffa::Message::encode_to_vec(sync);
     let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
     z.write_all(&raw).unwrap();
-    let lazy = whatsapp_rust::wacore::types::events::LazyHistorySync::new(
+    LazyHistorySync::new(
         z.finish().unwrap().into(),
         raw.len(),
         wa::history_sync::HistorySyncType::ON_DEMAND as i32,
-        None,
-        Some(100),
-    );
-    lazy.get().expect("the blob decodes").clone()
+        Some(1),
+        progress,
+    )
 }

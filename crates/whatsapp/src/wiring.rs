@@ -16,7 +16,7 @@ use bytes::Bytes;
 use wabot_core::sink::{HistoryChunk, Sink};
 use whatsapp_rust::bot::BotBuilder;
 use whatsapp_rust::prelude::*;
-use whatsapp_rust::types::events::{EventKind, LazyHistorySync};
+use whatsapp_rust::types::events::{EventHandler, EventInterest, EventKind, LazyHistorySync};
 
 use crate::convert;
 use crate::history;
@@ -78,6 +78,34 @@ pub fn unhooked(event: &Event) -> Option<Vec<Received>> {
     }
 }
 
+/// Stores what arrives outside the durability hook inline on the library's dispatch
+/// path, which it blocks until the commit is done. That is what makes it commit before
+/// ack where the library allows it: a peer-data response's recovered messages are
+/// dispatched before the response itself is committed and acked, and an undecryptable
+/// message's placeholder before the task that sends its retry receipt and ack. (Status
+/// updates and newsletters are acked on arrival, before decryption: no handler can come
+/// first; wabot stores neither by default.)
+struct Unhooked(Wiring);
+
+impl EventHandler for Unhooked {
+    fn handle_event(&self, event: Arc<Event>) {
+        let Some(items) = unhooked(&event) else {
+            return;
+        };
+        let _busy = InFlight::start(&self.0.in_flight);
+        self.0.liveness.touch(wabot_core::clock::now_ms());
+        let sink = &self.0.sink;
+        // The dispatch runs on a worker of the multi-threaded runtime (see `runtime()`).
+        if let Err(e) = tokio::task::block_in_place(|| sink.commit(items)) {
+            log::error!("received messages could not be stored: {e:#}");
+        }
+    }
+
+    fn interest(&self) -> EventInterest {
+        EventInterest::of(&[EventKind::Messages, EventKind::UndecryptableMessage])
+    }
+}
+
 impl Wiring {
     /// The wiring, and the receiving end of on-demand history answers.
     pub fn new(sink: Arc<dyn Sink>) -> (Self, Answers) {
@@ -103,6 +131,12 @@ impl Wiring {
     #[cfg(any(test, feature = "test-support"))]
     pub fn in_flight_counter(&self) -> Arc<AtomicUsize> {
         Arc::clone(&self.in_flight)
+    }
+
+    /// What the library's dispatch does with an event arriving outside the hook.
+    #[cfg(any(test, feature = "test-support"))]
+    pub fn dispatch_inline(&self, event: Arc<Event>) {
+        Unhooked(self.clone()).handle_event(event);
     }
 
     /// How many received pieces are being stored right now.
@@ -137,38 +171,28 @@ impl Wiring {
         let wiring = self.clone();
         builder
             .with_inbound_durability_hook(self.hook())
-            .on_event_for(
-                &[
-                    EventKind::HistorySync,
-                    EventKind::Messages,
-                    EventKind::UndecryptableMessage,
-                ],
-                move |event, client| {
-                    let wiring = wiring.clone();
-                    // Counted before anything else, so a shutdown waiting for idle sees it.
-                    let busy = InFlight::start(&wiring.in_flight);
-                    async move {
-                        if let Event::HistorySync(blob) = &*event {
-                            let blob = LazyHistorySync::clone(blob);
-                            let own = client.pn();
-                            let stored = tokio::task::spawn_blocking(move || {
-                                wiring.spool_and_take(&blob, own)
-                            })
-                            .await
-                            .map_err(anyhow::Error::from)
-                            .and_then(|r| r);
-                            if let Err(e) = stored {
-                                log::error!("history could not be stored: {e:#}");
-                            }
-                        } else if let Some(items) = unhooked(&event)
-                            && let Err(e) = wiring.hook().commit_retrying(items).await
-                        {
-                            log::error!("received messages could not be stored: {e:#}");
+            .with_event_handler(Unhooked(self.clone()))
+            .on_event_for(&[EventKind::HistorySync], move |event, client| {
+                let wiring = wiring.clone();
+                // Counted before anything else, so a shutdown waiting for idle sees it.
+                let busy = InFlight::start(&wiring.in_flight);
+                async move {
+                    if let Event::HistorySync(blob) = &*event {
+                        let blob = LazyHistorySync::clone(blob);
+                        let own = client.pn();
+                        let stored = tokio::task::spawn_blocking(move || {
+                            wiring.spool_and_take(&blob, own)
+                        })
+                        .await
+                        .map_err(anyhow::Error::from)
+                        .and_then(|r| r);
+                        if let Err(e) = stored {
+                            log::error!("history could not be stored: {e:#}");
                         }
-                        drop(busy);
                     }
-                },
-            )
+                    drop(busy);
+                }
+            })
     }
 
     /// Commits the chunk to the spool, then reads and stores it. The library sent the

@@ -8,6 +8,8 @@ mod jobs;
 pub mod replay;
 pub mod sink;
 #[cfg(test)]
+mod bad_day_tests;
+#[cfg(test)]
 mod tests;
 
 use std::sync::Arc;

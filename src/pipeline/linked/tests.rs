@@ -25,25 +25,25 @@ use crate::policy::Policy;
 use crate::status::OutboxStatus;
 use crate::whatsapp::{self, confirm, convert, wiring};
 
-const ALICE: &str = "15550001111@s.whatsapp.net";
-const ALICE_LID: &str = "987654321012345@lid";
-const BOB: &str = "15550002222@s.whatsapp.net";
-const OWN: &str = "15550009999@s.whatsapp.net";
-const GROUP: &str = "120363041234567890@g.us";
-const AT: i64 = 1_700_000_000;
+pub(super) const ALICE: &str = "15550001111@s.whatsapp.net";
+pub(super) const ALICE_LID: &str = "987654321012345@lid";
+pub(super) const BOB: &str = "15550002222@s.whatsapp.net";
+pub(super) const OWN: &str = "15550009999@s.whatsapp.net";
+pub(super) const GROUP: &str = "120363041234567890@g.us";
+pub(super) const AT: i64 = 1_700_000_000;
 
-fn db() -> (tempfile::TempDir, Db) {
+pub(super) fn db() -> (tempfile::TempDir, Db) {
     let dir = tempfile::tempdir().unwrap();
     let db = Db::open(&dir.path().join("w.db")).unwrap();
     (dir, db)
 }
 
 /// Alice is monitored; other chats are stored as history.
-fn policy() -> Policy {
+pub(super) fn policy() -> Policy {
     Policy::for_tests(&[ALICE], Some(OWN), true)
 }
 
-fn info(chat: &str, sender: &str, id: &str) -> MessageInfo {
+pub(super) fn info(chat: &str, sender: &str, id: &str) -> MessageInfo {
     MessageInfo {
         id: id.into(),
         ..testing::info(chat, sender, false)
@@ -51,7 +51,7 @@ fn info(chat: &str, sender: &str, id: &str) -> MessageInfo {
 }
 
 /// The listener's sink over a connection of its own to the test's database.
-fn sink(dir: &tempfile::TempDir) -> DbSink {
+pub(super) fn sink(dir: &tempfile::TempDir) -> DbSink {
     let db = Db::open(&dir.path().join("w.db")).unwrap();
     DbSink::new(db, Arc::new(RwLock::new(policy())), OWN.into(), None)
 }
@@ -63,20 +63,20 @@ fn store_history(db: &mut Db, sync: &wa::HistorySync) -> Vec<(String, crate::his
 }
 
 /// What the listener does with an event about our sends.
-fn settle(dir: &tempfile::TempDir, event: &Event, now: i64) {
+pub(super) fn settle(dir: &tempfile::TempDir, event: &Event, now: i64) {
     confirm::settle(event, now, &sink(dir)).unwrap();
 }
 
-fn from_alice(id: &str) -> MessageInfo {
+pub(super) fn from_alice(id: &str) -> MessageInfo {
     info(ALICE, "15550001111:3@s.whatsapp.net", id)
 }
 
 /// Runs one received message through the listener's path into the store.
-fn deliver(db: &mut Db, info: &MessageInfo, message: &wa::Message) {
+pub(super) fn deliver(db: &mut Db, info: &MessageInfo, message: &wa::Message) {
     ingest::store(db, &policy(), vec![convert::receive(info, message)]).unwrap();
 }
 
-fn wrap(inner: wa::Message) -> MessageField<wa::message::FutureProofMessage> {
+pub(super) fn wrap(inner: wa::Message) -> MessageField<wa::message::FutureProofMessage> {
     MessageField::some(wa::message::FutureProofMessage {
         message: MessageField::some(inner),
     })
@@ -775,7 +775,7 @@ fn shutdown_waits_longer_than_the_librarys_flush() {
 
 // 8. Every send confirmed --------------------------------------------------------------
 
-fn queued(db: &mut Db, id: &str) {
+pub(super) fn queued(db: &mut Db, id: &str) {
     db.enqueue(
         &Outgoing {
             message_id: id.into(),
@@ -790,7 +790,7 @@ fn queued(db: &mut Db, id: &str) {
 }
 
 /// Writes the due rows to a stand-in socket (the drainer's path), returning their ids.
-fn written(db: &mut Db, now: i64) -> Vec<String> {
+pub(super) fn written(db: &mut Db, now: i64) -> Vec<String> {
     use crate::outbox::{SendFailure, Sent, Transport};
     struct Socket(Vec<String>);
     impl Transport for Socket {
@@ -807,7 +807,7 @@ fn written(db: &mut Db, now: i64) -> Vec<String> {
     socket.0
 }
 
-fn status(db: &Db, id: &str) -> OutboxStatus {
+pub(super) fn status(db: &Db, id: &str) -> OutboxStatus {
     db.outbox_row_for(id).unwrap().unwrap().status
 }
 
@@ -908,7 +908,7 @@ fn receipts_set_delivered_and_read() {
     let row = db.outbox_row_for("3EB0D").unwrap().unwrap();
     assert_eq!(
         (row.status.as_str(), row.delivered_at, row.read_at),
-        ("sent", Some(5_000), None)
+        ("delivered", Some(5_000), None)
     );
     settle(&dir, &receipt(ReceiptType::Read, 9_000), 0);
     let row = db.outbox_row_for("3EB0D").unwrap().unwrap();
