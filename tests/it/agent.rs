@@ -40,6 +40,7 @@ fn answers_each_chat_turn_once_and_remembers_the_exchange() {
     let again = bot.process_ok();
     assert_eq!(again["claimed"], 0, "nothing is answered twice");
 
+    bot.listener_sends();
     bot.receive(&[(ALICE, "Which is faster?")]);
     bot.process_ok();
     let requests = bot.llm.requests();
@@ -77,7 +78,8 @@ fn answers_each_chat_turn_once_and_remembers_the_exchange() {
     );
     let stats = bot.sandbox.json(&["stats", "--json"]);
     assert_eq!(stats["messages"]["answered"], 3);
-    assert_eq!(stats["outbox"]["pending"], 2);
+    assert_eq!(stats["outbox"]["pending"], 1);
+    assert_eq!(stats["outbox"]["accepted"], 1, "the first reply, as the listener sent it");
     assert_eq!(stats["sessions"]["active"], 1);
 }
 
@@ -493,6 +495,7 @@ fn a_sender_switching_to_its_lid_form_stays_in_one_conversation() {
         [ALICE],
     )
     .unwrap();
+    bot.listener_sends();
     bot.receive(&[("987654321012345:3@lid", "second, by LID")]);
     assert_eq!(bot.process_ok()["answered"], 1);
     assert_eq!(

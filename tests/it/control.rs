@@ -330,3 +330,22 @@ fn send_wait_returns_once_the_listener_sent_the_message() {
     assert_eq!(row["status"], "accepted");
     assert_eq!(row["chat_jid"], ALICE);
 }
+
+#[test]
+fn sends_to_new_contacts_wait_out_a_reachout_timelock() {
+    let sandbox = Sandbox::stocked();
+    // WhatsApp refused a first message with error 463 a minute ago.
+    sandbox.exec(
+        "INSERT INTO account_state (id, reachout_refused_at, updated_at)
+         VALUES (1, strftime('%s', 'now') * 1000 - 60000, 0)",
+    );
+    let run = sandbox.run(&["send", "--to", "+1 555 000 7777", "hello"]);
+    assert_eq!(run.code(), 75, "{}", run.stderr());
+    assert!(run.stderr().contains("error 463"), "{}", run.stderr());
+    assert_eq!(sandbox.sql::<i64>("SELECT count(*) FROM outbox"), 0);
+    // Alice wrote to the account: her chat needs no reachout.
+    let run = sandbox.run(&["send", "--to", "Alice", "hello"]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let doctor = sandbox.run(&["doctor"]).stdout();
+    assert!(doctor.contains("refuses first messages"), "{doctor}");
+}

@@ -5,7 +5,7 @@ use crate::common;
 use std::fs::File;
 use std::process::Stdio;
 
-use common::{Sandbox, message_line};
+use common::{Sandbox, finished_json, message_line};
 use serde_json::Value;
 
 const TS: i64 = 1_705_329_000;
@@ -417,5 +417,46 @@ fn vitality_prints_its_crontab_line() {
     assert!(
         lines[1].starts_with("0 9 * * * /") && lines[1].ends_with("app.json vitality"),
         "{out}"
+    );
+}
+
+#[test]
+fn the_vitality_canary_waits_for_the_phone_and_doctor_names_the_half_that_failed() {
+    let sandbox = Sandbox::new();
+    import(&sandbox, "v", 1);
+    exec(&sandbox, "INSERT INTO listener_heartbeat (id, pid, started_at, updated_at, connected, state)
+                    VALUES (1, 1, strftime('%s','now') * 1000 - 3600000, strftime('%s','now') * 1000, 1, 'running')");
+    let child = sandbox.spawn(&["vitality", "--wait", "60", "--json"]);
+    sandbox.wait_for(
+        "the queued canary",
+        "SELECT count(*) FROM outbox WHERE kind = 'vitality'",
+    );
+    // The listener's part: WhatsApp acked it, the owner's phone sent its receipt.
+    exec(
+        &sandbox,
+        "UPDATE outbox SET status = 'delivered', sent_at = 1, delivered_at = 2",
+    );
+    let report = finished_json(child);
+    assert_eq!(report["canary"], "confirmed", "{report}");
+
+    // A canary WhatsApp took but the phone never confirmed: the receiving half.
+    exec(
+        &sandbox,
+        "UPDATE outbox SET status = 'accepted', delivered_at = NULL,
+             created_at = created_at - 3600000",
+    );
+    let doctor = sandbox.run(&["doctor"]);
+    assert_ne!(doctor.code(), 0);
+    assert!(
+        doctor.stdout().contains("the receiving half failed"),
+        "{}",
+        doctor.stdout()
+    );
+    exec(&sandbox, "UPDATE outbox SET status = 'pending'");
+    assert!(
+        sandbox
+            .run(&["doctor"])
+            .stdout()
+            .contains("the sending half failed")
     );
 }

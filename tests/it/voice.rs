@@ -250,6 +250,7 @@ fn a_voice_note_still_downloading_holds_its_turn_back_for_a_while() {
     assert!(last_user_text(&bot, 0).ends_with(SPOKEN));
 
     // A download that never comes is given up after the patience: answered all the same.
+    bot.listener_sends();
     import(
         &bot.sandbox,
         &[("00000020-AUDIO-2024-01-15-14-40-00.opus", b"OggS late")],
