@@ -58,6 +58,18 @@ fn every_validation_rule_names_the_field() {
         ),
         (|c| c["vitality"]["time"] = json!("24:00"), "vitality.time:"),
         (
+            |c| c["vitality"]["canary_seconds"] = json!(7200),
+            "vitality.canary_seconds: must be at most 3600 seconds",
+        ),
+        (
+            |c| c["whatsapp"]["silent_minutes"] = json!(0),
+            "whatsapp.silent_minutes: must be between 1 and 1440 minutes, got 0",
+        ),
+        (
+            |c| c["whatsapp"]["statuses"] = json!("archive"),
+            "whatsapp.statuses: unknown variant `archive`",
+        ),
+        (
             |c| c["session_memory"]["mode"] = json!("weekly"),
             "session_memory.mode: unknown variant `weekly`",
         ),

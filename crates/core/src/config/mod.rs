@@ -377,6 +377,25 @@ fn validate(file: &AppFile) -> Result<(Vec<Entity>, LlmSettings), Vec<String>> {
         "vitality.message",
         "is empty while vitality is enabled".into(),
     );
+    check(
+        v.canary_seconds <= 3_600,
+        "vitality.canary_seconds",
+        format!(
+            "must be at most 3600 seconds (an hour), got {}",
+            v.canary_seconds
+        ),
+    );
+    let w = &file.whatsapp;
+    for (value, field, most) in [
+        (w.delivery_timeout_minutes, "whatsapp.delivery_timeout_minutes", 10_080),
+        (w.silent_minutes, "whatsapp.silent_minutes", 1_440),
+    ] {
+        check(
+            (1..=most).contains(&value),
+            field,
+            format!("must be between 1 and {most} minutes, got {value}"),
+        );
+    }
     for problem in llm
         .problems()
         .into_iter()
