@@ -78,7 +78,11 @@ mod tests {
         let db = dir.path().join("wabot.db");
         let first = acquire(&db).unwrap();
         let err = acquire(&db).unwrap_err();
-        assert_eq!(error::exit_code(&err), 75, "retryable, not a permanent stop");
+        assert_eq!(
+            error::exit_code(&err),
+            75,
+            "retryable, not a permanent stop"
+        );
         assert!(
             err.to_string()
                 .contains(&format!("pid {}", std::process::id())),

@@ -179,6 +179,10 @@ mod tests {
             at: now,
         };
         db.apply_delivery(&accepted, USER).unwrap();
-        assert_eq!(roles(&mut db), [Role::User, Role::Assistant], "accepted is said");
+        assert_eq!(
+            roles(&mut db),
+            [Role::User, Role::Assistant],
+            "accepted is said"
+        );
     }
 }

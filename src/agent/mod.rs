@@ -557,7 +557,13 @@ pub fn simulate(
         .session_memory
         .max_context_messages
         .unsigned_abs() as usize;
-    db.save_session(&memory.after_exchange(text, &answer.content, Vec::new(), cap, clock::now_ms()))?;
+    db.save_session(&memory.after_exchange(
+        text,
+        &answer.content,
+        Vec::new(),
+        cap,
+        clock::now_ms(),
+    ))?;
     Ok(if config.llm.citations {
         reply::with_sources(&answer.content, &answer.citations)
     } else {

@@ -205,7 +205,10 @@ fn status(db: &mut Db, monitored: &[String], tz: chrono_tz::Tz, json: bool) -> R
         chunks.requested,
         chunks.messages,
         if chunks.waiting > 0 {
-            format!(", {} waiting to be stored at the next start", chunks.waiting)
+            format!(
+                ", {} waiting to be stored at the next start",
+                chunks.waiting
+            )
         } else {
             String::new()
         },

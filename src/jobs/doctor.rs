@@ -288,7 +288,11 @@ fn sends(
                 if on_its_way && canary != Canary::Confirmed {
                     format!("the last one ({}) is on its way", shown(row.created_at))
                 } else {
-                    format!("the last one ({}): {}", shown(row.created_at), canary.explain())
+                    format!(
+                        "the last one ({}): {}",
+                        shown(row.created_at),
+                        canary.explain()
+                    )
                 },
             )
             .next("run `wabot vitality` again once fixed", false),

@@ -15,8 +15,8 @@ use serde::Serialize;
 use crate::clock;
 use crate::config::Config;
 use crate::db::{Db, OutboxKind, OutboxRow, Outgoing, Stats};
-use crate::status::OutboxStatus;
 use crate::error::{self, Kind};
+use crate::status::OutboxStatus;
 
 /// How far the canary got.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

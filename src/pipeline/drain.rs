@@ -248,7 +248,10 @@ mod tests {
         assert_eq!(drain(&mut db, &mut socket).written, 1);
         ack(&mut db, &socket);
         assert_eq!(socket.ids(), [a1.as_str(), b1.as_str(), a2.as_str()]);
-        assert_eq!(db.outbox(Some(OutboxStatus::Accepted), 10).unwrap().len(), 3);
+        assert_eq!(
+            db.outbox(Some(OutboxStatus::Accepted), 10).unwrap().len(),
+            3
+        );
         assert_eq!(
             db.stats().unwrap().messages.outbound,
             3,

@@ -4,8 +4,8 @@
 
 use anyhow::Result;
 
-use crate::clock;
 use crate::checkpoint::Step;
+use crate::clock;
 use crate::db::Db;
 use crate::history::Answer;
 use crate::pipeline::ingest;

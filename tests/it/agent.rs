@@ -79,7 +79,10 @@ fn answers_each_chat_turn_once_and_remembers_the_exchange() {
     let stats = bot.sandbox.json(&["stats", "--json"]);
     assert_eq!(stats["messages"]["answered"], 3);
     assert_eq!(stats["outbox"]["pending"], 1);
-    assert_eq!(stats["outbox"]["accepted"], 1, "the first reply, as the listener sent it");
+    assert_eq!(
+        stats["outbox"]["accepted"], 1,
+        "the first reply, as the listener sent it"
+    );
     assert_eq!(stats["sessions"]["active"], 1);
 }
 

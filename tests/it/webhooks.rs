@@ -243,8 +243,9 @@ fn twilio_signed_messages_are_stored_once_answered_and_tracked_by_status_callbac
     assert_eq!(sent["To"], "whatsapp:+15550001111");
     assert!(sent["Body"].as_str().unwrap().len() > 10, "{sent}");
     wait_until(&bot, &provider, "the row marked accepted", || {
-        bot.count("SELECT count(*) FROM outbox WHERE status = 'accepted' AND provider_id LIKE 'SM%'")
-            == 1
+        bot.count(
+            "SELECT count(*) FROM outbox WHERE status = 'accepted' AND provider_id LIKE 'SM%'",
+        ) == 1
     });
     // Twilio reports the status on the callback URL wabot gave, signed over it.
     let callback = sent["StatusCallback"].as_str().unwrap();

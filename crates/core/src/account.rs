@@ -28,7 +28,9 @@ pub enum Standing<'a> {
     ClientVersion(&'a str),
     /// WhatsApp's answer about the reachout timelock (after an error 463): when it
     /// ends, or `None` when none holds.
-    Reachout { until: Option<i64> },
+    Reachout {
+        until: Option<i64>,
+    },
 }
 
 impl Verdict {

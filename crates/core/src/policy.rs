@@ -5,8 +5,8 @@
 use std::collections::HashSet;
 
 use crate::config::{Config, Entity, EntityKind, Statuses};
-use crate::kind::MessageKind;
 use crate::jid;
+use crate::kind::MessageKind;
 use crate::message::{MessageStatus, NewMessage};
 
 /// Why a message is not answered; stored in `messages.skip_reason`.

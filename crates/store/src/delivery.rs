@@ -137,7 +137,9 @@ impl Db {
                AND status NOT IN ('accepted', 'delivered')",
         )?;
         let rows = stmt
-            .query_map([serde_json::json!(ids).to_string()], |r| r.get("message_id"))?
+            .query_map([serde_json::json!(ids).to_string()], |r| {
+                r.get("message_id")
+            })?
             .collect::<rusqlite::Result<_>>()?;
         Ok(rows)
     }
@@ -237,7 +239,13 @@ pub(super) fn accept(tx: &Transaction, message_id: &str, own_jid: &str, at: i64)
              message_type, source, status, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, 1, 'text', 'own', 'history', ?5)
          ON CONFLICT (chat_jid, id) DO NOTHING",
-        params![resolve_lid(tx, &chat_jid)?, message_id, own_jid, content, at],
+        params![
+            resolve_lid(tx, &chat_jid)?,
+            message_id,
+            own_jid,
+            content,
+            at
+        ],
     )?;
     Ok(true)
 }

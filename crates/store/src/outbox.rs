@@ -283,7 +283,8 @@ impl Db {
     }
 }
 
-pub(super) const ROW_COLUMNS: &str = "id, message_id, chat_jid, content, status, kind, attempts, last_error,
+pub(super) const ROW_COLUMNS: &str =
+    "id, message_id, chat_jid, content, status, kind, attempts, last_error,
      reply_to_id, created_at, sent_at, written_at, delivered_at, read_at, provider_id, error_code,
      resends";
 

@@ -150,7 +150,10 @@ pub fn convert(info: &MessageInfo, message: &wa::Message) -> Inbound {
     }
     if is_status(message) {
         // Posted to a status (or mentioning the account in one), not said in the chat.
-        let text = base.text_content().or_else(|| base.get_caption()).unwrap_or("");
+        let text = base
+            .text_content()
+            .or_else(|| base.get_caption())
+            .unwrap_or("");
         return Inbound::Message(record(MessageKind::Status, format!("[status] {text}")));
     }
     if let Some(update) = base.poll_update_message.as_option() {
@@ -1050,7 +1053,10 @@ mod tests {
             sender_key_distribution_message: MessageField::some(Default::default()),
             ..Default::default()
         };
-        assert_eq!(convert(&dm(), &keys), Inbound::Skip("key distribution only"));
+        assert_eq!(
+            convert(&dm(), &keys),
+            Inbound::Skip("key distribution only")
+        );
         // An empty message is content the schema does not know: kept (issue 29).
         assert!(matches!(
             convert(&dm(), &wa::Message::default()),

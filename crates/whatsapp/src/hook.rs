@@ -78,9 +78,7 @@ impl Hook {
             let Some(wait) = waits.next() else {
                 return Err(e);
             };
-            log::warn!(
-                "received messages could not be stored ({e:#}); trying again in {wait:?}"
-            );
+            log::warn!("received messages could not be stored ({e:#}); trying again in {wait:?}");
             tokio::time::sleep(*wait).await;
         }
     }
@@ -100,7 +98,8 @@ impl whatsapp_rust::InboundDurabilityHook for Hook {
                 "received messages could not be stored after {} tries ({e:#}): reconnecting so WhatsApp delivers them again",
                 self.retries.len() + 1
             );
-            self.liveness.set(false, "reconnecting: received messages could not be stored");
+            self.liveness
+                .set(false, "reconnecting: received messages could not be stored");
             tokio::spawn(async move { client.reconnect_immediately().await });
         }
         committed
@@ -175,7 +174,11 @@ mod tests {
     }
 
     fn batch() -> Vec<Received> {
-        let info = crate::testing::info("15550001111@s.whatsapp.net", "15550001111@s.whatsapp.net", false);
+        let info = crate::testing::info(
+            "15550001111@s.whatsapp.net",
+            "15550001111@s.whatsapp.net",
+            false,
+        );
         vec![crate::convert::receive(&info, &wa::Message::text("hello"))]
     }
 
@@ -184,7 +187,11 @@ mod tests {
         let rt = crate::runtime().unwrap();
         let (hook, sink) = failing(2, 3);
         rt.block_on(hook.commit_retrying(batch())).unwrap();
-        assert_eq!(sink.tries.load(Ordering::SeqCst), 3, "two failures, then stored");
+        assert_eq!(
+            sink.tries.load(Ordering::SeqCst),
+            3,
+            "two failures, then stored"
+        );
         assert_eq!(sink.committed.lock().unwrap().len(), 1, "once");
 
         let (hook, sink) = failing(10, 3);
@@ -195,6 +202,9 @@ mod tests {
             4,
             "the retries spent: the hook reconnects"
         );
-        assert_eq!(COMMIT_RETRIES.iter().sum::<Duration>(), Duration::from_millis(52_500));
+        assert_eq!(
+            COMMIT_RETRIES.iter().sum::<Duration>(),
+            Duration::from_millis(52_500)
+        );
     }
 }

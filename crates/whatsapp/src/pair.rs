@@ -35,8 +35,8 @@ pub struct Options {
 /// sends them (the library's documented row: UWP, full sync, a year's limit). They
 /// travel only in the registration, so they count only when pairing.
 fn full_history_props() -> DevicePropsOverride {
-    use whatsapp_rust::waproto::whatsapp::device_props::{HistorySyncConfig, PlatformType};
     use whatsapp_rust::wacore::store::device::default_history_sync_config;
+    use whatsapp_rust::waproto::whatsapp::device_props::{HistorySyncConfig, PlatformType};
     DevicePropsOverride::new()
         .with_platform_type(PlatformType::UWP)
         .with_require_full_sync(true)

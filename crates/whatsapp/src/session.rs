@@ -186,7 +186,9 @@ impl Session {
     /// not acknowledge), saying why in the log and the heartbeat.
     pub fn reconnect(&self, why: &str) {
         log::warn!("reconnecting: {why}");
-        self.wiring.liveness.set(false, format!("reconnecting: {why}"));
+        self.wiring
+            .liveness
+            .set(false, format!("reconnecting: {why}"));
         self.wiring.liveness.set_sendable(false);
         let client = Arc::clone(&self.client);
         if let Some(runtime) = &self.runtime {
@@ -282,7 +284,10 @@ pub(crate) async fn settle_sends(
     }
     let connected = matches!(&*event, Event::Connected(_));
     if confirm::refuses_reachout(&event) {
-        tokio::spawn(standing::learn_reachout(Arc::clone(&client), Arc::clone(sink)));
+        tokio::spawn(standing::learn_reachout(
+            Arc::clone(&client),
+            Arc::clone(sink),
+        ));
     }
     if connected {
         live.set_sendable(false);
@@ -326,7 +331,11 @@ mod tests {
         let now = 100 * MIN;
         assert_eq!(silence(true, now - 6 * MIN, now), Some(6 * MIN));
         assert_eq!(silence(true, now, now), Some(0), "just received");
-        assert_eq!(silence(false, now - 6 * MIN, now), None, "down: reconnecting anyway");
+        assert_eq!(
+            silence(false, now - 6 * MIN, now),
+            None,
+            "down: reconnecting anyway"
+        );
         assert_eq!(silence(true, 0, now), None, "nothing received yet");
     }
 

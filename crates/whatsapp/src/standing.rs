@@ -6,8 +6,8 @@
 use std::sync::Arc;
 
 use anyhow::Result;
-pub use wabot_core::account::Verdict;
 use wabot_core::account::Standing;
+pub use wabot_core::account::Verdict;
 use wabot_core::sink::Sink;
 use whatsapp_rust::features::ReachoutTimelock;
 use whatsapp_rust::prelude::*;
@@ -58,7 +58,12 @@ pub fn reachout_end(lock: &ReachoutTimelock) -> Option<Option<i64>> {
     if lock.is_active != Some(true) {
         return Some(None);
     }
-    let end = lock.time_enforcement_ends.as_deref()?.trim().parse::<i64>().ok()?;
+    let end = lock
+        .time_enforcement_ends
+        .as_deref()?
+        .trim()
+        .parse::<i64>()
+        .ok()?;
     Some(Some(end * 1000))
 }
 
@@ -154,7 +159,11 @@ mod tests {
             reachout_end(&lock(Some(true), Some("1770000000"))),
             Some(Some(1_770_000_000_000))
         );
-        assert_eq!(reachout_end(&lock(Some(false), None)), Some(None), "none holds");
+        assert_eq!(
+            reachout_end(&lock(Some(false), None)),
+            Some(None),
+            "none holds"
+        );
         assert_eq!(reachout_end(&lock(None, None)), Some(None));
         assert_eq!(
             reachout_end(&lock(Some(true), Some("soon"))),

@@ -4,8 +4,8 @@
 
 pub use whatsapp_rust;
 use whatsapp_rust::prelude::*;
-use whatsapp_rust::wacore::types::events::LazyHistorySync;
 use whatsapp_rust::types::message::MessageSource;
+use whatsapp_rust::wacore::types::events::LazyHistorySync;
 
 pub const ALICE: &str = "15550001111@s.whatsapp.net";
 pub const GROUP: &str = "120363041234567890@g.us";

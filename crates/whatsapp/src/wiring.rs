@@ -10,9 +10,9 @@ use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
+use bytes::Bytes;
 use wabot_core::history::Answer;
 use wabot_core::inbound::Received;
-use bytes::Bytes;
 use wabot_core::sink::{HistoryChunk, Sink};
 use whatsapp_rust::bot::BotBuilder;
 use whatsapp_rust::prelude::*;
@@ -180,12 +180,11 @@ impl Wiring {
                     if let Event::HistorySync(blob) = &*event {
                         let blob = LazyHistorySync::clone(blob);
                         let own = client.pn();
-                        let stored = tokio::task::spawn_blocking(move || {
-                            wiring.spool_and_take(&blob, own)
-                        })
-                        .await
-                        .map_err(anyhow::Error::from)
-                        .and_then(|r| r);
+                        let stored =
+                            tokio::task::spawn_blocking(move || wiring.spool_and_take(&blob, own))
+                                .await
+                                .map_err(anyhow::Error::from)
+                                .and_then(|r| r);
                         if let Err(e) = stored {
                             log::error!("history could not be stored: {e:#}");
                         }

@@ -17,7 +17,7 @@ use whatsapp_rust::types::presence::ReceiptType;
 use super::sink::DbSink;
 use super::tests::{
     ALICE, ALICE_LID, GROUP, OWN, db, deliver, from_alice, info, policy, queued, settle, sink,
-    status, written, wrap,
+    status, wrap, written,
 };
 use crate::db::{Db, MAX_RESENDS, OutboxKind, Outgoing};
 use crate::jobs::vitality::Canary;
@@ -86,7 +86,11 @@ fn acked_is_not_delivered() {
     written(&mut db, 1_000);
     // The server acks what 0.7.0 may have encrypted only to the owner's devices.
     settle(&dir, &ack("3EB0A", None), 2_000);
-    assert_eq!(status(&db, "3EB0A"), OutboxStatus::Accepted, "not delivered");
+    assert_eq!(
+        status(&db, "3EB0A"),
+        OutboxStatus::Accepted,
+        "not delivered"
+    );
     assert_eq!(db.stats().unwrap().outbox.accepted, 1);
 
     // No receipt within the delivery timeout: unconfirmed, counted.
@@ -115,7 +119,11 @@ fn acked_is_not_delivered() {
     );
 
     // A receipt is proof, whatever was believed before.
-    settle(&dir, &receipt("3EB0A", ALICE, ReceiptType::Delivered, now + 5), 0);
+    settle(
+        &dir,
+        &receipt("3EB0A", ALICE, ReceiptType::Delivered, now + 5),
+        0,
+    );
     let r = row(&db, "3EB0A");
     assert_eq!(
         (r.status, r.delivered_at, r.last_error),
@@ -137,14 +145,21 @@ fn nacks_500_and_503_are_retryable() {
         assert!(r.last_error.unwrap().contains("sent again"));
         assert_eq!(r.error_code.as_deref(), Some(code));
         assert!(
-            db.due_sends(2_000, 10).unwrap().iter().all(|d| d.message_id != id),
+            db.due_sends(2_000, 10)
+                .unwrap()
+                .iter()
+                .all(|d| d.message_id != id),
             "after a back-off, not at once"
         );
     }
     queued_to(&mut db, "3EB07", GROUP, OutboxKind::Reply);
     assert!(db.mark_written(row(&db, "3EB07").id, 1_000).unwrap());
     settle(&dir, &ack("3EB07", Some("479")), 2_000);
-    assert_eq!(status(&db, "3EB07"), OutboxStatus::Failed, "other codes are final");
+    assert_eq!(
+        status(&db, "3EB07"),
+        OutboxStatus::Failed,
+        "other codes are final"
+    );
 }
 
 // 3. The Connected handler and the drain never both resend ---------------------------
@@ -158,7 +173,11 @@ fn the_connected_handler_and_the_drain_do_not_both_resend() {
     // Written on the new connection, the moment it came up: its ack is on its way.
     assert!(db.mark_written(row(&db, "3EB0N").id, 5_000).unwrap());
     settle(&dir, &connected(), 5_000);
-    assert_eq!(status(&db, "3EB0O"), OutboxStatus::Pending, "the old socket's");
+    assert_eq!(
+        status(&db, "3EB0O"),
+        OutboxStatus::Pending,
+        "the old socket's"
+    );
     assert_eq!(status(&db, "3EB0N"), OutboxStatus::Written, "left alone");
     assert_eq!(written(&mut db, 5_001), ["3EB0O"], "one send each");
 }
@@ -172,7 +191,10 @@ fn the_sent_copy_goes_into_the_chat_the_mapping_resolves_to() {
     queued_to(&mut db, "3EB0L", ALICE_LID, OutboxKind::Reply);
     written(&mut db, 1_000);
     settle(&dir, &ack("3EB0L", None), 2_000);
-    assert!(db.stored(ALICE, "3EB0L").unwrap().is_some(), "one person, one chat");
+    assert!(
+        db.stored(ALICE, "3EB0L").unwrap().is_some(),
+        "one person, one chat"
+    );
     assert!(db.stored(ALICE_LID, "3EB0L").unwrap().is_none());
 }
 
@@ -181,12 +203,21 @@ fn the_sent_copy_goes_into_the_chat_the_mapping_resolves_to() {
 #[test]
 fn error_463_records_the_reachout_timelock_and_is_not_retried() {
     let (dir, mut db) = db();
-    queued_to(&mut db, "3EB0T", "15550004444@s.whatsapp.net", OutboxKind::Manual);
+    queued_to(
+        &mut db,
+        "3EB0T",
+        "15550004444@s.whatsapp.net",
+        OutboxKind::Manual,
+    );
     written(&mut db, 1_000);
     let at = 2_000;
     settle(&dir, &ack("3EB0T", Some("463")), at);
     let r = row(&db, "3EB0T");
-    assert_eq!(r.status, OutboxStatus::Failed, "never retried into the lock");
+    assert_eq!(
+        r.status,
+        OutboxStatus::Failed,
+        "never retried into the lock"
+    );
     assert!(r.last_error.unwrap().contains("reachout timelock"));
     assert_eq!(db.stats().unwrap().outbox.reachout_refused, 1);
     let state = db.account_state().unwrap();
@@ -197,7 +228,10 @@ fn error_463_records_the_reachout_timelock_and_is_not_retried() {
     let sink = sink(&dir);
     sink.record_standing(crate::account::Standing::Reachout { until: Some(9_000) })
         .unwrap();
-    assert_eq!(db.account_state().unwrap().reachout_timelock(5_000), Some(9_000));
+    assert_eq!(
+        db.account_state().unwrap().reachout_timelock(5_000),
+        Some(9_000)
+    );
     assert_eq!(db.account_state().unwrap().reachout_timelock(9_000), None);
     sink.record_standing(crate::account::Standing::Reachout { until: None })
         .unwrap();
@@ -265,7 +299,12 @@ fn status_updates_are_not_chat_messages() {
     }
     // status@broadcast never becomes a chat.
     let posted = info("status@broadcast", ALICE, "POST");
-    ingest::store(&mut db, &store, vec![convert::receive(&posted, &status_mention())]).unwrap();
+    ingest::store(
+        &mut db,
+        &store,
+        vec![convert::receive(&posted, &status_mention())],
+    )
+    .unwrap();
     assert_eq!(
         db.canonical_jid("status@broadcast").unwrap(),
         "status@broadcast"
@@ -311,7 +350,11 @@ fn history_chunks_are_spooled_before_they_are_read() {
         })
         .unwrap();
     assert_eq!(again.replay_spool(None).unwrap(), 0);
-    assert_eq!(db.history_chunk_counts().unwrap().unreadable, 1, "chunk {id}");
+    assert_eq!(
+        db.history_chunk_counts().unwrap().unreadable,
+        1,
+        "chunk {id}"
+    );
 }
 
 #[test]
@@ -320,15 +363,28 @@ fn a_broken_off_transfer_asks_the_monitored_chats_again() {
     let (wiring, _) = wiring_over(&dir);
     // The transfer stopped at 40 %: the library lost the rest after its receipts.
     let chunk = testing::chunk(&testing::history_sample(), Some(40));
-    wiring.spool_and_take(&chunk, Some(OWN.parse().unwrap())).unwrap();
-    deliver(&mut db, &from_alice("LIVE"), &wa::Message {
-        conversation: Some("hi".into()),
-        ..Default::default()
-    });
+    wiring
+        .spool_and_take(&chunk, Some(OWN.parse().unwrap()))
+        .unwrap();
+    deliver(
+        &mut db,
+        &from_alice("LIVE"),
+        &wa::Message {
+            conversation: Some("hi".into()),
+            ..Default::default()
+        },
+    );
     let now = crate::clock::now_ms();
-    assert_eq!(history::reask_broken_transfer(&mut db, &policy(), now).unwrap(), 0, "too soon");
+    assert_eq!(
+        history::reask_broken_transfer(&mut db, &policy(), now).unwrap(),
+        0,
+        "too soon"
+    );
     let later = now + crate::db::TRANSFER_STALL_MS + 1;
-    assert_eq!(history::reask_broken_transfer(&mut db, &policy(), later).unwrap(), 1);
+    assert_eq!(
+        history::reask_broken_transfer(&mut db, &policy(), later).unwrap(),
+        1
+    );
     assert_eq!(db.history_chunk_counts().unwrap().asked, 1);
     assert_eq!(
         history::reask_broken_transfer(&mut db, &policy(), later + 1).unwrap(),
@@ -345,11 +401,22 @@ fn the_canary_proves_both_halves_of_the_path() {
     queued_to(&mut db, "3EB0V", OWN, OutboxKind::Vitality);
     assert_eq!(Canary::of(&row(&db, "3EB0V")), Canary::NotSent);
     written(&mut db, 1_000);
-    assert_eq!(Canary::of(&row(&db, "3EB0V")), Canary::NotSent, "written, no ack");
+    assert_eq!(
+        Canary::of(&row(&db, "3EB0V")),
+        Canary::NotSent,
+        "written, no ack"
+    );
     settle(&dir, &ack("3EB0V", None), 2_000);
     let accepted = row(&db, "3EB0V");
-    assert_eq!(Canary::of(&accepted), Canary::NoReceipt, "the sending half works");
-    assert!(db.stored(OWN, "3EB0V").unwrap().is_some(), "stored as the owner's own");
+    assert_eq!(
+        Canary::of(&accepted),
+        Canary::NoReceipt,
+        "the sending half works"
+    );
+    assert!(
+        db.stored(OWN, "3EB0V").unwrap().is_some(),
+        "stored as the owner's own"
+    );
     // The owner's phone answers a message to its own chat with a `sender` receipt.
     settle(&dir, &receipt("3EB0V", OWN, ReceiptType::Sender, 3_000), 0);
     assert_eq!(Canary::of(&row(&db, "3EB0V")), Canary::Confirmed);

@@ -2,13 +2,13 @@
 //! `wabot-whatsapp` session whose sink is the database, a drainer thread sending the
 //! outbox (and read receipts), and a jobs thread (sync requests, media downloads).
 
+#[cfg(test)]
+mod bad_day_tests;
 pub mod connect;
 mod jobs;
 #[cfg(feature = "bench")]
 pub mod replay;
 pub mod sink;
-#[cfg(test)]
-mod bad_day_tests;
 #[cfg(test)]
 mod tests;
 

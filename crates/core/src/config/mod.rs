@@ -387,7 +387,11 @@ fn validate(file: &AppFile) -> Result<(Vec<Entity>, LlmSettings), Vec<String>> {
     );
     let w = &file.whatsapp;
     for (value, field, most) in [
-        (w.delivery_timeout_minutes, "whatsapp.delivery_timeout_minutes", 10_080),
+        (
+            w.delivery_timeout_minutes,
+            "whatsapp.delivery_timeout_minutes",
+            10_080,
+        ),
         (w.silent_minutes, "whatsapp.silent_minutes", 1_440),
     ] {
         check(
