@@ -25,6 +25,15 @@ pub struct AccountState {
 /// say when its timelock ends.
 pub const REACHOUT_ASSUMED_MS: i64 = 24 * 3_600_000;
 
+/// The account's one state row, created on the first change.
+pub(super) fn ensure_row(tx: &rusqlite::Transaction, now: i64) -> Result<()> {
+    tx.execute(
+        "INSERT OR IGNORE INTO account_state (id, updated_at) VALUES (1, ?1)",
+        [now],
+    )?;
+    Ok(())
+}
+
 /// (chat, sender): one read receipt covers messages of one sender in one chat.
 pub type ChatSender = (String, String);
 
@@ -108,10 +117,7 @@ impl Db {
             Standing::Reachout { until } => return self.record_reachout_timelock(until, now),
         };
         self.in_write(|tx| {
-            tx.execute(
-                "INSERT OR IGNORE INTO account_state (id, updated_at) VALUES (1, ?1)",
-                [now],
-            )?;
+            ensure_row(tx, now)?;
             tx.execute(
                 &format!("UPDATE account_state SET {set}, updated_at = ?1 WHERE id = 1"),
                 params![now, at, text],
@@ -123,10 +129,7 @@ impl Db {
     /// The reachout timelock's end as WhatsApp reports it (`None`: none holds).
     pub fn record_reachout_timelock(&mut self, until: Option<i64>, now: i64) -> Result<()> {
         self.in_write(|tx| {
-            tx.execute(
-                "INSERT OR IGNORE INTO account_state (id, updated_at) VALUES (1, ?1)",
-                [now],
-            )?;
+            ensure_row(tx, now)?;
             tx.execute(
                 "UPDATE account_state SET reachout_until = ?2, updated_at = ?1,
                      reachout_refused_at = CASE WHEN ?2 IS NULL THEN NULL ELSE reachout_refused_at END

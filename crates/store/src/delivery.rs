@@ -179,10 +179,7 @@ fn fail(tx: &Transaction, message_id: &str, update: &DeliveryUpdate) -> Result<(
         params![message_id, update.error_code, update.error, update.at],
     )?;
     if update.error_code.as_deref() == Some(REACHOUT_REFUSED) {
-        tx.execute(
-            "INSERT OR IGNORE INTO account_state (id, updated_at) VALUES (1, ?1)",
-            [update.at],
-        )?;
+        super::account::ensure_row(tx, update.at)?;
         tx.execute(
             "UPDATE account_state SET reachout_refused_at = ?1, updated_at = ?1 WHERE id = 1",
             [update.at],

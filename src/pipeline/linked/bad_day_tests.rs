@@ -8,16 +8,14 @@ use std::sync::Arc;
 
 use wabot_whatsapp::testing::{self, whatsapp_rust};
 use whatsapp_rust::prelude::*;
-use whatsapp_rust::types::events::{
-    Connected, DecryptFailMode, Receipt, ServerAck, UnavailableType, UndecryptableMessage,
-};
+use whatsapp_rust::types::events::{Connected, Receipt, ServerAck};
 use whatsapp_rust::types::message::MessageSource;
 use whatsapp_rust::types::presence::ReceiptType;
 
 use super::sink::DbSink;
 use super::tests::{
     ALICE, ALICE_LID, GROUP, OWN, db, deliver, from_alice, info, policy, queued, settle, sink,
-    status, wrap, written,
+    status, undecryptable, wrap, written,
 };
 use crate::db::{Db, MAX_RESENDS, OutboxKind, Outgoing};
 use crate::jobs::vitality::Canary;
@@ -436,15 +434,7 @@ fn the_canary_proves_both_halves_of_the_path() {
 fn unhooked_arrivals_are_committed_before_the_dispatch_returns() {
     let (dir, db) = db();
     let (wiring, _) = wiring_over(&dir);
-    let undecryptable = Event::UndecryptableMessage(
-        UndecryptableMessage::builder()
-            .info(Arc::new(from_alice("UNDEC")))
-            .is_unavailable(false)
-            .unavailable_type(UnavailableType::Unknown)
-            .decrypt_fail_mode(DecryptFailMode::Show)
-            .build(),
-    );
-    wiring.dispatch_inline(Arc::new(undecryptable));
+    wiring.dispatch_inline(Arc::new(undecryptable("UNDEC")));
     assert!(
         db.stored(ALICE, "UNDEC").unwrap().is_some(),
         "stored when the dispatch returns, before the library's ack"

@@ -76,6 +76,18 @@ pub(super) fn deliver(db: &mut Db, info: &MessageInfo, message: &wa::Message) {
     ingest::store(db, &policy(), vec![convert::receive(info, message)]).unwrap();
 }
 
+/// The library's event for a message of Alice's that did not decrypt.
+pub(super) fn undecryptable(id: &str) -> Event {
+    Event::UndecryptableMessage(
+        UndecryptableMessage::builder()
+            .info(Arc::new(from_alice(id)))
+            .is_unavailable(false)
+            .unavailable_type(UnavailableType::Unknown)
+            .decrypt_fail_mode(DecryptFailMode::Show)
+            .build(),
+    )
+}
+
 pub(super) fn wrap(inner: wa::Message) -> MessageField<wa::message::FutureProofMessage> {
     MessageField::some(wa::message::FutureProofMessage {
         message: MessageField::some(inner),
@@ -527,14 +539,7 @@ fn a_removed_reaction_is_recorded() {
 #[test]
 fn an_undecryptable_message_is_kept_and_replaced_by_its_plaintext() {
     let (_dir, mut db) = db();
-    let failed = Event::UndecryptableMessage(
-        UndecryptableMessage::builder()
-            .info(Arc::new(from_alice("LATE")))
-            .is_unavailable(false)
-            .unavailable_type(UnavailableType::Unknown)
-            .decrypt_fail_mode(DecryptFailMode::Show)
-            .build(),
-    );
+    let failed = undecryptable("LATE");
     let items = wiring::unhooked(&failed).expect("a placeholder to store");
     ingest::store(&mut db, &policy(), items.clone()).unwrap();
     ingest::store(&mut db, &policy(), items).unwrap();
