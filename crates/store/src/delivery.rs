@@ -246,3 +246,35 @@ pub(super) fn accept(tx: &Transaction, message_id: &str, own_jid: &str, at: i64)
     )?;
     Ok(true)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sent_rows_of_an_older_schema_become_accepted_or_delivered() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            let conn = rusqlite::Connection::open(&path).unwrap();
+            for sql in &crate::MIGRATIONS[..11] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 11).unwrap();
+            conn.execute_batch(
+                "INSERT INTO outbox (message_id, chat_jid, content, kind, status, created_at,
+                     updated_at, sent_at, delivered_at)
+                 VALUES ('A', 'c', 'x', 'reply', 'sent', 0, 0, 1, NULL),
+                        ('D', 'c', 'x', 'reply', 'sent', 0, 0, 1, 2),
+                        ('P', 'c', 'x', 'reply', 'pending', 0, 0, NULL, NULL)",
+            )
+            .unwrap();
+        }
+        let db = Db::open(&path).unwrap();
+        let status = |id: &str| db.outbox_row_for(id).unwrap().unwrap().status.to_string();
+        assert_eq!(
+            [status("A"), status("D"), status("P")],
+            ["accepted", "delivered", "pending"]
+        );
+    }
+}
