@@ -7,7 +7,7 @@ use anyhow::Result;
 
 use super::{load_config, logged_job, open_db};
 use crate::cli::{Global, VitalityArgs};
-use crate::config::Config;
+use crate::config::{Config, Transport};
 use crate::error;
 use crate::jobs::vitality::{Report, confirm, queue};
 use crate::output;
@@ -32,7 +32,15 @@ pub fn run(global: &Global, args: &VitalityArgs) -> Result<()> {
         error::config("whatsapp.phone_number is needed: the vitality message goes to your own chat")
     })?;
     let mut db = open_db(&config)?;
-    let wait = args.wait.unwrap_or(config.file.vitality.canary_seconds);
+    // The canary's receipt is the owner's phone answering the linked device; an official
+    // API's number writing to itself proves nothing of the kind, so it waits only when
+    // asked to.
+    let linked = config.file.transport == Transport::WhatsappWeb;
+    let wait = args.wait.unwrap_or(if linked {
+        config.file.vitality.canary_seconds
+    } else {
+        0
+    });
     let report = logged_job(
         &mut db,
         "vitality",

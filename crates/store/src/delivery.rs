@@ -199,7 +199,10 @@ fn retry(tx: &Transaction, message_id: &str, update: &DeliveryUpdate) -> Result<
     let wait = backoff::delay(attempts, Duration::from_secs(300)).as_millis() as i64;
     tx.execute(
         "UPDATE outbox SET status = CASE WHEN attempts >= ?5 THEN 'failed' ELSE 'pending' END,
-             error_code = ?2, last_error = ?3, next_attempt_at = ?4 + ?6, updated_at = ?4
+             error_code = ?2, next_attempt_at = ?4 + ?6, updated_at = ?4,
+             last_error = ?3 || CASE WHEN attempts >= ?5
+                                     THEN '; given up after ' || attempts || ' attempts'
+                                     ELSE '; sent again later' END
          WHERE message_id = ?1 AND status IN ('pending', 'written')",
         params![
             message_id,

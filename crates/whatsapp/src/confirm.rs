@@ -84,7 +84,7 @@ fn refusal(code: &str) -> String {
              wait for it to end (`wabot doctor` says when) or let the contact write first"
             .into(),
         code if is_passing(code) => {
-            format!("WhatsApp could not take the message (error {code}); it is sent again")
+            format!("WhatsApp could not take the message just now (error {code})")
         }
         code => format!("WhatsApp refused the message (error {code})"),
     }
