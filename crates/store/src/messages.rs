@@ -281,19 +281,25 @@ pub(super) fn resolve_lid(conn: &rusqlite::Connection, jid: &str) -> Result<Stri
 }
 
 /// Rewrites LID identities to the phone-number JID they belong to, where the mapping is
-/// known, so a sender switching forms never splits a conversation.
+/// known, so a sender switching forms never splits a conversation, and a mention of the
+/// bot's own LID (a migrated group) is a mention of its number.
 fn resolve_lids(tx: &Transaction, batch: &mut [NewMessage]) -> Result<()> {
-    if !batch
-        .iter()
-        .any(|m| is_lid(&m.chat_jid) || is_lid(&m.sender))
-    {
+    if !batch.iter().any(|m| {
+        is_lid(&m.chat_jid) || is_lid(&m.sender) || m.mentions.iter().any(|j| is_lid(j))
+    }) {
         return Ok(());
     }
     for m in batch.iter_mut() {
         m.chat_jid = resolve_lid(tx, &m.chat_jid)?;
         m.sender = resolve_lid(tx, &m.sender)?;
+        m.mentions = resolve_all(tx, std::mem::take(&mut m.mentions))?;
     }
     Ok(())
+}
+
+/// Each of `jids` with its LIDs resolved where the mapping is known.
+pub(super) fn resolve_all(conn: &rusqlite::Connection, jids: Vec<String>) -> Result<Vec<String>> {
+    jids.into_iter().map(|j| resolve_lid(conn, &j)).collect()
 }
 
 fn is_lid(jid: &str) -> bool {

@@ -104,6 +104,11 @@ impl Db {
                     QueuedMessage::from_row(r)
                 })?
                 .collect::<rusqlite::Result<_>>()?;
+            // A mapping learnt after a message was stored (the bot's own LID, say) still
+            // counts when the turn is judged.
+            for m in &mut messages {
+                m.mentions = super::messages::resolve_all(&tx, std::mem::take(&mut m.mentions))?;
+            }
             messages.sort_by(|a, b| (a.timestamp, &a.id).cmp(&(b.timestamp, &b.id)));
             claimed.turns.push(Turn {
                 chat_jid,

@@ -8,6 +8,17 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
 /// The linked account's JID (`15550001111:12@s.whatsapp.net`), if the store is paired.
 pub fn paired_as(store: &Path) -> Result<Option<String>> {
+    device_column(store, "pn")
+}
+
+/// The linked account's own LID (`987654321012345:12@lid`), once the store has it: how
+/// migrated groups address the bot.
+pub fn own_lid(store: &Path) -> Result<Option<String>> {
+    device_column(store, "lid")
+}
+
+/// One identity column of the paired device, `None` before pairing.
+fn device_column(store: &Path, column: &str) -> Result<Option<String>> {
     if !store.exists() {
         return Ok(None);
     }
@@ -21,11 +32,13 @@ pub fn paired_as(store: &Path) -> Result<Option<String>> {
     if !has_table {
         return Ok(None);
     }
-    let pn: Option<String> = conn
-        .query_row("SELECT pn FROM device WHERE id = 1", [], |r| r.get(0))
+    let value: Option<String> = conn
+        .query_row(&format!("SELECT {column} FROM device WHERE id = 1"), [], |r| {
+            r.get(0)
+        })
         .optional()?
         .flatten();
-    Ok(pn.filter(|p| !p.is_empty()))
+    Ok(value.filter(|v| !v.is_empty()))
 }
 
 /// Forgets the linked device: the store and its WAL files.
@@ -63,11 +76,19 @@ mod tests {
             None,
             "an empty file is not paired"
         );
-        conn.execute_batch("CREATE TABLE device (id INTEGER PRIMARY KEY, pn TEXT NOT NULL); INSERT INTO device VALUES (1, '')")
+        conn.execute_batch("CREATE TABLE device (id INTEGER PRIMARY KEY, pn TEXT NOT NULL, lid TEXT NOT NULL); INSERT INTO device VALUES (1, '', '')")
             .unwrap();
         assert_eq!(paired_as(&store).unwrap(), None);
-        conn.execute("UPDATE device SET pn = '15550009999:4@s.whatsapp.net'", [])
-            .unwrap();
+        assert_eq!(own_lid(&store).unwrap(), None);
+        conn.execute(
+            "UPDATE device SET pn = '15550009999:4@s.whatsapp.net', lid = '987654321012345:4@lid'",
+            [],
+        )
+        .unwrap();
+        assert_eq!(
+            own_lid(&store).unwrap().as_deref(),
+            Some("987654321012345:4@lid")
+        );
         assert_eq!(
             paired_as(&store).unwrap().as_deref(),
             Some("15550009999:4@s.whatsapp.net")

@@ -72,6 +72,15 @@ pub fn connect(config: &Config, lock: ConnectionLock, account: &str) -> Result<C
     })
 }
 
+/// Records the account's own LID as its number: migrated groups mention the bot (and
+/// address its messages) by LID.
+pub fn learn_own_lid(config: &Config, db: &mut Db, account: &str) -> Result<()> {
+    if let Some(lid) = device::own_lid(&config.device_store_path())? {
+        db.record_lid(&own_jid(&lid), &own_jid(account))?;
+    }
+    Ok(())
+}
+
 /// The account's JID without its device part, as sent messages are stored.
 pub fn own_jid(account: &str) -> String {
     crate::jid::normalize(account).unwrap_or_else(|_| account.to_string())
