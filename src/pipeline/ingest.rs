@@ -7,7 +7,7 @@
 use anyhow::Result;
 
 use crate::clock;
-use crate::db::{Db, Quarantined};
+use crate::db::{Changed, Db, Quarantined};
 use crate::inbound::{Inbound, Received, Vote};
 use crate::kind::MessageKind;
 use crate::message::NewMessage;
@@ -68,12 +68,30 @@ pub fn store(db: &mut Db, policy: &Policy, batch: Vec<Received>) -> Result<Vec<S
                 chat_jid,
                 id,
                 content,
+                by,
                 at,
             } => {
-                db.apply_edit(&chat_jid, &id, &content, at)?;
+                let edit = Changed {
+                    chat_jid: &chat_jid,
+                    id: &id,
+                    by: &by,
+                    at,
+                };
+                db.apply_edit(&edit, &content)?;
             }
-            Inbound::Revoke { chat_jid, id, at } => {
-                db.apply_revoke(&chat_jid, &id, at)?;
+            Inbound::Revoke {
+                chat_jid,
+                id,
+                by,
+                at,
+            } => {
+                let revoke = Changed {
+                    chat_jid: &chat_jid,
+                    id: &id,
+                    by: &by,
+                    at,
+                };
+                db.apply_revoke(&revoke, policy.keeps_deleted())?;
             }
             Inbound::Message(_) | Inbound::Vote { .. } | Inbound::Skip(_) => {}
         }
@@ -188,11 +206,13 @@ mod tests {
                 chat_jid: alice.into(),
                 id: "m2".into(),
                 content: "edited".into(),
+                by: alice.into(),
                 at: 5,
             }),
             Received::of(Inbound::Revoke {
                 chat_jid: "987654321@lid".into(),
                 id: "m1".into(),
+                by: "987654321@lid".into(),
                 at: 6,
             }),
             Received::of(Inbound::Skip("protocol message")),

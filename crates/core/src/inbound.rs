@@ -15,17 +15,21 @@ pub enum Inbound {
         message: NewMessage,
         vote: Vote,
     },
-    /// The sender edited a message we may have stored.
+    /// Someone edited a message we may have stored: applied only when `by` wrote it.
     Edit {
         chat_jid: String,
         id: String,
         content: String,
+        /// Who sent the edit (as WhatsApp addressed them; the store resolves LIDs).
+        by: String,
         at: i64,
     },
-    /// The sender deleted a message for everyone.
+    /// Someone deleted a message for everyone: applied when `by` wrote it, or is an
+    /// admin of the group.
     Revoke {
         chat_jid: String,
         id: String,
+        by: String,
         at: i64,
     },
     /// Nothing to store (protocol traffic, status updates, …), with the reason.

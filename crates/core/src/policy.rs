@@ -64,6 +64,8 @@ pub struct Policy {
     download_media: bool,
     /// Contacts' status updates are kept (never answered) rather than skipped.
     store_statuses: bool,
+    /// A revoked message's text is kept among its versions (`archive.keep_deleted`).
+    keep_deleted: bool,
     /// Everything stored is history, never answered (history sync, plain imports).
     history: bool,
 }
@@ -79,6 +81,7 @@ impl Policy {
             store_all: config.file.whatsapp.store_all_chats,
             download_media: config.file.media.download,
             store_statuses: config.file.whatsapp.statuses == Statuses::Store,
+            keep_deleted: config.file.archive.keep_deleted,
             history: false,
         }
     }
@@ -94,6 +97,11 @@ impl Policy {
             history: true,
             ..self.clone()
         }
+    }
+
+    /// Whether a revoke keeps the message's text among its versions.
+    pub fn keeps_deleted(&self) -> bool {
+        self.keep_deleted
     }
 
     /// The answered chats, sorted.
@@ -189,6 +197,14 @@ impl Policy {
 
 #[cfg(any(test, feature = "test-support"))]
 impl Policy {
+    /// The same, dropping a revoked message's text (`archive.keep_deleted: false`).
+    pub fn dropping_deleted(self) -> Self {
+        Self {
+            keep_deleted: false,
+            ..self
+        }
+    }
+
     /// The same, keeping status updates (`whatsapp.statuses: store`).
     pub fn storing_statuses(self) -> Self {
         Self {
@@ -219,6 +235,7 @@ impl Policy {
             store_all,
             download_media: true,
             store_statuses: false,
+            keep_deleted: true,
             history: false,
         }
     }

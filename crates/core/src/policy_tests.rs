@@ -36,6 +36,7 @@ fn policy(store_all: bool) -> Policy {
         store_all,
         download_media: false,
         store_statuses: false,
+        keep_deleted: true,
         history: false,
     }
 }

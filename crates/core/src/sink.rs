@@ -15,6 +15,18 @@ pub struct Status {
     pub last_event_at: Option<i64>,
 }
 
+/// A group the account is in, as WhatsApp describes it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Group {
+    pub jid: String,
+    /// Its current subject; empty when it has none.
+    pub subject: String,
+    /// Who may delete others' messages (phone JIDs where WhatsApp gave the number).
+    pub admins: Vec<String>,
+    /// (LID, phone JID) pairs the participant list names.
+    pub identities: Vec<(String, String)>,
+}
+
 /// One history blob as the transport read it, before anything is stored.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct HistoryBlob {
@@ -65,8 +77,8 @@ pub trait Sink: Send + Sync + 'static {
     fn delivered(&self, updates: Vec<DeliveryUpdate>) -> anyhow::Result<()>;
     /// The connection came (back) up: sends written but never acknowledged go again.
     fn reconnected(&self, at: i64) -> anyhow::Result<()>;
-    /// Group chats' current subjects, (chat JID, subject).
-    fn group_names(&self, subjects: Vec<(String, String)>) -> anyhow::Result<()>;
+    /// The groups the account is in, as WhatsApp describes them at a connect.
+    fn groups(&self, groups: Vec<Group>) -> anyhow::Result<()>;
     /// The account was linked, banned, logged out, or told to use another version.
     fn record_standing(&self, change: Standing<'_>) -> anyhow::Result<()>;
 }

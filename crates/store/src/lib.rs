@@ -3,6 +3,7 @@
 mod account;
 mod backup;
 mod browse;
+mod changes;
 mod columns;
 mod control;
 mod delivery;
@@ -31,6 +32,7 @@ use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 pub use account::{AccountState, REACHOUT_ASSUMED_MS};
 pub use backup::{Check, copy_file, overwrite_file, verify};
 pub use browse::MessageRow;
+pub use changes::{Change, Changed};
 pub use control::ResumeMode;
 pub use delivery::{MAX_RESENDS, Requeued};
 pub use error::{Error, NotABackup, Result, Schema};
@@ -93,6 +95,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0010_transcripts.sql"),
     include_str!("../migrations/0011_archive_scale.sql"),
     include_str!("../migrations/0012_delivery_truth.sql"),
+    include_str!("../migrations/0013_versions.sql"),
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -141,41 +141,6 @@ impl Db {
         Ok(())
     }
 
-    /// Applies an edit to a stored message; returns whether it was found.
-    pub fn apply_edit(&mut self, chat_jid: &str, id: &str, content: &str, at: i64) -> Result<bool> {
-        self.in_write(|tx| {
-            let chat = resolve_lid(tx, chat_jid)?;
-            let n = tx.execute(
-                "UPDATE messages SET content = ?3, edited_at = ?4 WHERE chat_jid = ?1 AND id = ?2",
-                params![chat, id, content, at],
-            )?;
-            Ok(n == 1)
-        })
-    }
-
-    /// Applies "delete for everyone": the text is wiped and a pending message is no
-    /// longer answered.
-    pub fn apply_revoke(&mut self, chat_jid: &str, id: &str, at: i64) -> Result<bool> {
-        self.in_write(|tx| {
-            let chat = resolve_lid(tx, chat_jid)?;
-            let n = tx.execute(
-                "UPDATE messages SET content = '', revoked_at = ?3,
-                     status = CASE status WHEN 'pending' THEN 'skipped' ELSE status END,
-                     last_error = CASE status WHEN 'pending' THEN ?4 ELSE last_error END,
-                     skip_reason = CASE status WHEN 'pending' THEN ?5 ELSE skip_reason END
-                 WHERE chat_jid = ?1 AND id = ?2",
-                params![
-                    chat,
-                    id,
-                    at,
-                    SkipReason::Revoked.describe(),
-                    SkipReason::Revoked.as_str()
-                ],
-            )?;
-            Ok(n == 1)
-        })
-    }
-
     /// Names groups after their subjects, adding the ones not seen yet.
     pub fn name_groups(&mut self, subjects: &[(String, String)]) -> Result<()> {
         let now = clock::now_ms();
@@ -246,6 +211,11 @@ fn move_identity(tx: &Transaction, lid: &str, phone: &str, now: i64) -> Result<(
          WHERE user_jid = ?1 OR chat_jid = ?1",
         "DELETE FROM chat_sessions WHERE user_jid = ?1 OR chat_jid = ?1",
         "UPDATE OR IGNORE chat_tracking SET chat_jid = ?2 WHERE chat_jid = ?1",
+        "UPDATE message_versions SET chat_jid = ?2 WHERE chat_jid = ?1",
+        "UPDATE message_versions SET changed_by = ?2 WHERE changed_by = ?1",
+        "UPDATE rejected_changes SET chat_jid = ?2 WHERE chat_jid = ?1",
+        "UPDATE OR IGNORE group_admins SET jid = ?2 WHERE jid = ?1",
+        "DELETE FROM group_admins WHERE jid = ?1",
         "DELETE FROM chats WHERE jid = ?1",
         "DELETE FROM contacts WHERE jid = ?1",
     ];
@@ -284,9 +254,10 @@ pub(super) fn resolve_lid(conn: &rusqlite::Connection, jid: &str) -> Result<Stri
 /// known, so a sender switching forms never splits a conversation, and a mention of the
 /// bot's own LID (a migrated group) is a mention of its number.
 fn resolve_lids(tx: &Transaction, batch: &mut [NewMessage]) -> Result<()> {
-    if !batch.iter().any(|m| {
-        is_lid(&m.chat_jid) || is_lid(&m.sender) || m.mentions.iter().any(|j| is_lid(j))
-    }) {
+    if !batch
+        .iter()
+        .any(|m| is_lid(&m.chat_jid) || is_lid(&m.sender) || m.mentions.iter().any(|j| is_lid(j)))
+    {
         return Ok(());
     }
     for m in batch.iter_mut() {

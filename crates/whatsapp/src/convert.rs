@@ -121,7 +121,12 @@ pub fn convert(info: &MessageInfo, message: &wa::Message) -> Inbound {
         use wa::message::protocol_message::Type;
         let target = protocol.key.as_option().and_then(|k| k.id.clone());
         return match (protocol.r#type, target) {
-            (Some(Type::REVOKE), Some(id)) => Inbound::Revoke { chat_jid, id, at },
+            (Some(Type::REVOKE), Some(id)) => Inbound::Revoke {
+                chat_jid,
+                id,
+                by: identity(&info.source.sender),
+                at,
+            },
             (Some(Type::MESSAGE_EDIT), Some(id)) => {
                 let content = protocol
                     .edited_message
@@ -135,6 +140,7 @@ pub fn convert(info: &MessageInfo, message: &wa::Message) -> Inbound {
                     chat_jid,
                     id,
                     content,
+                    by: identity(&info.source.sender),
                     at,
                 }
             }
@@ -992,6 +998,7 @@ mod tests {
                 chat_jid: ALICE.into(),
                 id: "3EB0ORIG".into(),
                 content: "fixed typo".into(),
+                by: ALICE.into(),
                 at: 1_700_000_123_000
             }
         );
@@ -1012,6 +1019,7 @@ mod tests {
             Inbound::Revoke {
                 chat_jid: ALICE.into(),
                 id: "3EB0ORIG".into(),
+                by: ALICE.into(),
                 at: AT * 1000
             }
         );

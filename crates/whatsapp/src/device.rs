@@ -33,9 +33,11 @@ fn device_column(store: &Path, column: &str) -> Result<Option<String>> {
         return Ok(None);
     }
     let value: Option<String> = conn
-        .query_row(&format!("SELECT {column} FROM device WHERE id = 1"), [], |r| {
-            r.get(0)
-        })
+        .query_row(
+            &format!("SELECT {column} FROM device WHERE id = 1"),
+            [],
+            |r| r.get(0),
+        )
         .optional()?
         .flatten();
     Ok(value.filter(|v| !v.is_empty()))

@@ -114,7 +114,7 @@ mod tests {
     use wabot_core::account::Standing;
     use wabot_core::history::Answer;
     use wabot_core::outbox::DeliveryUpdate;
-    use wabot_core::sink::{HistoryBlob, HistoryChunk};
+    use wabot_core::sink::{Group, HistoryBlob, HistoryChunk};
 
     use super::*;
 
@@ -151,7 +151,7 @@ mod tests {
         fn reconnected(&self, _: i64) -> Result<()> {
             anyhow::bail!("not used by the hook")
         }
-        fn group_names(&self, _: Vec<(String, String)>) -> Result<()> {
+        fn groups(&self, _: Vec<Group>) -> Result<()> {
             anyhow::bail!("not used by the hook")
         }
         fn record_standing(&self, _: Standing<'_>) -> Result<()> {

@@ -12,8 +12,9 @@ use tokio::sync::mpsc;
 use wabot_core::clock;
 use wabot_core::config::{Config, PacingSection, Presence};
 use wabot_core::error::{self, Kind};
-use wabot_core::sink::{Sink, Status};
+use wabot_core::sink::{Group, Sink, Status};
 use whatsapp_rust::bot::BotHandle;
+use whatsapp_rust::features::{GroupMetadata, GroupParticipant};
 use whatsapp_rust::prelude::*;
 
 use crate::events::{self, Ended};
@@ -291,7 +292,7 @@ pub(crate) async fn settle_sends(
     }
     if connected {
         live.set_sendable(false);
-        tokio::spawn(refresh_group_names(client, Arc::clone(sink)));
+        tokio::spawn(refresh_groups(client, Arc::clone(sink)));
     }
     let sink = Arc::clone(sink);
     let at = clock::now_ms();
@@ -304,21 +305,46 @@ pub(crate) async fn settle_sends(
     }
 }
 
-/// Keeps group chats named after their current subjects.
-async fn refresh_group_names(client: Arc<Client>, sink: Arc<dyn Sink>) {
+/// Keeps group chats named after their current subjects, their admins known (who may
+/// revoke others' messages), and the LIDs their participant lists reveal mapped.
+async fn refresh_groups(client: Arc<Client>, sink: Arc<dyn Sink>) {
     let groups = match client.groups().get_participating().await {
         Ok(groups) => groups,
         Err(e) => {
-            log::warn!("could not fetch group subjects: {e}");
+            log::warn!("could not fetch the groups: {e}");
             return;
         }
     };
-    let subjects: Vec<(String, String)> = groups
+    let groups: Vec<Group> = groups
         .into_iter()
-        .map(|(jid, meta)| (jid.to_non_ad_string(), meta.subject))
-        .filter(|(_, subject)| !subject.is_empty())
+        .map(|(jid, meta)| group(jid, meta))
         .collect();
-    off_the_runtime("group subjects", move || sink.group_names(subjects)).await;
+    off_the_runtime("groups", move || sink.groups(groups)).await;
+}
+
+/// What wabot keeps of a group's metadata.
+fn group(jid: Jid, meta: GroupMetadata) -> Group {
+    let identity =
+        |p: &GroupParticipant| p.phone_number.as_ref().unwrap_or(&p.jid).to_non_ad_string();
+    Group {
+        jid: jid.to_non_ad_string(),
+        subject: meta.subject,
+        admins: meta
+            .participants
+            .iter()
+            .filter(|p| p.is_admin())
+            .map(identity)
+            .collect(),
+        identities: meta
+            .participants
+            .iter()
+            .filter_map(|p| {
+                let lid = p.lid.as_ref().or(p.jid.is_lid().then_some(&p.jid))?;
+                let phone = p.phone_number.as_ref()?;
+                Some((lid.to_non_ad_string(), phone.to_non_ad_string()))
+            })
+            .collect(),
+    }
 }
 
 #[cfg(test)]

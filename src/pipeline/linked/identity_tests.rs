@@ -64,6 +64,163 @@ fn mentions_of_the_bots_lid_in_migrated_groups_reach_the_bot() {
     // Stored after: resolved as it is stored.
     mentioning(&mut db, &policy, "LATER", OWN_LID);
     let row = db.stored(GROUP, "LATER").unwrap().unwrap();
-    assert_eq!(row.mentions.as_deref(), Some(r#"["15550009999@s.whatsapp.net"]"#));
+    assert_eq!(
+        row.mentions.as_deref(),
+        Some(r#"["15550009999@s.whatsapp.net"]"#)
+    );
     assert!(policy.mentions_bot("@555000111222333 what do you think?", &[OWN.to_string()]));
+}
+
+const ALICE_IN_GROUP: &str = "15550001111@s.whatsapp.net";
+
+fn protocol(
+    id: &str,
+    kind: wa::message::protocol_message::Type,
+    text: Option<&str>,
+) -> wa::Message {
+    wa::Message {
+        protocol_message: MessageField::some(wa::message::ProtocolMessage {
+            key: MessageField::some(wa::MessageKey {
+                remote_jid: Some(GROUP.into()),
+                from_me: Some(false),
+                id: Some(id.into()),
+                participant: Some(ALICE_IN_GROUP.into()),
+            }),
+            r#type: Some(kind),
+            edited_message: match text {
+                Some(t) => MessageField::some(wa::Message::text(t)),
+                None => MessageField::none(),
+            },
+            timestamp_ms: Some(1_700_000_500_000),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// `sender` sends `message` to the group, through the listener's path.
+fn from(db: &mut Db, policy: &Policy, sender: &str, id: &str, message: &wa::Message) {
+    let item = crate::whatsapp::convert::receive(&info(GROUP, sender, id), message);
+    ingest::store(db, policy, vec![item]).unwrap();
+}
+
+#[test]
+fn edits_and_revokes_only_by_their_author_or_a_group_admin() {
+    use wa::message::protocol_message::Type;
+    let (dir, mut db) = db();
+    let policy = Policy::for_tests(&[GROUP], Some(OWN), false);
+    from(
+        &mut db,
+        &policy,
+        ALICE_IN_GROUP,
+        "ORIG",
+        &wa::Message::text("meet at 6"),
+    );
+    let content = |db: &Db| db.stored(GROUP, "ORIG").unwrap().unwrap().content;
+
+    // Another member rewrites Alice's message: refused, kept as evidence.
+    from(
+        &mut db,
+        &policy,
+        DANA,
+        "E1",
+        &protocol("ORIG", Type::MESSAGE_EDIT, Some("meet at 9")),
+    );
+    assert_eq!(content(&db), "meet at 6");
+    assert_eq!(db.rejected_changes().unwrap(), 1);
+    // Alice herself may.
+    let alice_edit = protocol("ORIG", Type::MESSAGE_EDIT, Some("meet at 7"));
+    from(&mut db, &policy, ALICE_IN_GROUP, "E2", &alice_edit);
+    from(&mut db, &policy, ALICE_IN_GROUP, "E2", &alice_edit);
+    assert_eq!(content(&db), "meet at 7");
+    let versions = db.message_versions(GROUP, "ORIG").unwrap();
+    assert_eq!(versions.len(), 1, "a redelivered edit keeps one version");
+    assert_eq!(
+        (
+            versions[0].0.as_str(),
+            versions[0].1.as_str(),
+            versions[0].2.as_str()
+        ),
+        ("meet at 6", "edit", ALICE_IN_GROUP)
+    );
+
+    // Dana may not delete it for everyone, until she is an admin.
+    let revoke = protocol("ORIG", Type::REVOKE, None);
+    from(&mut db, &policy, DANA, "R1", &revoke);
+    assert_eq!(content(&db), "meet at 7");
+    assert_eq!(db.rejected_changes().unwrap(), 2);
+    let sink = super::tests::sink(&dir);
+    crate::sink::Sink::groups(
+        &sink,
+        vec![crate::sink::Group {
+            jid: GROUP.into(),
+            subject: "Family".into(),
+            admins: vec![DANA.into()],
+            identities: Vec::new(),
+        }],
+    )
+    .unwrap();
+    from(&mut db, &policy, DANA, "R2", &revoke);
+    assert_eq!(content(&db), "", "deleted for everyone");
+    let versions = db.message_versions(GROUP, "ORIG").unwrap();
+    assert_eq!(
+        versions
+            .iter()
+            .map(|v| (v.0.as_str(), v.1.as_str()))
+            .collect::<Vec<_>>(),
+        [("meet at 6", "edit"), ("meet at 7", "revoke")],
+        "every version kept"
+    );
+}
+
+#[test]
+fn nobody_rewrites_the_bots_own_replies() {
+    use wa::message::protocol_message::Type;
+    let (_dir, mut db) = db();
+    let policy = Policy::for_tests(&[GROUP], Some(OWN), false);
+    let mut own = info(GROUP, OWN, "REPLY");
+    own.source.is_from_me = true;
+    let item = crate::whatsapp::convert::receive(&own, &wa::Message::text("the answer"));
+    ingest::store(&mut db, &policy, vec![item]).unwrap();
+    from(
+        &mut db,
+        &policy,
+        DANA,
+        "E1",
+        &protocol("REPLY", Type::MESSAGE_EDIT, Some("lies")),
+    );
+    assert_eq!(
+        db.stored(GROUP, "REPLY").unwrap().unwrap().content,
+        "the answer"
+    );
+}
+
+#[test]
+fn an_owner_who_honours_deletions_keeps_no_deleted_text() {
+    use wa::message::protocol_message::Type;
+    let (_dir, mut db) = db();
+    let policy = Policy::for_tests(&[GROUP], Some(OWN), false).dropping_deleted();
+    from(
+        &mut db,
+        &policy,
+        ALICE_IN_GROUP,
+        "ORIG",
+        &wa::Message::text("meet at 6"),
+    );
+    from(
+        &mut db,
+        &policy,
+        ALICE_IN_GROUP,
+        "E",
+        &protocol("ORIG", Type::MESSAGE_EDIT, Some("at 7")),
+    );
+    from(
+        &mut db,
+        &policy,
+        ALICE_IN_GROUP,
+        "R",
+        &protocol("ORIG", Type::REVOKE, None),
+    );
+    assert_eq!(db.stored(GROUP, "ORIG").unwrap().unwrap().content, "");
+    assert!(db.message_versions(GROUP, "ORIG").unwrap().is_empty());
 }

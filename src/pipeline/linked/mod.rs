@@ -4,9 +4,9 @@
 
 #[cfg(test)]
 mod bad_day_tests;
+pub mod connect;
 #[cfg(test)]
 mod identity_tests;
-pub mod connect;
 mod jobs;
 #[cfg(feature = "bench")]
 pub mod replay;

@@ -16,7 +16,7 @@ use crate::inbound::Received;
 use crate::outbox::DeliveryUpdate;
 use crate::pipeline::{delivery, history, ingest};
 use crate::policy::Policy;
-use crate::sink::{HistoryBlob, HistoryChunk, Sink};
+use crate::sink::{Group, HistoryBlob, HistoryChunk, Sink};
 
 pub struct DbSink {
     db: Mutex<Db>,
@@ -120,8 +120,20 @@ impl Sink for DbSink {
         Ok(())
     }
 
-    fn group_names(&self, subjects: Vec<(String, String)>) -> Result<()> {
-        Ok(self.db()?.name_groups(&subjects)?)
+    fn groups(&self, groups: Vec<Group>) -> Result<()> {
+        let mut db = self.db()?;
+        for (lid, phone) in groups.iter().flat_map(|g| &g.identities) {
+            db.record_lid(lid, phone)?;
+        }
+        let subjects: Vec<(String, String)> = groups
+            .iter()
+            .filter(|g| !g.subject.is_empty())
+            .map(|g| (g.jid.clone(), g.subject.clone()))
+            .collect();
+        db.name_groups(&subjects)?;
+        let admins: Vec<(String, Vec<String>)> =
+            groups.into_iter().map(|g| (g.jid, g.admins)).collect();
+        Ok(db.set_group_admins(&admins)?)
     }
 
     fn record_standing(&self, change: Standing<'_>) -> Result<()> {

@@ -58,6 +58,23 @@ pub struct AppFile {
     pub transcription: TranscriptionSection,
     #[serde(default)]
     pub vision: VisionSection,
+    #[serde(default)]
+    pub archive: ArchiveSection,
+}
+
+/// What the archive keeps of what people changed.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ArchiveSection {
+    /// Keep a revoked ("deleted for everyone") message's text among its versions
+    /// (never shown to the LLM); `false` honours the deletion and drops it at once.
+    pub keep_deleted: bool,
+}
+
+impl Default for ArchiveSection {
+    fn default() -> Self {
+        Self { keep_deleted: true }
+    }
 }
 
 /// Voice notes to text, through any OpenAI-compatible `/audio/transcriptions`.

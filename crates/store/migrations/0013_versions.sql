@@ -1,0 +1,38 @@
+-- Issue 30: nobody rewrites what someone else wrote, and the archive keeps what was.
+
+-- Every earlier text of a message: what an edit replaced or a revoke blanked, when and by
+-- whom. The message's current text stays in `messages`; a version goes with its message.
+CREATE TABLE message_versions (
+    id         INTEGER PRIMARY KEY,
+    chat_jid   TEXT    NOT NULL,
+    message_id TEXT    NOT NULL,
+    content    TEXT    NOT NULL,
+    change     TEXT    NOT NULL CHECK (change IN ('edit', 'revoke')),
+    changed_by TEXT    NOT NULL,
+    changed_at INTEGER NOT NULL
+);
+CREATE INDEX message_versions_message ON message_versions (chat_jid, message_id);
+CREATE TRIGGER message_versions_follow_delete AFTER DELETE ON messages BEGIN
+    DELETE FROM message_versions WHERE chat_jid = old.chat_jid AND message_id = old.id;
+END;
+
+-- Edits and revokes refused because their sender had no right to make them (not the
+-- author; for a revoke, not a group admin either): kept as evidence, applied to nothing.
+CREATE TABLE rejected_changes (
+    id         INTEGER PRIMARY KEY,
+    chat_jid   TEXT    NOT NULL,
+    message_id TEXT    NOT NULL,
+    change     TEXT    NOT NULL CHECK (change IN ('edit', 'revoke')),
+    attempted_by TEXT  NOT NULL,
+    author     TEXT    NOT NULL,
+    content    TEXT,   -- the text an edit tried to put in
+    at         INTEGER NOT NULL
+);
+
+-- Group admins as WhatsApp reported them at the last connect: who may revoke others'
+-- messages.
+CREATE TABLE group_admins (
+    chat_jid TEXT NOT NULL,
+    jid      TEXT NOT NULL,
+    PRIMARY KEY (chat_jid, jid)
+) WITHOUT ROWID;

@@ -1,0 +1,239 @@
+//! Edits and revokes of stored messages: applied only when their sender may make them
+//! (the author; for a revoke also a group admin, as WhatsApp allows), with what the
+//! message said before kept among its versions.
+
+use rusqlite::{OptionalExtension, Transaction, params};
+
+use super::Db;
+use super::messages::resolve_lid;
+use crate::Result;
+use crate::policy::SkipReason;
+
+/// What became of an edit or a revoke.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    Applied,
+    /// Its sender had no right to it: recorded in `rejected_changes`, nothing changed.
+    Rejected,
+    /// No such message is stored (it came before the archive, or was cleaned up).
+    Unknown,
+}
+
+/// One edit or revoke as it arrived.
+pub struct Changed<'a> {
+    pub chat_jid: &'a str,
+    pub id: &'a str,
+    /// Who sent it, as WhatsApp addressed them.
+    pub by: &'a str,
+    pub at: i64,
+}
+
+impl Db {
+    /// Applies an edit by the message's author; the replaced text becomes a version.
+    pub fn apply_edit(&mut self, edit: &Changed, content: &str) -> Result<Change> {
+        self.in_write(|tx| {
+            let Some(target) = Target::find(tx, edit)? else {
+                return Ok(Change::Unknown);
+            };
+            if target.author != target.by {
+                target.reject(tx, "edit", Some(content), edit.at)?;
+                return Ok(Change::Rejected);
+            }
+            if target.content == content {
+                // Redelivered: applied already, its version kept once.
+                return Ok(Change::Applied);
+            }
+            target.keep_version(tx, "edit", edit.at)?;
+            tx.execute(
+                "UPDATE messages SET content = ?3, edited_at = ?4 WHERE chat_jid = ?1 AND id = ?2",
+                params![target.chat, edit.id, content, edit.at],
+            )?;
+            Ok(Change::Applied)
+        })
+    }
+
+    /// Applies "delete for everyone" by the author or a group admin: the text is blanked
+    /// (kept as a version when `keep_deleted`, dropped with every earlier version
+    /// otherwise) and a pending message is no longer answered.
+    pub fn apply_revoke(&mut self, revoke: &Changed, keep_deleted: bool) -> Result<Change> {
+        self.in_write(|tx| {
+            let Some(target) = Target::find(tx, revoke)? else {
+                return Ok(Change::Unknown);
+            };
+            if target.author != target.by && !target.by_admin(tx)? {
+                target.reject(tx, "revoke", None, revoke.at)?;
+                return Ok(Change::Rejected);
+            }
+            if keep_deleted {
+                target.keep_version(tx, "revoke", revoke.at)?;
+            } else {
+                tx.execute(
+                    "DELETE FROM message_versions WHERE chat_jid = ?1 AND message_id = ?2",
+                    params![target.chat, revoke.id],
+                )?;
+            }
+            tx.execute(
+                "UPDATE messages SET content = '', revoked_at = ?3,
+                     status = CASE status WHEN 'pending' THEN 'skipped' ELSE status END,
+                     last_error = CASE status WHEN 'pending' THEN ?4 ELSE last_error END,
+                     skip_reason = CASE status WHEN 'pending' THEN ?5 ELSE skip_reason END
+                 WHERE chat_jid = ?1 AND id = ?2",
+                params![
+                    target.chat,
+                    revoke.id,
+                    revoke.at,
+                    SkipReason::Revoked.describe(),
+                    SkipReason::Revoked.as_str()
+                ],
+            )?;
+            Ok(Change::Applied)
+        })
+    }
+
+    /// The admins of each group, as WhatsApp reported them: replaces what was known.
+    pub fn set_group_admins(&mut self, groups: &[(String, Vec<String>)]) -> Result<()> {
+        self.in_write(|tx| {
+            for (chat, admins) in groups {
+                tx.execute("DELETE FROM group_admins WHERE chat_jid = ?1", [chat])?;
+                for admin in admins {
+                    tx.execute(
+                        "INSERT OR IGNORE INTO group_admins (chat_jid, jid) VALUES (?1, ?2)",
+                        params![chat, resolve_lid(tx, admin)?],
+                    )?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// Earlier texts of a message, oldest first: `(content, change, changed_by, at)`.
+    pub fn message_versions(
+        &self,
+        chat_jid: &str,
+        id: &str,
+    ) -> Result<Vec<(String, String, String, i64)>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT content, change, changed_by, changed_at FROM message_versions
+             WHERE chat_jid = ?1 AND message_id = ?2 ORDER BY id",
+        )?;
+        let rows = stmt
+            .query_map(params![chat_jid, id], |r| {
+                Ok((
+                    r.get("content")?,
+                    r.get("change")?,
+                    r.get("changed_by")?,
+                    r.get("changed_at")?,
+                ))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    /// Edits and revokes refused so far.
+    pub fn rejected_changes(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("SELECT count(*) AS n FROM rejected_changes", [], |r| {
+                r.get("n")
+            })?)
+    }
+}
+
+/// The stored message a change names, with its author and the change's sender in the
+/// same form (LIDs resolved where the mapping is known).
+struct Target<'a> {
+    chat: String,
+    id: &'a str,
+    author: String,
+    by: String,
+    /// The text it has now.
+    content: String,
+}
+
+impl<'a> Target<'a> {
+    fn find(tx: &Transaction, change: &Changed<'a>) -> Result<Option<Self>> {
+        let chat = resolve_lid(tx, change.chat_jid)?;
+        let stored: Option<(String, String)> = tx
+            .query_row(
+                "SELECT sender, content FROM messages WHERE chat_jid = ?1 AND id = ?2",
+                params![chat, change.id],
+                |r| Ok((r.get("sender")?, r.get("content")?)),
+            )
+            .optional()?;
+        let Some((author, content)) = stored else {
+            return Ok(None);
+        };
+        Ok(Some(Target {
+            author: resolve_lid(tx, &author)?,
+            content,
+            by: resolve_lid(tx, change.by)?,
+            chat,
+            id: change.id,
+        }))
+    }
+
+    fn by_admin(&self, tx: &Transaction) -> Result<bool> {
+        Ok(tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM group_admins WHERE chat_jid = ?1 AND jid = ?2) AS yes",
+            params![self.chat, self.by],
+            |r| r.get("yes"),
+        )?)
+    }
+
+    fn keep_version(&self, tx: &Transaction, change: &str, at: i64) -> Result<()> {
+        tx.execute(
+            "INSERT INTO message_versions (chat_jid, message_id, content, change, changed_by, changed_at)
+             SELECT chat_jid, id, content, ?3, ?4, ?5 FROM messages
+             WHERE chat_jid = ?1 AND id = ?2 AND content != ''",
+            params![self.chat, self.id, change, self.by, at],
+        )?;
+        Ok(())
+    }
+
+    fn reject(&self, tx: &Transaction, change: &str, content: Option<&str>, at: i64) -> Result<()> {
+        log::warn!(
+            "{}: refused {}'s {change} of {}'s message {}",
+            self.chat,
+            self.by,
+            self.author,
+            self.id
+        );
+        tx.execute(
+            "INSERT INTO rejected_changes (chat_jid, message_id, change, attempted_by, author, content, at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![self.chat, self.id, change, self.by, self.author, content, at],
+        )?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::message::{MessageStatus, NewMessage, Origin};
+
+    const ALICE: &str = "15550001111@s.whatsapp.net";
+
+    #[test]
+    fn versions_go_with_their_message() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = Db::open(&dir.path().join("w.db")).unwrap();
+        let mut m = NewMessage::text(Origin::Live, ALICE, "M", 1_700_000_000_000, "first");
+        m.sender = ALICE.into();
+        db.ingest(vec![m], &|_| Some(MessageStatus::History))
+            .unwrap();
+        let edit = Changed {
+            chat_jid: ALICE,
+            id: "M",
+            by: ALICE,
+            at: 1_700_000_001_000,
+        };
+        assert_eq!(db.apply_edit(&edit, "second").unwrap(), Change::Applied);
+        assert_eq!(db.message_versions(ALICE, "M").unwrap().len(), 1);
+        let unknown = Changed { id: "NONE", ..edit };
+        assert_eq!(db.apply_edit(&unknown, "x").unwrap(), Change::Unknown);
+        // Cleanup deletes messages with plain SQL: the versions follow.
+        db.conn.execute("DELETE FROM messages", []).unwrap();
+        assert!(db.message_versions(ALICE, "M").unwrap().is_empty());
+    }
+}
