@@ -9,7 +9,6 @@ use super::Db;
 use crate::clock;
 use crate::jid;
 use crate::message::{MessageStatus, NewMessage};
-use crate::policy::SkipReason;
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct IngestReport {
