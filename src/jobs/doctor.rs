@@ -203,6 +203,19 @@ fn linked_device(
         .next("run `wabot pair` (or `wabot pair --phone NUMBER`)", true),
     );
 
+    if let (Some(at), Some(reason)) = (state.refused_at, &state.refusal_reason) {
+        findings.push(
+            finding(
+                "connection",
+                false,
+                format!("WhatsApp refused the connection at {} ({reason})", shown(at)),
+            )
+            .next(
+                "check the account on the phone, then start the listener again (`systemctl start wabot-listen`)",
+                true,
+            ),
+        );
+    }
     let refusal = state.refusal(now);
     findings.push(
         finding(

@@ -8,9 +8,19 @@ use crate::error::{self, Kind};
 /// What a connection event means for the account, if it means anything lasting.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
-    Banned { until: i64, reason: String },
-    LoggedOut { reason: String },
+    Banned {
+        until: i64,
+        reason: String,
+    },
+    LoggedOut {
+        reason: String,
+    },
     Outdated,
+    /// WhatsApp refused the connection for a reason no reconnect cures (a bad request,
+    /// a restriction it did not explain): a person must look, but the next start may try.
+    Refused {
+        reason: String,
+    },
 }
 
 /// One change to the stored account state.
@@ -23,8 +33,14 @@ pub enum Standing<'a> {
     LoggedOut {
         reason: &'a str,
     },
-    /// Linked (again): bans and logouts are history.
+    /// Linked (again): bans, logouts and refusals are history.
     Linked,
+    /// A refusal of the connection, recorded for `doctor`.
+    Refused {
+        reason: &'a str,
+    },
+    /// Connected: a refusal recorded before is over.
+    Connected,
     ClientVersion(&'a str),
     /// WhatsApp's answer about the reachout timelock (after an error 463): when it
     /// ends, or `None` when none holds.
@@ -43,6 +59,7 @@ impl Verdict {
                 reason,
             }),
             Verdict::LoggedOut { reason } => Some(Standing::LoggedOut { reason }),
+            Verdict::Refused { reason } => Some(Standing::Refused { reason }),
             Verdict::Outdated => None,
         }
     }
@@ -70,6 +87,13 @@ impl Verdict {
                 Kind::Unavailable,
                 "WhatsApp still calls this client outdated after wabot fetched the current \
                  WhatsApp Web version: upgrade wabot",
+            ),
+            Verdict::Refused { reason } => error::failure(
+                Kind::Unavailable,
+                format!(
+                    "WhatsApp refused the connection ({reason}); reconnecting would not help: \
+                     check the account on the phone (`wabot doctor`), then start the listener again"
+                ),
             ),
         }
     }

@@ -36,3 +36,8 @@ CREATE TABLE group_admins (
     jid      TEXT NOT NULL,
     PRIMARY KEY (chat_jid, jid)
 ) WITHOUT ROWID;
+
+-- Issue 30: a refusal of the connection no reconnect cures (a bad request, an unexplained
+-- restriction), recorded for `doctor`; a pairing clears it.
+ALTER TABLE account_state ADD COLUMN refused_at INTEGER;
+ALTER TABLE account_state ADD COLUMN refusal_reason TEXT;

@@ -19,6 +19,9 @@ pub struct AccountState {
     pub reachout_refused_at: Option<i64>,
     /// When the reachout timelock ends, as the server reported it.
     pub reachout_until: Option<i64>,
+    /// The last refusal of the connection no reconnect cures, and why.
+    pub refused_at: Option<i64>,
+    pub refusal_reason: Option<String>,
 }
 
 /// How long a 463 refusal is assumed to restrict new contacts when the server did not
@@ -76,7 +79,7 @@ impl Db {
             .conn
             .query_row(
                 "SELECT banned_until, ban_reason, logged_out_at, logout_reason, client_version,
-                     reachout_refused_at, reachout_until
+                     reachout_refused_at, reachout_until, refused_at, refusal_reason
                  FROM account_state WHERE id = 1",
                 [],
                 |r| {
@@ -88,6 +91,8 @@ impl Db {
                         client_version: r.get("client_version")?,
                         reachout_refused_at: r.get("reachout_refused_at")?,
                         reachout_until: r.get("reachout_until")?,
+                        refused_at: r.get("refused_at")?,
+                        refusal_reason: r.get("refusal_reason")?,
                     })
                 },
             )
@@ -109,10 +114,17 @@ impl Db {
                 Some(reason),
             ),
             Standing::Linked => (
-                "banned_until = ?2, ban_reason = ?3, logged_out_at = ?2, logout_reason = ?3",
+                "banned_until = ?2, ban_reason = ?3, logged_out_at = ?2, logout_reason = ?3,
+                 refused_at = ?2, refusal_reason = ?3",
                 None,
                 None,
             ),
+            Standing::Refused { reason } => (
+                "refused_at = ?2, refusal_reason = ?3",
+                Some(now),
+                Some(reason),
+            ),
+            Standing::Connected => ("refused_at = ?2, refusal_reason = ?3", None, None),
             Standing::ClientVersion(v) => ("client_version = coalesce(?3, ?2)", None, Some(v)),
             Standing::Reachout { until } => return self.record_reachout_timelock(until, now),
         };

@@ -5,7 +5,6 @@ use tokio::sync::mpsc;
 use wabot_core::account::Verdict;
 use wabot_core::clock;
 use whatsapp_rust::prelude::*;
-use whatsapp_rust::types::events::ConnectFailure;
 
 use crate::session::Liveness;
 use crate::standing;
@@ -17,8 +16,6 @@ pub enum Ended {
     Standing(Verdict),
     /// Another client took over the session.
     Replaced,
-    /// WhatsApp refused the connection for good.
-    Failed(String),
     /// The library's client stopped by itself.
     Closed,
 }
@@ -39,20 +36,15 @@ pub fn on_event(event: &Event, live: &Liveness, ended: &mpsc::UnboundedSender<En
             live.set(false, format!("disconnected: {:?}", d.reason));
             live.set_sendable(false);
         }
-        Event::LoggedOut(_) | Event::TemporaryBan(_) | Event::ClientOutdated(_) => {
+        Event::LoggedOut(_)
+        | Event::TemporaryBan(_)
+        | Event::ClientOutdated(_)
+        | Event::ConnectFailure(_) => {
             if let Some(verdict) = standing::verdict(event, clock::now_ms()) {
                 end(Ended::Standing(verdict));
             }
         }
         Event::StreamReplaced(_) => end(Ended::Replaced),
-        Event::ConnectFailure(ConnectFailure {
-            reason, message, ..
-        }) if !reason.should_reconnect() => {
-            end(Ended::Failed(format!(
-                "{reason:?} {}",
-                message.as_deref().unwrap_or("")
-            )));
-        }
         _ => {}
     }
 }

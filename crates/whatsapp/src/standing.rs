@@ -11,6 +11,7 @@ pub use wabot_core::account::Verdict;
 use wabot_core::sink::Sink;
 use whatsapp_rust::features::ReachoutTimelock;
 use whatsapp_rust::prelude::*;
+use whatsapp_rust::types::events::ConnectFailureReason;
 
 pub fn verdict(event: &Event, now: i64) -> Option<Verdict> {
     match event {
@@ -34,8 +35,43 @@ pub fn verdict(event: &Event, now: i64) -> Option<Verdict> {
             })
         }
         Event::ClientOutdated(_) => Some(Verdict::Outdated),
+        Event::ConnectFailure(failure) => refusal(&failure.reason, failure.message.as_deref(), now),
         _ => None,
     }
+}
+
+/// How long a ban WhatsApp gave no end for is assumed to last.
+const BAN_ASSUMED_MS: i64 = 24 * 3_600_000;
+
+/// What a `<failure>` at connect means. Only the server's own trouble (500, 503) is
+/// left to the library's reconnects; every other reason is recorded and stops the
+/// restart loop, because reconnecting every few seconds into a refusal only makes
+/// WhatsApp's view of the number worse.
+fn refusal(reason: &ConnectFailureReason, message: Option<&str>, now: i64) -> Option<Verdict> {
+    use ConnectFailureReason as R;
+    if reason.should_reconnect() {
+        return None;
+    }
+    let code = reason.code();
+    let said = message
+        .filter(|m| !m.is_empty())
+        .map_or(String::new(), |m| format!(": {m}"));
+    let why = format!("{reason:?}, code {code}{said}");
+    Some(match reason {
+        // The device is no longer (or never was) known to WhatsApp: link it again.
+        R::LoggedOut
+        | R::AccountLocked
+        | R::UnknownLogout
+        | R::CatExpired
+        | R::CatInvalid
+        | R::ClientUnknown => Verdict::LoggedOut { reason: why },
+        R::TempBanned => Verdict::Banned {
+            until: now.saturating_add(BAN_ASSUMED_MS),
+            reason: format!("{why}; WhatsApp gave no end, a day is assumed"),
+        },
+        R::ClientOutdated => Verdict::Outdated,
+        _ => Verdict::Refused { reason: why },
+    })
 }
 
 /// Asks WhatsApp's web client for its current version.
@@ -146,6 +182,61 @@ mod tests {
         assert_eq!(verdict(&event, NOW), Some(Verdict::Outdated));
         let connected = whatsapp_rust::types::events::Connected::builder().build();
         assert_eq!(verdict(&Event::Connected(connected), NOW), None);
+    }
+
+    #[test]
+    fn every_refusal_is_honoured() {
+        use ConnectFailureReason as R;
+        let failure = |reason: R, message: Option<&str>| {
+            let failure = whatsapp_rust::types::events::ConnectFailure::builder().reason(reason);
+            Event::ConnectFailure(match message {
+                Some(m) => failure.message(m.to_string()).build(),
+                None => failure.build(),
+            })
+        };
+        // A 402 without a code or an end: a ban all the same, for an assumed day.
+        let Some(Verdict::Banned { until, reason }) = verdict(&failure(R::TempBanned, None), NOW)
+        else {
+            panic!("a 402 is a ban");
+        };
+        assert_eq!(until, NOW + BAN_ASSUMED_MS);
+        assert!(
+            reason.contains("402") && reason.contains("no end"),
+            "{reason}"
+        );
+        for repair in [
+            R::LoggedOut,
+            R::AccountLocked,
+            R::CatExpired,
+            R::CatInvalid,
+            R::ClientUnknown,
+        ] {
+            assert!(
+                matches!(
+                    verdict(&failure(repair, None), NOW),
+                    Some(Verdict::LoggedOut { .. })
+                ),
+                "{repair:?} needs pairing again"
+            );
+        }
+        for refused in [R::Generic, R::BadUserAgent, R::NotFound, R::Unknown(499)] {
+            let v = verdict(&failure(refused, Some("bad request")), NOW);
+            let Some(Verdict::Refused { reason }) = v else {
+                panic!("{refused:?}: {v:?}");
+            };
+            assert!(reason.contains("bad request"), "{reason}");
+        }
+        assert_eq!(
+            verdict(&failure(R::ClientOutdated, None), NOW),
+            Some(Verdict::Outdated)
+        );
+        for passing in [R::InternalServerError, R::ServiceUnavailable] {
+            assert_eq!(
+                verdict(&failure(passing, None), NOW),
+                None,
+                "the library reconnects"
+            );
+        }
     }
 
     #[test]

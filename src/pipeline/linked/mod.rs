@@ -199,9 +199,6 @@ fn outcome(ended: Stop, tz: chrono_tz::Tz) -> Result<()> {
             Kind::Unavailable,
             "another client took over this WhatsApp session (stream replaced); is a second wabot running elsewhere with a copy of the device store?",
         )),
-        Some(Ended::Failed(detail)) => {
-            Err(anyhow::anyhow!("WhatsApp refused the connection: {detail}"))
-        }
         Some(Ended::Closed) => Err(error::failure(
             Kind::Temporary,
             "the WhatsApp connection ended; restart to reconnect",

@@ -97,6 +97,8 @@ impl Sink for DbSink {
     }
 
     fn reconnected(&self, at: i64) -> Result<()> {
+        // Connected: a refusal recorded before is over.
+        self.db()?.record_standing(Standing::Connected, at)?;
         let again = self.db()?.requeue_after_reconnect(at)?;
         if again.unacked > 0 {
             log::info!(
