@@ -153,7 +153,7 @@ fn linked(sandbox: &Sandbox) {
 }
 
 #[test]
-fn a_standing_ban_keeps_listen_from_reconnecting_and_doctor_says_until_when() {
+fn a_standing_ban_keeps_every_command_that_connects_from_reconnecting_and_doctor_says_until_when() {
     let sandbox = Sandbox::stocked();
     let doctor = sandbox.run(&["doctor", "--json"]);
     assert_eq!(doctor.code(), 69, "{}", doctor.stderr());
@@ -192,6 +192,12 @@ fn a_standing_ban_keeps_listen_from_reconnecting_and_doctor_says_until_when() {
         0,
         "it never ran"
     );
+    // Every command that connects by itself refuses the same way (issue 30).
+    let started = Instant::now();
+    let sync = Run(sandbox.offline(&["sync", "--chat", "Alice"]).output().unwrap());
+    assert_eq!(sync.code(), 69, "{}", sync.stderr());
+    assert!(sync.stderr().contains("temporarily banned"), "{}", sync.stderr());
+    assert!(started.elapsed() < Duration::from_secs(5), "refused before connecting");
     let doctor = sandbox.json_any(&["doctor", "--json"]);
     let standing = doctor
         .as_array()

@@ -107,6 +107,7 @@ impl Session {
                             tokio::spawn(presence::stay_unavailable(Arc::clone(&client)));
                         }
                         events::on_event(&event, &live, &ended);
+                        record_standing(&event, &sink).await;
                         settle_sends(event, &sink, client, &live).await;
                     }
                 })
@@ -263,6 +264,24 @@ impl Drop for Session {
     fn drop(&mut self) {
         self.close("closed");
     }
+}
+
+/// A ban, a logout or a refusal is recorded the moment it arrives, whoever owns the
+/// session (`listen`, or a job connecting by itself), so the next command refuses to
+/// connect instead of trying again.
+async fn record_standing(event: &Event, sink: &Arc<dyn Sink>) {
+    let Some(verdict) = standing::verdict(event, clock::now_ms()) else {
+        return;
+    };
+    if verdict.as_standing().is_none() {
+        return;
+    }
+    let sink = Arc::clone(sink);
+    off_the_runtime("account standing", move || match verdict.as_standing() {
+        Some(standing) => sink.record_standing(standing),
+        None => Ok(()),
+    })
+    .await;
 }
 
 /// How long a connection that is up has been silent, from the instant it last received

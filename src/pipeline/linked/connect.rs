@@ -38,6 +38,15 @@ pub fn require_device(config: &Config) -> Result<String> {
     })
 }
 
+/// A ban or a logout stands until it ends or the device is paired again: connecting
+/// now, from any command, would only make WhatsApp's view of this number worse.
+pub fn refuse_if_barred(config: &Config, db: &Db) -> Result<()> {
+    match db.account_state()?.refusal(crate::clock::now_ms()) {
+        Some(verdict) => Err(verdict.failure(config.timezone())),
+        None => Ok(()),
+    }
+}
+
 /// The WhatsApp Web version the server asked for last, if it asked.
 pub fn client_version(db: &Db) -> Result<Option<(u32, u32, u32)>> {
     Ok(db
@@ -60,6 +69,7 @@ pub fn start(
 /// Connects as `account` (from [`require_device`]), holding `lock` (taken by the caller).
 pub fn connect(config: &Config, lock: ConnectionLock, account: &str) -> Result<Connection> {
     let db = Db::open(&config.database_path)?;
+    refuse_if_barred(config, &db)?;
     let version = client_version(&db)?;
     let policy = Arc::new(RwLock::new(Policy::new(config)));
     let sink = DbSink::new(db, policy, own_jid(account), None);

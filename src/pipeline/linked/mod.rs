@@ -43,11 +43,7 @@ pub fn run(config: Config, reload: impl Fn() -> Result<Config>) -> Result<()> {
     let _lock = lock::acquire(&config.database_path)?;
     let account = connect::require_device(&config)?;
     let mut db = Db::open(&config.database_path)?;
-    // A ban or a logout stands until it ends or the device is paired again: reconnecting
-    // now would only make WhatsApp's view of this number worse.
-    if let Some(verdict) = db.account_state()?.refusal(clock::now_ms()) {
-        return Err(verdict.failure(config.timezone()));
-    }
+    connect::refuse_if_barred(&config, &db)?;
     let version = connect::client_version(&db)?;
     connect::learn_own_lid(&config, &mut db, &account)?;
     log::info!("listening as {}", device::display_number(&account));
