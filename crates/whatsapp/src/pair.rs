@@ -12,13 +12,13 @@ use whatsapp_rust::wacore::store::DevicePropsOverride;
 
 use wabot_core::account::{Standing, Verdict};
 use wabot_core::clock;
-use wabot_core::config::Config;
+use wabot_core::config::{Config, Presence};
 use wabot_core::error::{self, Kind};
 use wabot_core::sink::Sink;
 
 use crate::standing;
 use crate::wiring::{Pushed, Wiring};
-use crate::{SHUTDOWN_GRACE, qr, runtime};
+use crate::{SHUTDOWN_GRACE, presence, qr, runtime};
 
 pub struct Options {
     /// Link by 8-character code for this phone number instead of a QR code.
@@ -150,10 +150,12 @@ async fn link(
         builder = builder.with_device_props(full_history_props());
     }
     let by_phone = options.phone.is_some();
+    let invisible = config.file.whatsapp.presence == Presence::Unavailable;
     let bot = wiring
         .apply(builder)
-        .on_event(move |event, _client| {
+        .on_event(move |event, client| {
             let tx = events.clone();
+            presence::follow(invisible, &event, &client);
             async move {
                 if let Some(step) = step_of(&event, by_phone, clock::now_ms()) {
                     let _ = tx.send(step);

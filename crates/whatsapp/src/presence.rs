@@ -18,7 +18,15 @@ pub fn announces_available(event: &Event) -> bool {
     matches!(event, Event::Connected(_) | Event::SelfPushNameUpdated(_))
 }
 
-pub async fn stay_unavailable(client: Arc<Client>) {
+/// What every connection does with an event when the owner asked for invisibility:
+/// `listen`, the jobs connecting by themselves, and `pair` (which can run for minutes).
+pub fn follow(invisible: bool, event: &Event, client: &Arc<Client>) {
+    if invisible && announces_available(event) {
+        tokio::spawn(stay_unavailable(Arc::clone(client)));
+    }
+}
+
+async fn stay_unavailable(client: Arc<Client>) {
     tokio::time::sleep(AFTER_THE_LIBRARY).await;
     // Before the push name is known the server refuses presence; the push-name event
     // that follows brings us back here.

@@ -103,9 +103,7 @@ impl Session {
                     let (live, ended, sink) =
                         (Arc::clone(&live), ended_tx.clone(), Arc::clone(&sink));
                     async move {
-                        if invisible && presence::announces_available(&event) {
-                            tokio::spawn(presence::stay_unavailable(Arc::clone(&client)));
-                        }
+                        presence::follow(invisible, &event, &client);
                         events::on_event(&event, &live, &ended);
                         record_standing(&event, &sink).await;
                         settle_sends(event, &sink, client, &live).await;
