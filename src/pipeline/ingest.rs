@@ -108,7 +108,9 @@ fn read_vote(db: &Db, mut m: NewMessage, vote: &Vote) -> Result<NewMessage> {
             .push("the poll is unknown: vote not decrypted".into());
         return Ok(m);
     };
-    let Some(options) = crate::whatsapp::convert::read_vote(vote, &poll) else {
+    let creator_alt = db.alternate_jid(&poll.creator_jid)?;
+    let Some(options) = crate::whatsapp::convert::read_vote(vote, &poll, creator_alt.as_deref())
+    else {
         m.kept
             .notes
             .push("the vote did not decrypt with its poll's secret".into());

@@ -194,10 +194,20 @@ fn a_standing_ban_keeps_every_command_that_connects_from_reconnecting_and_doctor
     );
     // Every command that connects by itself refuses the same way (issue 30).
     let started = Instant::now();
-    let sync = Run(sandbox.offline(&["sync", "--chat", "Alice"]).output().unwrap());
+    let sync = Run(sandbox
+        .offline(&["sync", "--chat", "Alice"])
+        .output()
+        .unwrap());
     assert_eq!(sync.code(), 69, "{}", sync.stderr());
-    assert!(sync.stderr().contains("temporarily banned"), "{}", sync.stderr());
-    assert!(started.elapsed() < Duration::from_secs(5), "refused before connecting");
+    assert!(
+        sync.stderr().contains("temporarily banned"),
+        "{}",
+        sync.stderr()
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "refused before connecting"
+    );
     let doctor = sandbox.json_any(&["doctor", "--json"]);
     let standing = doctor
         .as_array()

@@ -42,6 +42,9 @@ pub struct Vote {
     pub poll_id: String,
     /// The voter as WhatsApp addressed them (part of the key derivation).
     pub voter_jid: String,
+    /// The voter in the other namespace (the phone JID of a LID, or the reverse), when
+    /// the envelope said: a vote keyed under one opens only under that one.
+    pub voter_alt: Option<String>,
     pub enc_payload: Vec<u8>,
     pub enc_iv: Vec<u8>,
 }

@@ -230,6 +230,20 @@ fn move_identity(tx: &Transaction, lid: &str, phone: &str, now: i64) -> Result<(
 }
 
 impl Db {
+    /// The same person in the other namespace, where the mapping is known: the phone
+    /// JID of a LID, the LID of a phone JID.
+    pub fn alternate_jid(&self, jid: &str) -> Result<Option<String>> {
+        let sql = if is_lid(jid) {
+            "SELECT jid AS other FROM contacts WHERE lid = ?1"
+        } else {
+            "SELECT lid AS other FROM contacts WHERE jid = ?1 AND lid IS NOT NULL"
+        };
+        Ok(self
+            .conn
+            .query_row(sql, [jid], |r| r.get("other"))
+            .optional()?)
+    }
+
     /// The phone-number JID of a LID where the mapping is known; other JIDs unchanged.
     pub fn canonical_jid(&self, jid: &str) -> Result<String> {
         resolve_lid(&self.conn, jid)

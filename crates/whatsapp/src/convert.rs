@@ -325,6 +325,7 @@ fn poll_vote(
             vote: Vote {
                 poll_id,
                 voter_jid: info.source.sender.to_non_ad_string(),
+                voter_alt: info.source.sender_alt.as_ref().map(Jid::to_non_ad_string),
                 enc_payload,
                 enc_iv,
             },
@@ -334,17 +335,46 @@ fn poll_vote(
 }
 
 /// The options a decrypted vote selected, by name; `None` when it cannot be read.
-pub fn read_vote(vote: &Vote, poll: &PollSecret) -> Option<Vec<String>> {
+/// `creator_alt` is the poll's creator in the other namespace. The creator's and the
+/// voter's JIDs key the vote together, in one namespace: as contacts move to LIDs a
+/// vote can be keyed in another namespace than the one the poll was learnt in (a poll
+/// from history names its creator by phone number). So the vote is tried in the
+/// namespace it arrived in, then with both JIDs swapped together (wacore's fallback,
+/// as WhatsApp Web does), never mixed.
+pub fn read_vote(vote: &Vote, poll: &PollSecret, creator_alt: Option<&str>) -> Option<Vec<String>> {
     use whatsapp_rust::wacore::poll;
-    let hashes = poll::decrypt_poll_vote_with_secret(
+    let is_lid = |jid: &str| jid.ends_with("@lid");
+    let stored = Some(poll.creator_jid.as_str());
+    let (creator_here, creator_there) = if is_lid(&vote.voter_jid) == is_lid(&poll.creator_jid) {
+        (stored, creator_alt)
+    } else {
+        (creator_alt, stored)
+    };
+    fn addressing<'a>(creator: &'a str, voter: &'a str) -> poll::PollVoteAddressing<'a> {
+        poll::PollVoteAddressing {
+            poll_creator_jid: creator,
+            voter_jid: voter,
+        }
+    }
+    let here = creator_here.map(|c| addressing(c, &vote.voter_jid));
+    let there = creator_there
+        .zip(vote.voter_alt.as_deref())
+        .map(|(c, v)| addressing(c, v));
+    // Neither pairing known in full: the JIDs as they are, the only try left.
+    let (primary, fallback) = match (here, there) {
+        (Some(here), there) => (here, there),
+        (None, Some(there)) => (there, None),
+        (None, None) => (addressing(&poll.creator_jid, &vote.voter_jid), None),
+    };
+    let hashes = poll::decrypt_poll_vote_with_fallback(
         poll::PollVoteCiphertext {
             enc_payload: &vote.enc_payload,
             enc_iv: &vote.enc_iv,
         },
         &poll.secret,
         &poll.message_id,
-        &poll.creator_jid,
-        &vote.voter_jid,
+        primary,
+        fallback,
     )
     .ok()?;
     Some(

@@ -224,3 +224,61 @@ fn an_owner_who_honours_deletions_keeps_no_deleted_text() {
     assert_eq!(db.stored(GROUP, "ORIG").unwrap().unwrap().content, "");
     assert!(db.message_versions(GROUP, "ORIG").unwrap().is_empty());
 }
+
+#[test]
+fn poll_votes_decrypt_across_the_lid_switch() {
+    use super::tests::{ALICE, ALICE_LID, deliver, from_alice};
+    use whatsapp_rust::wacore::poll;
+    let (_dir, mut db) = db();
+    let secret = [9u8; 32];
+    // The poll, learnt with its creator's phone number (as history names it).
+    let mut by_me = info(ALICE, OWN, "POLL9");
+    by_me.source.is_from_me = true;
+    let option = |name: &str| wa::message::poll_creation_message::Option {
+        option_name: Some(name.into()),
+        ..Default::default()
+    };
+    let poll_message = wa::Message {
+        poll_creation_message_v3: MessageField::some(wa::message::PollCreationMessage {
+            name: Some("When?".into()),
+            options: vec![option("Friday"), option("Sunday")],
+            ..Default::default()
+        }),
+        message_context_info: MessageField::some(wa::MessageContextInfo {
+            message_secret: Some(secret.to_vec()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    deliver(&mut db, &by_me, &poll_message);
+    db.record_lid(OWN_LID, OWN).unwrap();
+    // Alice votes from her LID; the vote is keyed in the LID namespace on both sides.
+    let chosen = vec![poll::compute_option_hash("Sunday").to_vec()];
+    let (payload, iv) =
+        poll::encrypt_poll_vote_with_secret(&chosen, &secret, "POLL9", OWN_LID, ALICE_LID).unwrap();
+    let mut from_lid = from_alice("VOTE9");
+    from_lid.source.sender = ALICE_LID.replace("@lid", ":3@lid").parse().unwrap();
+    from_lid.source.sender_alt = Some(ALICE.parse().unwrap());
+    let vote = wa::Message {
+        poll_update_message: MessageField::some(wa::message::PollUpdateMessage {
+            poll_creation_message_key: MessageField::some(wa::MessageKey {
+                remote_jid: Some(ALICE.into()),
+                from_me: Some(true),
+                id: Some("POLL9".into()),
+                participant: None,
+            }),
+            vote: MessageField::some(wa::message::PollEncValue {
+                enc_payload: Some(payload),
+                enc_iv: Some(iv.to_vec()),
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    deliver(&mut db, &from_lid, &vote);
+    let row = db
+        .stored(ALICE, "VOTE9")
+        .unwrap()
+        .expect("stored in Alice's chat");
+    assert_eq!(row.content, "[poll vote] Sunday");
+}
