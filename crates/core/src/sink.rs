@@ -27,6 +27,15 @@ pub struct Group {
     pub identities: Vec<(String, String)>,
 }
 
+/// A contact changed their phone number (WhatsApp's `ContactNumberChanged`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NumberChange {
+    pub old_jid: String,
+    pub new_jid: String,
+    pub old_lid: Option<String>,
+    pub new_lid: Option<String>,
+}
+
 /// One history blob as the transport read it, before anything is stored.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct HistoryBlob {
@@ -77,6 +86,8 @@ pub trait Sink: Send + Sync + 'static {
     fn delivered(&self, updates: Vec<DeliveryUpdate>) -> anyhow::Result<()>;
     /// The connection came (back) up: sends written but never acknowledged go again.
     fn reconnected(&self, at: i64) -> anyhow::Result<()>;
+    /// A contact's new number: their chats become one, with the history.
+    fn number_changed(&self, change: NumberChange) -> anyhow::Result<()>;
     /// The groups the account is in, as WhatsApp describes them at a connect.
     fn groups(&self, groups: Vec<Group>) -> anyhow::Result<()>;
     /// The account was linked, banned, logged out, or told to use another version.

@@ -9,6 +9,7 @@ use super::Db;
 use crate::clock;
 use crate::jid;
 use crate::message::{MessageStatus, NewMessage};
+use wabot_core::sink::NumberChange;
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct IngestReport {
@@ -162,28 +163,50 @@ impl Db {
     /// (messages, media, sessions, the chat) to the phone JID: one person, one chat.
     pub fn record_lid(&mut self, lid: &str, phone_jid: &str) -> Result<()> {
         let now = clock::now_ms();
+        self.in_write(|tx| map_lid(tx, lid, phone_jid, now))
+    }
+
+    /// A contact changed their number: everything under the old number (and the old
+    /// LID) moves to the new one, and the new LID maps to it: one person, one chat,
+    /// with the history.
+    pub fn number_changed(&mut self, change: &NumberChange) -> Result<()> {
+        let now = clock::now_ms();
         self.in_write(|tx| {
-            let known: Option<Option<String>> = tx
-                .query_row("SELECT lid FROM contacts WHERE jid = ?1", [phone_jid], |r| {
-                    r.get("lid")
-                })
-                .optional()?;
-            if known.flatten().as_deref() == Some(lid) {
-                return Ok(());
+            move_identity(tx, &change.old_jid, &change.new_jid, now)?;
+            if let Some(old_lid) = &change.old_lid {
+                move_identity(tx, old_lid, &change.new_jid, now)?;
             }
-            move_identity(tx, lid, phone_jid, now)?;
-            tx.execute(
-                "UPDATE contacts SET lid = NULL WHERE lid = ?1 AND jid != ?2",
-                params![lid, phone_jid],
-            )?;
-            tx.execute(
-                "INSERT INTO contacts (jid, phone, lid, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)
-                 ON CONFLICT (jid) DO UPDATE SET lid = excluded.lid, updated_at = excluded.updated_at",
-                params![phone_jid, jid::phone(phone_jid), lid, now],
-            )?;
+            if let Some(new_lid) = &change.new_lid {
+                map_lid(tx, new_lid, &change.new_jid, now)?;
+            }
             Ok(())
         })
     }
+}
+
+/// Records the mapping inside a write, moving what the LID held when it is new.
+fn map_lid(tx: &Transaction, lid: &str, phone_jid: &str, now: i64) -> Result<()> {
+    let known: Option<Option<String>> = tx
+        .query_row(
+            "SELECT lid FROM contacts WHERE jid = ?1",
+            [phone_jid],
+            |r| r.get("lid"),
+        )
+        .optional()?;
+    if known.flatten().as_deref() == Some(lid) {
+        return Ok(());
+    }
+    move_identity(tx, lid, phone_jid, now)?;
+    tx.execute(
+        "UPDATE contacts SET lid = NULL WHERE lid = ?1 AND jid != ?2",
+        params![lid, phone_jid],
+    )?;
+    tx.execute(
+        "INSERT INTO contacts (jid, phone, lid, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)
+         ON CONFLICT (jid) DO UPDATE SET lid = excluded.lid, updated_at = excluded.updated_at",
+        params![phone_jid, jid::phone(phone_jid), lid, now],
+    )?;
+    Ok(())
 }
 
 /// Moves every row stored under `lid` to `phone`. Where both already hold the same row
@@ -210,6 +233,8 @@ fn move_identity(tx: &Transaction, lid: &str, phone: &str, now: i64) -> Result<(
          WHERE user_jid = ?1 OR chat_jid = ?1",
         "DELETE FROM chat_sessions WHERE user_jid = ?1 OR chat_jid = ?1",
         "UPDATE OR IGNORE chat_tracking SET chat_jid = ?2 WHERE chat_jid = ?1",
+        "UPDATE outbox SET chat_jid = ?2 WHERE chat_jid = ?1",
+        "UPDATE outbox SET reply_to_chat = ?2 WHERE reply_to_chat = ?1",
         "UPDATE message_versions SET chat_jid = ?2 WHERE chat_jid = ?1",
         "UPDATE message_versions SET changed_by = ?2 WHERE changed_by = ?1",
         "UPDATE rejected_changes SET chat_jid = ?2 WHERE chat_jid = ?1",

@@ -12,6 +12,8 @@ use whatsapp_rust::wacore_binary::{JidExt, Server};
 use wabot_core::attachment::{DownloadRef, Media};
 pub use wabot_core::inbound::{Inbound, PollSecret, Received, Vote};
 use wabot_core::message::{Kept, MessageKind, NewMessage, Origin};
+use wabot_core::sink::NumberChange;
+use whatsapp_rust::types::events::ContactNumberChanged;
 
 /// Converts a received message with what it reveals beside its content.
 pub fn receive(info: &MessageInfo, message: &wa::Message) -> Received {
@@ -437,6 +439,16 @@ fn duration(secs: u64) -> String {
         s if s >= 3_600 && s % 3_600 == 0 => format!("{} h", s / 3_600),
         s if s >= 60 => format!("{} min", s / 60),
         s => format!("{s} s"),
+    }
+}
+
+/// WhatsApp's notice of a contact's new number, as the store takes it.
+pub fn number_change(changed: &ContactNumberChanged) -> NumberChange {
+    NumberChange {
+        old_jid: identity(&changed.old_jid),
+        new_jid: identity(&changed.new_jid),
+        old_lid: changed.old_lid.as_ref().map(identity),
+        new_lid: changed.new_lid.as_ref().map(identity),
     }
 }
 

@@ -114,7 +114,7 @@ mod tests {
     use wabot_core::account::Standing;
     use wabot_core::history::Answer;
     use wabot_core::outbox::DeliveryUpdate;
-    use wabot_core::sink::{Group, HistoryBlob, HistoryChunk};
+    use wabot_core::sink::{Group, HistoryBlob, HistoryChunk, NumberChange};
 
     use super::*;
 
@@ -149,6 +149,9 @@ mod tests {
             anyhow::bail!("not used by the hook")
         }
         fn reconnected(&self, _: i64) -> Result<()> {
+            anyhow::bail!("not used by the hook")
+        }
+        fn number_changed(&self, _: NumberChange) -> Result<()> {
             anyhow::bail!("not used by the hook")
         }
         fn groups(&self, _: Vec<Group>) -> Result<()> {

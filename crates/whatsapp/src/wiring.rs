@@ -73,7 +73,12 @@ pub fn unhooked(event: &Event) -> Option<Vec<Received>> {
                 .map(|m| convert::receive(&m.info, &m.message))
                 .collect(),
         ),
-        Event::UndecryptableMessage(u) => Some(vec![Received::of(convert::undecryptable(&u.info))]),
+        // The placeholder's envelope names the sender's LID and number like any other.
+        Event::UndecryptableMessage(u) => Some(vec![Received {
+            inbound: convert::undecryptable(&u.info),
+            identities: convert::lid_mappings(&u.info),
+            poll: None,
+        }]),
         _ => None,
     }
 }
@@ -89,6 +94,14 @@ struct Unhooked(Wiring);
 
 impl EventHandler for Unhooked {
     fn handle_event(&self, event: Arc<Event>) {
+        if let Event::ContactNumberChanged(changed) = &*event {
+            let change = convert::number_change(changed);
+            let sink = &self.0.sink;
+            if let Err(e) = tokio::task::block_in_place(|| sink.number_changed(change)) {
+                log::error!("a contact's number change could not be stored: {e:#}");
+            }
+            return;
+        }
         let Some(items) = unhooked(&event) else {
             return;
         };
@@ -102,7 +115,11 @@ impl EventHandler for Unhooked {
     }
 
     fn interest(&self) -> EventInterest {
-        EventInterest::of(&[EventKind::Messages, EventKind::UndecryptableMessage])
+        EventInterest::of(&[
+            EventKind::Messages,
+            EventKind::UndecryptableMessage,
+            EventKind::ContactNumberChanged,
+        ])
     }
 }
 

@@ -282,3 +282,70 @@ fn poll_votes_decrypt_across_the_lid_switch() {
         .expect("stored in Alice's chat");
     assert_eq!(row.content, "[poll vote] Sunday");
 }
+
+#[test]
+fn a_number_change_keeps_one_chat_with_the_history() {
+    use super::tests::{ALICE, deliver, from_alice};
+    use whatsapp_rust::types::events::ContactNumberChanged;
+    const NEW: &str = "15550005555@s.whatsapp.net";
+    const NEW_LID: &str = "111222333444555@lid";
+    let (dir, mut db) = db();
+    deliver(
+        &mut db,
+        &from_alice("BEFORE"),
+        &wa::Message::text("my old number"),
+    );
+    db.enqueue(
+        &crate::db::Outgoing {
+            message_id: "OUT".into(),
+            chat_jid: ALICE.into(),
+            content: "on its way".into(),
+            kind: crate::db::OutboxKind::Reply,
+            reply_to_id: None,
+        },
+        0,
+    )
+    .unwrap();
+    let (wiring, _answers) =
+        crate::whatsapp::wiring::Wiring::new(std::sync::Arc::new(super::tests::sink(&dir)));
+    let changed = Event::ContactNumberChanged(
+        ContactNumberChanged::builder()
+            .old_jid(ALICE.parse().unwrap())
+            .new_jid(NEW.parse().unwrap())
+            .new_lid(NEW_LID.parse().unwrap())
+            .timestamp(chrono::Utc::now())
+            .build(),
+    );
+    wiring.dispatch_inline(std::sync::Arc::new(changed));
+    assert!(
+        db.stored(NEW, "BEFORE").unwrap().is_some(),
+        "the history moved"
+    );
+    assert!(db.stored(ALICE, "BEFORE").unwrap().is_none());
+    assert_eq!(
+        db.canonical_jid(NEW_LID).unwrap(),
+        NEW,
+        "the new LID is the person"
+    );
+    assert_eq!(
+        db.outbox_row_for("OUT").unwrap().unwrap().chat_jid,
+        NEW,
+        "a queued reply goes to the new number"
+    );
+}
+
+#[test]
+fn undecryptable_placeholders_carry_their_lid_mappings() {
+    use super::tests::{ALICE, ALICE_LID, undecryptable};
+    let (_dir, mut db) = db();
+    let Event::UndecryptableMessage(mut failed) = undecryptable("LATE") else {
+        unreachable!("the helper builds an undecryptable event")
+    };
+    let mut info = (*failed.info).clone();
+    info.source.sender = ALICE_LID.parse().unwrap();
+    info.source.sender_alt = Some(ALICE.parse().unwrap());
+    failed.info = std::sync::Arc::new(info);
+    let items = crate::whatsapp::wiring::unhooked(&Event::UndecryptableMessage(failed)).unwrap();
+    ingest::store(&mut db, &super::tests::policy(), items).unwrap();
+    assert_eq!(db.canonical_jid(ALICE_LID).unwrap(), ALICE);
+}

@@ -16,7 +16,7 @@ use crate::inbound::Received;
 use crate::outbox::DeliveryUpdate;
 use crate::pipeline::{delivery, history, ingest};
 use crate::policy::Policy;
-use crate::sink::{Group, HistoryBlob, HistoryChunk, Sink};
+use crate::sink::{Group, HistoryBlob, HistoryChunk, NumberChange, Sink};
 
 pub struct DbSink {
     db: Mutex<Db>,
@@ -120,6 +120,15 @@ impl Sink for DbSink {
             );
         }
         Ok(())
+    }
+
+    fn number_changed(&self, change: NumberChange) -> Result<()> {
+        log::info!(
+            "{} changed their number to {}: one chat from now on",
+            change.old_jid,
+            change.new_jid
+        );
+        Ok(self.db()?.number_changed(&change)?)
     }
 
     fn groups(&self, groups: Vec<Group>) -> Result<()> {
