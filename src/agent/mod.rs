@@ -91,7 +91,7 @@ impl<'a> Agent<'a> {
     /// `client` is `None` for a dry run, which makes no calls and writes nothing.
     pub fn new(config: &'a Config, db: &'a mut Db, client: Option<llm::Client>) -> Self {
         Self {
-            policy: Policy::new(config),
+            policy: crate::pipeline::listen::policy_of(config, db),
             rule: Rule::of(config),
             config,
             db,

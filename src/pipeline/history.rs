@@ -16,7 +16,7 @@ use crate::sink::HistoryBlob;
 /// a waiting sync recognises its answer.
 pub fn store(db: &mut Db, policy: &Policy, blob: HistoryBlob) -> Result<Vec<(String, Answer)>> {
     for (lid, phone) in &blob.identities {
-        db.record_lid(lid, phone)?;
+        db.record_alias(lid, phone)?;
     }
     let chats = blob
         .chats

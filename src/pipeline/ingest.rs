@@ -19,7 +19,7 @@ use crate::policy::Policy;
 pub fn store(db: &mut Db, policy: &Policy, batch: Vec<Received>) -> Result<Vec<String>> {
     let now = clock::now_ms();
     for (lid, phone) in batch.iter().flat_map(|r| &r.identities) {
-        db.record_lid(lid, phone)?;
+        db.record_alias(lid, phone)?;
     }
     for poll in batch.iter().filter_map(|r| r.poll.as_ref()) {
         db.record_poll(poll, now)?;

@@ -46,10 +46,12 @@ pub struct Listener<R> {
 
 impl<R: Fn() -> Result<Config>> Listener<R> {
     pub fn new(config: &Config, reload: R) -> Result<Self> {
+        let db = Db::open(&config.database_path)?;
+        let policy = policy_of(config, &db);
         Ok(Listener {
-            db: Db::open(&config.database_path)?,
+            db,
             started: clock::now_ms(),
-            policy: Arc::new(RwLock::new(Policy::new(config))),
+            policy: Arc::new(RwLock::new(policy)),
             arrival: arrival::for_listener(config)?,
             hash: config.hash.clone(),
             reload,
@@ -110,8 +112,9 @@ impl<R: Fn() -> Result<Config>> Listener<R> {
                     "app.json changed: now monitoring {} entities",
                     config.entities.len()
                 );
+                let fresh = policy_of(&config, &self.db);
                 if let Ok(mut policy) = self.policy.write() {
-                    *policy = Policy::new(&config);
+                    *policy = fresh;
                 }
                 self.hash = config.hash;
             }
@@ -119,4 +122,14 @@ impl<R: Fn() -> Result<Config>> Listener<R> {
             Err(e) => log::warn!("app.json could not be reloaded, keeping the old one: {e:#}"),
         }
     }
+}
+
+/// Whom the ingest answers, with the entities named as the store names their chats.
+pub fn policy_of(config: &Config, db: &Db) -> Policy {
+    Policy::new(config).named_by(|jid| {
+        db.canonical_jid(jid).unwrap_or_else(|e| {
+            log::warn!("{jid}: its chat could not be looked up ({e:#}); answered as configured");
+            jid.to_string()
+        })
+    })
 }

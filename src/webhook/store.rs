@@ -20,6 +20,18 @@ pub struct Stored {
 }
 
 pub fn store(db: &mut Db, policy: &Policy, own_jid: &str, inbound: Inbound) -> Result<Stored> {
+    // Who is who first, so the messages land in the person's one chat.
+    for change in &inbound.number_changes {
+        log::info!(
+            "{} is now {}: one chat from now on",
+            change.old_jid,
+            change.new_jid
+        );
+        db.number_changed(change)?;
+    }
+    for (alias, phone) in &inbound.identities {
+        db.record_alias(alias, phone)?;
+    }
     let batch = inbound
         .messages
         .into_iter()
@@ -67,6 +79,7 @@ mod tests {
             messages: vec![text("SM1")],
             statuses: vec![],
             unreadable: vec![],
+            ..Inbound::default()
         };
         let first = store(&mut db, &policy, OWN, once()).unwrap();
         assert!(!first.pending_ids.is_empty());
@@ -87,6 +100,7 @@ mod tests {
                 messages: vec![m],
                 statuses: vec![],
                 unreadable: vec![],
+                ..Inbound::default()
             },
         )
         .unwrap();
@@ -126,6 +140,7 @@ mod tests {
             messages: vec![],
             statuses: vec![update(Delivery::Accepted, None)],
             unreadable: vec![],
+            ..Inbound::default()
         };
         assert_eq!(store(&mut db, &policy, OWN, inbound).unwrap().statuses, 1);
         let row = db.outbox_row(row.id).unwrap().unwrap();
@@ -141,6 +156,7 @@ mod tests {
             messages: vec![],
             statuses: vec![failed],
             unreadable: vec![],
+            ..Inbound::default()
         };
         store(&mut db, &policy, OWN, inbound).unwrap();
         let row = db.outbox_row(row.id).unwrap().unwrap();

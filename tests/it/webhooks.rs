@@ -832,3 +832,59 @@ fn chrono_now() -> i64 {
         .unwrap()
         .as_millis() as i64
 }
+
+#[test]
+fn a_person_configured_by_phone_is_answered_when_meta_withholds_the_number() {
+    const DANA_BSUID: &str = "US.77712345678901234567";
+    let provider = Provider::start(&[], Vec::new());
+    let (bot, port) = bot("cloud-api", &provider, |c| {
+        c["monitored_entities"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"type": "user", "phone": "15550004444", "name": "Dana"}));
+    });
+    let l = listen(&bot, port);
+    let ts = (chrono_now() / 1000).to_string();
+    // Meta names Dana by both: the pairing is learnt.
+    let both = cloud_payload(
+        json!([{"from": "15550004444", "from_user_id": DANA_BSUID, "id": "wamid.D1",
+                "timestamp": ts, "type": "text", "text": {"body": "hello"}}]),
+        json!([]),
+        json!([{"profile": {"name": "Dana"}, "wa_id": "15550004444", "user_id": DANA_BSUID}]),
+    );
+    assert_eq!(post_cloud(&l, &both, None), 200);
+    // Later Meta withholds her number (a username, no recent interaction).
+    let bsuid_only = cloud_payload(
+        json!([{"from_user_id": DANA_BSUID, "id": "wamid.D2", "timestamp": ts,
+                "type": "text", "text": {"body": "still me"}}]),
+        json!([]),
+        json!([{"profile": {"name": "Dana", "username": "@dana"}, "user_id": DANA_BSUID}]),
+    );
+    assert_eq!(post_cloud(&l, &bsuid_only, None), 200);
+    assert_eq!(
+        bot.count(
+            "SELECT count(*) FROM messages WHERE chat_jid = '15550004444@s.whatsapp.net'
+             AND status = 'pending'"
+        ),
+        2,
+        "one person, one chat, answered"
+    );
+    assert_eq!(
+        bot.count("SELECT count(*) FROM messages WHERE chat_jid LIKE '%@bsuid'"),
+        0
+    );
+    // Her number changes (Meta's system message): the chat follows, with its history.
+    let changed = cloud_payload(
+        json!([{"from": "15550004444", "id": "wamid.S1", "timestamp": ts, "type": "system",
+                "system": {"body": "User Dana changed from 15550004444 to 15550006666",
+                           "wa_id": "15550006666", "type": "user_changed_number"}}]),
+        json!([]),
+        json!([]),
+    );
+    assert_eq!(post_cloud(&l, &changed, None), 200);
+    assert_eq!(
+        bot.count("SELECT count(*) FROM messages WHERE chat_jid = '15550006666@s.whatsapp.net'"),
+        2,
+        "the history moved; the system message is no chat message"
+    );
+}

@@ -86,6 +86,17 @@ impl Policy {
         }
     }
 
+    /// The same, with each answered entity named the way the store names its chat: an
+    /// entity configured by LID or business-scoped user id whose phone number is known
+    /// is answered in the phone number's chat, where its messages are stored.
+    pub fn named_by(mut self, canonical: impl Fn(&str) -> String) -> Self {
+        for entity in &mut self.entities {
+            entity.jid = canonical(&entity.jid);
+        }
+        self.monitored = self.entities.iter().map(|e| e.jid.clone()).collect();
+        self
+    }
+
     /// Whether the listener downloads the files of this chat's media messages.
     pub fn downloads_media(&self, chat_jid: &str) -> bool {
         self.download_media && self.monitored.contains(chat_jid)

@@ -27,13 +27,17 @@ pub struct Group {
     pub identities: Vec<(String, String)>,
 }
 
-/// A contact changed their phone number (WhatsApp's `ContactNumberChanged`).
+/// A contact changed their phone number (the linked device's `ContactNumberChanged`,
+/// the Cloud API's `user_changed_number`) or their business-scoped user id: what was
+/// stored under the old identity joins the new one.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NumberChange {
     pub old_jid: String,
     pub new_jid: String,
-    pub old_lid: Option<String>,
-    pub new_lid: Option<String>,
+    /// The old LID or BSUID, whose rows join the new identity too.
+    pub old_alias: Option<String>,
+    /// The new LID or BSUID, mapped to the new identity.
+    pub new_alias: Option<String>,
 }
 
 /// One history blob as the transport read it, before anything is stored.

@@ -41,3 +41,8 @@ CREATE TABLE group_admins (
 -- restriction), recorded for `doctor`; a pairing clears it.
 ALTER TABLE account_state ADD COLUMN refused_at INTEGER;
 ALTER TABLE account_state ADD COLUMN refusal_reason TEXT;
+
+-- The Cloud API's business-scoped user id (BSUID) of a person, learnt from every webhook
+-- that carries it beside the phone number: `…@bsuid` chats join the phone chat.
+ALTER TABLE contacts ADD COLUMN bsuid TEXT;
+CREATE UNIQUE INDEX contacts_bsuid ON contacts (bsuid) WHERE bsuid IS NOT NULL;

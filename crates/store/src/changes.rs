@@ -5,7 +5,7 @@
 use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::Db;
-use super::messages::resolve_lid;
+use super::messages::resolve_alias;
 use crate::Result;
 use crate::policy::SkipReason;
 
@@ -98,7 +98,7 @@ impl Db {
                 for admin in admins {
                     tx.execute(
                         "INSERT OR IGNORE INTO group_admins (chat_jid, jid) VALUES (?1, ?2)",
-                        params![chat, resolve_lid(tx, admin)?],
+                        params![chat, resolve_alias(tx, admin)?],
                     )?;
                 }
             }
@@ -152,7 +152,7 @@ struct Target<'a> {
 
 impl<'a> Target<'a> {
     fn find(tx: &Transaction, change: &Changed<'a>) -> Result<Option<Self>> {
-        let chat = resolve_lid(tx, change.chat_jid)?;
+        let chat = resolve_alias(tx, change.chat_jid)?;
         let stored: Option<(String, String)> = tx
             .query_row(
                 "SELECT sender, content FROM messages WHERE chat_jid = ?1 AND id = ?2",
@@ -164,9 +164,9 @@ impl<'a> Target<'a> {
             return Ok(None);
         };
         Ok(Some(Target {
-            author: resolve_lid(tx, &author)?,
+            author: resolve_alias(tx, &author)?,
             content,
-            by: resolve_lid(tx, change.by)?,
+            by: resolve_alias(tx, change.by)?,
             chat,
             id: change.id,
         }))

@@ -10,7 +10,7 @@ use wabot_core::backoff;
 use wabot_core::outbox::{Delivery, DeliveryUpdate, MAX_SEND_ATTEMPTS, REACHOUT_REFUSED};
 
 use super::Db;
-use super::messages::resolve_lid;
+use super::messages::resolve_alias;
 use crate::Result;
 
 /// How often an unconfirmed row is sent again before it fails.
@@ -166,7 +166,7 @@ fn to_own_chat(tx: &Transaction, message_id: &str, own_jid: &str) -> Result<bool
         [message_id],
         |r| r.get("chat_jid"),
     )?;
-    Ok(resolve_lid(tx, &chat)? == own_jid)
+    Ok(resolve_alias(tx, &chat)? == own_jid)
 }
 
 /// Final, with the provider's code, even after the provider took the message (WhatsApp
@@ -240,7 +240,7 @@ pub(super) fn accept(tx: &Transaction, message_id: &str, own_jid: &str, at: i64)
          VALUES (?1, ?2, ?3, ?4, ?5, 1, 'text', 'own', 'history', ?5)
          ON CONFLICT (chat_jid, id) DO NOTHING",
         params![
-            resolve_lid(tx, &chat_jid)?,
+            resolve_alias(tx, &chat_jid)?,
             message_id,
             own_jid,
             content,

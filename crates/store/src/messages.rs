@@ -158,12 +158,13 @@ impl Db {
         })
     }
 
-    /// Records that `lid` (…@lid) and `phone_jid` (…@s.whatsapp.net) are one person.
-    /// A mapping learnt for the first time also moves what was stored under the LID
-    /// (messages, media, sessions, the chat) to the phone JID: one person, one chat.
-    pub fn record_lid(&mut self, lid: &str, phone_jid: &str) -> Result<()> {
+    /// Records that `alias` (a LID, …@lid, or a Cloud API business-scoped user id,
+    /// …@bsuid) and `phone_jid` (…@s.whatsapp.net) are one person. A mapping learnt for
+    /// the first time also moves what was stored under the alias (messages, media,
+    /// sessions, the chat, queued replies) to the phone JID: one person, one chat.
+    pub fn record_alias(&mut self, alias: &str, phone_jid: &str) -> Result<()> {
         let now = clock::now_ms();
-        self.in_write(|tx| map_lid(tx, lid, phone_jid, now))
+        self.in_write(|tx| map_alias(tx, alias, phone_jid, now))
     }
 
     /// A contact changed their number: everything under the old number (and the old
@@ -173,11 +174,11 @@ impl Db {
         let now = clock::now_ms();
         self.in_write(|tx| {
             move_identity(tx, &change.old_jid, &change.new_jid, now)?;
-            if let Some(old_lid) = &change.old_lid {
-                move_identity(tx, old_lid, &change.new_jid, now)?;
+            if let Some(old_alias) = &change.old_alias {
+                move_identity(tx, old_alias, &change.new_jid, now)?;
             }
-            if let Some(new_lid) = &change.new_lid {
-                map_lid(tx, new_lid, &change.new_jid, now)?;
+            if let Some(new_alias) = &change.new_alias {
+                map_alias(tx, new_alias, &change.new_jid, now)?;
             }
             Ok(())
         })
@@ -185,28 +186,45 @@ impl Db {
 }
 
 /// Records the mapping inside a write, moving what the LID held when it is new.
-fn map_lid(tx: &Transaction, lid: &str, phone_jid: &str, now: i64) -> Result<()> {
+fn map_alias(tx: &Transaction, alias: &str, phone_jid: &str, now: i64) -> Result<()> {
+    let Some(column) = alias_column(alias) else {
+        log::warn!("{alias} is neither a LID nor a business-scoped user id: not mapped");
+        return Ok(());
+    };
     let known: Option<Option<String>> = tx
         .query_row(
-            "SELECT lid FROM contacts WHERE jid = ?1",
+            &format!("SELECT {column} AS alias FROM contacts WHERE jid = ?1"),
             [phone_jid],
-            |r| r.get("lid"),
+            |r| r.get("alias"),
         )
         .optional()?;
-    if known.flatten().as_deref() == Some(lid) {
+    if known.flatten().as_deref() == Some(alias) {
         return Ok(());
     }
-    move_identity(tx, lid, phone_jid, now)?;
+    move_identity(tx, alias, phone_jid, now)?;
     tx.execute(
-        "UPDATE contacts SET lid = NULL WHERE lid = ?1 AND jid != ?2",
-        params![lid, phone_jid],
+        &format!("UPDATE contacts SET {column} = NULL WHERE {column} = ?1 AND jid != ?2"),
+        params![alias, phone_jid],
     )?;
     tx.execute(
-        "INSERT INTO contacts (jid, phone, lid, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)
-         ON CONFLICT (jid) DO UPDATE SET lid = excluded.lid, updated_at = excluded.updated_at",
-        params![phone_jid, jid::phone(phone_jid), lid, now],
+        &format!(
+            "INSERT INTO contacts (jid, phone, {column}, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?4)
+             ON CONFLICT (jid) DO UPDATE SET {column} = excluded.{column},
+                 updated_at = excluded.updated_at"
+        ),
+        params![phone_jid, jid::phone(phone_jid), alias, now],
     )?;
     Ok(())
+}
+
+/// The contacts column that maps an alias of this kind to its phone JID.
+fn alias_column(alias: &str) -> Option<&'static str> {
+    match jid::kind(alias) {
+        Some(jid::JidKind::Lid) => Some("lid"),
+        Some(jid::JidKind::Bsuid) => Some("bsuid"),
+        _ => None,
+    }
 }
 
 /// Moves every row stored under `lid` to `phone`. Where both already hold the same row
@@ -271,44 +289,46 @@ impl Db {
 
     /// The phone-number JID of a LID where the mapping is known; other JIDs unchanged.
     pub fn canonical_jid(&self, jid: &str) -> Result<String> {
-        resolve_lid(&self.conn, jid)
+        resolve_alias(&self.conn, jid)
     }
 }
 
 /// The phone-number JID of a LID where the mapping is known; other JIDs unchanged.
-pub(super) fn resolve_lid(conn: &rusqlite::Connection, jid: &str) -> Result<String> {
-    if !is_lid(jid) {
+pub(super) fn resolve_alias(conn: &rusqlite::Connection, jid: &str) -> Result<String> {
+    let Some(column) = alias_column(jid) else {
         return Ok(jid.to_string());
-    }
+    };
     Ok(conn
-        .query_row("SELECT jid FROM contacts WHERE lid = ?1", [jid], |r| {
-            r.get("jid")
-        })
+        .query_row(
+            &format!("SELECT jid FROM contacts WHERE {column} = ?1"),
+            [jid],
+            |r| r.get("jid"),
+        )
         .optional()?
         .unwrap_or_else(|| jid.to_string()))
 }
 
-/// Rewrites LID identities to the phone-number JID they belong to, where the mapping is
+/// Rewrites aliases (LIDs, BSUIDs) to the phone-number JID they belong to, where the mapping is
 /// known, so a sender switching forms never splits a conversation, and a mention of the
 /// bot's own LID (a migrated group) is a mention of its number.
 fn resolve_lids(tx: &Transaction, batch: &mut [NewMessage]) -> Result<()> {
-    if !batch
-        .iter()
-        .any(|m| is_lid(&m.chat_jid) || is_lid(&m.sender) || m.mentions.iter().any(|j| is_lid(j)))
-    {
+    let aliased = |j: &str| alias_column(j).is_some();
+    if !batch.iter().any(|m| {
+        aliased(&m.chat_jid) || aliased(&m.sender) || m.mentions.iter().any(|j| aliased(j))
+    }) {
         return Ok(());
     }
     for m in batch.iter_mut() {
-        m.chat_jid = resolve_lid(tx, &m.chat_jid)?;
-        m.sender = resolve_lid(tx, &m.sender)?;
+        m.chat_jid = resolve_alias(tx, &m.chat_jid)?;
+        m.sender = resolve_alias(tx, &m.sender)?;
         m.mentions = resolve_all(tx, std::mem::take(&mut m.mentions))?;
     }
     Ok(())
 }
 
-/// Each of `jids` with its LIDs resolved where the mapping is known.
+/// Each of `jids` with its aliases resolved where the mapping is known.
 pub(super) fn resolve_all(conn: &rusqlite::Connection, jids: Vec<String>) -> Result<Vec<String>> {
-    jids.into_iter().map(|j| resolve_lid(conn, &j)).collect()
+    jids.into_iter().map(|j| resolve_alias(conn, &j)).collect()
 }
 
 fn is_lid(jid: &str) -> bool {

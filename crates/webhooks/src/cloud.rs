@@ -116,7 +116,16 @@ impl Provider for Cloud {
                 continue;
             }
             let contacts = value["contacts"].as_array().map_or(&[][..], Vec::as_slice);
+            inbound.identities.extend(super::bsuid::pairs(value));
             for m in value["messages"].as_array().into_iter().flatten() {
+                if m["type"] == "system" {
+                    // Not said by anyone: a change of number or BSUID, or a notice.
+                    match super::bsuid::change(m) {
+                        Some(change) => inbound.number_changes.push(change),
+                        None => log::info!("a Cloud API system message ignored: {}", m["system"]),
+                    }
+                    continue;
+                }
                 match message(m, contacts) {
                     Ok(m) => inbound.messages.push(m),
                     Err(why) => {

@@ -12,6 +12,7 @@
 //! `wabot-core` and `wabot-http`; never the store, the LLM crate or the linked
 //! device's crate: the binary's `pipeline` stores what this crate reads.
 
+mod bsuid;
 mod client;
 pub mod cloud;
 mod signature;
@@ -27,6 +28,7 @@ use wabot_core::config::Config;
 use wabot_core::kind::MessageKind;
 use wabot_core::message::{NewMessage, Origin, Quarantined};
 use wabot_core::outbox::{DeliveryUpdate, Transport};
+use wabot_core::sink::NumberChange;
 use wabot_core::{attachment, clock, config, error, jid, kind, message, outbox};
 
 pub use wabot_core::outbox::Delivery;
@@ -35,6 +37,10 @@ pub use wabot_core::outbox::Delivery;
 #[derive(Debug, Default)]
 pub struct Inbound {
     pub messages: Vec<NewMessage>,
+    /// (alias, phone JID) pairs the webhook names: a Cloud API BSUID beside the number.
+    pub identities: Vec<(String, String)>,
+    /// Numbers and BSUIDs that changed (the Cloud API's system messages).
+    pub number_changes: Vec<NumberChange>,
     pub statuses: Vec<DeliveryUpdate>,
     /// Signed messages wabot could not read: acknowledged, so kept in the quarantine
     /// (for `wabot doctor`) rather than dropped.

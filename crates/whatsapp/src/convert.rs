@@ -447,8 +447,8 @@ pub fn number_change(changed: &ContactNumberChanged) -> NumberChange {
     NumberChange {
         old_jid: identity(&changed.old_jid),
         new_jid: identity(&changed.new_jid),
-        old_lid: changed.old_lid.as_ref().map(identity),
-        new_lid: changed.new_lid.as_ref().map(identity),
+        old_alias: changed.old_lid.as_ref().map(identity),
+        new_alias: changed.new_lid.as_ref().map(identity),
     }
 }
 

@@ -185,7 +185,7 @@ fn the_connected_handler_and_the_drain_do_not_both_resend() {
 #[test]
 fn the_sent_copy_goes_into_the_chat_the_mapping_resolves_to() {
     let (dir, mut db) = db();
-    db.record_lid(ALICE_LID, ALICE).unwrap();
+    db.record_alias(ALICE_LID, ALICE).unwrap();
     queued_to(&mut db, "3EB0L", ALICE_LID, OutboxKind::Reply);
     written(&mut db, 1_000);
     settle(&dir, &ack("3EB0L", None), 2_000);

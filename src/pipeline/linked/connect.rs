@@ -86,7 +86,7 @@ pub fn connect(config: &Config, lock: ConnectionLock, account: &str) -> Result<C
 /// address its messages) by LID.
 pub fn learn_own_lid(config: &Config, db: &mut Db, account: &str) -> Result<()> {
     if let Some(lid) = device::own_lid(&config.device_store_path())? {
-        db.record_lid(&own_jid(&lid), &own_jid(account))?;
+        db.record_alias(&own_jid(&lid), &own_jid(account))?;
     }
     Ok(())
 }

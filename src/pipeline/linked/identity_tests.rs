@@ -59,7 +59,7 @@ fn mentions_of_the_bots_lid_in_migrated_groups_reach_the_bot() {
     let policy = Policy::for_tests(&[GROUP], Some(OWN), false);
     // Stored before the listener learnt its own LID: resolved when the turn is judged.
     mentioning(&mut db, &policy, "EARLY", OWN_LID);
-    db.record_lid(OWN_LID, OWN).unwrap();
+    db.record_alias(OWN_LID, OWN).unwrap();
     assert_eq!(claimed_mentions(&mut db), [OWN]);
     // Stored after: resolved as it is stored.
     mentioning(&mut db, &policy, "LATER", OWN_LID);
@@ -251,7 +251,7 @@ fn poll_votes_decrypt_across_the_lid_switch() {
         ..Default::default()
     };
     deliver(&mut db, &by_me, &poll_message);
-    db.record_lid(OWN_LID, OWN).unwrap();
+    db.record_alias(OWN_LID, OWN).unwrap();
     // Alice votes from her LID; the vote is keyed in the LID namespace on both sides.
     let chosen = vec![poll::compute_option_hash("Sunday").to_vec()];
     let (payload, iv) =

@@ -134,7 +134,7 @@ impl Sink for DbSink {
     fn groups(&self, groups: Vec<Group>) -> Result<()> {
         let mut db = self.db()?;
         for (lid, phone) in groups.iter().flat_map(|g| &g.identities) {
-            db.record_lid(lid, phone)?;
+            db.record_alias(lid, phone)?;
         }
         let subjects: Vec<(String, String)> = groups
             .iter()
