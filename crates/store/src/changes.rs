@@ -236,4 +236,40 @@ mod tests {
         db.conn.execute("DELETE FROM messages", []).unwrap();
         assert!(db.message_versions(ALICE, "M").unwrap().is_empty());
     }
+
+    #[test]
+    fn an_archive_of_the_previous_schema_migrates_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            let conn = rusqlite::Connection::open(&path).unwrap();
+            for sql in &crate::MIGRATIONS[..12] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 12).unwrap();
+            conn.execute_batch(
+                "INSERT INTO messages (chat_jid, id, sender, content, timestamp, created_at)
+                 VALUES ('15550001111@s.whatsapp.net', 'M', '15550001111@s.whatsapp.net',
+                         'kept', 1700000000000, 0);
+                 INSERT INTO contacts (jid, phone, lid, created_at, updated_at)
+                 VALUES ('15550001111@s.whatsapp.net', '15550001111', '987@lid', 0, 0);",
+            )
+            .unwrap();
+        }
+        let mut db = Db::open(&path).unwrap();
+        assert_eq!(db.stored(ALICE, "M").unwrap().unwrap().content, "kept");
+        assert_eq!(db.canonical_jid("987@lid").unwrap(), ALICE, "mappings kept");
+        let edit = Changed {
+            chat_jid: ALICE,
+            id: "M",
+            by: "987@lid",
+            at: 1,
+        };
+        assert_eq!(
+            db.apply_edit(&edit, "new").unwrap(),
+            Change::Applied,
+            "by its author's LID"
+        );
+        assert_eq!(db.message_versions(ALICE, "M").unwrap()[0].0, "kept");
+    }
 }
