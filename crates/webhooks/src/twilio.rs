@@ -110,7 +110,10 @@ impl Provider for Twilio {
                 }
             }
             None => match message(sid, &params) {
-                Ok(m) => inbound.messages.push(m),
+                Ok(m) => {
+                    inbound.identities.extend(pairing(&params));
+                    inbound.messages.push(m);
+                }
                 Err(Refusal::Malformed(why)) => inbound.unreadable.push(super::unreadable(
                     param(&params, "From").unwrap_or_default(),
                     sid,
@@ -132,9 +135,26 @@ impl Provider for Twilio {
     }
 }
 
+/// The sender's business-scoped user id beside their number, when Twilio names both,
+/// so a person configured by number keeps one chat when a later message comes with the
+/// BSUID alone. Twilio passes Meta's BSUID as `ExternalUserId` (the parent BSUID as
+/// `ParentExternalUserId`), as Chatwoot's Twilio integration reads it (chatwoot
+/// #13837); the value is accepted with or without the `whatsapp:` prefix.
+fn pairing(params: &[(String, String)]) -> Option<(String, String)> {
+    let bsuid = param(params, "ExternalUserId")
+        .map(|b| b.trim_start_matches("whatsapp:"))
+        .filter(|b| jid::is_bsuid(b))?;
+    let phone = param(params, "WaId")
+        .or_else(|| param(params, "From").map(|f| f.trim_start_matches("whatsapp:")))
+        .filter(|f| !jid::is_bsuid(f))
+        .and_then(|f| jid::normalize(f).ok())?;
+    Some((format!("{bsuid}@{}", jid::BSUID_SERVER), phone))
+}
+
 fn message(sid: &str, params: &[(String, String)]) -> Result<crate::message::NewMessage, Refusal> {
     let from = param(params, "WaId")
         .or_else(|| param(params, "From").map(|f| f.trim_start_matches("whatsapp:")))
+        .or_else(|| param(params, "ExternalUserId").map(|f| f.trim_start_matches("whatsapp:")))
         .ok_or_else(|| Refusal::Malformed("no From".into()))?;
     // A user with a WhatsApp username may come as a business-scoped id
     // (`whatsapp:US.1349…`) instead of a phone number.
@@ -361,6 +381,21 @@ mod tests {
         )
         .unwrap();
         assert_eq!(by_username.chat_jid, "US.13491208655302741918@bsuid");
+        assert_eq!(
+            pairing(&form(&[
+                ("From", "whatsapp:+15550001111"),
+                ("ExternalUserId", "US.13491208655302741918"),
+            ])),
+            Some((
+                "US.13491208655302741918@bsuid".to_string(),
+                "15550001111@s.whatsapp.net".to_string()
+            )),
+            "the pairing a later BSUID-only message is stored by"
+        );
+        assert_eq!(
+            pairing(&form(&[("From", "whatsapp:US.13491208655302741918")])),
+            None
+        );
         let voice = message(
             "MM3",
             &form(&[
