@@ -10,20 +10,15 @@ use crate::output;
 
 pub fn run(global: &Global, args: &ProcessArgs) -> Result<()> {
     let config = load_config(global)?;
-    let (client, transcriber) = if args.dry_run {
-        (None, None)
-    } else {
-        (
-            Some(llm::Client::new(&config.llm, config.require_api_key()?)),
-            Transcriber::from_config(&config)?,
-        )
-    };
     let mut db = open_db(&config)?;
     if args.dry_run || !db.has_pending()? {
-        // Nothing to log: a no-op cron run stays read-only and fast.
-        let summary = Agent::new(&config, &mut db, client).run_once()?;
+        // Nothing to log: a no-op cron run stays read-only and fast, and needs no key
+        // (a crontab mails every failure: nothing to answer is no failure).
+        let summary = Agent::new(&config, &mut db, None).run_once()?;
         return report(args, &summary);
     }
+    let client = Some(llm::Client::new(&config.llm, config.require_api_key()?));
+    let transcriber = Transcriber::from_config(&config)?;
     // A run that reached the LLM for no chat is logged as failed, like its exit code says;
     // its counts are still reported.
     let mut unreachable = None;

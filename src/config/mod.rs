@@ -20,7 +20,8 @@ pub struct Source {
 }
 
 /// Reads app.json (a missing default file is fine when `--db` names the database) and
-/// looks the secrets up in the environment, then in the `.env` file beside it.
+/// looks the secrets up in the environment, then in the `.env` and `wabot.env` files
+/// beside it.
 pub fn load(source: &Source) -> Result<Config> {
     let explicit = source.config.is_some();
     let path = source
@@ -40,11 +41,13 @@ pub fn load(source: &Source) -> Result<Config> {
         }
         Err(e) => return Err(error::config(format!("{}: {e}", path.display()))),
     };
-    let dotenv = path
+    let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."))
-        .join(".env");
-    let lookup = |name: &str| secrets::lookup(&dotenv, name);
+        .unwrap_or(Path::new("."));
+    // `wabot.env` is the file the systemd units read (deploy/): read beside app.json too,
+    // cron's runs find the same secrets as the listener's.
+    let env_files = secrets::FILES.map(|name| dir.join(name));
+    let lookup = |name: &str| secrets::lookup(&env_files, name);
     Config::from_text(path, text.as_deref(), source.db.clone(), &lookup)
 }

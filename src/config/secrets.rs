@@ -1,18 +1,32 @@
-//! Secrets come from the environment first, then from a `.env` file beside app.json.
-//! Nothing here ever prints a value: a malformed `.env` line is named by number only.
+//! Secrets come from the environment first, then from the env files beside app.json:
+//! `.env`, then `wabot.env` (the deploy's `EnvironmentFile`, so systemd and cron read
+//! one file). Nothing here ever prints a value: a malformed line is named by number
+//! only.
 
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
 use crate::error;
 
-pub fn lookup(dotenv: &Path, name: &str) -> Result<Option<String>> {
+/// The env files read beside app.json, in this order.
+pub const FILES: [&str; 2] = [".env", "wabot.env"];
+
+pub fn lookup(files: &[PathBuf], name: &str) -> Result<Option<String>> {
     if let Some(value) = std::env::var_os(name) {
         let value = value.to_string_lossy().trim().to_string();
         return Ok((!value.is_empty()).then_some(value));
     }
+    for file in files {
+        if let Some(value) = lookup_in(file, name)? {
+            return Ok(Some(value));
+        }
+    }
+    Ok(None)
+}
+
+fn lookup_in(dotenv: &Path, name: &str) -> Result<Option<String>> {
     let entries = match dotenvy::from_path_iter(dotenv) {
         Ok(entries) => entries,
         Err(e) if e.not_found() => return Ok(None),

@@ -250,6 +250,61 @@ fn secrets_come_from_dotenv_beside_the_config_and_are_never_printed() {
 }
 
 #[test]
+fn the_documented_deploy_layout_works_from_cron_and_an_idle_run_needs_no_key() {
+    // README's deploy: app.json and wabot.env (the units' EnvironmentFile) side by side.
+    let sandbox = Sandbox::empty();
+    sandbox.write("etc/app.json", &fixture_config().to_string());
+    let env = sandbox.write(
+        "etc/wabot.env",
+        "PERPLEXITY_API_KEY=pplx-from-the-unit-file\n",
+    );
+    std::fs::set_permissions(&env, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    // An environment as cron has it: nothing of systemd's.
+    let cron = |args: &[&str]| {
+        sandbox
+            .cmd(args)
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .env("HOME", sandbox.path(""))
+            .output()
+            .unwrap()
+    };
+    let check = cron(&["--config", "etc/app.json", "config", "check", "--json"]);
+    assert_eq!(
+        check.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let report: Value = serde_json::from_slice(&check.stdout).unwrap();
+    assert_eq!(report["secrets"]["PERPLEXITY_API_KEY"], "set (redacted)");
+    // Without any key, a minute's run with nothing to answer is no failure mail.
+    std::fs::remove_file(&env).unwrap();
+    let history = fixtures().join("messages.jsonl");
+    let imported = cron(&[
+        "--config",
+        "etc/app.json",
+        "import",
+        "--format",
+        "jsonl",
+        history.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        imported.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&imported.stderr)
+    );
+    let idle = cron(&["--config", "etc/app.json", "process-once"]);
+    assert_eq!(
+        (idle.status.code(), idle.stderr.is_empty()),
+        (Some(0), true),
+        "{}",
+        String::from_utf8_lossy(&idle.stderr)
+    );
+}
+
+#[test]
 fn a_malformed_dotenv_line_is_named_without_its_content() {
     let sandbox = Sandbox::new();
     sandbox.write(
