@@ -413,6 +413,12 @@ pub struct CleanupArgs {
     /// Run even if the last cleanup was less than rotation.cleanup_interval_hours ago
     #[arg(long)]
     pub force: bool,
+    /// Delete imported and synced history too, this once (as rotation.include_history)
+    #[arg(long)]
+    pub include_history: bool,
+    /// With history to delete: do not ask on a terminal
+    #[arg(long)]
+    pub yes: bool,
     #[command(flatten)]
     pub output: JsonFlag,
 }

@@ -31,7 +31,11 @@ pub fn run(global: &Global, args: &CleanupArgs) -> Result<()> {
     let cut = Cutoffs {
         before: now.saturating_sub(days.saturating_mul(DAY_MS)),
         now,
+        include_history: args.include_history || config.file.rotation.include_history,
     };
+    if cut.include_history && !args.dry_run {
+        confirm_history(&db, &cut, args.yes)?;
+    }
     let mut report = Report {
         cutoff: cut.before,
         dry_run: args.dry_run,
@@ -41,7 +45,7 @@ pub fn run(global: &Global, args: &CleanupArgs) -> Result<()> {
     };
     let interval = config.file.rotation.cleanup_interval_hours * 3_600_000;
     let last = db.last_successful("cleanup")?;
-    let explicit = args.force || args.retention_days.is_some();
+    let explicit = args.force || args.retention_days.is_some() || args.include_history;
     if let Some(due) = last
         .map(|t| t + interval)
         .filter(|due| *due > now && !explicit)
@@ -92,4 +96,27 @@ pub fn run(global: &Global, args: &CleanupArgs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Deleting imported or synced history is said, and on a terminal asked, first: it is
+/// an archive the owner brought in, not a backlog.
+fn confirm_history(db: &crate::db::Db, cut: &Cutoffs, yes: bool) -> Result<()> {
+    let only_live = Cutoffs {
+        include_history: false,
+        ..*cut
+    };
+    let with = db.cleanup_preview(cut)?.messages;
+    let history = with.saturating_sub(db.cleanup_preview(&only_live)?.messages);
+    if history == 0 {
+        return Ok(());
+    }
+    log::warn!("cleanup deletes {history} messages of imported or synced history");
+    if yes || !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        // Nobody to ask: the setting or the flag was the owner's answer.
+        return Ok(());
+    }
+    output::confirm(
+        &format!("delete {history} messages of imported or synced history?"),
+        "",
+    )
 }

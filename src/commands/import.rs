@@ -57,7 +57,7 @@ pub fn run(global: &Global, args: &ImportArgs) -> Result<()> {
             )?
         }
     };
-    report(global, args, &summary)?;
+    report(global, args, &summary, &config)?;
     if summary.imported == 0 && summary.duplicates == 0 && summary.rejected > 0 {
         bail!(
             "{}: no line could be imported ({} rejected)",
@@ -132,7 +132,7 @@ fn progress_bar(global: &Global, args: &ImportArgs) -> ProgressBar {
     )
 }
 
-fn report(global: &Global, args: &ImportArgs, summary: &Summary) -> Result<()> {
+fn report(global: &Global, args: &ImportArgs, summary: &Summary, config: &Config) -> Result<()> {
     if args.output.json {
         // Guesses and losses are said on stderr too: a script may not read the JSON.
         if let Some(export) = summary.export.as_ref().filter(|_| !global.quiet) {
@@ -172,8 +172,17 @@ fn report(global: &Global, args: &ImportArgs, summary: &Summary) -> Result<()> {
             .filter(|e| e.media.stored > 0)
             .map(|e| format!(", {} attached files kept", e.media.stored))
             .unwrap_or_default();
+        let rotation = &config.file.rotation;
+        let kept = if rotation.include_history {
+            format!(
+                "cleanup deletes them {} days after this import (rotation.include_history)",
+                rotation.retention_days
+            )
+        } else {
+            "cleanup keeps them (rotation.include_history is off)".to_string()
+        };
         output::line(format_args!(
-            "imported {} messages{media} ({} already stored, {} rejected{skipped})",
+            "imported {} messages{media} ({} already stored, {} rejected{skipped}); {kept}",
             summary.imported, summary.duplicates, summary.rejected
         ))?;
     }

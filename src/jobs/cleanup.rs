@@ -44,7 +44,7 @@ pub fn sweep(db: &mut Db, cut: &Cutoffs, archive: Option<&Path>) -> Result<(Clea
         archived += rows.len();
         Ok(())
     };
-    let messages = db.delete_old_messages(cut.before, &mut keep)?;
+    let messages = db.delete_old_messages(cut, &mut keep)?;
     let mut counts = db.delete_old_records(cut)?;
     counts.messages = messages;
     Ok((counts, archived))

@@ -63,7 +63,8 @@ fn cleanup_deletes_what_is_old_in_batches_and_keeps_the_queue() {
     import(&sandbox, "old", 5_000);
     import(&sandbox, "new", 10);
     exec(&sandbox, &format!(
-        "UPDATE messages SET created_at = created_at - {TEN_DAYS_MS} WHERE id LIKE 'old%';
+        "UPDATE messages SET created_at = created_at - {TEN_DAYS_MS}, source = 'live'
+             WHERE id LIKE 'old%';
          UPDATE messages SET status = 'pending' WHERE id IN ('old1', 'old2');
          INSERT INTO chat_sessions (id, user_jid, chat_jid, created_at, expires_at, last_activity)
              VALUES ('gone', 'a', 'a', 0, 1, 0), ('live', 'b', 'b', 0, 9999999999999, 0);
@@ -107,6 +108,30 @@ fn cleanup_deletes_what_is_old_in_batches_and_keeps_the_queue() {
 }
 
 #[test]
+fn an_imported_export_survives_cleanup_with_the_default_settings() {
+    let sandbox = Sandbox::new();
+    import(&sandbox, "exp", 20);
+    // Imported a month ago; the export itself is older still.
+    exec(
+        &sandbox,
+        &format!("UPDATE messages SET created_at = created_at - 3 * {TEN_DAYS_MS}"),
+    );
+    let report = sandbox.json(&["cleanup", "--force", "--json"]);
+    assert_eq!(report["deleted"]["messages"], 0, "{report}");
+    assert_eq!(sandbox.sql::<i64>("SELECT count(*) FROM messages"), 20);
+    // The owner asks for it: said on stderr (nobody to ask here), then deleted.
+    let run = sandbox.run(&["cleanup", "--include-history", "--json"]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    assert!(
+        run.stderr()
+            .contains("20 messages of imported or synced history"),
+        "{}",
+        run.stderr()
+    );
+    assert_eq!(sandbox.sql::<i64>("SELECT count(*) FROM messages"), 0);
+}
+
+#[test]
 fn the_cleanup_archive_reimports_to_the_same_rows() {
     let sandbox = Sandbox::new();
     import(&sandbox, "a", 3_000);
@@ -115,6 +140,7 @@ fn the_cleanup_archive_reimports_to_the_same_rows() {
         "cleanup",
         "--retention-days",
         "0",
+        "--include-history",
         "--archive",
         "archive.jsonl",
         "--json",
@@ -346,7 +372,13 @@ fn restore_refuses_a_running_listener_a_newer_schema_and_a_broken_file() {
 fn vacuum_compacts_and_reports_sizes() {
     let sandbox = Sandbox::new();
     import(&sandbox, "a", 4_000);
-    sandbox.json(&["cleanup", "--retention-days", "0", "--json"]);
+    sandbox.json(&[
+        "cleanup",
+        "--retention-days",
+        "0",
+        "--include-history",
+        "--json",
+    ]);
     let report = sandbox.json(&["vacuum", "--json"]);
     let (before, after) = (
         report["size_before_bytes"].as_u64().unwrap(),

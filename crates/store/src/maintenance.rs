@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use crate::Result;
 use crate::error::Doing;
-use rusqlite::params;
+use rusqlite::named_params;
 use serde::Serialize;
 
 use super::Db;
@@ -59,13 +59,18 @@ pub struct CleanupCounts {
 }
 
 /// Where cleanup draws its lines.
+#[derive(Debug, Clone, Copy)]
 pub struct Cutoffs {
     /// Messages stored before this go (pending ones stay: they are the agent's queue).
     pub before: i64,
     pub now: i64,
+    /// Imported and synced history goes too. Without it, only what arrived live rotates:
+    /// an archive imported today from 2025 is the owner's, not a week's backlog.
+    pub include_history: bool,
 }
 
-const OLD_MESSAGES: &str = "created_at < ?1 AND status != 'pending'";
+const OLD_MESSAGES: &str = "created_at < :before AND status != 'pending'
+     AND (:history OR source NOT IN ('history', 'import'))";
 const ORPHAN_MEDIA: &str =
     "NOT EXISTS (SELECT 1 FROM messages WHERE chat_jid = m.chat_jid AND id = m.message_id)";
 
@@ -91,10 +96,11 @@ impl Db {
             Ok(n as usize)
         };
         Ok(CleanupCounts {
-            messages: count(
+            messages: self.conn.query_row(
                 &format!("SELECT count(*) AS n FROM messages WHERE {OLD_MESSAGES}"),
-                cut.before,
-            )?,
+                named_params! {":before": cut.before, ":history": cut.include_history},
+                |r| r.get::<_, i64>("n"),
+            )? as usize,
             sessions: count(
                 "SELECT count(*) AS n FROM chat_sessions WHERE expires_at <= ?1",
                 cut.now,
@@ -128,7 +134,7 @@ impl Db {
     /// own error type (the caller's files) is passed through.
     pub fn delete_old_messages<E: From<crate::Error>>(
         &mut self,
-        before: i64,
+        cut: &Cutoffs,
         archive: &mut dyn FnMut(&[ArchivedMessage]) -> Result<(), E>,
     ) -> Result<usize, E> {
         // Checkpoint these deletions here, a few hundred pages at a time: left to the
@@ -139,18 +145,18 @@ impl Db {
             .map_err(crate::Error::from)?;
         let mut deleted = 0;
         loop {
-            let (keys, rows) = self.old_messages(before)?;
+            let (keys, rows) = self.old_messages(cut)?;
             if keys.is_empty() {
                 return Ok(deleted);
             }
             archive(&rows)?;
-            deleted += self.delete_messages(before, &keys)?;
+            deleted += self.delete_messages(cut, &keys)?;
         }
     }
 
     /// Deletes the messages `keys` (if still due) in transactions that each hold the
     /// write lock for about `HOLD`, yielding it in between.
-    fn delete_messages(&mut self, before: i64, keys: &[i64]) -> Result<usize> {
+    fn delete_messages(&mut self, cut: &Cutoffs, keys: &[i64]) -> Result<usize> {
         let mut deleted = 0;
         let mut rest = keys;
         while !rest.is_empty() {
@@ -160,10 +166,12 @@ impl Db {
             {
                 // Still old and not pending: the row may have changed since it was read.
                 let mut delete = tx.prepare_cached(&format!(
-                    "DELETE FROM messages WHERE {OLD_MESSAGES} AND pk = ?2"
+                    "DELETE FROM messages WHERE {OLD_MESSAGES} AND pk = :pk"
                 ))?;
                 for key in rest {
-                    deleted += delete.execute(params![before, key])?;
+                    deleted += delete.execute(named_params! {
+                        ":before": cut.before, ":history": cut.include_history, ":pk": key
+                    })?;
                     done += 1;
                     if started.elapsed() >= HOLD {
                         break;
@@ -178,15 +186,17 @@ impl Db {
     }
 
     /// The oldest `BATCH` messages due for deletion: their keys and their archive form.
-    fn old_messages(&self, before: i64) -> Result<(Vec<i64>, Vec<ArchivedMessage>)> {
+    fn old_messages(&self, cut: &Cutoffs) -> Result<(Vec<i64>, Vec<ArchivedMessage>)> {
         let mut select = self.conn.prepare_cached(&format!(
             "SELECT pk, id, chat_jid, sender, content, timestamp, is_from_me, message_type,
                     push_name, mentions, transcript
-             FROM messages WHERE {OLD_MESSAGES} ORDER BY created_at LIMIT ?2"
+             FROM messages WHERE {OLD_MESSAGES} ORDER BY created_at LIMIT :batch"
         ))?;
         let mut keys = Vec::new();
         let mut rows = Vec::new();
-        let mut cursor = select.query(params![before, BATCH])?;
+        let mut cursor = select.query(named_params! {
+            ":before": cut.before, ":history": cut.include_history, ":batch": BATCH
+        })?;
         while let Some(r) = cursor.next()? {
             keys.push(r.get::<_, i64>("pk")?);
             let ts: i64 = r.get("timestamp")?;
@@ -334,7 +344,11 @@ mod tests {
             )
             .unwrap();
         let counts = db
-            .delete_old_records(&Cutoffs { before: 0, now: 0 })
+            .delete_old_records(&Cutoffs {
+                before: 0,
+                now: 0,
+                include_history: false,
+            })
             .unwrap();
         assert_eq!(counts.media_files, 2);
         assert!(dir.path().join("media/shared.jpg").exists());

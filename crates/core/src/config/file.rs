@@ -377,6 +377,10 @@ impl Default for RepliesSection {
 pub struct RotationSection {
     pub retention_days: i64,
     pub cleanup_interval_hours: i64,
+    /// Imported exports and synced history rotate like live messages. Off: only what
+    /// arrived live is deleted after `retention_days`; the archive an owner imported or
+    /// synced stays until they ask (`cleanup --include-history`).
+    pub include_history: bool,
 }
 
 impl Default for RotationSection {
@@ -384,6 +388,7 @@ impl Default for RotationSection {
         Self {
             retention_days: 7,
             cleanup_interval_hours: 24,
+            include_history: false,
         }
     }
 }
