@@ -46,7 +46,33 @@ pub fn exclude(global: &Global, chat: &str) -> Result<()> {
     let mut db = open_db(&config)?;
     let chat = resolve_chat(&db, &config, chat, "chat")?;
     db.exclude(&chat, clock::now_ms())?;
+    if !monitored(&config, &db, &chat) {
+        // Said whatever stdout is: the command did not do what its name suggests.
+        eprintln!(
+            "{chat} is excluded, but it was not answered anyway: it is not among \
+             monitored_entities{}; the exclusion holds if you add it",
+            stored_note(&config)
+        );
+        return Ok(());
+    }
     say(&format!("{chat} is excluded: stored, not answered"))
+}
+
+/// Whether wabot answers `chat` (app.json's monitored entities, under the name the store
+/// gives the chat).
+fn monitored(config: &crate::config::Config, db: &crate::db::Db, chat: &str) -> bool {
+    crate::pipeline::listen::policy_of(config, db)
+        .entity(chat)
+        .is_some()
+}
+
+/// What becomes of an unmonitored chat's messages.
+fn stored_note(config: &crate::config::Config) -> &'static str {
+    if config.file.whatsapp.store_all_chats {
+        " (its messages are stored: whatsapp.store_all_chats)"
+    } else {
+        " (its messages are not stored either: whatsapp.store_all_chats is off)"
+    }
 }
 
 pub fn include(global: &Global, args: &IncludeArgs) -> Result<()> {
@@ -54,7 +80,20 @@ pub fn include(global: &Global, args: &IncludeArgs) -> Result<()> {
     let mut db = open_db(&config)?;
     let chat = resolve_chat(&db, &config, &args.chat, "chat")?;
     let mode = mode(args.mode);
-    match db.include(&chat, mode, clock::now_ms())? {
+    let included = db.include(&chat, mode, clock::now_ms())?;
+    if !monitored(&config, &db, &chat) {
+        eprintln!(
+            "{chat} is {}excluded, but it is not answered: it is not among monitored_entities{}",
+            if included.is_some() {
+                "no longer "
+            } else {
+                "not "
+            },
+            stored_note(&config)
+        );
+        return Ok(());
+    }
+    match included {
         None => say(&format!("{chat} was not excluded")),
         Some(n) => say(&format!(
             "{chat} is answered again; {n} messages from while it was excluded {}",

@@ -227,6 +227,26 @@ fn excluded_chats_are_listed_and_include_honours_its_mode() {
 }
 
 #[test]
+fn exclude_and_include_of_a_chat_nobody_configured_say_what_is_true() {
+    let sandbox = Sandbox::stocked();
+    let stranger = "15550007777@s.whatsapp.net";
+    let run = sandbox.run(&["exclude", stranger]);
+    assert_eq!(run.code(), 0);
+    assert!(
+        run.stderr().contains("not answered anyway") && run.stderr().contains("not stored"),
+        "{}",
+        run.stderr()
+    );
+    let run = sandbox.run(&["include", stranger]);
+    assert!(
+        run.stderr()
+            .contains("no longer excluded, but it is not answered"),
+        "{}",
+        run.stderr()
+    );
+}
+
+#[test]
 fn send_resolves_names_and_refuses_ambiguity() {
     let sandbox = Sandbox::new();
     let mut bob =

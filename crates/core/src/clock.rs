@@ -45,6 +45,7 @@ impl Wakeup {
     }
 
     /// Wakes the sleeper to look at the time again, without a ring.
+    #[cfg(any(test, feature = "test-support"))]
     fn nudge(&self) {
         let _held = self.lock();
         self.0.ringing.notify_all();
@@ -55,6 +56,7 @@ impl Wakeup {
         self.0.lock.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    #[cfg(any(test, feature = "test-support"))]
     fn is_rung(&self) -> bool {
         self.0.rung.load(Ordering::SeqCst)
     }
