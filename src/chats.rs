@@ -20,6 +20,36 @@ pub fn resolve_given(
     to.map(|to| resolve(db, config, to, what)).transpose()
 }
 
+/// Whose messages a search keeps: a person or chat by number, JID or name, `me` (the
+/// account's own), or an author named as messages were stored (a group export's
+/// members have no number, only their name).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Author {
+    pub sender: Option<String>,
+    pub name: Option<String>,
+    pub me: bool,
+}
+
+pub fn resolve_author(db: &Db, config: &Config, from: &str, what: &str) -> Result<Author> {
+    if from.trim().eq_ignore_ascii_case("me") {
+        return Ok(Author {
+            me: true,
+            ..Author::default()
+        });
+    }
+    match resolve(db, config, from, what) {
+        Ok(jid) => Ok(Author {
+            sender: Some(jid),
+            ..Author::default()
+        }),
+        Err(_) if db.has_author(from.trim())? => Ok(Author {
+            name: Some(from.trim().to_string()),
+            ..Author::default()
+        }),
+        Err(unknown) => Err(unknown),
+    }
+}
+
 pub fn resolve(db: &Db, config: &Config, to: &str, what: &str) -> Result<String> {
     if let Ok(jid) = jid::normalize(to) {
         return Ok(jid);
@@ -58,6 +88,36 @@ pub fn resolve(db: &Db, config: &Config, to: &str, what: &str) -> Result<String>
 /// Names for JIDs in human output: a monitored entity's name, then a stored chat or
 /// contact name, then `+phone`; the JID itself when nothing better is known. `--json`
 /// keeps the JIDs.
+/// Who a stored message says wrote it.
+#[derive(Clone, Copy)]
+pub struct Written<'a> {
+    pub chat: &'a str,
+    pub sender: &'a str,
+    /// The name it was stored with (push name, an export's author).
+    pub name: Option<&'a str>,
+    pub from_me: bool,
+}
+
+impl<'a> Written<'a> {
+    pub fn of_hit(hit: &'a crate::db::Hit) -> Self {
+        Written {
+            chat: &hit.chat_jid,
+            sender: &hit.sender,
+            name: hit.author.as_deref(),
+            from_me: hit.is_from_me,
+        }
+    }
+
+    pub fn of_row(row: &'a crate::db::MessageRow) -> Self {
+        Written {
+            chat: &row.chat_jid,
+            sender: &row.sender,
+            name: row.push_name.as_deref(),
+            from_me: row.is_from_me,
+        }
+    }
+}
+
 pub struct Names<'a> {
     db: &'a Db,
     config: &'a Config,
@@ -86,5 +146,15 @@ impl<'a> Names<'a> {
             .unwrap_or_else(|| jid.to_string());
         self.known.insert(jid.to_string(), name.clone());
         name
+    }
+
+    /// Who wrote a found message: "me", the person, or, for a group member an export
+    /// named only by name (stored under the group), that name.
+    pub fn author_of(&mut self, m: Written<'_>) -> String {
+        match m.name {
+            _ if m.from_me => "me".to_string(),
+            Some(name) if m.sender == m.chat => name.to_string(),
+            _ => self.of(m.sender),
+        }
     }
 }

@@ -14,10 +14,17 @@ pub fn run(global: &Global, args: &SearchArgs) -> Result<()> {
     let tz = config.timezone();
     let db = read_db(&config)?;
     let chat = resolve_optional_chat(&db, &config, args.chat.as_deref(), "--chat")?;
-    let sender = resolve_optional_chat(&db, &config, args.from.as_deref(), "--from")?;
+    let author = args
+        .from
+        .as_deref()
+        .map(|from| crate::chats::resolve_author(&db, &config, from, "--from"))
+        .transpose()?
+        .unwrap_or_default();
     let filter = SearchFilter {
         chat: chat.as_deref(),
-        sender: sender.as_deref(),
+        sender: author.sender.as_deref(),
+        author: author.name.as_deref(),
+        from_me: author.me,
         since: args
             .since
             .as_deref()
@@ -48,7 +55,7 @@ pub fn run(global: &Global, args: &SearchArgs) -> Result<()> {
         table.add_row([
             Cell::new(clock::display(hit.timestamp, tz)),
             Cell::new(names.of(&hit.chat_jid)),
-            Cell::new(names.of(&hit.sender)),
+            Cell::new(names.author_of(crate::chats::Written::of_hit(hit))),
             Cell::new(hit.snippet.replace('\n', " ")),
         ]);
     }

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::chats::Names;
+use crate::chats::{Names, Written};
 use crate::config::Config;
 use crate::db::MessageRow;
 
@@ -46,7 +46,7 @@ pub fn message(row: &MessageRow, names: &mut Names, config: &Config) -> Value {
         "chat": row.chat_jid,
         "author": author(row.is_from_me),
         "sender": row.sender,
-        "sender_name": names.of(&row.sender),
+        "sender_name": names.author_of(Written::of_row(row)),
         "time": time(row.timestamp, config),
         "type": row.message_type,
         "text": text,
@@ -75,7 +75,7 @@ pub fn hit(hit: &crate::db::Hit, names: &mut Names, config: &Config) -> Value {
         "chat_name": names.of(&hit.chat_jid),
         "author": author(hit.is_from_me),
         "sender": hit.sender,
-        "sender_name": names.of(&hit.sender),
+        "sender_name": names.author_of(Written::of_hit(hit)),
         "time": time(hit.timestamp, config),
         "snippet": hit.snippet,
         "text": text,

@@ -278,14 +278,17 @@ impl Archive {
                 .as_deref()
                 .map(|c| known_chat(&db, config, c, "chat"))
                 .transpose()?;
-            let sender = args
+            let author = args
                 .sender
                 .as_deref()
-                .map(|c| chats::resolve(&db, config, c, "sender"))
-                .transpose()?;
+                .map(|c| chats::resolve_author(&db, config, c, "sender"))
+                .transpose()?
+                .unwrap_or_default();
             let filter = SearchFilter {
                 chat: chat.as_deref(),
-                sender: sender.as_deref(),
+                sender: author.sender.as_deref(),
+                author: author.name.as_deref(),
+                from_me: author.me,
                 since: instant("since", args.since.as_deref(), config)?,
                 until: instant("until", args.until.as_deref(), config)?,
                 limit,

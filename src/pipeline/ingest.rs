@@ -236,6 +236,8 @@ mod tests {
             let filter = crate::db::SearchFilter {
                 chat: Some(alice),
                 sender: None,
+                author: None,
+                from_me: false,
                 since: None,
                 until: None,
                 limit: 10,

@@ -161,6 +161,8 @@ fn a_wrong_key_stops_the_run_and_loses_nothing() {
 fn a_missing_key_is_a_configuration_error() {
     let bot = Bot::new(|_| {});
     std::fs::remove_file(bot.sandbox.path(".env")).unwrap();
+    // With something to answer: an idle run needs no key (see the config tests).
+    bot.receive(&[(ALICE, "anyone there?")]);
     let run = bot.sandbox.run(&["process-once"]);
     assert_eq!(run.code(), 78);
     assert!(

@@ -630,3 +630,30 @@ fn case12_edited_marker_is_state_not_text() {
         1
     );
 }
+
+#[test]
+fn a_group_exports_authors_are_searchable_by_name_and_as_me() {
+    let sandbox = Sandbox::new();
+    let text = "[15.01.24, 10:00:00] Dana Okafor: the garden needs water\n\
+                [15.01.24, 10:01:00] Sam Reyes: I watered the garden yesterday\n\
+                [15.01.24, 10:02:00] Me Myself: thanks, garden looks fine\n";
+    let (report, _) = import(
+        &sandbox,
+        text,
+        &["--chat", GROUP, "--me", "Me Myself", "--timezone", "UTC"],
+    );
+    assert_eq!(report["imported"], 3, "{report}");
+    let search = |from: &str| -> Vec<Value> {
+        let hits = sandbox.json(&["search", "garden", "--from", from, "--json"]);
+        hits.as_array().unwrap().clone()
+    };
+    let dana = search("dana okafor");
+    assert_eq!(dana.len(), 1, "{dana:?}");
+    assert_eq!(dana[0]["author"], "Dana Okafor");
+    assert!(dana[0]["content"].as_str().unwrap().contains("needs water"));
+    let me = search("me");
+    assert_eq!(me.len(), 1, "{me:?}");
+    assert_eq!(me[0]["is_from_me"], true);
+    let run = sandbox.run(&["search", "garden", "--from", "Nobody Here"]);
+    assert_eq!(run.code(), 2, "an unknown author is still an error");
+}

@@ -513,6 +513,7 @@ fn transcripts_survive_the_cleanup_archive_and_its_reimport() {
         "cleanup",
         "--retention-days",
         "0",
+        "--include-history",
         "--archive",
         "archive.jsonl",
         "--json",

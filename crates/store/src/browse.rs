@@ -197,3 +197,14 @@ fn escape_like(text: &str) -> String {
         .replace('%', "\\%")
         .replace('_', "\\_")
 }
+
+impl Db {
+    /// Whether a stored message carries `name` as its author's name (case-insensitive).
+    pub fn has_author(&self, name: &str) -> Result<bool> {
+        Ok(self.conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM messages WHERE push_name = ?1 COLLATE NOCASE) AS yes",
+            [name],
+            |r| r.get("yes"),
+        )?)
+    }
+}

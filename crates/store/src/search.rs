@@ -41,6 +41,11 @@ pub enum SearchOrder {
 pub struct SearchFilter<'a> {
     pub chat: Option<&'a str>,
     pub sender: Option<&'a str>,
+    /// Only what this author wrote, by the name stored with the message (group exports
+    /// name their members that way), case-insensitive.
+    pub author: Option<&'a str>,
+    /// Only the account's own messages.
+    pub from_me: bool,
     pub since: Option<i64>,
     pub until: Option<i64>,
     pub limit: usize,
@@ -52,6 +57,8 @@ pub struct Hit {
     pub chat_jid: String,
     pub id: String,
     pub sender: String,
+    /// The name the message was stored with (WhatsApp's push name, an export's author).
+    pub author: Option<String>,
     pub timestamp: i64,
     pub is_from_me: bool,
     pub content: String,
@@ -80,6 +87,28 @@ struct Window {
 
 /// Which messages a window may hold: `?1` chat (or NULL), `?2` since, `?3` until.
 const SCOPE_ALL: &str = "?1 IS NULL AND timestamp >= ?2 AND timestamp < ?3";
+/// One of a chat's newest messages, as a probe judges it against the filter.
+struct Probed {
+    pk: i64,
+    timestamp: i64,
+    sender: String,
+    push_name: Option<String>,
+    is_from_me: bool,
+}
+
+impl SearchFilter<'_> {
+    /// The filter's sender, author and direction, as the SQL of the windows applies them.
+    fn admits(&self, m: &Probed) -> bool {
+        self.sender.is_none_or(|s| s == m.sender)
+            && self.author.is_none_or(|a| {
+                m.push_name
+                    .as_deref()
+                    .is_some_and(|n| n.eq_ignore_ascii_case(a))
+            })
+            && (!self.from_me || m.is_from_me)
+    }
+}
+
 const SCOPE_CHAT: &str = "chat_jid = ?1 AND timestamp >= ?2 AND timestamp < ?3";
 
 impl Db {
@@ -96,7 +125,7 @@ impl Db {
         }
         .map_err(|e| malformed(query, e))?;
         let mut hydrate = self.conn.prepare_cached(
-            "SELECT m.chat_jid, m.id, m.sender, m.timestamp, m.content, m.is_from_me,
+            "SELECT m.chat_jid, m.id, m.sender, m.push_name, m.timestamp, m.content, m.is_from_me,
                     snippet(messages_fts, -1, '[', ']', '…', 16) AS snippet, m.transcript
              FROM messages_fts CROSS JOIN messages m ON m.pk = messages_fts.rowid
              WHERE messages_fts MATCH ?1 AND messages_fts.rowid = ?2",
@@ -108,6 +137,7 @@ impl Db {
                     chat_jid: r.get("chat_jid")?,
                     id: r.get("id")?,
                     sender: r.get("sender")?,
+                    author: r.get("push_name")?,
                     timestamp: r.get("timestamp")?,
                     content: r.get("content")?,
                     is_from_me: r.get("is_from_me")?,
@@ -135,6 +165,7 @@ impl Db {
              WHERE messages_fts MATCH ?1 AND messages_fts.rowid BETWEEN ?2 AND ?3
                AND m.timestamp >= ?4 AND m.timestamp < ?5
                AND (?6 IS NULL OR m.chat_jid = ?6) AND (?7 IS NULL OR m.sender = ?7)
+               AND (?9 IS NULL OR m.push_name = ?9 COLLATE NOCASE) AND (NOT ?10 OR m.is_from_me)
              ORDER BY m.timestamp DESC, m.pk DESC
              LIMIT ?8",
         )?;
@@ -149,7 +180,9 @@ impl Db {
                         until,
                         filter.chat,
                         filter.sender,
-                        wanted
+                        wanted,
+                        filter.author,
+                        filter.from_me
                     ],
                     |r| {
                         Ok(Found {
@@ -199,7 +232,7 @@ impl Db {
             return Ok(None);
         }
         let mut newest = self.conn.prepare_cached(&format!(
-            "SELECT pk, timestamp, sender FROM messages WHERE {SCOPE_CHAT}
+            "SELECT pk, timestamp, sender, push_name, is_from_me FROM messages WHERE {SCOPE_CHAT}
              ORDER BY timestamp DESC, pk DESC LIMIT ?4"
         ))?;
         let rows = newest
@@ -211,11 +244,13 @@ impl Db {
                     PROBES
                 ],
                 |r| {
-                    Ok((
-                        r.get::<_, i64>("pk")?,
-                        r.get::<_, i64>("timestamp")?,
-                        r.get::<_, String>("sender")?,
-                    ))
+                    Ok(Probed {
+                        pk: r.get("pk")?,
+                        timestamp: r.get("timestamp")?,
+                        sender: r.get("sender")?,
+                        push_name: r.get("push_name")?,
+                        is_from_me: r.get("is_from_me")?,
+                    })
                 },
             )?
             .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -223,11 +258,14 @@ impl Db {
             "SELECT 1 FROM messages_fts WHERE messages_fts MATCH ?1 AND rowid = ?2",
         )?;
         let mut found = Vec::new();
-        for (pk, timestamp, sender) in rows {
-            if filter.sender.is_some_and(|s| s != sender) || !probe.exists(params![query, pk])? {
+        for row in rows {
+            if !filter.admits(&row) || !probe.exists(params![query, row.pk])? {
                 continue;
             }
-            found.push(Found { pk, timestamp });
+            found.push(Found {
+                pk: row.pk,
+                timestamp: row.timestamp,
+            });
             if found.len() as i64 >= wanted {
                 return Ok(Some(found));
             }
@@ -396,11 +434,14 @@ mod tests {
                  WHERE messages_fts MATCH ?1 AND (?2 IS NULL OR m.chat_jid = ?2)
                    AND (?3 IS NULL OR m.sender = ?3) AND (?4 IS NULL OR m.timestamp >= ?4)
                    AND (?5 IS NULL OR m.timestamp < ?5)
+                   AND (?7 IS NULL OR m.push_name = ?7 COLLATE NOCASE) AND (NOT ?8 OR m.is_from_me)
                  ORDER BY m.timestamp DESC, m.pk DESC LIMIT ?6",
             )
             .unwrap();
         stmt.query_map(
-            params![query, f.chat, f.sender, f.since, f.until, n as i64],
+            params![
+                query, f.chat, f.sender, f.since, f.until, n as i64, f.author, f.from_me
+            ],
             |r| r.get("pk"),
         )
         .unwrap()
@@ -474,6 +515,7 @@ mod tests {
                         until,
                         limit,
                         order: SearchOrder::Newest,
+                        ..Default::default()
                     };
                     let case = format!("{query:?} {chat:?} {sender:?} {since:?} {until:?} {limit}");
                     let hits = db.search(query, &f).unwrap();
