@@ -222,6 +222,10 @@ pub struct ImportArgs {
     /// several do, the one under which times run forward most smoothly, reported as a guess]
     #[arg(long, value_enum)]
     pub date_order: Option<crate::import::export::DateOrder>,
+    /// whatsapp-export: import a file already imported in another time zone all the
+    /// same (every message is stored again, at shifted times)
+    #[arg(long)]
+    pub reimport: bool,
     #[command(flatten)]
     pub output: JsonFlag,
 }

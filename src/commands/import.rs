@@ -105,6 +105,7 @@ fn export_options(config: &Config, args: &ImportArgs) -> Result<import::export::
         own_jid: config.self_jid(),
         zone,
         order: args.date_order,
+        reimport: args.reimport,
     })
 }
 

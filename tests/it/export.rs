@@ -657,3 +657,68 @@ fn a_group_exports_authors_are_searchable_by_name_and_as_me() {
     let run = sandbox.run(&["search", "garden", "--from", "Nobody Here"]);
     assert_eq!(run.code(), 2, "an unknown author is still an error");
 }
+
+#[test]
+fn mistakes_do_not_pass_silently() {
+    let sandbox = Sandbox::new();
+    let text = "[15.01.24, 10:00:00] Max Mustermann: hallo\n\
+                [15.01.24, 10:01:00] Alice: hi Max\n";
+    let file = sandbox.write("chat.txt", text);
+    let file = file.to_str().unwrap();
+    let args = |extra: &[&str]| {
+        let mut a = vec![
+            "import",
+            "--format",
+            "whatsapp-export",
+            file,
+            "--chat",
+            ALICE,
+        ];
+        a.extend_from_slice(extra);
+        sandbox.run(&a)
+    };
+    // A typo in --me marks nothing outbound: refused, with the close author named.
+    let typo = args(&["--me", "Max Musterman", "--timezone", "UTC"]);
+    assert_eq!(typo.code(), 2, "{}", typo.stderr());
+    assert!(
+        typo.stderr().contains("did you mean \"Max Mustermann\""),
+        "{}",
+        typo.stderr()
+    );
+    assert_eq!(
+        sandbox.sql::<i64>("SELECT count(*) FROM messages"),
+        0,
+        "nothing stored"
+    );
+    assert_eq!(
+        args(&["--me", "max mustermann", "--timezone", "UTC"]).code(),
+        0
+    );
+    // The same file again in the same zone stores nothing new; in another zone it would
+    // double the chat at shifted times.
+    assert_eq!(
+        args(&["--me", "Max Mustermann", "--timezone", "UTC"]).code(),
+        0
+    );
+    let shifted = args(&["--me", "Max Mustermann", "--timezone", "Asia/Tokyo"]);
+    assert_eq!(shifted.code(), 2, "{}", shifted.stderr());
+    assert!(
+        shifted.stderr().contains("read in UTC"),
+        "{}",
+        shifted.stderr()
+    );
+    assert_eq!(sandbox.sql::<i64>("SELECT count(*) FROM messages"), 2);
+    let forced = args(&[
+        "--me",
+        "Max Mustermann",
+        "--timezone",
+        "Asia/Tokyo",
+        "--reimport",
+    ]);
+    assert_eq!(forced.code(), 0, "{}", forced.stderr());
+    assert_eq!(
+        sandbox.sql::<i64>("SELECT count(*) FROM messages"),
+        4,
+        "asked for"
+    );
+}

@@ -46,3 +46,14 @@ ALTER TABLE account_state ADD COLUMN refusal_reason TEXT;
 -- that carries it beside the phone number: `…@bsuid` chats join the phone chat.
 ALTER TABLE contacts ADD COLUMN bsuid TEXT;
 CREATE UNIQUE INDEX contacts_bsuid ON contacts (bsuid) WHERE bsuid IS NOT NULL;
+
+-- Issue 32: the export files imported, by content, chat and the time zone they were read
+-- in: the same file read in another zone would store every message again, at shifted
+-- times.
+CREATE TABLE imported_files (
+    sha256      TEXT    NOT NULL,
+    chat_jid    TEXT    NOT NULL,
+    timezone    TEXT    NOT NULL,
+    imported_at INTEGER NOT NULL,
+    PRIMARY KEY (sha256, chat_jid, timezone)
+) WITHOUT ROWID;

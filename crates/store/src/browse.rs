@@ -207,4 +207,34 @@ impl Db {
             |r| r.get("yes"),
         )?)
     }
+
+    /// The zones an export file (by content) was imported in for `chat_jid`, with when.
+    pub fn imported_in(&self, sha256: &str, chat_jid: &str) -> Result<Vec<(String, i64)>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT timezone, imported_at FROM imported_files WHERE sha256 = ?1 AND chat_jid = ?2",
+        )?;
+        let rows = stmt
+            .query_map([sha256, chat_jid], |r| {
+                Ok((r.get("timezone")?, r.get("imported_at")?))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    pub fn record_import(
+        &mut self,
+        sha256: &str,
+        chat_jid: &str,
+        zone: &str,
+        now: i64,
+    ) -> Result<()> {
+        self.in_write(|tx| {
+            tx.execute(
+                "INSERT OR IGNORE INTO imported_files (sha256, chat_jid, timezone, imported_at)
+                 VALUES (?1, ?2, ?3, ?4)",
+                rusqlite::params![sha256, chat_jid, zone, now],
+            )?;
+            Ok(())
+        })
+    }
 }

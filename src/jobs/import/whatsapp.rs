@@ -95,6 +95,8 @@ pub fn import(
         Some(zip) => format!("{name} ({})", zip.chat_name),
         None => name.to_string(),
     };
+    let fingerprint = hex::encode(Sha256::digest(&bytes));
+    refuse_another_zone(db, &shown, &fingerprint, options)?;
     let decoded = decode::decode(&bytes).map_err(|e| data_error(&shown, e))?;
     let parsed = export::parse(&decoded.text, options).map_err(|e| data_error(&shown, e))?;
     let Parsed {
@@ -141,6 +143,9 @@ pub fn import(
     let first = stored.iter().filter_map(|r| r.local).min();
     let last = stored.iter().filter_map(|r| r.local).max();
     let authors: BTreeSet<String> = stored.iter().map(|r| r.author.clone()).collect();
+    if let Some(me) = &options.me {
+        check_me(&shown, me, &authors)?;
+    }
     let report = ExportReport {
         archive_chat: zip.as_ref().map(|z| z.chat_name.clone()),
         decoding: decoded,
@@ -159,12 +164,75 @@ pub fn import(
         .into_iter()
         .map(|record| Ok((record.line, Some(record.message))));
     let mut summary = store(db, rows, status_of)?;
+    db.record_import(
+        &fingerprint,
+        &options.chat_jid,
+        options.zone.name(),
+        crate::clock::now_ms(),
+    )?;
     db.mark_edited(&options.chat_jid, &edited)?;
     for (id, path) in &kept {
         db.media_kept(&options.chat_jid, id, path)?;
     }
     summary.export = Some(report);
     Ok(summary)
+}
+
+/// The same export read in another time zone gives every message another time, so
+/// another id: it would be stored a second time, shifted. Refused unless asked for.
+fn refuse_another_zone(
+    db: &Db,
+    shown: &str,
+    fingerprint: &str,
+    options: &export::Options,
+) -> Result<()> {
+    let zone = options.zone.name();
+    let earlier = db.imported_in(fingerprint, &options.chat_jid)?;
+    match earlier.iter().find(|(z, _)| z != zone) {
+        Some((other, _)) if !options.reimport && !earlier.iter().any(|(z, _)| z == zone) => {
+            Err(error::failure(
+                Kind::Usage,
+                format!(
+                    "{shown} was imported into {} already, read in {other}; read in {zone} \
+                     every message would be stored a second time at shifted times. Import it \
+                     with --timezone {other} (nothing new is stored), or pass --reimport",
+                    options.chat_jid
+                ),
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// A `--me` that names nobody of the export marks nothing outbound: a typo, which
+/// would store every line as someone else's. Refused, naming the close authors.
+fn check_me(shown: &str, me: &str, authors: &BTreeSet<String>) -> Result<()> {
+    if authors.is_empty() || authors.iter().any(|a| a.eq_ignore_ascii_case(me)) {
+        return Ok(());
+    }
+    let mut close: Vec<(f64, &String)> = authors
+        .iter()
+        .map(|a| {
+            (
+                strsim::jaro_winkler(&a.to_lowercase(), &me.to_lowercase()),
+                a,
+            )
+        })
+        .filter(|(score, _)| *score >= 0.8)
+        .collect();
+    close.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let hint = match close.first() {
+        Some((_, best)) => format!("did you mean {best:?}? "),
+        None => String::new(),
+    };
+    let listed: Vec<String> = authors.iter().take(12).map(|a| format!("{a:?}")).collect();
+    Err(error::failure(
+        Kind::Usage,
+        format!(
+            "{shown}: --me {me:?} matches no author of this export; {hint}its authors: {}",
+            listed.join(", ")
+        ),
+    ))
 }
 
 /// Writes an attached file into the media store under its SHA-256 and describes it

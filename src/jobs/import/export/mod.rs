@@ -35,6 +35,8 @@ pub struct Options {
     pub zone: chrono_tz::Tz,
     /// Forces the date order instead of deciding it from the dates.
     pub order: Option<DateOrder>,
+    /// Import a file already imported in another time zone all the same.
+    pub reimport: bool,
 }
 
 /// Why lines that are not messages were skipped (the report's `skipped` keys).
