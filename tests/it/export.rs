@@ -722,3 +722,49 @@ fn mistakes_do_not_pass_silently() {
         "asked for"
     );
 }
+
+#[test]
+fn ios_events_under_a_name_are_notices_and_missed_calls_are_calls() {
+    let sandbox = Sandbox::new();
+    let text = "[02.11.20, 21:47:19] Mackay: \u{200e}Mackay created this group\n\
+                [02.11.20, 21:47:20] Neha: \u{200e}Neha added you\n\
+                [02.11.20, 21:47:21] Mackay: \u{200e}Mackay added ~ Isabelle\n\
+                [02.11.20, 21:47:22] Me: \u{200e}You created group \u{201c}Trip\u{201d}\n\
+                [02.11.20, 21:47:23] Shop: \u{200e}This business uses a secure service from Meta to manage this chat.\n\
+                [02.11.20, 21:47:24] Anna: \u{200e}Deine Sicherheitsnummer für Anna hat sich geändert.\n\
+                [02.11.20, 21:47:25] Neha: \u{200e}Missed voice call\n\
+                [02.11.20, 21:48:00] Neha: \u{200e}I added the photos to the album\n";
+    let (report, rows) = import(&sandbox, text, &["--chat", GROUP, "--timezone", "UTC"]);
+    assert_eq!(report["imported"], 2, "{report}");
+    assert_eq!(
+        (rows[0].5.as_str(), rows[0].2.as_str()),
+        ("call", "[voice call, missed]")
+    );
+    assert_eq!(
+        rows[1].2, "I added the photos to the album",
+        "a typed message with the mark stays text"
+    );
+}
+
+#[test]
+fn an_ambiguous_date_is_settled_by_the_files_own_attachment_names() {
+    let sandbox = Sandbox::new();
+    let text = "[02/11/2020, 9:47:19 pm] Alice: \u{200e}<attached: 00000012-PHOTO-2020-11-02-21-47-19.jpg>\n\
+                [02/11/2020, 9:48:00 pm] Alice: nice\n";
+    let (report, rows) = import(&sandbox, text, &["--chat", ALICE, "--timezone", "UTC"]);
+    assert_eq!(report["date_order"], "dmy", "{report}");
+    assert_eq!(report["date_order_guessed"], false);
+    assert_eq!(rows[1].3, utc("2020-11-02T21:48:00Z"));
+}
+
+#[test]
+fn localized_media_placeholders_are_media() {
+    let sandbox = Sandbox::new();
+    let text = "[2020/11/02 21:47:19] Alice: <メディアなし>\n\
+                [2020/11/02 21:47:20] Alice: .jpg (ファイル添付)\n\
+                [2020/11/02 21:47:21] Alice: 3.jpg <\u{200e}bijgevoegd>\n";
+    let (report, rows) = import(&sandbox, text, &["--chat", ALICE, "--timezone", "UTC"]);
+    assert_eq!(report["imported"], 3, "{report}");
+    let kinds: Vec<&str> = rows.iter().map(|r| r.5.as_str()).collect();
+    assert_eq!(kinds, ["media", "image", "image"], "{rows:?}");
+}

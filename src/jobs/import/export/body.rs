@@ -136,8 +136,37 @@ pub fn classify(raw: &str, first: bool) -> Body {
     if let Some((kind, file)) = omitted(raw, head) {
         return media(kind, file);
     }
+    if caption.is_none()
+        && let Some((_, shown)) = locale::MISSED_CALLS
+            .iter()
+            .find(|(call, _)| head.trim_end_matches('.').eq_ignore_ascii_case(call))
+    {
+        return message(MessageKind::Call, (*shown).to_string(), None);
+    }
     let text = cleaned.clone();
     message(MessageKind::Text, text, None)
+}
+
+/// Whether a line is an event iOS writes under a person's (or the group's) name: a
+/// group created, someone added or removed, a security code changed. Such a body
+/// starts with the left-to-right mark iOS puts before its own lines; typed messages can
+/// start with one too (copied text, some keyboards), so the words must be an event's
+/// too: its subject is the line's author or "you", or it is one of the fixed notices.
+pub fn is_marked_event(raw: &str, author: &str) -> bool {
+    if !raw.trim_start_matches(' ').starts_with('\u{200e}') {
+        return false;
+    }
+    let lower = tidy(&clean(raw)).to_lowercase();
+    if locale::MARKED_NOTICES.iter().any(|n| lower.contains(n)) {
+        return true;
+    }
+    let author = clean(author).trim().to_lowercase();
+    let by_subject = |subject: &str| {
+        lower
+            .strip_prefix(subject)
+            .is_some_and(|rest| locale::EVENT_VERBS.iter().any(|v| rest.starts_with(v)))
+    };
+    (!author.is_empty() && by_subject(&author)) || by_subject("you") || by_subject("du")
 }
 
 /// Removes a trailing `<This message was edited>` marker.
@@ -151,13 +180,19 @@ fn strip_edited(text: &str) -> (String, bool) {
     (text.to_string(), false)
 }
 
-/// iOS `<attached: 00000035-PHOTO-2022-03-27.jpg>` (after an optional display name).
+/// iOS `<attached: 00000035-PHOTO-2022-03-27.jpg>` (after an optional display name),
+/// or older iOS `3.jpg <bijgevoegd>` with the file's name first.
 fn attached_tag(head: &str) -> Option<String> {
     let start = head.rfind('<')?;
     let inner = head[start..].strip_prefix('<')?.strip_suffix('>')?;
-    let (tag, file) = inner.split_once(':')?;
-    (is_one_of(tag, &PHRASES.attached_tags) && !file.trim().is_empty())
-        .then(|| file.trim().to_string())
+    match inner.split_once(':') {
+        Some((tag, file)) => (is_one_of(tag, &PHRASES.attached_tags) && !file.trim().is_empty())
+            .then(|| file.trim().to_string()),
+        None => {
+            let file = head[..start].trim();
+            (is_one_of(inner, &PHRASES.attached_tags) && !file.is_empty()).then(|| file.to_string())
+        }
+    }
 }
 
 /// Android `IMG-20220323-WA0002.jpg (file attached)`.

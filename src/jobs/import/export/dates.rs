@@ -153,6 +153,28 @@ type Score = (usize, bool, i64, usize);
 /// the order under which the times run forward most smoothly (the least total
 /// movement back and forth); a remaining tie goes to the usual order for the file's
 /// separators and clock.
+/// The order under which every dated attachment's header agrees with the date in the
+/// attachment's name (a photo is saved the day it is sent), if the orders that agree
+/// read every date of the file alike.
+pub fn settled_by(dated: &[(&Stamp, NaiveDate)], stamps: &[Stamp]) -> Option<DateOrder> {
+    if dated.is_empty() {
+        return None;
+    }
+    let agreeing: Vec<DateOrder> = ORDERS
+        .into_iter()
+        .filter(|order| {
+            dated
+                .iter()
+                .all(|(stamp, day)| date(stamp, *order) == Some(*day))
+        })
+        .collect();
+    let first = *agreeing.first()?;
+    agreeing
+        .iter()
+        .all(|order| stamps.iter().all(|s| date(s, *order) == date(s, first)))
+        .then_some(first)
+}
+
 pub fn decide(stamps: &[Stamp]) -> Decision {
     // When every stamp shows its year in the same place, only orders with the year
     // there are candidates; otherwise two-digit years are taken to be last.

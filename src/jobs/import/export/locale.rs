@@ -70,6 +70,42 @@ pub struct Locale {
 
 const NONE: &[&str] = &[];
 
+/// Missed calls as an export writes them, lower-case: calls, not text (stored as kind
+/// `call`, never answered).
+pub const MISSED_CALLS: &[(&str, &str)] = &[
+    ("missed voice call", "[voice call, missed]"),
+    ("missed video call", "[video call, missed]"),
+    ("missed group voice call", "[group voice call, missed]"),
+    ("missed group video call", "[group video call, missed]"),
+    ("verpasster sprachanruf", "[voice call, missed]"),
+    ("verpasster videoanruf", "[video call, missed]"),
+];
+
+/// What follows the subject (the author, or "you") in the events iOS writes under a
+/// person's or the group's name, lower-case, in every language seen so far. Consulted
+/// only for a body that starts with the left-to-right mark iOS puts before its lines.
+pub const EVENT_VERBS: &[&str] = &[
+    " created this group",
+    " created group",
+    " added ",
+    " removed ",
+    " left",
+    " changed the subject",
+    " changed this group",
+    " changed the group",
+    " joined using this group",
+    " hat die gruppe",
+    " hast die gruppe",
+    " hat dich hinzugefügt",
+];
+
+/// Notices iOS writes under a name that name no subject, lower-case.
+pub const MARKED_NOTICES: &[&str] = &[
+    "this business uses a secure service from meta",
+    "sicherheitsnummer für",
+    "your security code with",
+];
+
 pub const LOCALES: &[Locale] = &[
     Locale {
         language: "en",
@@ -94,6 +130,7 @@ pub const LOCALES: &[Locale] = &[
             "Messages to this chat and calls are now secured with end-to-end encryption",
             "Messages you send to this chat and calls are now secured with end-to-end encryption",
             "Your security code with",
+            "This business uses a secure service from Meta to manage this chat",
         ],
         periods: &[
             ("AM", Period::Am),
@@ -130,13 +167,15 @@ pub const LOCALES: &[Locale] = &[
         notices: &[
             "Nachrichten und Anrufe sind Ende-zu-Ende-verschlüsselt",
             "Dein Sicherheitscode für",
+            "Deine Sicherheitsnummer für",
         ],
         periods: &[("vorm.", Period::Am), ("nachm.", Period::Pm)],
         connectors: &["um"],
     },
     Locale {
         language: "nl",
-        attached_tags: &["bijlage"],
+        // Older iOS writes `3.jpg <bijgevoegd>`.
+        attached_tags: &["bijlage", "bijgevoegd"],
         file_attached: &["bestand bijgevoegd"],
         media_omitted: &["Media weggelaten"],
         omitted: &[
@@ -458,8 +497,8 @@ pub const LOCALES: &[Locale] = &[
     Locale {
         language: "ja",
         attached_tags: NONE,
-        file_attached: NONE,
-        media_omitted: &["メディアは含まれていません"],
+        file_attached: &["ファイル添付"],
+        media_omitted: &["メディアは含まれていません", "メディアなし"],
         omitted: &[
             ("画像は含まれていません", Media::Image),
             ("ビデオは含まれていません", Media::Video),

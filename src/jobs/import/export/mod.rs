@@ -12,8 +12,9 @@ pub mod locale;
 mod text;
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::LazyLock;
 
-use chrono::NaiveDateTime;
+use chrono::{NaiveDate, NaiveDateTime};
 use sha2::{Digest, Sha256};
 
 pub use body::mimetype;
@@ -116,7 +117,16 @@ pub fn parse(text: &str, options: &Options) -> Result<Parsed, String> {
         Some(order) => (order, false),
         None => {
             let decision = dates::decide(&stamps);
-            (decision.order, decision.guessed)
+            // The file's own attachment names (`PHOTO-2020-11-02-…`) carry dates: when
+            // they settle the order, it is no guess.
+            let dated: Vec<(&Stamp, NaiveDate)> = entries
+                .iter()
+                .filter_map(|e| attachment_date(&e.rest).map(|d| (&e.stamp, d)))
+                .collect();
+            match (decision.guessed, dates::settled_by(&dated, &stamps)) {
+                (true, Some(order)) => (order, false),
+                _ => (decision.order, decision.guessed),
+            }
         }
     };
     let mut seen: HashMap<String, usize> = HashMap::new();
@@ -126,6 +136,10 @@ pub fn parse(text: &str, options: &Options) -> Result<Parsed, String> {
             *skipped.entry(SKIPPED_SYSTEM_LINE).or_default() += 1;
             continue;
         };
+        if body::is_marked_event(body, author) {
+            *skipped.entry(SKIPPED_NOTICE).or_default() += 1;
+            continue;
+        }
         let content = match body::classify(body, index == 0) {
             body::Body::Notice => {
                 *skipped.entry(SKIPPED_NOTICE).or_default() += 1;
@@ -209,6 +223,20 @@ fn split_author(rest: &str) -> Option<(&str, &str)> {
         return None;
     }
     Some((author, body))
+}
+
+/// The date in an attachment's name on the line: iOS `PHOTO-2020-11-02-21-47-19.jpg`,
+/// Android `IMG-20201102-WA0001.jpg`.
+fn attachment_date(rest: &str) -> Option<NaiveDate> {
+    static NAMED: LazyLock<regex::Regex> = LazyLock::new(|| {
+        regex::Regex::new(
+            r"(?:PHOTO|VIDEO|AUDIO|STICKER|GIF|IMG|VID|AUD|PTT|STK|DOC)-(\d{4})-?(\d{2})-?(\d{2})",
+        )
+        .expect("a valid pattern")
+    });
+    let caps = NAMED.captures(rest)?;
+    let number = |i: usize| caps.get(i)?.as_str().parse::<u32>().ok();
+    NaiveDate::from_ymd_opt(i32::try_from(number(1)?).ok()?, number(2)?, number(3)?)
 }
 
 fn local_time(stamp: &Stamp, order: DateOrder) -> Result<NaiveDateTime, String> {
