@@ -294,6 +294,10 @@ pub struct SearchArgs {
     /// At most this many hits
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=10000))]
     pub limit: u32,
+    /// Also messages deleted for everyone whose kept text holds every word of QUERY
+    /// (archive.keep_deleted), marked deleted
+    #[arg(long)]
+    pub include_deleted: bool,
     /// Best matches first (bm25) instead of newest first, ranking the newest --among matches
     #[arg(long)]
     pub rank: bool,

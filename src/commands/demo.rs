@@ -66,6 +66,7 @@ pub fn run(global: &Global, args: &DemoArgs) -> Result<()> {
             until: None,
             limit: 5,
             rank: false,
+            include_deleted: false,
             among: crate::db::RANK_AMONG as u32,
             output: JsonFlag { json: false },
         },

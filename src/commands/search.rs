@@ -44,7 +44,17 @@ pub fn run(global: &Global, args: &SearchArgs) -> Result<()> {
             SearchOrder::Newest
         },
     };
-    let hits = db.search(&args.query, &filter)?;
+    let mut hits = db.search(&args.query, &filter)?;
+    if args.include_deleted {
+        // Deleted texts are not in the full-text index: plain words, matched anywhere.
+        let words: Vec<String> = args
+            .query
+            .split_whitespace()
+            .map(|w| w.trim_matches(['"', '*', '(', ')']).to_string())
+            .filter(|w| !w.is_empty() && !matches!(w.as_str(), "AND" | "OR" | "NOT"))
+            .collect();
+        hits.extend(db.search_deleted(&words, &filter)?);
+    }
     if args.output.json {
         return output::print_json(&hits);
     }
@@ -56,7 +66,11 @@ pub fn run(global: &Global, args: &SearchArgs) -> Result<()> {
             Cell::new(clock::display(hit.timestamp, tz)),
             Cell::new(names.of(&hit.chat_jid)),
             Cell::new(names.author_of(crate::chats::Written::of_hit(hit))),
-            Cell::new(hit.snippet.replace('\n', " ")),
+            Cell::new(if hit.deleted {
+                format!("(deleted) {}", hit.snippet.replace('\n', " "))
+            } else {
+                hit.snippet.replace('\n', " ")
+            }),
         ]);
     }
     output::table_or(table, "no matches")

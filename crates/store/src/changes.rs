@@ -129,6 +129,57 @@ impl Db {
         Ok(rows)
     }
 
+    /// Messages deleted for everyone whose kept text holds every one of `words`
+    /// (case-insensitive, anywhere), newest first: what `search --include-deleted` adds.
+    pub fn search_deleted(
+        &self,
+        words: &[String],
+        filter: &crate::SearchFilter,
+    ) -> Result<Vec<crate::Hit>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT m.chat_jid, m.id, m.sender, m.push_name, m.timestamp, m.is_from_me,
+                    v.content
+             FROM message_versions v JOIN messages m ON m.chat_jid = v.chat_jid AND m.id = v.message_id
+             WHERE v.change = 'revoke'
+               AND NOT EXISTS (SELECT 1 FROM json_each(?1) AS w
+                               WHERE instr(lower(v.content), lower(w.value)) = 0)
+               AND (?2 IS NULL OR m.chat_jid = ?2) AND (?3 IS NULL OR m.sender = ?3)
+               AND (?4 IS NULL OR m.push_name = ?4 COLLATE NOCASE) AND (NOT ?5 OR m.is_from_me)
+               AND m.timestamp >= ?6 AND m.timestamp < ?7
+             ORDER BY m.timestamp DESC LIMIT ?8",
+        )?;
+        let rows = stmt
+            .query_map(
+                params![
+                    serde_json::json!(words).to_string(),
+                    filter.chat,
+                    filter.sender,
+                    filter.author,
+                    filter.from_me,
+                    filter.since.unwrap_or(i64::MIN),
+                    filter.until.unwrap_or(i64::MAX),
+                    filter.limit as i64
+                ],
+                |r| {
+                    let content: String = r.get("content")?;
+                    Ok(crate::Hit {
+                        chat_jid: r.get("chat_jid")?,
+                        id: r.get("id")?,
+                        sender: r.get("sender")?,
+                        author: r.get("push_name")?,
+                        timestamp: r.get("timestamp")?,
+                        is_from_me: r.get("is_from_me")?,
+                        snippet: content.clone(),
+                        content,
+                        transcript: None,
+                        deleted: true,
+                    })
+                },
+            )?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
     /// Edits and revokes refused so far.
     pub fn rejected_changes(&self) -> Result<i64> {
         Ok(self
@@ -271,5 +322,42 @@ mod tests {
             "by its author's LID"
         );
         assert_eq!(db.message_versions(ALICE, "M").unwrap()[0].0, "kept");
+    }
+
+    #[test]
+    fn deleted_texts_are_found_only_when_asked_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = Db::open(&dir.path().join("w.db")).unwrap();
+        let mut m = NewMessage::text(
+            Origin::Live,
+            ALICE,
+            "M",
+            1_700_000_000_000,
+            "the secret plan",
+        );
+        m.sender = ALICE.into();
+        db.ingest(vec![m], &|_| Some(MessageStatus::History))
+            .unwrap();
+        let revoke = Changed {
+            chat_jid: ALICE,
+            id: "M",
+            by: ALICE,
+            at: 1_700_000_001_000,
+        };
+        assert_eq!(db.apply_revoke(&revoke, true).unwrap(), Change::Applied);
+        let filter = crate::SearchFilter {
+            limit: 10,
+            ..Default::default()
+        };
+        assert!(db.search("secret", &filter).unwrap().is_empty(), "hidden");
+        let words = ["Secret".to_string(), "plan".to_string()];
+        let found = db.search_deleted(&words, &filter).unwrap();
+        assert_eq!(found.len(), 1);
+        assert!(found[0].deleted && found[0].content == "the secret plan");
+        let other = ["secret".to_string(), "meeting".to_string()];
+        assert!(
+            db.search_deleted(&other, &filter).unwrap().is_empty(),
+            "every word"
+        );
     }
 }

@@ -67,6 +67,9 @@ pub struct Hit {
     /// The matching part (of the text or the transcript), with the matched terms in
     /// [brackets].
     pub snippet: String,
+    /// Deleted for everyone: its text is the one kept among its versions.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub deleted: bool,
 }
 
 /// A match: the message's rowid and time.
@@ -138,6 +141,7 @@ impl Db {
                     id: r.get("id")?,
                     sender: r.get("sender")?,
                     author: r.get("push_name")?,
+                    deleted: false,
                     timestamp: r.get("timestamp")?,
                     content: r.get("content")?,
                     is_from_me: r.get("is_from_me")?,
