@@ -104,18 +104,18 @@ fn from(db: &mut Db, policy: &Policy, sender: &str, id: &str, message: &wa::Mess
     ingest::store(db, policy, vec![item]).unwrap();
 }
 
+/// Alice's message the tests then edit and revoke.
+fn alices_original(db: &mut Db, policy: &Policy) {
+    let meet = wa::Message::text("meet at 6");
+    from(db, policy, ALICE_IN_GROUP, "ORIG", &meet);
+}
+
 #[test]
 fn edits_and_revokes_only_by_their_author_or_a_group_admin() {
     use wa::message::protocol_message::Type;
     let (dir, mut db) = db();
     let policy = Policy::for_tests(&[GROUP], Some(OWN), false);
-    from(
-        &mut db,
-        &policy,
-        ALICE_IN_GROUP,
-        "ORIG",
-        &wa::Message::text("meet at 6"),
-    );
+    alices_original(&mut db, &policy);
     let content = |db: &Db| db.stored(GROUP, "ORIG").unwrap().unwrap().content;
 
     // Another member rewrites Alice's message: refused, kept as evidence.
@@ -200,13 +200,7 @@ fn an_owner_who_honours_deletions_keeps_no_deleted_text() {
     use wa::message::protocol_message::Type;
     let (_dir, mut db) = db();
     let policy = Policy::for_tests(&[GROUP], Some(OWN), false).dropping_deleted();
-    from(
-        &mut db,
-        &policy,
-        ALICE_IN_GROUP,
-        "ORIG",
-        &wa::Message::text("meet at 6"),
-    );
+    alices_original(&mut db, &policy);
     from(
         &mut db,
         &policy,
@@ -234,26 +228,11 @@ fn poll_votes_decrypt_across_the_lid_switch() {
     // The poll, learnt with its creator's phone number (as history names it).
     let mut by_me = info(ALICE, OWN, "POLL9");
     by_me.source.is_from_me = true;
-    let option = |name: &str| wa::message::poll_creation_message::Option {
-        option_name: Some(name.into()),
-        ..Default::default()
-    };
-    let poll_message = wa::Message {
-        poll_creation_message_v3: MessageField::some(wa::message::PollCreationMessage {
-            name: Some("When?".into()),
-            options: vec![option("Friday"), option("Sunday")],
-            ..Default::default()
-        }),
-        message_context_info: MessageField::some(wa::MessageContextInfo {
-            message_secret: Some(secret.to_vec()),
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
+    let poll_message = super::tests::poll_with_secret(&secret);
     deliver(&mut db, &by_me, &poll_message);
     db.record_alias(OWN_LID, OWN).unwrap();
     // Alice votes from her LID; the vote is keyed in the LID namespace on both sides.
-    let chosen = vec![poll::compute_option_hash("Sunday").to_vec()];
+    let chosen = vec![poll::compute_option_hash("Beach").to_vec()];
     let (payload, iv) =
         poll::encrypt_poll_vote_with_secret(&chosen, &secret, "POLL9", OWN_LID, ALICE_LID).unwrap();
     let mut from_lid = from_alice("VOTE9");
@@ -280,7 +259,7 @@ fn poll_votes_decrypt_across_the_lid_switch() {
         .stored(ALICE, "VOTE9")
         .unwrap()
         .expect("stored in Alice's chat");
-    assert_eq!(row.content, "[poll vote] Sunday");
+    assert_eq!(row.content, "[poll vote] Beach");
 }
 
 #[test]

@@ -309,7 +309,7 @@ fn a_message_wabot_rejects_is_quarantined_and_counted() {
 
 // 3. Missing types ---------------------------------------------------------------------
 
-fn poll_with_secret(secret: &[u8]) -> wa::Message {
+pub(super) fn poll_with_secret(secret: &[u8]) -> wa::Message {
     let option = |name: &str| wa::message::poll_creation_message::Option {
         option_name: Some(name.into()),
         ..Default::default()
