@@ -330,23 +330,51 @@ fn reported_cost(cost: Option<&serde_json::Value>) -> Option<f64> {
 }
 
 /// Reasoning models put their thinking in `<think>…</think>` before the answer;
-/// people should only get the answer.
+/// people should only get the answer. Every form goes: whole blocks; a lone `</think>`
+/// (the chat template opened the block in the prompt, so everything before it is
+/// thinking); a lone `<think>` (an answer cut while still thinking: the rest is). An
+/// answer that was all thinking is empty, and an empty answer is never sent.
 fn strip_reasoning(content: &str) -> String {
-    match (content.find("<think>"), content.find("</think>")) {
-        (Some(start), Some(end)) if start < end => {
-            format!(
-                "{}{}",
-                &content[..start],
-                &content[end + "</think>".len()..]
-            )
-        }
-        _ => content.to_string(),
+    const OPEN: &str = "<think>";
+    const CLOSE: &str = "</think>";
+    let mut rest = content;
+    if let (Some(close), open) = (rest.find(CLOSE), rest.find(OPEN))
+        && open.is_none_or(|o| o > close)
+    {
+        rest = &rest[close + CLOSE.len()..];
     }
+    let mut out = String::with_capacity(rest.len());
+    while let Some(open) = rest.find(OPEN) {
+        out.push_str(&rest[..open]);
+        match rest[open..].find(CLOSE) {
+            Some(close) => rest = &rest[open + close + CLOSE.len()..],
+            None => {
+                rest = "";
+                break;
+            }
+        }
+    }
+    out.push_str(rest);
+    out.trim().to_string()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reasoning_never_reaches_whatsapp() {
+        for (raw, shown) in [
+            ("<think>plan</think>Spark is fast", "Spark is fast"),
+            ("the template opened it</think>\nSpark is fast", "Spark is fast"),
+            ("Spark is fast<think>but wait, maybe", "Spark is fast"),
+            ("<think>cut while thinking", ""),
+            ("<think>a</think>one <think>b</think>two", "one two"),
+            ("no reasoning at all", "no reasoning at all"),
+        ] {
+            assert_eq!(strip_reasoning(raw), shown, "{raw:?}");
+        }
+    }
 
     #[test]
     fn quotes_the_api_error_message_on_one_line() {
