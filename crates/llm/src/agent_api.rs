@@ -152,6 +152,7 @@ mod tests {
             preset: preset.map(String::from),
             temperature: Some(0.2),
             max_tokens: 600,
+            max_tokens_field: crate::config::MaxTokensField::MaxTokens,
             timeout_seconds: 60,
             citations: true,
             web_search: true,

@@ -14,8 +14,8 @@ pub fn body(settings: &LlmSettings, messages: &[ChatMessage]) -> Value {
     let mut body = json!({
         "model": settings.model.as_deref().unwrap_or_default(),
         "messages": messages,
-        "max_tokens": settings.max_tokens,
     });
+    body[settings.max_tokens_field.name()] = json!(settings.max_tokens);
     if let Some(t) = settings.temperature {
         body["temperature"] = json!(t);
     }

@@ -228,6 +228,16 @@ fn classify(
         404 | 405 | 410 => LlmError::Misconfigured {
             message: format!("{url} answered HTTP {status}{said}; {}", hint()),
         },
+        // A parameter or model the endpoint does not take fails every request alike: a
+        // setting to change, not a turn to give up on (OpenAI: "Unsupported parameter:
+        // 'max_tokens' … Use 'max_completion_tokens' instead"; "The model … does not exist").
+        400 | 422 if says_unsupported(body) => LlmError::Misconfigured {
+            message: format!(
+                "{url} refused a parameter or the model (HTTP {status}{said}); {} \
+                 (llm.max_tokens_field picks max_tokens or max_completion_tokens)",
+                hint()
+            ),
+        },
         _ if says_retired(body) => LlmError::Misconfigured {
             message: format!(
                 "{url} says this API moved or was retired (HTTP {status}{said}); {}",
@@ -238,6 +248,22 @@ fn classify(
             message: format!("HTTP {status}{said}"),
         },
     }
+}
+
+/// Providers say a parameter or model is unknown in words, and in `code` fields.
+fn says_unsupported(body: &str) -> bool {
+    let lower = body.to_lowercase();
+    [
+        "unsupported parameter",
+        "unsupported_parameter",
+        "unrecognized request argument",
+        "model_not_found",
+        "does not exist",
+        "unknown model",
+        "invalid model",
+    ]
+    .iter()
+    .any(|w| lower.contains(w))
 }
 
 /// Providers say an API is gone in words, not in a status code of its own.
@@ -363,10 +389,41 @@ mod tests {
     use super::*;
 
     #[test]
+    fn openai_refusing_max_tokens_is_a_setting_to_change_not_a_failed_turn() {
+        // OpenAI's answer for a reasoning model sent `max_tokens` (2026).
+        let body = r#"{"error":{"message":"Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.","type":"invalid_request_error","param":"max_tokens","code":"unsupported_parameter"}}"#;
+        let e = classify(
+            400,
+            body,
+            None,
+            "OPENAI_API_KEY",
+            "https://api.openai.com/v1",
+            || "check llm.model".into(),
+        );
+        assert!(
+            matches!(&e, LlmError::Misconfigured { message } if message.contains("max_tokens_field")),
+            "{e:?}"
+        );
+        let unknown = r#"{"error":{"message":"The model `gpt-9` does not exist or you do not have access to it.","code":"model_not_found"}}"#;
+        assert!(matches!(
+            classify(404, unknown, None, "K", "u", String::new),
+            LlmError::Misconfigured { .. }
+        ));
+        let other = r#"{"error":{"message":"messages: roles must alternate"}}"#;
+        assert!(matches!(
+            classify(400, other, None, "K", "u", String::new),
+            LlmError::Rejected { .. }
+        ));
+    }
+
+    #[test]
     fn reasoning_never_reaches_whatsapp() {
         for (raw, shown) in [
             ("<think>plan</think>Spark is fast", "Spark is fast"),
-            ("the template opened it</think>\nSpark is fast", "Spark is fast"),
+            (
+                "the template opened it</think>\nSpark is fast",
+                "Spark is fast",
+            ),
             ("Spark is fast<think>but wait, maybe", "Spark is fast"),
             ("<think>cut while thinking", ""),
             ("<think>a</think>one <think>b</think>two", "one two"),

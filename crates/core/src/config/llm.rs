@@ -56,6 +56,10 @@ pub struct LlmSection {
     pub temperature: Option<f64>,
     #[serde(default = "default_max_tokens")]
     pub max_tokens: i64,
+    /// chat-completions: the request field the cap goes in. OpenAI's API refuses
+    /// `max_tokens` for its reasoning models ("Use 'max_completion_tokens' instead"), so
+    /// its default is `max_completion_tokens`; other servers' is `max_tokens`.
+    pub max_tokens_field: Option<MaxTokensField>,
     #[serde(default = "default_timeout")]
     pub timeout_seconds: i64,
     #[serde(default = "yes")]
@@ -66,6 +70,23 @@ pub struct LlmSection {
     /// The environment variable (or `.env` key) that holds the API key.
     #[serde(default = "default_key_var")]
     pub api_key_env: String,
+}
+
+/// The request field a chat-completions call's output cap goes in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MaxTokensField {
+    MaxTokens,
+    MaxCompletionTokens,
+}
+
+impl MaxTokensField {
+    pub fn name(self) -> &'static str {
+        match self {
+            MaxTokensField::MaxTokens => "max_tokens",
+            MaxTokensField::MaxCompletionTokens => "max_completion_tokens",
+        }
+    }
 }
 
 /// The older `perplexity` section, kept so existing configs answer without edits.
@@ -118,6 +139,7 @@ pub struct LlmSettings {
     pub preset: Option<String>,
     pub temperature: Option<f64>,
     pub max_tokens: i64,
+    pub max_tokens_field: MaxTokensField,
     pub timeout_seconds: i64,
     pub citations: bool,
     pub web_search: bool,
@@ -154,13 +176,22 @@ impl LlmSettings {
             Api::Agent => PERPLEXITY_ROOT,
             Api::ChatCompletions => OPENAI_ROOT,
         };
+        let base_url = s.base_url.clone().unwrap_or_else(|| default_root.into());
+        let max_tokens_field =
+            s.max_tokens_field
+                .unwrap_or(if base_url.trim_end_matches('/') == OPENAI_ROOT {
+                    MaxTokensField::MaxCompletionTokens
+                } else {
+                    MaxTokensField::MaxTokens
+                });
         Self {
             api: s.api,
-            base_url: s.base_url.clone().unwrap_or_else(|| default_root.into()),
+            base_url,
             model: s.model.clone(),
             preset: s.preset.clone(),
             temperature: s.temperature,
             max_tokens: s.max_tokens,
+            max_tokens_field,
             timeout_seconds: s.timeout_seconds,
             citations: s.citations,
             web_search: s.web_search,
@@ -193,6 +224,7 @@ impl LlmSettings {
             model,
             preset,
             max_tokens: s.max_tokens,
+            max_tokens_field: MaxTokensField::MaxTokens,
             timeout_seconds: s.timeout_seconds,
             citations: s.citations,
             web_search: true,
@@ -299,6 +331,27 @@ fn map_sonar_name(name: &str) -> (Option<String>, Option<String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn openai_gets_max_completion_tokens_and_other_servers_max_tokens() {
+        let section = |json: &str| -> LlmSettings {
+            LlmSettings::from_llm(&serde_json::from_str::<LlmSection>(json).unwrap())
+        };
+        let openai = section(r#"{"api": "chat-completions", "model": "o4-mini"}"#);
+        assert_eq!(openai.max_tokens_field, MaxTokensField::MaxCompletionTokens);
+        let local = section(
+            r#"{"api": "chat-completions", "model": "m", "base_url": "http://127.0.0.1:8080/v1"}"#,
+        );
+        assert_eq!(local.max_tokens_field, MaxTokensField::MaxTokens);
+        let forced = section(
+            r#"{"api": "chat-completions", "model": "m", "max_tokens_field": "max_tokens"}"#,
+        );
+        assert_eq!(
+            forced.max_tokens_field,
+            MaxTokensField::MaxTokens,
+            "the setting wins"
+        );
+    }
 
     fn legacy(model: &str) -> LlmSettings {
         LlmSettings::from_perplexity(&PerplexitySection {

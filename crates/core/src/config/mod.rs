@@ -19,7 +19,7 @@ pub use entities::Entity;
 pub use file::{
     AppFile, EntityKind, PacingSection, Presence, SessionMode, Statuses, TranscriptionSection,
 };
-pub use llm::{Api, LlmSettings};
+pub use llm::{Api, LlmSettings, MaxTokensField};
 pub use transport::{
     CLOUD_API_MAX_CHARS, MarkRead, TWILIO_AUTH_TOKEN, TWILIO_MAX_CHARS, Transport,
     TransportSecrets, WHATSAPP_APP_SECRET, WHATSAPP_CLOUD_TOKEN, WHATSAPP_VERIFY_TOKEN,
