@@ -207,7 +207,7 @@ fn every_llm_error_is_handled_and_a_failing_chat_never_blocks_the_others() {
     };
     let (s, e) = status("15550000001");
     assert_eq!(s, "failed");
-    assert!(e.contains("HTTP 400: Invalid model"), "{e}");
+    assert!(e.contains("HTTP 400: The input exceeds"), "{e}");
     let (s, e) = status("15550000002");
     assert_eq!(s, "failed");
     assert!(e.contains("unreadable answer"), "{e}");

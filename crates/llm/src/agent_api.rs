@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{
-    ChatMessage, LlmError, Reply, Role, Usage, answer_text, distinct_sources, reported_cost,
+    ChatMessage, LlmError, Reply, Role, Usage, answer_text, numbered_sources, reported_cost,
     unreadable,
 };
 use crate::config::LlmSettings;
@@ -121,7 +121,7 @@ pub fn parse(body: &str) -> Result<Reply, LlmError> {
     };
     Ok(Reply {
         content,
-        citations: distinct_sources(citations),
+        citations: numbered_sources(citations),
         usage: Usage {
             model: response.model,
             input_tokens: usage.get("input_tokens").and_then(Value::as_i64),
@@ -131,11 +131,21 @@ pub fn parse(body: &str) -> Result<Reply, LlmError> {
     })
 }
 
-fn urls(list: Option<&Value>) -> Vec<String> {
+/// The URLs of a list of results or annotations, with the `id` a search result names
+/// itself by (what the text's `[n]` markers refer to).
+fn urls(list: Option<&Value>) -> Vec<(Option<usize>, String)> {
     list.and_then(Value::as_array)
         .into_iter()
         .flatten()
-        .filter_map(|r| r.get("url").and_then(Value::as_str).map(str::to_string))
+        .filter_map(|r| {
+            let url = r.get("url").and_then(Value::as_str)?.to_string();
+            let id = r.get("id").and_then(|id| {
+                id.as_u64()
+                    .or_else(|| id.as_str().and_then(|s| s.parse().ok()))
+                    .and_then(|n| usize::try_from(n).ok())
+            });
+            Some((id, url))
+        })
         .collect()
 }
 

@@ -5,7 +5,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{
-    ChatMessage, LlmError, Reply, Usage, answer_text, distinct_sources, reported_cost, unreadable,
+    ChatMessage, LlmError, Reply, Usage, answer_text, numbered_sources, reported_cost, unreadable,
 };
 use crate::config::LlmSettings;
 
@@ -72,7 +72,7 @@ pub fn parse(body: &str) -> Result<Reply, LlmError> {
     let usage = completion.usage.unwrap_or(Value::Null);
     Ok(Reply {
         content,
-        citations: distinct_sources(citations),
+        citations: numbered_sources(citations.into_iter().map(|url| (None, url))),
         usage: Usage {
             model: completion.model,
             input_tokens: usage.get("prompt_tokens").and_then(Value::as_i64),

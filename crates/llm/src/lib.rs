@@ -49,7 +49,8 @@ impl ChatMessage {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Reply {
     pub content: String,
-    /// Source URLs in the order the `[n]` markers count them.
+    /// Source URLs as the `[n]` markers name them: entry n-1 is source n (empty where
+    /// the provider named no source n).
     pub citations: Vec<String>,
     pub usage: Usage,
 }
@@ -329,18 +330,24 @@ fn answer_text(raw: &str) -> Result<String, LlmError> {
     Ok(text.to_string())
 }
 
-/// Up to this many distinct source URLs, in order of first appearance.
-const MAX_SOURCES: usize = 5;
+/// The most sources a reply keeps (a marker beyond it has no source).
+const MAX_SOURCES: usize = 100;
 
-fn distinct_sources(urls: impl IntoIterator<Item = String>) -> Vec<String> {
+/// The sources as the text's `[n]` markers name them: entry n-1 is source n. A source
+/// naming its own `id` (the Agent API's search results) goes at that place; the others
+/// follow their position. A place no source fills is empty.
+fn numbered_sources(sources: impl IntoIterator<Item = (Option<usize>, String)>) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    for url in urls {
-        let url = url.trim().to_string();
-        if !url.is_empty() && !out.contains(&url) {
-            out.push(url);
+    for (position, (id, url)) in sources.into_iter().enumerate() {
+        let n = id.unwrap_or(position + 1);
+        if n == 0 || n > MAX_SOURCES {
+            continue;
         }
-        if out.len() == MAX_SOURCES {
-            break;
+        if out.len() < n {
+            out.resize(n, String::new());
+        }
+        if out[n - 1].is_empty() {
+            out[n - 1] = url.trim().to_string();
         }
     }
     out
@@ -442,9 +449,16 @@ mod tests {
     }
 
     #[test]
-    fn sources_are_distinct_and_at_most_five() {
-        let urls = ["a", "b", "a", " ", "c", "d", "e", "f"].map(String::from);
-        assert_eq!(distinct_sources(urls), ["a", "b", "c", "d", "e"]);
+    fn sources_keep_the_numbers_the_markers_use() {
+        let by_position = ["a", "b", "a"].map(|u| (None, u.to_string()));
+        assert_eq!(
+            numbered_sources(by_position),
+            ["a", "b", "a"],
+            "a duplicate keeps its place"
+        );
+        let by_id =
+            [(Some(3), "c"), (Some(1), "a"), (Some(7), "g")].map(|(i, u)| (i, u.to_string()));
+        assert_eq!(numbered_sources(by_id), ["a", "", "c", "", "", "", "g"]);
     }
 
     #[test]

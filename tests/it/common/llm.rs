@@ -352,7 +352,9 @@ fn answer(
     if misbehave("400").is_some() {
         return json_answer(
             400,
-            json!({"error": {"message": "Invalid model 'x'", "type": "invalid_model", "code": 400}}),
+            // A refusal of this one request (an unknown model or parameter would refuse
+            // every request: a configuration error, tested in wabot-llm).
+            json!({"error": {"message": "The input exceeds the maximum context length", "type": "invalid_request_error", "code": 400}}),
         );
     }
     if let Some(secs) = misbehave("429") {
