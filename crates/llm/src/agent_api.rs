@@ -23,7 +23,13 @@ pub fn body(settings: &LlmSettings, messages: &[ChatMessage]) -> Value {
         .filter(|m| m.role != Role::System)
         .map(|m| json!({"type": "message", "role": m.role, "content": content(m)}))
         .collect();
-    let mut body = json!({ "input": input, "max_output_tokens": settings.max_tokens });
+    let mut body = json!({ "input": input });
+    // Perplexity: "on presets and reasoning models, tight caps can be consumed by
+    // reasoning tokens before any text or search appears — size generously or omit".
+    // A preset's own budget is left alone; a model gets the configured cap.
+    if settings.preset.is_none() {
+        body["max_output_tokens"] = json!(settings.max_tokens);
+    }
     if !instructions.is_empty() {
         body["instructions"] = json!(instructions.join("\n\n"));
     }
@@ -69,6 +75,8 @@ struct Response {
     #[serde(default)]
     error: Option<Value>,
     #[serde(default)]
+    incomplete_details: Option<Value>,
+    #[serde(default)]
     usage: Option<Value>,
 }
 
@@ -111,7 +119,32 @@ pub fn parse(body: &str) -> Result<Reply, LlmError> {
             _ => {}
         }
     }
-    let content = answer_text(&text)?;
+    let content = match response.status.as_deref() {
+        // The run stopped early (its output budget spent, a filter): what came is kept
+        // but said to be cut, and a run that produced nothing is not paid for again.
+        Some("incomplete") => {
+            let reason = response
+                .incomplete_details
+                .as_ref()
+                .and_then(|d| d.get("reason").and_then(Value::as_str))
+                .unwrap_or("no reason given");
+            match answer_text(&text) {
+                Ok(partial) => {
+                    log::warn!("the LLM's answer was cut short ({reason})");
+                    format!("{partial} … [answer cut short: {reason}]")
+                }
+                Err(_) => {
+                    return Err(LlmError::Rejected {
+                        message: format!(
+                            "the run ended incomplete ({reason}) before any answer: raise \
+                             llm.max_tokens, or use a preset (its budget is its own)"
+                        ),
+                    });
+                }
+            }
+        }
+        _ => answer_text(&text)?,
+    };
     let usage = response.usage.unwrap_or(Value::Null);
     // The `[n]` markers count the search results; annotations are a fallback only.
     let citations = if searched.is_empty() {
@@ -211,6 +244,30 @@ mod tests {
         let p = body(&settings(None, Some("low")), &messages);
         assert_eq!(p["preset"], "low");
         assert!(p.get("tools").is_none() && p.get("model").is_none());
+        assert!(
+            p.get("max_output_tokens").is_none(),
+            "a preset's reasoning would starve on the cap"
+        );
+    }
+
+    #[test]
+    fn an_incomplete_run_is_said_and_not_paid_for_again() {
+        // The Agent API's documented shape of a run that spent its output budget.
+        let cut = r#"{"status":"incomplete","incomplete_details":{"reason":"max_output_tokens"},
+          "output":[{"type":"message","role":"assistant","content":[
+            {"type":"output_text","text":"Spark is a fast engine for","annotations":[]}]}]}"#;
+        let reply = parse(cut).unwrap();
+        assert_eq!(
+            reply.content,
+            "Spark is a fast engine for … [answer cut short: max_output_tokens]"
+        );
+        let nothing = r#"{"status":"incomplete","incomplete_details":{"reason":"max_output_tokens"},
+          "output":[{"type":"reasoning","summary":[]}]}"#;
+        let err = parse(nothing).unwrap_err();
+        assert!(
+            matches!(&err, LlmError::Rejected { message } if message.contains("llm.max_tokens")),
+            "{err:?}"
+        );
     }
 
     #[test]
@@ -228,7 +285,15 @@ mod tests {
             "cost":{"currency":"USD","input_cost":0.001,"output_cost":0.002,"total_cost":0.0081}}}"#;
         let reply = parse(body).unwrap();
         assert_eq!(reply.content, "Spark is fast [1] and cheap [2].");
-        assert_eq!(reply.citations, ["https://a.example", "https://b.example"]);
+        assert_eq!(
+            reply.citations,
+            [
+                "https://a.example",
+                "https://b.example",
+                "https://a.example"
+            ],
+            "by id, as the markers name them"
+        );
         assert_eq!(reply.usage.input_tokens, Some(12));
         assert_eq!(reply.usage.output_tokens, Some(5));
         assert_eq!(reply.usage.cost, Some(0.0081));
