@@ -12,7 +12,10 @@ CREATE TABLE message_versions (
     changed_at INTEGER NOT NULL
 );
 CREATE INDEX message_versions_message ON message_versions (chat_jid, message_id);
-CREATE TRIGGER message_versions_follow_delete AFTER DELETE ON messages BEGIN
+-- Only an edited or revoked message has versions: the check costs a bulk cleanup nothing.
+CREATE TRIGGER message_versions_follow_delete AFTER DELETE ON messages
+    WHEN old.edited_at IS NOT NULL OR old.revoked_at IS NOT NULL
+BEGIN
     DELETE FROM message_versions WHERE chat_jid = old.chat_jid AND message_id = old.id;
 END;
 
