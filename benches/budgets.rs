@@ -531,7 +531,10 @@ impl Bench {
             &db,
             &format!("SELECT count(*) FROM messages WHERE pk <= {CLEANUP_ROWS}"),
         );
-        assert_eq!(left, "0", "cleanup must have deleted the aged rows it is timed on");
+        assert_eq!(
+            left, "0",
+            "cleanup must have deleted the aged rows it is timed on"
+        );
         let mut waits = writer.join().expect("writer");
         waits.sort();
         let p99 = waits[(waits.len() * 99 / 100).min(waits.len() - 1)];
