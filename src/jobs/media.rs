@@ -54,7 +54,13 @@ pub fn file_name(sha256: &str, mimetype: Option<&str>) -> String {
         "video/3gpp" => "3gp",
         "audio/ogg" => "ogg",
         "audio/mpeg" => "mp3",
-        "audio/mp4" | "audio/aac" => "m4a",
+        "audio/mp4" => "m4a",
+        // Transcription endpoints infer the format from the extension.
+        "audio/aac" => "aac",
+        "audio/wav" | "audio/x-wav" | "audio/wave" => "wav",
+        "audio/amr" => "amr",
+        "video/quicktime" => "mov",
+        "image/heic" => "heic",
         "application/pdf" => "pdf",
         "text/plain" => "txt",
         _ => "bin",
@@ -162,6 +168,20 @@ pub fn download(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn voice_notes_keep_the_type_and_extension_a_transcription_endpoint_reads() {
+        use crate::import::export::mimetype;
+        for (file, name) in [
+            ("00000012-AUDIO-2024-01-15.wav", "h.wav"),
+            ("PTT-20240115-WA0001.amr", "h.amr"),
+            ("voice.aac", "h.aac"),
+            ("voice.m4a", "h.m4a"),
+            ("PTT-20240115-WA0002.opus", "h.ogg"),
+        ] {
+            assert_eq!(file_name("h", Some(mimetype(file))), name, "{file}");
+        }
+    }
     use crate::attachment::DownloadRef;
     use crate::status::DownloadState;
 

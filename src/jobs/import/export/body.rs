@@ -279,7 +279,12 @@ pub fn mimetype(file: &str) -> &'static str {
         "3gp" => "video/3gpp",
         "opus" | "ogg" => "audio/ogg",
         "mp3" => "audio/mpeg",
-        "m4a" | "aac" => "audio/mp4",
+        "m4a" => "audio/mp4",
+        // Raw ADTS, not an MP4 container: a transcription endpoint that takes the
+        // extension at its word must not be told otherwise.
+        "aac" => "audio/aac",
+        "wav" => "audio/wav",
+        "amr" => "audio/amr",
         "pdf" => "application/pdf",
         "txt" => "text/plain",
         "vcf" => "text/vcard",
