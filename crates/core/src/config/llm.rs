@@ -41,6 +41,21 @@ pub const PRESETS: [&str; 9] = [
     "advanced-deep-research",
 ];
 
+/// A documented preset, or one pinned to a dated version as Perplexity documents them
+/// (`fast@2026-10-16.0`): the name must be known, the version is the API's to judge.
+fn is_preset(preset: &str) -> bool {
+    let (name, version) = match preset.split_once('@') {
+        Some((name, version)) => (name, Some(version)),
+        None => (preset, None),
+    };
+    PRESETS.contains(&name)
+        && version.is_none_or(|v| {
+            !v.is_empty()
+                && v.chars()
+                    .all(|c| c.is_ascii_digit() || c == '-' || c == '.')
+        })
+}
+
 /// The `llm` section of app.json.
 #[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -262,10 +277,11 @@ impl LlmSettings {
             _ => {}
         }
         if let Some(preset) = &self.preset
-            && !PRESETS.contains(&preset.as_str())
+            && !is_preset(preset)
         {
             problems.push(format!(
-                "{at}.preset: {preset:?} is not one of {}",
+                "{at}.preset: {preset:?} is not one of {}, optionally pinned to a version \
+                 (\"fast@2026-10-16.0\")",
                 PRESETS[..5].join(", ")
             ));
         }
@@ -331,6 +347,16 @@ fn map_sonar_name(name: &str) -> (Option<String>, Option<String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn documented_presets_are_accepted_pinned_or_not() {
+        for ok in ["fast", "xhigh", "fast@2026-10-16.0", "deep-research"] {
+            assert!(is_preset(ok), "{ok}");
+        }
+        for bad in ["turbo", "fast@", "fast@latest!", "@2026-10-16.0"] {
+            assert!(!is_preset(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn openai_gets_max_completion_tokens_and_other_servers_max_tokens() {
