@@ -409,7 +409,7 @@ pub struct OutboxListArgs {
 
 #[derive(Debug, Args)]
 pub struct CleanupArgs {
-    /// Keep this many days instead of rotation.retention_days (0: delete all stored before now)
+    /// Keep this many days instead of rotation.retention_days (0: delete every live message stored before now)
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=36500))]
     pub retention_days: Option<u32>,
     /// Report what would be deleted; delete nothing

@@ -33,9 +33,6 @@ pub fn run(global: &Global, args: &CleanupArgs) -> Result<()> {
         now,
         include_history: args.include_history || config.file.rotation.include_history,
     };
-    if cut.include_history && !args.dry_run {
-        confirm_history(&db, &cut, args.yes)?;
-    }
     let mut report = Report {
         cutoff: cut.before,
         dry_run: args.dry_run,
@@ -54,6 +51,10 @@ pub fn run(global: &Global, args: &CleanupArgs) -> Result<()> {
     } else if args.dry_run {
         report.deleted = db.cleanup_preview(&cut)?;
     } else {
+        // Only a run that is due deletes: an hourly cron line says nothing otherwise.
+        if cut.include_history {
+            confirm_history(&db, &cut, args)?;
+        }
         let archive = args.archive.as_deref();
         let (deleted, archived) = logged_job(
             &mut db,
@@ -99,19 +100,22 @@ pub fn run(global: &Global, args: &CleanupArgs) -> Result<()> {
 }
 
 /// Deleting imported or synced history is said, and on a terminal asked, first: it is
-/// an archive the owner brought in, not a backlog.
-fn confirm_history(db: &crate::db::Db, cut: &Cutoffs, yes: bool) -> Result<()> {
-    let only_live = Cutoffs {
-        include_history: false,
-        ..*cut
-    };
-    let with = db.cleanup_preview(cut)?.messages;
-    let history = with.saturating_sub(db.cleanup_preview(&only_live)?.messages);
+/// an archive the owner brought in, not a backlog. Asked for this once (the flag) it is
+/// said on stderr; under the setting, without a terminal, it goes to the log's info
+/// level, so cron does not mail it every time history ages.
+fn confirm_history(db: &crate::db::Db, cut: &Cutoffs, args: &CleanupArgs) -> Result<()> {
+    let history = db.old_history(cut)?;
     if history == 0 {
         return Ok(());
     }
-    log::warn!("cleanup deletes {history} messages of imported or synced history");
-    if yes || !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+    let said = format!("cleanup deletes {history} messages of imported or synced history");
+    let terminal = std::io::IsTerminal::is_terminal(&std::io::stdin());
+    if args.include_history || terminal {
+        log::warn!("{said}");
+    } else {
+        log::info!("{said} (rotation.include_history)");
+    }
+    if args.yes || !terminal {
         // Nobody to ask: the setting or the flag was the owner's answer.
         return Ok(());
     }

@@ -59,7 +59,7 @@ pub struct CleanupCounts {
 }
 
 /// Where cleanup draws its lines.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 pub struct Cutoffs {
     /// Messages stored before this go (pending ones stay: they are the agent's queue).
     pub before: i64,
@@ -89,6 +89,18 @@ const ROLL_UP_LLM_CALLS: &str = "
                     ELSE coalesce(cost, 0) + coalesce(excluded.cost, 0) END";
 
 impl Db {
+    /// Imported or synced messages cleanup would delete: what it must say (and ask)
+    /// before deleting history.
+    pub fn old_history(&self, cut: &Cutoffs) -> Result<usize> {
+        let n: i64 = self.conn.query_row(
+            "SELECT count(*) AS n FROM messages
+             WHERE created_at < ?1 AND status != 'pending' AND source IN ('history', 'import')",
+            [cut.before],
+            |r| r.get("n"),
+        )?;
+        Ok(n as usize)
+    }
+
     /// What cleanup would delete, without deleting it.
     pub fn cleanup_preview(&self, cut: &Cutoffs) -> Result<CleanupCounts> {
         let count = |sql: &str, at: i64| -> Result<usize> {
