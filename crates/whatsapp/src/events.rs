@@ -20,8 +20,13 @@ pub enum Ended {
     Closed,
 }
 
-/// Notes `event` in `live` and sends what ends the session.
-pub fn on_event(event: &Event, live: &Liveness, ended: &mpsc::UnboundedSender<Ended>) {
+/// Notes `event` in `live` and sends what ends the session; returns the verdict of a
+/// ban, logout, outdated client or refusal, for the caller to record.
+pub fn on_event(
+    event: &Event,
+    live: &Liveness,
+    ended: &mpsc::UnboundedSender<Ended>,
+) -> Option<Verdict> {
     live.touch(clock::now_ms());
     let end = |e: Ended| {
         let _ = ended.send(e);
@@ -40,11 +45,12 @@ pub fn on_event(event: &Event, live: &Liveness, ended: &mpsc::UnboundedSender<En
         | Event::TemporaryBan(_)
         | Event::ClientOutdated(_)
         | Event::ConnectFailure(_) => {
-            if let Some(verdict) = standing::verdict(event, clock::now_ms()) {
-                end(Ended::Standing(verdict));
-            }
+            let verdict = standing::verdict(event, clock::now_ms())?;
+            end(Ended::Standing(verdict.clone()));
+            return Some(verdict);
         }
         Event::StreamReplaced(_) => end(Ended::Replaced),
         _ => {}
     }
+    None
 }

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use tokio::sync::mpsc;
+use wabot_core::account::Verdict;
 use wabot_core::clock;
 use wabot_core::config::{Config, PacingSection, Presence};
 use wabot_core::error::{self, Kind};
@@ -104,8 +105,9 @@ impl Session {
                         (Arc::clone(&live), ended_tx.clone(), Arc::clone(&sink));
                     async move {
                         presence::follow(invisible, &event, &client);
-                        events::on_event(&event, &live, &ended);
-                        record_standing(&event, &sink).await;
+                        if let Some(verdict) = events::on_event(&event, &live, &ended) {
+                            record_standing(verdict, &sink).await;
+                        }
                         settle_sends(event, &sink, client, &live).await;
                     }
                 })
@@ -267,10 +269,7 @@ impl Drop for Session {
 /// A ban, a logout or a refusal is recorded the moment it arrives, whoever owns the
 /// session (`listen`, or a job connecting by itself), so the next command refuses to
 /// connect instead of trying again.
-async fn record_standing(event: &Event, sink: &Arc<dyn Sink>) {
-    let Some(verdict) = standing::verdict(event, clock::now_ms()) else {
-        return;
-    };
+async fn record_standing(verdict: Verdict, sink: &Arc<dyn Sink>) {
     if verdict.as_standing().is_none() {
         return;
     }
