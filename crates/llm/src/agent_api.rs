@@ -7,44 +7,60 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{
-    ChatMessage, LlmError, Reply, Role, Usage, answer_text, numbered_sources, reported_cost,
-    unreadable,
+    ChatMessage, LlmError, Reply, Role, Usage, answer_text, cut_short, numbered_sources,
+    reported_cost, unreadable,
 };
-use crate::config::LlmSettings;
+use crate::config::{LlmSettings, PresetPrompt};
 
 pub fn body(settings: &LlmSettings, messages: &[ChatMessage]) -> Value {
-    let instructions: Vec<&str> = messages
+    let system: Vec<&str> = messages
         .iter()
         .filter(|m| m.role == Role::System)
         .map(|m| m.content.as_str())
         .collect();
-    let input: Vec<Value> = messages
+    let system = system.join("\n\n");
+    let mut input: Vec<Value> = messages
         .iter()
         .filter(|m| m.role != Role::System)
         .map(|m| json!({"type": "message", "role": m.role, "content": content(m)}))
         .collect();
-    let mut body = json!({ "input": input });
+    let bundle = settings.bundle();
+    let mut body = json!({});
+    if !system.is_empty() {
+        // `instructions` replaces a preset's own system prompt (its search and
+        // citation rules among them); a `system` input item adds to it.
+        match (bundle, settings.preset_prompt) {
+            (None, _) | (Some(_), PresetPrompt::Replace) => body["instructions"] = json!(system),
+            (Some(_), PresetPrompt::Append) => input.insert(
+                0,
+                json!({"type": "message", "role": "system", "content": system}),
+            ),
+            (Some(_), PresetPrompt::Omit) => {}
+        }
+    }
+    body["input"] = json!(input);
     // Perplexity: "on presets and reasoning models, tight caps can be consumed by
     // reasoning tokens before any text or search appears — size generously or omit".
     // A preset's own budget is left alone; a model gets the configured cap.
-    if settings.preset.is_none() {
+    if bundle.is_none() {
         body["max_output_tokens"] = json!(settings.max_tokens);
-    }
-    if !instructions.is_empty() {
-        body["instructions"] = json!(instructions.join("\n\n"));
     }
     if let Some(model) = &settings.model {
         body["model"] = json!(model);
     }
-    if let Some(preset) = &settings.preset {
-        body["preset"] = json!(preset);
+    if let Some((field, name)) = bundle {
+        body[field] = json!(name);
     }
     if let Some(t) = settings.temperature {
         body["temperature"] = json!(t);
     }
-    // A preset brings its own tools; a bare model searches only when offered the tool.
-    if settings.preset.is_none() && settings.web_search {
+    // A preset brings its own tools; a bare model searches only when offered the tool,
+    // and then only if it chooses to, unless `tool_choice` says it must.
+    if bundle.is_none() && settings.web_search {
         body["tools"] = json!([{"type": "web_search"}]);
+    }
+    if let Some(choice) = settings.tool_choice {
+        body["tool_choice"] = json!(choice.name());
     }
     body
 }
@@ -119,31 +135,21 @@ pub fn parse(body: &str) -> Result<Reply, LlmError> {
             _ => {}
         }
     }
-    let content = match response.status.as_deref() {
-        // The run stopped early (its output budget spent, a filter): what came is kept
-        // but said to be cut, and a run that produced nothing is not paid for again.
+    let (content, note) = match response.status.as_deref() {
         Some("incomplete") => {
             let reason = response
                 .incomplete_details
                 .as_ref()
                 .and_then(|d| d.get("reason").and_then(Value::as_str))
                 .unwrap_or("no reason given");
-            match answer_text(&text) {
-                Ok(partial) => {
-                    log::warn!("the LLM's answer was cut short ({reason})");
-                    format!("{partial} … [answer cut short: {reason}]")
-                }
-                Err(_) => {
-                    return Err(LlmError::Rejected {
-                        message: format!(
-                            "the run ended incomplete ({reason}) before any answer: raise \
-                             llm.max_tokens, or use a preset (its budget is its own)"
-                        ),
-                    });
-                }
-            }
+            let (content, note) = cut_short(
+                &text,
+                reason,
+                "raise llm.max_tokens, or use a preset (its budget is its own)",
+            )?;
+            (content, Some(note))
         }
-        _ => answer_text(&text)?,
+        _ => (answer_text(&text)?, None),
     };
     let usage = response.usage.unwrap_or(Value::Null);
     // The `[n]` markers count the search results; annotations are a fallback only.
@@ -161,6 +167,7 @@ pub fn parse(body: &str) -> Result<Reply, LlmError> {
             output_tokens: usage.get("output_tokens").and_then(Value::as_i64),
             cost: reported_cost(usage.get("cost")),
         },
+        note,
     })
 }
 
@@ -193,13 +200,16 @@ mod tests {
             base_url: "https://api.perplexity.ai".into(),
             model: model.map(String::from),
             preset: preset.map(String::from),
+            effort: None,
+            preset_prompt: PresetPrompt::Append,
+            tool_choice: None,
             temperature: Some(0.2),
             max_tokens: 600,
             max_tokens_field: crate::config::MaxTokensField::MaxTokens,
             timeout_seconds: 60,
             citations: true,
             web_search: true,
-            api_key_env: "PERPLEXITY_API_KEY".into(),
+            api_key_env: Some("PERPLEXITY_API_KEY".into()),
             mapped: None,
             section: "llm",
         }
@@ -251,6 +261,34 @@ mod tests {
     }
 
     #[test]
+    fn a_chats_prompt_adds_to_a_presets_own_unless_told_otherwise() {
+        let messages = [msg(Role::System, "Be brief."), msg(Role::User, "news?")];
+        let mut s = settings(None, Some("low"));
+        let appended = body(&s, &messages);
+        assert!(
+            appended.get("instructions").is_none(),
+            "instructions would replace the preset's prompt"
+        );
+        assert_eq!(
+            appended["input"][0],
+            json!({"type": "message", "role": "system", "content": "Be brief."})
+        );
+        s.preset_prompt = PresetPrompt::Replace;
+        assert_eq!(body(&s, &messages)["instructions"], "Be brief.");
+        s.preset_prompt = PresetPrompt::Omit;
+        let omitted = body(&s, &messages);
+        assert!(omitted.get("instructions").is_none());
+        assert_eq!(omitted["input"].as_array().unwrap().len(), 1);
+        let mut e = settings(None, None);
+        e.effort = Some("fast@2026-10-16.0".into());
+        e.tool_choice = Some(crate::config::ToolChoice::Required);
+        let b = body(&e, &messages);
+        assert_eq!(b["effort"], "fast@2026-10-16.0");
+        assert_eq!(b["tool_choice"], "required");
+        assert!(b.get("preset").is_none() && b.get("max_output_tokens").is_none());
+    }
+
+    #[test]
     fn an_incomplete_run_is_said_and_not_paid_for_again() {
         // The Agent API's documented shape of a run that spent its output budget.
         let cut = r#"{"status":"incomplete","incomplete_details":{"reason":"max_output_tokens"},
@@ -261,6 +299,7 @@ mod tests {
             reply.content,
             "Spark is a fast engine for … [answer cut short: max_output_tokens]"
         );
+        assert_eq!(reply.note.as_deref(), Some("cut short: max_output_tokens"));
         let nothing = r#"{"status":"incomplete","incomplete_details":{"reason":"max_output_tokens"},
           "output":[{"type":"reasoning","summary":[]}]}"#;
         let err = parse(nothing).unwrap_err();

@@ -5,7 +5,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{
-    ChatMessage, LlmError, Reply, Usage, answer_text, numbered_sources, reported_cost, unreadable,
+    ChatMessage, LlmError, Reply, Usage, answer_text, cut_short, numbered_sources, reported_cost,
+    unreadable,
 };
 use crate::config::LlmSettings;
 
@@ -52,13 +53,25 @@ struct Completion {
 
 pub fn parse(body: &str) -> Result<Reply, LlmError> {
     let completion: Completion = serde_json::from_str(body).map_err(|e| unreadable(&e, body))?;
-    let raw = completion
-        .choices
-        .first()
+    let choice = completion.choices.first();
+    // Only `content` is read: `reasoning` / `reasoning_content` (vLLM, llama.cpp,
+    // DeepSeek) is thinking, never an answer.
+    let raw = choice
         .and_then(|c| c.pointer("/message/content"))
         .and_then(Value::as_str)
         .unwrap_or_default();
-    let content = answer_text(raw)?;
+    let finish = choice
+        .and_then(|c| c.get("finish_reason"))
+        .and_then(Value::as_str);
+    let (content, note) = match finish {
+        // The cap was spent (often by reasoning, before any text) or a filter cut in.
+        Some(reason @ ("length" | "content_filter")) => {
+            let advice = "raise llm.max_tokens (a reasoning model spends it thinking first)";
+            let (content, note) = cut_short(raw, reason, advice)?;
+            (content, Some(note))
+        }
+        _ => (answer_text(raw)?, None),
+    };
     // Perplexity-style providers add `citations` (URLs) or `search_results` (objects).
     let citations = if completion.citations.is_empty() {
         completion
@@ -79,6 +92,7 @@ pub fn parse(body: &str) -> Result<Reply, LlmError> {
             output_tokens: usage.get("completion_tokens").and_then(Value::as_i64),
             cost: reported_cost(usage.get("cost")),
         },
+        note,
     })
 }
 
@@ -128,6 +142,26 @@ mod tests {
         let reply = parse(newer).unwrap();
         assert_eq!(reply.citations, ["https://a.example"]);
         assert_eq!(reply.usage.cost, None);
+    }
+
+    #[test]
+    fn an_answer_cut_at_the_cap_is_said_to_be_cut_and_one_cut_before_any_text_fails() {
+        let cut = r#"{"choices":[{"finish_reason":"length","message":{"content":"Spark is a"}}]}"#;
+        let reply = parse(cut).unwrap();
+        assert_eq!(reply.content, "Spark is a … [answer cut short: length]");
+        assert_eq!(reply.note.as_deref(), Some("cut short: length"));
+        let thinking = r#"{"choices":[{"finish_reason":"length","message":{"content":"",
+            "reasoning_content":"Let me think about Spark"}}]}"#;
+        assert!(matches!(
+            parse(thinking),
+            Err(LlmError::Rejected { message }) if message.contains("llm.max_tokens")
+        ));
+        let unclosed =
+            r#"{"choices":[{"finish_reason":"length","message":{"content":"<think>Spark is"}}]}"#;
+        assert!(
+            matches!(parse(unclosed), Err(LlmError::Rejected { .. })),
+            "reasoning is never sent, not even cut"
+        );
     }
 
     #[test]

@@ -53,6 +53,22 @@ pub struct Reply {
     /// the provider named no source n).
     pub citations: Vec<String>,
     pub usage: Usage,
+    /// What happened beside a plain answer (the run was cut short, and why), for the
+    /// log and the call's record.
+    pub note: Option<String>,
+}
+
+impl Reply {
+    /// How many distinct sources came back with the answer.
+    pub fn sources(&self) -> usize {
+        let distinct: std::collections::HashSet<&str> = self
+            .citations
+            .iter()
+            .map(String::as_str)
+            .filter(|c| !c.is_empty())
+            .collect();
+        distinct.len()
+    }
 }
 
 /// What one call consumed, as far as the provider said.
@@ -81,6 +97,9 @@ pub enum LlmError {
     /// The endpoint or model is wrong, moved or retired: no request will succeed until
     /// a setting changes. The message says which.
     Misconfigured { message: String },
+    /// The model takes no image input (llama.cpp without a projector answers 500,
+    /// Ollama 500, vLLM 400): the same request without its images will do.
+    TakesNoImages { message: String },
 }
 
 impl std::fmt::Display for LlmError {
@@ -89,7 +108,8 @@ impl std::fmt::Display for LlmError {
             LlmError::Retryable { message, .. }
             | LlmError::Rejected { message }
             | LlmError::Unauthorized { message }
-            | LlmError::Misconfigured { message } => f.write_str(message),
+            | LlmError::Misconfigured { message }
+            | LlmError::TakesNoImages { message } => f.write_str(message),
         }
     }
 }
@@ -102,6 +122,7 @@ impl LlmError {
             LlmError::Rejected { .. } => "rejected",
             LlmError::Unauthorized { .. } => "unauthorized",
             LlmError::Misconfigured { .. } => "misconfigured",
+            LlmError::TakesNoImages { .. } => "takes-no-images",
         }
     }
 
@@ -120,7 +141,7 @@ pub struct Client {
     agent: ureq::Agent,
     settings: LlmSettings,
     url: String,
-    key: Secret,
+    key: Option<Secret>,
 }
 
 /// The request body exactly as it is sent, for `--dry-run` and for the client.
@@ -132,14 +153,16 @@ pub fn request_body(settings: &LlmSettings, messages: &[ChatMessage]) -> serde_j
 }
 
 impl Client {
-    pub fn new(settings: &LlmSettings, key: &Secret) -> Self {
+    /// A client sending `key` as a bearer token; `None` sends no `Authorization` (a
+    /// local server that checks no key).
+    pub fn new(settings: &LlmSettings, key: Option<&Secret>) -> Self {
         let timeout = Duration::from_secs(settings.timeout_seconds.unsigned_abs());
         let agent = wabot_http::agent(timeout);
         Self {
             agent,
             url: settings.endpoint(),
             settings: settings.clone(),
-            key: key.clone(),
+            key: key.cloned(),
         }
     }
 
@@ -148,12 +171,14 @@ impl Client {
     }
 
     pub fn complete(&self, messages: &[ChatMessage]) -> Result<Reply, LlmError> {
-        let response = self
+        let mut request = self
             .agent
             .post(&self.url)
-            .header("Authorization", format!("Bearer {}", self.key.expose()))
-            .header("Accept", "application/json")
-            .send_json(request_body(&self.settings, messages));
+            .header("Accept", "application/json");
+        if let Some(key) = &self.key {
+            request = request.header("Authorization", format!("Bearer {}", key.expose()));
+        }
+        let response = request.send_json(request_body(&self.settings, messages));
         let (status, retry_after, body) = read(response)?;
         if (200..300).contains(&status) {
             return match self.settings.api {
@@ -161,7 +186,16 @@ impl Client {
                 Api::ChatCompletions => chat_completions::parse(&body),
             };
         }
-        let key = format!("the API key in {}", self.settings.api_key_env);
+        let had_images = messages.iter().any(|m| !m.images.is_empty());
+        if had_images && says_no_images(&body) {
+            return Err(LlmError::TakesNoImages {
+                message: format!("HTTP {status}{}", quote(&body)),
+            });
+        }
+        let key = match &self.settings.api_key_env {
+            Some(var) => format!("the API key in {var}"),
+            None => "the request without a key (api_key_env is null)".into(),
+        };
         Err(classify(
             status,
             &body,
@@ -234,9 +268,8 @@ fn classify(
         // 'max_tokens' … Use 'max_completion_tokens' instead"; "The model … does not exist").
         400 | 422 if says_unsupported(body) => LlmError::Misconfigured {
             message: format!(
-                "{url} refused a parameter or the model (HTTP {status}{said}); {} \
-                 (llm.max_tokens_field picks max_tokens or max_completion_tokens)",
-                hint()
+                "{url} refused a parameter or the model (HTTP {status}{said}); {}",
+                setting_for(body).map_or_else(hint, str::to_string)
             ),
         },
         _ if says_retired(body) => LlmError::Misconfigured {
@@ -251,12 +284,48 @@ fn classify(
     }
 }
 
+/// The setting behind a refused parameter, from the `param` OpenAI names (or the
+/// wording): what the message tells the owner to change.
+fn setting_for(body: &str) -> Option<&'static str> {
+    let param = serde_json::from_str::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v.pointer("/error/param")?.as_str().map(str::to_lowercase))
+        .unwrap_or_else(|| body.to_lowercase());
+    if param.contains("max_tokens") || param.contains("max_completion_tokens") {
+        Some("llm.max_tokens_field picks max_tokens or max_completion_tokens")
+    } else if param.contains("temperature") {
+        Some("this model takes no llm.temperature: leave it unset")
+    } else {
+        None
+    }
+}
+
+/// How servers say a model takes no images: llama.cpp's 500 "image input is not
+/// supported" (no projector loaded), Ollama's 500 "this model is missing data required
+/// for image input", vLLM's 400 "… is not a multimodal model", OpenAI's and others'
+/// "does not support image input".
+fn says_no_images(body: &str) -> bool {
+    let lower = body.to_lowercase();
+    [
+        "image input is not supported",
+        "missing data required for image input",
+        "is not a multimodal model",
+        "does not support image",
+        "does not support vision",
+        "image input not supported",
+    ]
+    .iter()
+    .any(|w| lower.contains(w))
+}
+
 /// Providers say a parameter or model is unknown in words, and in `code` fields.
 fn says_unsupported(body: &str) -> bool {
     let lower = body.to_lowercase();
     [
         "unsupported parameter",
         "unsupported_parameter",
+        "unsupported value",
+        "unsupported_value",
         "unrecognized request argument",
         "model_not_found",
         "does not exist",
@@ -294,16 +363,18 @@ fn transport_error(err: ureq::Error) -> LlmError {
     })
 }
 
-/// The API's own explanation, from `{"error": {"message": …}}` or the raw body.
+/// The API's own explanation, from `{"error": {"message": …}}` (OpenAI, llama.cpp,
+/// Ollama's `/v1`), `{"error": "…"}` (Ollama's own), `{"message": …}` (vLLM), or the
+/// raw body.
 fn quote(body: &str) -> String {
     let explained = serde_json::from_str::<serde_json::Value>(body)
         .ok()
         .and_then(|v| {
-            let e = v.get("error")?;
-            e.get("message")
-                .and_then(|m| m.as_str())
-                .or_else(|| e.as_str())
-                .map(str::to_string)
+            let said = match v.get("error") {
+                Some(e) => e.get("message").and_then(|m| m.as_str()).or(e.as_str()),
+                None => v.get("message").and_then(|m| m.as_str()),
+            };
+            said.map(str::to_string)
         })
         .unwrap_or_else(|| body.to_string());
     let one_line = explained.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -328,6 +399,24 @@ fn answer_text(raw: &str) -> Result<String, LlmError> {
         return Err(LlmError::retry("the answer has no text".into()));
     }
     Ok(text.to_string())
+}
+
+/// An answer the provider stopped early (its output budget spent, a content filter):
+/// what came is kept and said to be cut, with the note for the call's record; an answer
+/// cut before any text fails its turn instead of being paid for again and again.
+fn cut_short(raw: &str, reason: &str, advice: &str) -> Result<(String, String), LlmError> {
+    match answer_text(raw) {
+        Ok(partial) => {
+            log::warn!("the LLM's answer was cut short ({reason})");
+            Ok((
+                format!("{partial} … [answer cut short: {reason}]"),
+                format!("cut short: {reason}"),
+            ))
+        }
+        Err(_) => Err(LlmError::Rejected {
+            message: format!("the answer was cut short ({reason}) before any text: {advice}"),
+        }),
+    }
 }
 
 /// The most sources a reply keeps (a marker beyond it has no source).
@@ -411,6 +500,12 @@ mod tests {
             matches!(&e, LlmError::Misconfigured { message } if message.contains("max_tokens_field")),
             "{e:?}"
         );
+        // …and for one that takes only its default temperature.
+        let temperature = r#"{"error":{"message":"Unsupported value: 'temperature' does not support 0.2 with this model. Only the default (1) value is supported.","type":"invalid_request_error","param":"temperature","code":"unsupported_value"}}"#;
+        assert!(matches!(
+            classify(400, temperature, None, "K", "u", String::new),
+            LlmError::Misconfigured { message } if message.contains("llm.temperature")
+        ));
         let unknown = r#"{"error":{"message":"The model `gpt-9` does not exist or you do not have access to it.","code":"model_not_found"}}"#;
         assert!(matches!(
             classify(404, unknown, None, "K", "u", String::new),
@@ -446,6 +541,29 @@ mod tests {
         assert!(quote(body).starts_with(": After the (optional) system message(s)"));
         assert_eq!(quote("<html>\n401\n</html>"), ": <html> 401 </html>");
         assert_eq!(quote(&"x".repeat(1000)).len(), 2 + QUOTED_BODY);
+        let vllm = r#"{"object":"error","message":"facebook/opt-125m is not a multimodal model None","type":"BadRequestError","param":null,"code":400}"#;
+        assert_eq!(
+            quote(vllm),
+            ": facebook/opt-125m is not a multimodal model None"
+        );
+        assert_eq!(
+            quote(r#"{"error":"model 'x' not found"}"#),
+            ": model 'x' not found"
+        );
+    }
+
+    #[test]
+    fn each_servers_refusal_of_images_is_recognised() {
+        for body in [
+            r#"{"error":{"code":500,"message":"image input is not supported - hint: if this is unexpected, you may need to provide the mmproj","type":"server_error"}}"#,
+            r#"{"error":{"message":"this model is missing data required for image input","type":"api_error","param":null,"code":null}}"#,
+            r#"{"object":"error","message":"facebook/opt-125m is not a multimodal model None","type":"BadRequestError","param":null,"code":400}"#,
+        ] {
+            assert!(says_no_images(body), "{body}");
+        }
+        assert!(!says_no_images(
+            r#"{"error":{"message":"Internal server error"}}"#
+        ));
     }
 
     #[test]

@@ -41,14 +41,22 @@ pub const PRESETS: [&str; 9] = [
     "advanced-deep-research",
 ];
 
+/// The effort levels the Agent API documents (`effort`, the newer name for the same
+/// bundles; not the model's own `reasoning.effort`).
+pub const EFFORTS: [&str; 5] = ["fast", "low", "medium", "high", "xhigh"];
+
 /// A documented preset, or one pinned to a dated version as Perplexity documents them
 /// (`fast@2026-10-16.0`): the name must be known, the version is the API's to judge.
 fn is_preset(preset: &str) -> bool {
-    let (name, version) = match preset.split_once('@') {
+    is_pinnable(preset, &PRESETS)
+}
+
+fn is_pinnable(given: &str, names: &[&str]) -> bool {
+    let (name, version) = match given.split_once('@') {
         Some((name, version)) => (name, Some(version)),
-        None => (preset, None),
+        None => (given, None),
     };
-    PRESETS.contains(&name)
+    names.contains(&name)
         && version.is_none_or(|v| {
             !v.is_empty()
                 && v.chars()
@@ -67,6 +75,13 @@ pub struct LlmSection {
     pub model: Option<String>,
     /// Agent API only: a preset (`fast`, `low`, `medium`, `high`, `xhigh`).
     pub preset: Option<String>,
+    /// Agent API only: an effort level, Perplexity's newer name for the same bundles.
+    pub effort: Option<String>,
+    /// What a chat's prompt does to a preset's or effort level's own system prompt.
+    #[serde(default)]
+    pub preset_prompt: PresetPrompt,
+    /// Agent API: whether the model may, must or must not use its tools.
+    pub tool_choice: Option<ToolChoice>,
     /// Not sent when unset, so each model keeps its own default.
     pub temperature: Option<f64>,
     #[serde(default = "default_max_tokens")]
@@ -82,9 +97,45 @@ pub struct LlmSection {
     /// Agent API with a model: offer the `web_search` tool (presets bring their own).
     #[serde(default = "yes")]
     pub web_search: bool,
-    /// The environment variable (or `.env` key) that holds the API key.
+    /// The environment variable (or `.env` key) that holds the API key; `null` sends
+    /// none (a local server that checks no key).
     #[serde(default = "default_key_var")]
-    pub api_key_env: String,
+    pub api_key_env: Option<String>,
+}
+
+/// How a chat's prompt meets a preset's own. Perplexity: `instructions` replaces the
+/// preset's system prompt (its search and citation rules among them), so by default
+/// the chat's prompt is added as a system message instead and the preset keeps its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PresetPrompt {
+    /// The preset's prompt, then the chat's as a `system` input item.
+    #[default]
+    Append,
+    /// The chat's prompt in `instructions`, in place of the preset's.
+    Replace,
+    /// The preset's prompt alone; the chat's is not sent.
+    Omit,
+}
+
+/// The Responses format's `tool_choice`: offering `web_search` does not make the model
+/// search; `required` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ToolChoice {
+    Auto,
+    Required,
+    None,
+}
+
+impl ToolChoice {
+    pub fn name(self) -> &'static str {
+        match self {
+            ToolChoice::Auto => "auto",
+            ToolChoice::Required => "required",
+            ToolChoice::None => "none",
+        }
+    }
 }
 
 /// The request field a chat-completions call's output cap goes in.
@@ -110,7 +161,8 @@ impl MaxTokensField {
 pub struct PerplexitySection {
     pub base_url: String,
     pub model: String,
-    pub temperature: f64,
+    /// Sent only when set (and only with a model): a preset brings its own tuning.
+    pub temperature: Option<f64>,
     pub max_tokens: i64,
     pub timeout_seconds: i64,
     pub citations: bool,
@@ -121,7 +173,7 @@ impl Default for PerplexitySection {
         Self {
             base_url: PERPLEXITY_ROOT.into(),
             model: "sonar".into(),
-            temperature: 0.2,
+            temperature: None,
             max_tokens: default_max_tokens(),
             timeout_seconds: default_timeout(),
             citations: true,
@@ -141,8 +193,8 @@ fn default_timeout() -> i64 {
 fn yes() -> bool {
     true
 }
-fn default_key_var() -> String {
-    DEFAULT_KEY_VAR.into()
+fn default_key_var() -> Option<String> {
+    Some(DEFAULT_KEY_VAR.into())
 }
 
 /// What the client sends, whichever section it came from.
@@ -152,13 +204,17 @@ pub struct LlmSettings {
     pub base_url: String,
     pub model: Option<String>,
     pub preset: Option<String>,
+    pub effort: Option<String>,
+    pub preset_prompt: PresetPrompt,
+    pub tool_choice: Option<ToolChoice>,
     pub temperature: Option<f64>,
     pub max_tokens: i64,
     pub max_tokens_field: MaxTokensField,
     pub timeout_seconds: i64,
     pub citations: bool,
     pub web_search: bool,
-    pub api_key_env: String,
+    /// `None`: the server checks no key, and none is sent.
+    pub api_key_env: Option<String>,
     /// Set when an older `perplexity` setting was translated: says what became what.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mapped: Option<String>,
@@ -179,10 +235,20 @@ impl LlmSettings {
 
     /// How calls are labelled in the usage log: the model, or the preset.
     pub fn label(&self) -> String {
-        match (&self.model, &self.preset) {
+        match (&self.model, self.bundle()) {
             (Some(model), _) => model.clone(),
-            (None, Some(preset)) => format!("preset:{preset}"),
+            (None, Some((field, name))) => format!("{field}:{name}"),
             (None, None) => String::new(),
+        }
+    }
+
+    /// The Agent API's maintained bundle, as the field it goes in and its name: a
+    /// `preset` or an `effort` level.
+    pub fn bundle(&self) -> Option<(&'static str, &str)> {
+        match (&self.preset, &self.effort) {
+            (Some(preset), _) => Some(("preset", preset)),
+            (None, Some(effort)) => Some(("effort", effort)),
+            (None, None) => None,
         }
     }
 
@@ -204,6 +270,9 @@ impl LlmSettings {
             base_url,
             model: s.model.clone(),
             preset: s.preset.clone(),
+            effort: s.effort.clone(),
+            preset_prompt: s.preset_prompt,
+            tool_choice: s.tool_choice,
             temperature: s.temperature,
             max_tokens: s.max_tokens,
             max_tokens_field,
@@ -235,15 +304,18 @@ impl LlmSettings {
         Self {
             api: Api::Agent,
             base_url: s.base_url.clone(),
-            temperature: model.is_some().then_some(s.temperature),
+            temperature: s.temperature.filter(|_| model.is_some()),
             model,
             preset,
+            effort: None,
+            preset_prompt: PresetPrompt::default(),
+            tool_choice: None,
             max_tokens: s.max_tokens,
             max_tokens_field: MaxTokensField::MaxTokens,
             timeout_seconds: s.timeout_seconds,
             citations: s.citations,
             web_search: true,
-            api_key_env: DEFAULT_KEY_VAR.into(),
+            api_key_env: default_key_var(),
             mapped,
             section: "perplexity",
         }
@@ -264,17 +336,40 @@ impl LlmSettings {
         {
             problems.push(format!("{at}.model: is empty"));
         }
-        match (self.api, &self.model, &self.preset) {
+        match (self.api, &self.model, self.bundle()) {
             (Api::Agent, None, None) => problems.push(format!(
-                "{at}: the Agent API needs a model (e.g. \"perplexity/sonar\") or a preset (fast, low, medium, high, xhigh)"
+                "{at}: the Agent API needs a model (e.g. \"perplexity/sonar\"), a preset or an effort level (fast, low, medium, high, xhigh)"
             )),
             (Api::ChatCompletions, None, _) => {
                 problems.push(format!("{at}.model: chat completions need a model"))
             }
-            (Api::ChatCompletions, _, Some(_)) => problems.push(format!(
-                "{at}.preset: presets exist only on the Agent API (\"api\": \"agent\")"
+            (Api::ChatCompletions, _, Some((field, _))) => problems.push(format!(
+                "{at}.{field}: presets and effort levels exist only on the Agent API (\"api\": \"agent\")"
             )),
             _ => {}
+        }
+        if self.preset.is_some() && self.effort.is_some() {
+            problems.push(format!(
+                "{at}.effort: set a preset or an effort level, not both (effort is the newer name for the same bundles)"
+            ));
+        }
+        if let Some(effort) = &self.effort
+            && !is_pinnable(effort, &EFFORTS)
+        {
+            problems.push(format!(
+                "{at}.effort: {effort:?} is not one of {}, optionally pinned to a version \
+                 (\"fast@2026-10-16.0\")",
+                EFFORTS.join(", ")
+            ));
+        }
+        if self.api == Api::ChatCompletions && self.tool_choice.is_some() {
+            problems.push(format!(
+                "{at}.tool_choice: wabot offers tools only on the Agent API; chat completions refuse a tool choice without tools"
+            ));
+        } else if self.tool_choice.is_some() && self.bundle().is_none() && !self.web_search {
+            problems.push(format!(
+                "{at}.tool_choice: no tool is offered ({at}.web_search is false)"
+            ));
         }
         if let Some(preset) = &self.preset
             && !is_preset(preset)
@@ -304,8 +399,9 @@ impl LlmSettings {
                 self.timeout_seconds
             ));
         }
-        let var = &self.api_key_env;
-        if !is_variable_name(var) {
+        if let Some(var) = &self.api_key_env
+            && !is_variable_name(var)
+        {
             problems.push(format!(
                 "{at}.api_key_env: {var:?} is not an environment variable name"
             ));
@@ -411,8 +507,16 @@ mod tests {
         }
         assert!(legacy("sonar").mapped.unwrap().contains("perplexity/sonar"));
         assert!(legacy("openai/gpt-5.2").mapped.is_none());
-        assert_eq!(legacy("sonar-pro").temperature, None);
-        assert_eq!(legacy("sonar").temperature, Some(0.2));
+        assert_eq!(legacy("sonar").temperature, None, "sent only when set");
+        let set = |model: &str| {
+            LlmSettings::from_perplexity(&PerplexitySection {
+                model: model.into(),
+                temperature: Some(0.4),
+                ..Default::default()
+            })
+        };
+        assert_eq!(set("sonar").temperature, Some(0.4));
+        assert_eq!(set("sonar-pro").temperature, None, "a preset tunes itself");
     }
 
     #[test]
@@ -434,7 +538,7 @@ mod tests {
             ),
             (
                 r#"{"api":"chat-completions","model":"m","preset":"low"}"#,
-                "llm.preset: presets exist only",
+                "llm.preset: presets and effort levels exist only",
             ),
             (
                 r#"{"preset":"turbo"}"#,
@@ -445,6 +549,16 @@ mod tests {
                 "llm.api_key_env:",
             ),
             (r#"{"model":"m","temperature":3}"#, "llm.temperature:"),
+            (r#"{"effort":"max"}"#, "llm.effort: \"max\" is not one of"),
+            (r#"{"effort":"low","preset":"low"}"#, "not both"),
+            (
+                r#"{"api":"chat-completions","model":"m","effort":"low"}"#,
+                "llm.effort: presets and effort levels exist only",
+            ),
+            (
+                r#"{"api":"chat-completions","model":"m","tool_choice":"required"}"#,
+                "llm.tool_choice:",
+            ),
             (r#"{"model":"m","base_url":"api.x.com"}"#, "llm.base_url:"),
         ] {
             let problems = section(json).problems();
@@ -456,5 +570,12 @@ mod tests {
         let agent = section(r#"{"preset":"fast","base_url":"http://127.0.0.1:9/"}"#);
         assert_eq!(agent.endpoint(), "http://127.0.0.1:9/v1/agent");
         assert_eq!(agent.label(), "preset:fast");
+        let effort = section(r#"{"effort":"fast@2026-10-16.0"}"#);
+        assert!(effort.problems().is_empty(), "{:?}", effort.problems());
+        assert_eq!(effort.bundle(), Some(("effort", "fast@2026-10-16.0")));
+        assert_eq!(effort.label(), "effort:fast@2026-10-16.0");
+        let keyless = section(r#"{"model":"m","api_key_env":null}"#);
+        assert_eq!(keyless.api_key_env, None);
+        assert!(keyless.problems().is_empty());
     }
 }

@@ -19,7 +19,7 @@ pub use entities::Entity;
 pub use file::{
     AppFile, EntityKind, PacingSection, Presence, SessionMode, Statuses, TranscriptionSection,
 };
-pub use llm::{Api, LlmSettings, MaxTokensField};
+pub use llm::{Api, LlmSettings, MaxTokensField, PresetPrompt, ToolChoice};
 pub use transport::{
     CLOUD_API_MAX_CHARS, MarkRead, TWILIO_AUTH_TOKEN, TWILIO_MAX_CHARS, Transport,
     TransportSecrets, WHATSAPP_APP_SECRET, WHATSAPP_CLOUD_TOKEN, WHATSAPP_VERIFY_TOKEN,
@@ -85,7 +85,10 @@ impl Config {
         file.vitality.timezone.get_or_insert(session_zone);
         let backup_dir = dir.join(&file.backup.dir);
         let database_path = db.unwrap_or_else(|| dir.join(&file.database.path));
-        let api_key = secret(&llm.api_key_env)?.map(Secret::new);
+        let api_key = match &llm.api_key_env {
+            Some(var) => secret(var)?.map(Secret::new),
+            None => None,
+        };
         let transport_secrets = TransportSecrets::load(file.transport, secret)?;
         let transcription_key = match &file.transcription.api_key_env {
             Some(var) if file.transcription.enabled => secret(var)?.map(Secret::new),
@@ -109,12 +112,15 @@ impl Config {
         self.file.session_memory.timezone.0
     }
 
-    /// The API key, which only the commands that call the LLM need.
-    pub fn require_api_key(&self) -> Result<&Secret> {
-        self.api_key.as_ref().ok_or_else(|| {
+    /// The API key, which only the commands that call the LLM need; `None` for a
+    /// server configured to check none (`"api_key_env": null`).
+    pub fn llm_key(&self) -> Result<Option<&Secret>> {
+        let Some(var) = &self.llm.api_key_env else {
+            return Ok(None);
+        };
+        self.api_key.as_ref().map(Some).ok_or_else(|| {
             error::config(format!(
-                "{} is not set: put the LLM API key in the environment or in a .env file beside app.json",
-                self.llm.api_key_env
+                "{var} is not set: put the LLM API key in the environment or in a .env file beside app.json (or set \"api_key_env\": null for a local server that checks no key)"
             ))
         })
     }
