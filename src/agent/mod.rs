@@ -7,6 +7,7 @@ mod memory;
 mod prompt;
 pub mod reply;
 
+use std::borrow::Cow;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
@@ -28,6 +29,7 @@ const IN_RUN_MAX_WAIT: Duration = Duration::from_secs(5);
 /// Group chatter before a mention that is shown to the LLM as context.
 const GROUP_CONTEXT: usize = 20;
 const HOUR_MS: i64 = 3_600_000;
+const DAY_MS: i64 = 24 * HOUR_MS;
 /// The longest pause between two attempts at a turn.
 const MAX_BACKOFF: Duration = Duration::from_secs(1800);
 const MINUTE_MS: i64 = 60_000;
@@ -237,9 +239,19 @@ impl<'a> Agent<'a> {
         }
         let system = prompt::system_prompt(&entity);
         let mut request = prompt::build(&system, &memory.said(), &text);
-        // The turn is the last message, always the user's: its images go with it.
-        if let Some(last) = request.last_mut() {
-            last.images = seen.images;
+        // The turn is the last message, always the user's: its images go with it,
+        // unless the model refused images lately (the text says `[image] caption`).
+        if let Some(last) = request.last_mut()
+            && !seen.images.is_empty()
+        {
+            let llm = &self.config.llm;
+            match self
+                .db
+                .takes_no_images(&llm.endpoint(), &llm.label(), now)?
+            {
+                Some(why) => log::debug!("{}: images left out: {why}", turn.chat_jid),
+                None => last.images = seen.images,
+            }
         }
         Ok(Ok(Prepared {
             debug: entity.debug || (is_self && self.config.file.debug.self_debug),
@@ -385,6 +397,7 @@ impl<'a> Agent<'a> {
         };
         let max_attempts = self.config.file.polling.max_attempts;
         let mut calls = 0;
+        let mut request = Cow::Borrowed(request);
         loop {
             // A run that outlived its lease must not pay for a turn another run now owns.
             if !self
@@ -398,12 +411,17 @@ impl<'a> Agent<'a> {
                 return Ok(Err(Outcome::Lost));
             }
             let started = Instant::now();
-            let result = client.complete(request);
+            let result = client.complete(&request);
             calls += 1;
             summary.llm_calls += 1;
             record_call(self.db, client, &turn.chat_jid, &result, started)?;
             let (message, retry_after) = match result {
-                Ok(answer) => return Ok(Ok(answer)),
+                Ok(answer) => {
+                    if let Some(note) = &answer.note {
+                        log::warn!("{}: the answer was {note}", turn.chat_jid);
+                    }
+                    return Ok(Ok(answer));
+                }
                 Err(LlmError::Unauthorized { message } | LlmError::Misconfigured { message }) => {
                     return Err(error::config(format!(
                         "{message}; pending messages stay queued"
@@ -414,6 +432,18 @@ impl<'a> Agent<'a> {
                     self.db
                         .release_turn(turn, Release::Failed { error: &message })?;
                     return Ok(Err(Outcome::Failed));
+                }
+                Err(LlmError::TakesNoImages { message }) => {
+                    remember_no_images(self.db, &self.config.llm, &message)?;
+                    log::warn!(
+                        "{}: the model takes no images ({message}); answering from the text",
+                        turn.chat_jid
+                    );
+                    let mut without = request.into_owned();
+                    without.iter_mut().for_each(|m| m.images.clear());
+                    request = Cow::Owned(without);
+                    // The refusal came before any work: ask again at once.
+                    (message, Some(Duration::ZERO))
                 }
                 Err(LlmError::Retryable {
                     message,
@@ -482,6 +512,14 @@ struct Prepared {
     debug: bool,
 }
 
+/// A model that refused images is sent none for a day; then one request tries again,
+/// in case the server gained a projector.
+fn remember_no_images(db: &mut Db, llm: &crate::config::LlmSettings, why: &str) -> Result<()> {
+    let now = clock::now_ms();
+    db.record_no_images(&llm.endpoint(), &llm.label(), why, now + DAY_MS, now)?;
+    Ok(())
+}
+
 /// Logs one LLM call with what it consumed, for `stats`.
 fn record_call(
     db: &mut Db,
@@ -493,6 +531,11 @@ fn record_call(
     let settings = client.settings();
     let usage = result.as_ref().map(|r| r.usage.clone()).unwrap_or_default();
     let model = usage.model.unwrap_or_else(|| settings.label());
+    let note = match result {
+        Ok(reply) => reply.note.clone(),
+        Err(LlmError::TakesNoImages { .. }) => Some("images refused; asked again without".into()),
+        Err(_) => None,
+    };
     db.record_llm_call(
         &LlmCall {
             chat_jid,
@@ -503,6 +546,8 @@ fn record_call(
             output_tokens: usage.output_tokens,
             cost: usage.cost,
             duration_ms: started.elapsed().as_millis() as i64,
+            sources: result.as_ref().ok().map(|r| r.sources() as i64),
+            note: note.as_deref(),
         },
         clock::now_ms(),
     )?;
@@ -548,7 +593,8 @@ pub fn simulate(
             Kind::Temporary,
             format!("the LLM is unreachable: {message}"),
         ),
-        LlmError::Rejected { message } => {
+        // A simulated turn carries no images, so a refusal of them is a refusal.
+        LlmError::Rejected { message } | LlmError::TakesNoImages { message } => {
             anyhow::anyhow!("the LLM rejected the request: {message}")
         }
     })?;

@@ -9,14 +9,16 @@ use crate::output;
 
 pub fn check(global: &Global, args: &JsonFlag) -> Result<()> {
     let config = load_config(global)?;
-    let key_state = if config.api_key.is_some() {
-        "set (redacted)"
-    } else {
-        "missing: needed by the commands that call the LLM"
+    let key_state = match (&config.llm.api_key_env, config.api_key.is_some()) {
+        (None, _) => "no key sent (api_key_env is null)".to_string(),
+        (Some(var), true) => format!("{var} set (redacted)"),
+        (Some(var), false) => format!("{var} missing: needed by the commands that call the LLM"),
     };
-    let key_var = &config.llm.api_key_env;
     let mut secrets = serde_json::Map::new();
-    secrets.insert(key_var.clone(), json!(key_state));
+    if let Some(key_var) = &config.llm.api_key_env {
+        let state = key_state.trim_start_matches(key_var.as_str()).trim_start();
+        secrets.insert(key_var.clone(), json!(state));
+    }
     let transport = config.file.transport;
     let mut missing = Vec::new();
     for name in transport.secret_names() {
@@ -55,7 +57,7 @@ pub fn check(global: &Global, args: &JsonFlag) -> Result<()> {
         |p| p.display().to_string(),
     );
     output::line(format_args!(
-        "\n{source}: valid; transport {}; {} monitored entities; LLM: {} API at {}; {key_var} {key_state}",
+        "\n{source}: valid; transport {}; {} monitored entities; LLM: {} API at {}; {key_state}",
         transport.name(),
         config.entities.len(),
         config.llm.api.name(),

@@ -17,7 +17,7 @@ pub fn run(global: &Global, args: &ProcessArgs) -> Result<()> {
         let summary = Agent::new(&config, &mut db, None).run_once()?;
         return report(args, &summary);
     }
-    let client = Some(llm::Client::new(&config.llm, config.require_api_key()?));
+    let client = Some(llm::Client::new(&config.llm, config.llm_key()?));
     let transcriber = Transcriber::from_config(&config)?;
     // A run that reached the LLM for no chat is logged as failed, like its exit code says;
     // its counts are still reported.

@@ -28,7 +28,7 @@ pub fn run(global: &Global, args: &SimulateArgs) -> Result<()> {
             ),
         ));
     };
-    let client = llm::Client::new(&config.llm, config.require_api_key()?);
+    let client = llm::Client::new(&config.llm, config.llm_key()?);
     let mut db = create_db(&config)?;
     if args.reset {
         agent::reset_simulation(&mut db, &entity)?;

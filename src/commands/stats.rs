@@ -165,10 +165,20 @@ fn usage_line(f: &UsageFigures) -> String {
     let cost = f
         .cost_usd
         .map_or_else(|| "cost not reported".into(), |c| format!("${c:.4}"));
-    format!(
+    let mut line = format!(
         "{} calls · {} in / {} out tokens · {cost}",
         f.calls, f.input_tokens, f.output_tokens
-    )
+    );
+    if f.answers > 0 {
+        line.push_str(&format!(
+            " · {} of {} answers with sources",
+            f.answers_with_sources, f.answers
+        ));
+    }
+    if f.cut_short > 0 {
+        line.push_str(&format!(" · {} cut short", f.cut_short));
+    }
+    line
 }
 
 fn human_bytes(bytes: u64) -> String {

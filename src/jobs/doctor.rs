@@ -143,28 +143,26 @@ pub fn examine(config: &Config, db: &Db) -> Result<Vec<Finding>> {
         true,
         db.lid_mappings()?.to_string(),
     ));
-    findings.push(
-        finding(
+    if let Some(var) = &config.llm.api_key_env {
+        let set = config.api_key.is_some();
+        findings.push(
+            finding(
+                "LLM key",
+                set,
+                format!("{var} {}", if set { "set" } else { "missing" }),
+            )
+            .next(
+                format!("put {var} in the environment or .env beside app.json"),
+                true,
+            ),
+        );
+    } else {
+        findings.push(finding(
             "LLM key",
-            config.api_key.is_some(),
-            format!(
-                "{} {}",
-                config.llm.api_key_env,
-                if config.api_key.is_some() {
-                    "set"
-                } else {
-                    "missing"
-                }
-            ),
-        )
-        .next(
-            format!(
-                "put {} in the environment or .env beside app.json",
-                config.llm.api_key_env
-            ),
             true,
-        ),
-    );
+            "none sent (api_key_env is null)".to_string(),
+        ));
+    }
     let t = &config.file.transcription;
     if let (true, Some(var)) = (t.enabled, &t.api_key_env) {
         let set = config.transcription_key.is_some();

@@ -78,7 +78,7 @@ pub fn transcribe(
                 attempts: item.file.transcript_attempts + 1,
             })
         }
-        Err(LlmError::Rejected { message }) => {
+        Err(LlmError::Rejected { message } | LlmError::TakesNoImages { message }) => {
             let why = format!("transcription: {message}");
             db.transcript_failed(id, &why, true, max_attempts)?;
             Ok(Transcribed::Failed(why))

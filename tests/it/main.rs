@@ -14,6 +14,7 @@ mod import;
 mod llm;
 mod maintenance;
 mod mcp;
+mod providers;
 mod smoke;
 mod store;
 mod sync;

@@ -9,6 +9,7 @@ use crate::common;
 use std::io::Write;
 
 use common::bot::{ALICE, Bot};
+use common::llm::{LOCAL_MODEL, Server};
 use common::transcribe::{self, Mode, SPOKEN, StandIn};
 use common::{Sandbox, fixtures};
 use serde_json::{Value, json};
@@ -541,4 +542,32 @@ fn transcripts_survive_the_cleanup_archive_and_its_reimport() {
     assert_eq!(hits.as_array().unwrap().len(), 1, "{hits}");
     assert_eq!(hits[0]["transcript"], SPOKEN);
     assert_eq!(endpoint.calls(), 1, "nothing transcribed twice");
+}
+
+#[test]
+fn a_text_only_model_answers_an_image_from_its_caption_and_is_sent_none_again() {
+    for server in [Server::LlamaCpp, Server::Ollama, Server::Vllm] {
+        let section = json!({"api": "chat-completions", "model": LOCAL_MODEL,
+                             "api_key_env": null});
+        let bot = Bot::against(server, section, |c| c["vision"] = json!({"enabled": true}));
+        import(&bot.sandbox, &[(PHOTO, PNG)], true);
+        let summary = bot.process_ok();
+        assert_eq!(summary["answered"], 2, "{server:?}: {summary}");
+        assert_eq!(
+            summary["llm_calls"], 2,
+            "{server:?}: the refused request, then at once the one without the image"
+        );
+        assert!(bot.llm.images(0).is_empty(), "{server:?}");
+        assert!(last_user_text(&bot, 0).contains("[image]"), "{server:?}");
+        let outcomes: String = bot.sandbox.sql(
+            "SELECT group_concat(outcome, ' ') FROM (SELECT outcome FROM llm_calls ORDER BY id)",
+        );
+        assert_eq!(outcomes, "takes-no-images ok", "{server:?}");
+
+        // The model is remembered: the next turn with an image costs one call.
+        bot.sandbox
+            .exec("UPDATE messages SET status = 'pending' WHERE status = 'answered'");
+        assert_eq!(bot.process_ok()["llm_calls"], 1, "{server:?}");
+        assert!(bot.llm.images(1).is_empty(), "{server:?}");
+    }
 }

@@ -12,6 +12,7 @@ pub mod files;
 mod heartbeat;
 mod history_chunks;
 mod jobs;
+mod llm_calls;
 mod maintenance;
 mod media;
 mod messages;
@@ -38,11 +39,11 @@ pub use delivery::{MAX_RESENDS, Requeued};
 pub use error::{Error, NotABackup, Result, Schema};
 pub use heartbeat::Heartbeat;
 pub use history_chunks::{ChunkCounts, TRANSFER_STALL_MS};
+pub use llm_calls::LlmCall;
 pub use maintenance::{ArchivedMessage, CleanupCounts, Cutoffs};
 #[cfg(any(test, feature = "test-support"))]
 pub use media::MAX_DOWNLOAD_ATTEMPTS;
 pub use media::MediaRow;
-pub use outbox::LlmCall;
 pub use quarantine::{PollSecret, Quarantined};
 pub use queue::{ClaimRequest, QueuedMessage, Release, Turn};
 pub use search::{Hit, RANK_AMONG, SearchFilter, SearchOrder};
@@ -96,6 +97,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0011_archive_scale.sql"),
     include_str!("../migrations/0012_delivery_truth.sql"),
     include_str!("../migrations/0013_versions.sql"),
+    include_str!("../migrations/0014_llm_models.sql"),
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

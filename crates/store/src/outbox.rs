@@ -12,20 +12,6 @@ use crate::columns::parsed;
 use crate::status::OutboxStatus;
 use wabot_core::outbox::{ACK_TIMEOUT_MS, OutboxRow, Outgoing};
 
-/// One LLM call, for the usage log.
-pub struct LlmCall<'a> {
-    pub chat_jid: &'a str,
-    /// `agent` or `chat-completions`.
-    pub api: &'a str,
-    pub model: &'a str,
-    pub outcome: &'a str,
-    pub input_tokens: Option<i64>,
-    pub output_tokens: Option<i64>,
-    /// US dollars, as the provider reported it.
-    pub cost: Option<f64>,
-    pub duration_ms: i64,
-}
-
 impl Db {
     /// Queues a message unless one with the same id is queued already.
     pub fn enqueue(&mut self, message: &Outgoing, now: i64) -> Result<bool> {
@@ -90,28 +76,6 @@ impl Db {
             params![chat_jid, since],
             |r| r.get("n"),
         )?)
-    }
-
-    pub fn record_llm_call(&mut self, call: &LlmCall, now: i64) -> Result<()> {
-        self.in_write(|tx| {
-            tx.execute(
-                "INSERT INTO llm_calls (chat_jid, api, model, outcome, prompt_tokens,
-                     completion_tokens, cost, duration_ms, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                params![
-                    call.chat_jid,
-                    call.api,
-                    call.model,
-                    call.outcome,
-                    call.input_tokens,
-                    call.output_tokens,
-                    call.cost,
-                    call.duration_ms,
-                    now
-                ],
-            )?;
-            Ok(())
-        })
     }
 
     pub fn outbox(&self, status: Option<OutboxStatus>, limit: usize) -> Result<Vec<OutboxRow>> {

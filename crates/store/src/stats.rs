@@ -50,6 +50,11 @@ pub struct UsageFigures {
     pub output_tokens: i64,
     /// US dollars as the providers reported them; `null` when none reported a cost.
     pub cost_usd: Option<f64>,
+    /// Calls that brought an answer, of those not folded into days by cleanup yet; of
+    /// them, the ones with at least one source, and the ones cut short.
+    pub answers: i64,
+    pub answers_with_sources: i64,
+    pub cut_short: i64,
 }
 
 #[derive(Debug, Serialize)]
@@ -275,12 +280,18 @@ impl Db {
     fn llm_usage_since(&self, since: i64) -> Result<UsageFigures> {
         Ok(self.conn.query_row(
             "SELECT coalesce(sum(calls), 0) AS calls, coalesce(sum(i), 0) AS input_tokens,
-                    coalesce(sum(o), 0) AS output_tokens, sum(cost) AS cost_usd
+                    coalesce(sum(o), 0) AS output_tokens, sum(cost) AS cost_usd,
+                    coalesce(sum(answers), 0) AS answers,
+                    coalesce(sum(sourced), 0) AS answers_with_sources,
+                    coalesce(sum(cut), 0) AS cut_short
              FROM (SELECT count(*) AS calls, sum(prompt_tokens) AS i,
-                          sum(completion_tokens) AS o, sum(cost) AS cost
+                          sum(completion_tokens) AS o, sum(cost) AS cost,
+                          sum(outcome = 'ok') AS answers, sum(sources > 0) AS sourced,
+                          sum(note LIKE 'cut short%') AS cut
                    FROM llm_calls WHERE created_at >= ?1
                    UNION ALL
-                   SELECT sum(calls), sum(input_tokens), sum(output_tokens), sum(cost)
+                   SELECT sum(calls), sum(input_tokens), sum(output_tokens), sum(cost),
+                          0, 0, 0
                    FROM llm_usage_days WHERE day >= ?1 - ?1 % 86400000)",
             [since],
             |r| {
@@ -289,6 +300,9 @@ impl Db {
                     input_tokens: r.get("input_tokens")?,
                     output_tokens: r.get("output_tokens")?,
                     cost_usd: r.get("cost_usd")?,
+                    answers: r.get("answers")?,
+                    answers_with_sources: r.get("answers_with_sources")?,
+                    cut_short: r.get("cut_short")?,
                 })
             },
         )?)

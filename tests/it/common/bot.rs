@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::llm::{KEY, StandIn};
+use super::llm::{KEY, Server, StandIn};
 use super::{Run, Sandbox, fixture_config, message_line};
 
 pub const ALICE: &str = "15550001111@s.whatsapp.net";
@@ -24,7 +24,25 @@ impl Bot {
     }
 
     pub fn with_delay(delay: Duration, edit: impl FnOnce(&mut Value)) -> Self {
-        let llm = StandIn::start(delay);
+        Self::serving(StandIn::start(delay), edit)
+    }
+
+    /// A bot whose `llm` section is `section` on a stand-in answering as `server`; `edit`
+    /// changes the rest of the config.
+    pub fn against(server: Server, section: Value, edit: impl FnOnce(&mut Value)) -> Self {
+        let llm = StandIn::start_as(server, Duration::ZERO);
+        let base_url = server.base_url(&llm.url);
+        Self::serving(llm, move |c| {
+            c.as_object_mut().unwrap().remove("perplexity");
+            let mut section = section;
+            section["base_url"] = json!(base_url);
+            section["timeout_seconds"] = json!(2);
+            c["llm"] = section;
+            edit(c);
+        })
+    }
+
+    fn serving(llm: StandIn, edit: impl FnOnce(&mut Value)) -> Self {
         let sandbox = Sandbox::new();
         let mut config = fixture_config();
         config["perplexity"]["base_url"] = json!(llm.url);

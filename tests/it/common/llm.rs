@@ -14,11 +14,17 @@
 //! and `image_url` (`{"url": …}`) in chat completions. A `data:` URI must name an
 //! image type the APIs take (PNG, JPEG, WEBP, GIF) and hold valid base64.
 //!
+//! [`StandIn::start_as`] answers as another real server instead, each with its own
+//! documented routes, key rules, error bodies and answers ([`Server`]).
+//!
 //! Both answer 401 (an HTML page) for a wrong key. Tags in the last user message make
 //! them misbehave: `[500]`, `[400]`, `[garbage]`, `[empty]`, `[429:SECS]`, `[stall:MS]`,
 //! `[long]`, `[huge:CHARS]`, `[hold]` (answers only once [`StandIn::release`] was
-//! called); `[500x2]` (and likewise for the others) misbehaves only for the first 2
-//! requests carrying that tag.
+//! called); `[cut]` (the output budget ran out mid-answer: the Agent API's `incomplete`
+//! run, chat completions' `finish_reason: "length"`), `[cutthink]` (ran out while still
+//! in an unclosed `<think>`), `[halfthink]` (only the closing `</think>`, as templates
+//! that open the block in the prompt produce); `[500x2]` (and likewise for the others)
+//! misbehaves only for the first 2 requests carrying that tag.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -34,14 +40,55 @@ pub const KEY: &str = "pplx-test-key-0123456789";
 /// The cost the stand-in's Agent API reports for every answer, in USD.
 pub const AGENT_COST: f64 = 0.0061;
 
+/// The model a local server serves (Ollama and vLLM refuse any other name).
+pub const LOCAL_MODEL: &str = "qwen3:8b";
+
+/// Which real server the stand-in answers as.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Server {
+    /// Perplexity: the Agent API and its old chat completions (`/chat/completions`).
+    Perplexity,
+    /// OpenAI's API (base URL `…/v1`): refuses unknown fields, and its reasoning models
+    /// (`o…`, `gpt-5…`) refuse `max_tokens` and any temperature but 1 with the
+    /// documented 400s.
+    OpenAi,
+    /// llama.cpp's `llama-server` with a text-only model (no `--mmproj`) and no
+    /// `--api-key`: any key or none; `max_tokens` (or `n_predict`); images get its 500;
+    /// the thinking comes apart in `reasoning_content`.
+    LlamaCpp,
+    /// Ollama's OpenAI endpoint (`/v1`) with a text-only model: a key is ignored; a
+    /// model not pulled is a 404; images get its 500.
+    Ollama,
+    /// vLLM's OpenAI server with a text-only model: another model name is a 404, images a
+    /// 400, both in vLLM's `{"object": "error"}` body.
+    Vllm,
+}
+
+impl Server {
+    /// The `base_url` its users configure, on the stand-in's address.
+    pub fn base_url(self, root: &str) -> String {
+        match self {
+            Server::Perplexity => root.to_string(),
+            _ => format!("{root}/v1"),
+        }
+    }
+
+    fn checks_key(self) -> bool {
+        matches!(self, Server::Perplexity | Server::OpenAi)
+    }
+}
+
 #[derive(Default)]
 struct State {
     requests: Vec<(String, Value)>,
+    /// The `Authorization` header of each request that reached the model.
+    auth: Vec<Option<String>>,
     seen: HashMap<String, usize>,
 }
 
 pub struct StandIn {
     pub url: String,
+    pub server: Server,
     state: Arc<Mutex<State>>,
     switches: Arc<Switches>,
     /// Rung on every request it counts: what a test waiting for one blocks on.
@@ -67,12 +114,13 @@ impl Switches {
 }
 
 /// The fields Perplexity's Agent API accepts at the top level of a request.
-const AGENT_FIELDS: [&str; 19] = [
+const AGENT_FIELDS: [&str; 20] = [
     "input",
     "instructions",
     "model",
     "models",
     "preset",
+    "effort",
     "max_output_tokens",
     "max_steps",
     "max_tool_calls",
@@ -92,25 +140,31 @@ const AGENT_FIELDS: [&str; 19] = [
 impl StandIn {
     /// Starts the server on a free loopback port; every answer takes `delay`.
     pub fn start(delay: Duration) -> Self {
-        let server = tiny_http::Server::http("127.0.0.1:0").expect("bind loopback");
-        let port = server.server_addr().to_ip().expect("ip address").port();
+        Self::start_as(Server::Perplexity, delay)
+    }
+
+    /// Starts a stand-in answering as `server`.
+    pub fn start_as(server: Server, delay: Duration) -> Self {
+        let http = tiny_http::Server::http("127.0.0.1:0").expect("bind loopback");
+        let port = http.server_addr().to_ip().expect("ip address").port();
         let state = Arc::new(Mutex::new(State::default()));
         let switches = Arc::new(Switches::default());
         let bell = Arc::new(Bell::new());
         let (shared, switched, rung) =
             (Arc::clone(&state), Arc::clone(&switches), Arc::clone(&bell));
         thread::spawn(move || {
-            for request in server.incoming_requests() {
+            for request in http.incoming_requests() {
                 let (state, switches, bell) = (
                     Arc::clone(&shared),
                     Arc::clone(&switched),
                     Arc::clone(&rung),
                 );
-                thread::spawn(move || handle(request, &state, &switches, &bell, delay));
+                thread::spawn(move || handle(server, request, &state, &switches, &bell, delay));
             }
         });
         Self {
             url: format!("http://127.0.0.1:{port}"),
+            server,
             state,
             switches,
             bell,
@@ -162,6 +216,11 @@ impl StandIn {
             .iter()
             .map(|(_, body)| body.clone())
             .collect()
+    }
+
+    /// The `Authorization` headers of those requests.
+    pub fn auth_headers(&self) -> Vec<Option<String>> {
+        self.state.lock().unwrap().auth.clone()
     }
 
     /// The paths those requests were posted to.
@@ -217,6 +276,7 @@ impl StandIn {
 }
 
 fn handle(
+    server: Server,
     mut request: tiny_http::Request,
     state: &Mutex<State>,
     switches: &Switches,
@@ -231,7 +291,7 @@ fn handle(
     let path = request.url().to_string();
     let mut body = String::new();
     let _ = request.as_reader().read_to_string(&mut body);
-    let (status, text, headers) = answer(&path, &auth, &body, state, switches, bell, delay);
+    let (status, text, headers) = answer(server, &path, &auth, &body, state, switches, bell, delay);
     let mut response = tiny_http::Response::from_string(text).with_status_code(status);
     for (name, value) in headers {
         response.add_header(tiny_http::Header::from_bytes(name, value).unwrap());
@@ -262,7 +322,9 @@ enum Format {
     Chat,
 }
 
+#[allow(clippy::too_many_arguments)]
 fn answer(
+    server: Server,
     path: &str,
     auth: &Option<String>,
     body: &str,
@@ -271,9 +333,16 @@ fn answer(
     bell: &Bell,
     delay: Duration,
 ) -> Answer {
-    let format = match path {
-        "/v1/agent" | "/v1/responses" => Format::Agent,
-        "/chat/completions" => Format::Chat,
+    let format = match (server, path) {
+        (Server::Perplexity, "/v1/agent" | "/v1/responses") => Format::Agent,
+        (Server::Perplexity, "/chat/completions") => Format::Chat,
+        (Server::Perplexity, _) => {
+            return json_answer(
+                404,
+                json!({"error": {"message": format!("no route {path}"), "type": "not_found", "code": 404}}),
+            );
+        }
+        (_, "/v1/chat/completions") => Format::Chat,
         _ => {
             return json_answer(
                 404,
@@ -281,7 +350,7 @@ fn answer(
             );
         }
     };
-    if auth.as_deref() != Some(&format!("Bearer {KEY}")) {
+    if server.checks_key() && auth.as_deref() != Some(&format!("Bearer {KEY}")) {
         let page = "<html>\r\n<head><title>401 Authorization Required</title></head>\r\n<body>\r\n<center><h1>401 Authorization Required</h1></center>\r\n<hr><center>openresty/1.27.4.1</center>\r\n</body>\r\n</html>";
         return (401, page.into(), vec![("Content-Type", "text/html".into())]);
     }
@@ -303,6 +372,9 @@ fn answer(
             Err(refusal) => return refusal,
         },
     };
+    if let Err(refusal) = server_rules(server, &request) {
+        return refusal;
+    }
     if !roles_alternate(&messages) {
         return invalid(
             "After the (optional) system message(s), user and assistant roles should be alternating.",
@@ -336,11 +408,11 @@ fn answer(
     if let Some(ms) = misbehave("stall") {
         thread::sleep(Duration::from_millis(ms.parse().unwrap_or(60_000)));
     }
-    state
-        .lock()
-        .unwrap()
-        .requests
-        .push((path.to_string(), request.clone()));
+    {
+        let mut st = state.lock().unwrap();
+        st.requests.push((path.to_string(), request.clone()));
+        st.auth.push(auth.clone());
+    }
     bell.ring();
     thread::sleep(delay);
     if misbehave("500").is_some() {
@@ -368,8 +440,16 @@ fn answer(
     if misbehave("garbage").is_some() {
         return (200, "<html>upstream hiccup</html>".into(), vec![]);
     }
+    let cut_thinking = misbehave("cutthink").is_some();
+    let cut = cut_thinking || misbehave("cut]").is_some();
     let content = if misbehave("empty").is_some() {
         String::new()
+    } else if cut_thinking {
+        "<think>Spark might be a fire, or maybe the engine".into()
+    } else if cut {
+        "Spark is a fast engine for".into()
+    } else if misbehave("halfthink").is_some() {
+        "the template opened this block; the user wants brevity</think>Spark is fast.".into()
     } else if misbehave("long").is_some() {
         "This is a long answer sentence that goes on. ".repeat(12)
     } else if let Some(chars) = misbehave("huge") {
@@ -377,9 +457,109 @@ fn answer(
     } else {
         format!("Answer to: {}", last.lines().last().unwrap_or(""))
     };
-    match format {
+    let (status, body) = match format {
         Format::Agent => agent_answer(&request, &content),
-        Format::Chat => chat_answer(&request, &content),
+        Format::Chat => chat_answer(server, &request, &content),
+    };
+    if !cut {
+        return json_answer(status, body);
+    }
+    let mut body = body;
+    match format {
+        Format::Agent => {
+            body["status"] = json!("incomplete");
+            body["incomplete_details"] = json!({"reason": "max_output_tokens"});
+        }
+        Format::Chat => body["choices"][0]["finish_reason"] = json!("length"),
+    }
+    json_answer(status, body)
+}
+
+/// What each server refuses before any work, in its own words and body shape.
+fn server_rules(server: Server, request: &Value) -> Result<(), Answer> {
+    let model = request["model"].as_str().unwrap_or_default();
+    let has_images = request["messages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m["content"].as_array())
+        .flatten()
+        .any(|part| part["type"] == "image_url");
+    match server {
+        Server::Perplexity => Ok(()),
+        Server::OpenAi => {
+            const FIELDS: [&str; 8] = [
+                "model",
+                "messages",
+                "max_tokens",
+                "max_completion_tokens",
+                "temperature",
+                "tools",
+                "tool_choice",
+                "stream",
+            ];
+            let openai_400 = |message: String, param: &str, code: &str| {
+                json_answer(
+                    400,
+                    json!({"error": {"message": message, "type": "invalid_request_error",
+                        "param": param, "code": code}}),
+                )
+            };
+            if let Some(unknown) = request
+                .as_object()
+                .and_then(|o| o.keys().find(|k| !FIELDS.contains(&k.as_str())))
+            {
+                return Err(openai_400(
+                    format!("Unrecognized request argument supplied: {unknown}"),
+                    unknown,
+                    "unknown_parameter",
+                ));
+            }
+            let reasoning = model.starts_with('o') || model.starts_with("gpt-5");
+            if reasoning && request.get("max_tokens").is_some() {
+                return Err(openai_400(
+                    "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.".into(),
+                    "max_tokens",
+                    "unsupported_parameter",
+                ));
+            }
+            if let Some(t) = request["temperature"].as_f64()
+                && reasoning
+                && t != 1.0
+            {
+                return Err(openai_400(
+                    format!(
+                        "Unsupported value: 'temperature' does not support {t} with this model. Only the default (1) value is supported."
+                    ),
+                    "temperature",
+                    "unsupported_value",
+                ));
+            }
+            Ok(())
+        }
+        Server::LlamaCpp if has_images => Err(json_answer(
+            500,
+            json!({"error": {"code": 500, "message": "image input is not supported - hint: if this is unexpected, you may need to provide the mmproj", "type": "server_error"}}),
+        )),
+        Server::LlamaCpp => Ok(()),
+        Server::Ollama if model != LOCAL_MODEL => Err(json_answer(
+            404,
+            json!({"error": {"message": format!("model \"{model}\" not found, try pulling it first"), "type": "api_error", "param": null, "code": null}}),
+        )),
+        Server::Ollama if has_images => Err(json_answer(
+            500,
+            json!({"error": {"message": "this model is missing data required for image input", "type": "api_error", "param": null, "code": null}}),
+        )),
+        Server::Ollama => Ok(()),
+        Server::Vllm if model != LOCAL_MODEL => Err(json_answer(
+            404,
+            json!({"object": "error", "message": format!("The model `{model}` does not exist."), "type": "NotFoundError", "param": null, "code": 404}),
+        )),
+        Server::Vllm if has_images => Err(json_answer(
+            400,
+            json!({"object": "error", "message": format!("{model} is not a multimodal model None"), "type": "BadRequestError", "param": null, "code": 400}),
+        )),
+        Server::Vllm => Ok(()),
     }
 }
 
@@ -395,8 +575,11 @@ fn agent_input(request: &Value) -> Result<Vec<Value>, Answer> {
                 "type": "invalid_request", "code": 400, "param": unknown}}),
         ));
     }
-    if request.get("model").is_none() && request.get("preset").is_none() {
-        return Err(invalid("model or preset is required"));
+    if ["model", "models", "preset", "effort"]
+        .iter()
+        .all(|f| request.get(f).is_none())
+    {
+        return Err(invalid("model, models, preset or effort is required"));
     }
     let Some(items) = request["input"].as_array() else {
         return Err(invalid("input is required"));
@@ -491,9 +674,9 @@ fn text_of(content: &Value) -> String {
         .unwrap_or_default()
 }
 
-fn agent_answer(request: &Value, content: &str) -> Answer {
+fn agent_answer(request: &Value, content: &str) -> (u16, Value) {
     let served = request["model"].as_str().unwrap_or("openai/gpt-5-mini");
-    json_answer(
+    (
         200,
         json!({
             "id": "resp_1", "object": "response", "created_at": 1, "status": "completed",
@@ -512,17 +695,30 @@ fn agent_answer(request: &Value, content: &str) -> Answer {
     )
 }
 
-fn chat_answer(request: &Value, content: &str) -> Answer {
-    json_answer(
-        200,
-        json!({
-            "id": "cmpl-1", "model": request["model"], "object": "chat.completion", "created": 1,
-            "choices": [{"index": 0, "finish_reason": "stop",
-                         "message": {"role": "assistant", "content": content}}],
-            "citations": ["https://example.com/source"],
-            "usage": {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18}
-        }),
-    )
+fn chat_answer(server: Server, request: &Value, content: &str) -> (u16, Value) {
+    let mut message = json!({"role": "assistant", "content": content});
+    // Local servers parse a reasoning model's thinking into a field of its own
+    // (llama.cpp and vLLM `reasoning_content`, Ollama `reasoning`).
+    match server {
+        Server::LlamaCpp | Server::Vllm => {
+            message["reasoning_content"] = json!("The user asks something; answer briefly.")
+        }
+        Server::Ollama => message["reasoning"] = json!("The user asks something."),
+        Server::Perplexity | Server::OpenAi => {}
+    }
+    let mut answer = json!({
+        "id": "cmpl-1", "model": request["model"], "object": "chat.completion", "created": 1,
+        "choices": [{"index": 0, "finish_reason": "stop", "message": message}],
+        "usage": {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18}
+    });
+    if server == Server::Perplexity {
+        answer["citations"] = json!(["https://example.com/source"]);
+    }
+    if server == Server::LlamaCpp {
+        // llama.cpp names the file it serves, whatever the request said.
+        answer["model"] = json!("qwen3-8b-q4_k_m.gguf");
+    }
+    (200, answer)
 }
 
 /// Optional system messages, then user/assistant alternating, starting and ending with
