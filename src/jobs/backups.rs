@@ -46,8 +46,9 @@ fn taken_at(name: &str) -> Option<i64> {
 /// one writes every few milliseconds).
 pub const STALE_PARTIAL: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 
-/// Removes the partial copies (`wabot-….db.partial`) that killed backups left in `dir`;
-/// returns them. Only names wabot gives its backups are touched.
+/// Removes the partial copies (`wabot-….db.partial`) that killed backups left in `dir`,
+/// with the rollback journal SQLite keeps beside one (`….db.partial-journal`); returns
+/// them. Only names wabot gives its backups are touched.
 pub fn remove_stale_partials(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut removed = Vec::new();
     let Ok(entries) = std::fs::read_dir(dir) else {
@@ -58,7 +59,10 @@ pub fn remove_stale_partials(dir: &Path) -> Result<Vec<PathBuf>> {
         let partial = path
             .file_name()
             .and_then(|n| n.to_str())
-            .and_then(|n| n.strip_suffix(".partial"))
+            .and_then(|n| {
+                n.strip_suffix(".partial")
+                    .or_else(|| n.strip_suffix(".partial-journal"))
+            })
             .and_then(taken_at)
             .is_some();
         let idle = entry

@@ -307,13 +307,19 @@ fn case_12_a_killed_backups_partial_file_is_removed_by_the_next_backup() {
         "store/backups/wabot-20261101-000000.db.partial",
         "half a copy",
     );
+    let journal = sandbox.write(
+        "store/backups/wabot-20261101-000000.db.partial-journal",
+        "its rollback journal",
+    );
     let old = SystemTime::now() - Duration::from_secs(3600);
-    std::fs::File::options()
-        .write(true)
-        .open(&stale)
-        .unwrap()
-        .set_modified(old)
-        .unwrap();
+    for leftover in [&stale, &journal] {
+        std::fs::File::options()
+            .write(true)
+            .open(leftover)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+    }
     let fresh = sandbox.write(
         "store/backups/wabot-20261123-000000.db.partial",
         "in progress",
@@ -321,6 +327,7 @@ fn case_12_a_killed_backups_partial_file_is_removed_by_the_next_backup() {
     let run = sandbox.run(&["backup"]);
     assert_eq!(run.code(), 0, "{}", run.stderr());
     assert!(!stale.exists(), "the killed run's leftover is gone");
+    assert!(!journal.exists(), "and the journal SQLite kept beside it");
     assert!(
         fresh.exists(),
         "a partial still being written is left alone"
