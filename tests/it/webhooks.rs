@@ -888,3 +888,98 @@ fn a_person_configured_by_phone_is_answered_when_meta_withholds_the_number() {
         "the history moved; the system message is no chat message"
     );
 }
+
+#[test]
+fn readers_and_writers_beside_the_listener_see_every_acknowledged_message_and_break_nothing() {
+    let provider = Provider::start(&[], vec![]);
+    let (bot, port) = bot("twilio", &provider, |_| {});
+    let mut l = listen(&bot, port);
+    let db = bot.sandbox.db_path();
+    for i in 0..6 {
+        let sid = format!("SM{i:032}");
+        let hello = inbound_twilio(&sid, "hello");
+        assert_eq!(post_twilio(&l, "/hooks/whatsapp", &hello, None), 200);
+        // Another process reads and closes, as a backup script does. (The SQLite bundled
+        // here does not delete a WAL others still map; Debian's sqlite3 and Python's do,
+        // which scripts/twilio-check.py tries beside a listener in CI.)
+        let reader = rusqlite::Connection::open(&db).unwrap();
+        let seen: i64 = reader
+            .query_row("SELECT count(*) FROM messages", [], |r| r.get(0))
+            .unwrap();
+        drop(reader);
+        assert_eq!(seen, i + 1, "acknowledged message {i} is visible to others");
+        let writer = rusqlite::Connection::open(&db).unwrap();
+        writer
+            .execute_batch("CREATE TABLE IF NOT EXISTS notes (n); INSERT INTO notes VALUES (1)")
+            .unwrap();
+        drop(writer);
+    }
+    // kill -9: whatever was acknowledged must be in the file.
+    l.child.kill().unwrap();
+    l.child.wait().unwrap();
+    let after = rusqlite::Connection::open(&db).unwrap();
+    let verdict: String = after
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(verdict, "ok");
+    let (stored, notes): (i64, i64) = after
+        .query_row(
+            "SELECT (SELECT count(*) FROM messages), (SELECT count(*) FROM notes)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((stored, notes), (6, 6));
+}
+
+#[test]
+fn a_write_lock_held_longer_than_any_timeout_costs_no_webhook_and_no_listener() {
+    let provider = Provider::start(&[], vec![]);
+    let (bot, port) = bot("twilio", &provider, |_| {});
+    let mut l = listen(&bot, port);
+    let holder = rusqlite::Connection::open(bot.sandbox.db_path()).unwrap();
+    holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let started = std::time::Instant::now();
+    let posts: Vec<_> = (0..6)
+        .map(|i| {
+            let url = l.url.clone();
+            std::thread::spawn(move || {
+                let sid = format!("SM{:032}", 100 + i);
+                let params = inbound_twilio(&sid, "during the lock");
+                let signed = twilio_signature("https://bot.example.com/hooks/whatsapp", &params);
+                let began = std::time::Instant::now();
+                let status = agent()
+                    .post(format!("{url}/hooks/whatsapp"))
+                    .header("X-Twilio-Signature", &signed)
+                    .send_form(params.iter().copied())
+                    .map(|r| r.status().as_u16())
+                    .unwrap_or(0);
+                (status, began.elapsed())
+            })
+        })
+        .collect();
+    for post in posts {
+        let (status, took) = post.join().unwrap();
+        assert_eq!(status, 200, "answered, kept on disk");
+        assert!(
+            took < std::time::Duration::from_secs(15),
+            "within Twilio's 15 s: {took:?}"
+        );
+    }
+    // Past the store's 15 s busy timeout, with the heartbeat due every 5 s.
+    while started.elapsed() < std::time::Duration::from_secs(20) {
+        assert!(
+            l.child.try_wait().unwrap().is_none(),
+            "the listener is alive"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    holder.execute_batch("ROLLBACK").unwrap();
+    wait_until(&bot, &provider, "every kept request stored", || {
+        bot.count("SELECT count(*) FROM messages") == 6
+    });
+    assert!(
+        l.child.try_wait().unwrap().is_none(),
+        "the listener is alive"
+    );
+}

@@ -6,10 +6,13 @@ use subtle::ConstantTimeEq;
 
 /// Twilio's `X-Twilio-Signature`: base64 HMAC-SHA1, keyed with the auth token, over the
 /// URL Twilio called followed by every POST parameter sorted by name, each name
-/// immediately followed by its value.
+/// immediately followed by its value. A name sent more than once contributes each of
+/// its distinct values once, in order, as twilio-python's `compute_signature` signs it
+/// (`sorted(set(values))`).
 pub fn twilio(auth_token: &str, url: &str, params: &[(String, String)]) -> Option<String> {
     let mut sorted: Vec<&(String, String)> = params.iter().collect();
     sorted.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()).then(a.1.cmp(&b.1)));
+    sorted.dedup();
     let mut mac = Hmac::<sha1::Sha1>::new_from_slice(auth_token.as_bytes()).ok()?;
     mac.update(url.as_bytes());
     for (name, value) in sorted {
@@ -100,6 +103,20 @@ mod tests {
             Some("0/KCTR6DLpKmkAf8muzZqo1nDgQ="),
             "the order parameters arrive in does not matter"
         );
+    }
+
+    #[test]
+    fn a_parameter_sent_twice_is_signed_once_as_twilios_library_signs_it() {
+        let url = "https://bot.example.com/hooks/whatsapp";
+        let once = pairs(&[("Body", "hi"), ("MediaUrl0", "https://a")]);
+        let twice = pairs(&[("Body", "hi"), ("MediaUrl0", "https://a"), ("Body", "hi")]);
+        assert_eq!(twilio("t", url, &once), twilio("t", url, &twice));
+        let two_values = pairs(&[("Body", "b"), ("Body", "a")]);
+        let mut mac = Hmac::<sha1::Sha1>::new_from_slice(b"t").unwrap();
+        mac.update(format!("{url}BodyaBodyb").as_bytes());
+        let expected =
+            base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+        assert_eq!(twilio("t", url, &two_values), Some(expected));
     }
 
     #[test]

@@ -82,11 +82,11 @@ impl Provider for Twilio {
         };
         // Signed over the URL Twilio was given (from the configuration, never the Host
         // header) with the query it called.
-        let url = format!(
-            "{}{path_and_query}",
-            self.public_url.origin().ascii_serialization()
-        );
-        if !signature::twilio_valid(self.auth_token.expose(), &url, &params, given) {
+        let [url, with_port] = signed_urls(&self.public_url, path_and_query);
+        let token = self.auth_token.expose();
+        if !signature::twilio_valid(token, &url, &params, given)
+            && !signature::twilio_valid(token, &with_port, &params, given)
+        {
             return Err(Refusal::Unsigned("X-Twilio-Signature does not match"));
         }
         if param(&params, "AccountSid").is_some_and(|sid| sid != self.account_sid) {
@@ -241,6 +241,23 @@ fn status_update(
     })
 }
 
+/// The URL a request was signed over, without its port and with it: Twilio may sign
+/// either (a console URL with `:443`, or none), and its own validators try both
+/// (twilio-python's `RequestValidator.validate`: `remove_port`, `add_port`).
+fn signed_urls(public: &url::Url, path_and_query: &str) -> [String; 2] {
+    let scheme = public.scheme();
+    let host = match public.host() {
+        Some(url::Host::Ipv6(ip)) => format!("[{ip}]"),
+        Some(host) => host.to_string(),
+        None => String::new(),
+    };
+    let with_port = match public.port_or_known_default() {
+        Some(port) => format!("{scheme}://{host}:{port}{path_and_query}"),
+        None => format!("{scheme}://{host}{path_and_query}"),
+    };
+    [format!("{scheme}://{host}{path_and_query}"), with_port]
+}
+
 impl Transport for Twilio {
     fn name(&self) -> &'static str {
         "Twilio"
@@ -354,6 +371,31 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn the_signed_url_is_tried_with_and_without_its_port() {
+        let path = "/hooks/whatsapp?x=1";
+        for (public, without, with) in [
+            (
+                "https://bot.example.com/hooks",
+                "https://bot.example.com/hooks/whatsapp?x=1",
+                "https://bot.example.com:443/hooks/whatsapp?x=1",
+            ),
+            (
+                "https://bot.example.com:443/hooks",
+                "https://bot.example.com/hooks/whatsapp?x=1",
+                "https://bot.example.com:443/hooks/whatsapp?x=1",
+            ),
+            (
+                "http://[::1]:8080/",
+                "http://[::1]/hooks/whatsapp?x=1",
+                "http://[::1]:8080/hooks/whatsapp?x=1",
+            ),
+        ] {
+            let public = url::Url::parse(public).unwrap();
+            assert_eq!(signed_urls(&public, path), [without, with], "{public}");
+        }
     }
 
     #[test]
