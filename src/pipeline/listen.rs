@@ -78,9 +78,12 @@ impl<R: Fn() -> Result<Config>> Listener<R> {
         }
     }
 
-    /// The last heartbeat: stopped, with what the connection said last.
-    pub fn stopped(&mut self, status: &Status) -> Result<()> {
-        self.beat(status, HeartbeatState::Stopped)
+    /// The last heartbeat: stopped, with what the connection said last. Bookkeeping,
+    /// like every beat: a database locked by another process is logged, not fatal.
+    pub fn stopped(&mut self, status: &Status) {
+        if let Err(e) = self.beat(status, HeartbeatState::Stopped) {
+            log::warn!("the last heartbeat was not written: {e:#}");
+        }
     }
 
     /// Stops the arrival trigger: received messages are all stored by now, so no run is

@@ -4,13 +4,15 @@
 
 use std::convert::Infallible;
 use std::sync::Arc;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::mpsc::{self, Receiver};
 use std::time::Duration;
 
 use anyhow::Result;
 
-use super::server::{self, Shared};
+use super::http::{self, Front};
+use super::server::{self, Job, Shared};
 use super::spool;
 use super::store::Stored;
 use crate::config::{Config, Transport};
@@ -70,32 +72,48 @@ pub fn run(config: Config, reload: impl Fn() -> Result<Config>) -> Result<()> {
     let public = wabot_webhooks::public_url(&config)?;
     let addr = config.file.webhook.listen.clone();
     let stop = interrupt::flag()?;
+    let socket = http::bind(&addr)?;
+    let path = public.path().to_string();
     let shared = Arc::new(Shared {
-        http: server::bind(&addr)?,
         provider,
-        path: public.path().to_string(),
-        max_body: usize::try_from(config.file.webhook.max_body_bytes).unwrap_or(usize::MAX),
         policy: Arc::clone(&listener.policy),
         own_jid: own_jid.clone(),
-        stop: Arc::clone(&stop),
         last_event: AtomicI64::new(0),
         arrival: listener.arrival.clone(),
         spool: spool::dir(&config.database_path),
+        busy_until: AtomicI64::new(0),
     });
     let transport = config.file.transport.name();
-    log::info!(
-        "listening for {transport} webhooks on {addr}, path {}",
-        shared.path
-    );
+    log::info!("listening for {transport} webhooks on {addr}, path {path}");
     let (stored_tx, stored_rx) = mpsc::channel::<Stored>();
+    let (jobs_tx, jobs_rx) = mpsc::channel::<Job>();
+    let jobs = Arc::new(Mutex::new(jobs_rx));
     let mut threads = Vec::new();
     for _ in 0..WORKERS {
         let db = Db::open(&config.database_path)?;
         db.set_busy_timeout(server::STORE_PATIENCE)?;
-        let (shared, tx) = (Arc::clone(&shared), stored_tx.clone());
-        threads.push(std::thread::spawn(move || server::work(&shared, db, &tx)));
+        let (shared, tx, jobs) = (Arc::clone(&shared), stored_tx.clone(), Arc::clone(&jobs));
+        threads.push(std::thread::spawn(move || {
+            server::work(&shared, db, &jobs, &tx)
+        }));
     }
     drop(stored_tx);
+    let front = Front {
+        path,
+        max_body: usize::try_from(config.file.webhook.max_body_bytes).unwrap_or(usize::MAX),
+        jobs: jobs_tx,
+    };
+    let front_stop = Arc::clone(&stop);
+    // The workers end once the front has answered its last request and dropped the queue.
+    threads.insert(
+        0,
+        std::thread::spawn(move || {
+            if let Err(e) = http::serve(socket, front, &front_stop) {
+                log::error!("webhook server: {e:#}; stopping");
+                front_stop.store(true, Ordering::Relaxed);
+            }
+        }),
+    );
     let mut sender_db = Db::open(&config.database_path)?;
     let media_dir = config.media_dir();
     let max_bytes = wabot_webhooks::max_bytes(&config);
@@ -132,7 +150,8 @@ pub fn run(config: Config, reload: impl Fn() -> Result<Config>) -> Result<()> {
     }
     // Every request is answered by now.
     listener.finish();
-    listener.stopped(&server.status())
+    listener.stopped(&server.status());
+    Ok(())
 }
 
 /// The webhook server as the listener loop drives it: it never ends by itself.

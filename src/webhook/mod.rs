@@ -2,6 +2,7 @@
 //! store → commit → 200) and the sender thread that drains the outbox through
 //! [`wabot_webhooks`]' REST clients.
 
+mod http;
 pub mod listen;
 mod server;
 mod spool;

@@ -940,7 +940,8 @@ fn a_write_lock_held_longer_than_any_timeout_costs_no_webhook_and_no_listener() 
     let holder = rusqlite::Connection::open(bot.sandbox.db_path()).unwrap();
     holder.execute_batch("BEGIN IMMEDIATE").unwrap();
     let started = std::time::Instant::now();
-    let posts: Vec<_> = (0..6)
+    // Four times as many requests as workers, at once.
+    let posts: Vec<_> = (0..16)
         .map(|i| {
             let url = l.url.clone();
             std::thread::spawn(move || {
@@ -976,10 +977,58 @@ fn a_write_lock_held_longer_than_any_timeout_costs_no_webhook_and_no_listener() 
     }
     holder.execute_batch("ROLLBACK").unwrap();
     wait_until(&bot, &provider, "every kept request stored", || {
-        bot.count("SELECT count(*) FROM messages") == 6
+        bot.count("SELECT count(*) FROM messages") == 16
     });
     assert!(
         l.child.try_wait().unwrap().is_none(),
         "the listener is alive"
     );
+}
+
+#[test]
+fn clients_dripping_headers_or_bodies_do_not_delay_valid_webhooks() {
+    use std::io::Write;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let provider = Provider::start(&[], vec![]);
+    let (bot, port) = bot("twilio", &provider, |_| {});
+    let l = listen(&bot, port);
+    let done = Arc::new(AtomicBool::new(false));
+    let drips: Vec<_> = (0..12)
+        .map(|i| {
+            let done = Arc::clone(&done);
+            std::thread::spawn(move || {
+                let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+                // Half drip their headers, half a body they announced as 3000 bytes.
+                let start = if i % 2 == 0 {
+                    "POST /hooks/whatsapp HTTP/1.1\r\nHost: x\r\nContent-Length: 3000\r\n\r\n"
+                } else {
+                    "POST /hooks/whatsapp HTTP/1.1\r\nHost: x\r\n"
+                };
+                let _ = s.write_all(start.as_bytes());
+                while !done.load(Ordering::Relaxed) {
+                    if s.write_all(b"a").is_err() {
+                        return;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(300));
+                }
+            })
+        })
+        .collect();
+    for i in 0..6 {
+        let sid = format!("SM{:032}", 500 + i);
+        let began = std::time::Instant::now();
+        let status = post_twilio(&l, "/hooks/whatsapp", &inbound_twilio(&sid, "hi"), None);
+        assert_eq!(status, 200);
+        assert!(
+            began.elapsed() < std::time::Duration::from_secs(2),
+            "answered beside the slow clients: {:?}",
+            began.elapsed()
+        );
+    }
+    done.store(true, Ordering::Relaxed);
+    for drip in drips {
+        drip.join().unwrap();
+    }
+    assert_eq!(bot.count("SELECT count(*) FROM messages"), 6);
 }

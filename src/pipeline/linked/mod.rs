@@ -114,7 +114,7 @@ fn serve<R: Fn() -> Result<Config>>(
     }) {
         sink.record_standing(standing)?;
     }
-    listener.stopped(&session.status())?;
+    listener.stopped(&session.status());
     Ok(ended)
 }
 
