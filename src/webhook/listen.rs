@@ -1,6 +1,6 @@
 //! `wabot listen` on `twilio` and `cloud-api`: the one listener loop
 //! ([`crate::pipeline::listen`]) over the webhook server, with a sender thread (the
-//! outbox, read marks, media downloads), until SIGTERM/SIGINT.
+//! outbox, read marks) and a media thread (downloads), until SIGTERM/SIGINT.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -115,23 +115,33 @@ pub fn run(config: Config, reload: impl Fn() -> Result<Config>) -> Result<()> {
         }),
     );
     let mut sender_db = Db::open(&config.database_path)?;
-    let media_dir = config.media_dir();
-    let max_bytes = wabot_webhooks::max_bytes(&config);
     let sender_stop = Arc::clone(&stop);
     threads.push(std::thread::spawn(move || {
         while !sender_stop.load(Ordering::Relaxed) {
-            let busy = step(
-                &mut sender_db,
-                api.as_mut(),
-                &own_jid,
-                &stored_rx,
-                &media_dir,
-                max_bytes,
-            )
-            .unwrap_or_else(|e| {
-                log::warn!("outbox: {e:#}");
-                false
-            });
+            let busy =
+                step(&mut sender_db, api.as_mut(), &own_jid, &stored_rx).unwrap_or_else(|e| {
+                    log::warn!("outbox: {e:#}");
+                    false
+                });
+            if !busy {
+                std::thread::sleep(IDLE);
+            }
+        }
+    }));
+    // Downloads on a thread of their own: a file that stalls until its timeout must not
+    // hold the replies queued behind it.
+    let (mut fetcher, _) = rest(&config)?;
+    let mut media_db = Db::open(&config.database_path)?;
+    let media_dir = config.media_dir();
+    let max_bytes = wabot_webhooks::max_bytes(&config);
+    let media_stop = Arc::clone(&stop);
+    threads.push(std::thread::spawn(move || {
+        while !media_stop.load(Ordering::Relaxed) {
+            let busy = download_next(&mut media_db, fetcher.as_mut(), &media_dir, max_bytes)
+                .unwrap_or_else(|e| {
+                    log::warn!("media: {e:#}");
+                    false
+                });
             if !busy {
                 std::thread::sleep(IDLE);
             }
@@ -212,8 +222,6 @@ fn step(
     api: &mut dyn Outgoing,
     own_jid: &str,
     stored: &Receiver<Stored>,
-    media_dir: &std::path::Path,
-    max_bytes: u64,
 ) -> Result<bool> {
     let mut busy = false;
     while let Ok(outcome) = stored.try_recv() {
@@ -223,12 +231,22 @@ fn step(
         busy = true;
     }
     busy |= drain::drain_once(db, api, own_jid, clock::now_ms(), 1)?.attempted() > 0;
-    if let Some(row) = db.next_media_download(clock::now_ms())? {
-        match crate::media::download(db, api, media_dir, max_bytes, &row) {
-            Ok(path) => log::info!("media of {} saved as {}", row.message_id, path.display()),
-            Err(e) => log::warn!("media of {} not downloaded: {e:#}", row.message_id),
-        }
-        busy = true;
-    }
     Ok(busy)
+}
+
+/// One download of the media thread; returns whether there was one to do.
+fn download_next(
+    db: &mut Db,
+    fetcher: &mut dyn Outgoing,
+    media_dir: &std::path::Path,
+    max_bytes: u64,
+) -> Result<bool> {
+    let Some(row) = db.next_media_download(clock::now_ms())? else {
+        return Ok(false);
+    };
+    match crate::media::download(db, fetcher, media_dir, max_bytes, &row) {
+        Ok(path) => log::info!("media of {} saved as {}", row.message_id, path.display()),
+        Err(e) => log::warn!("media of {} not downloaded: {e:#}", row.message_id),
+    }
+    Ok(true)
 }

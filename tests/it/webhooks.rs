@@ -1032,3 +1032,39 @@ fn clients_dripping_headers_or_bodies_do_not_delay_valid_webhooks() {
     }
     assert_eq!(bot.count("SELECT count(*) FROM messages"), 6);
 }
+
+#[test]
+fn a_stalled_media_download_holds_no_reply() {
+    let provider = Provider::start(&[], vec![]);
+    // Accepts connections and never answers: the download waits out its timeout.
+    let black_hole = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let stalled = format!(
+        "http://{}/2010-04-01/Accounts/{SID}/Messages/MM0002/Media/ME0002",
+        black_hole.local_addr().unwrap()
+    );
+    let (bot, port) = bot("twilio", &provider, |c| {
+        c["media"] = json!({"download": true})
+    });
+    let l = listen(&bot, port);
+    let mut params = inbound_twilio("MM0002", "a photo");
+    params.retain(|(k, _)| *k != "NumMedia");
+    params.extend([
+        ("NumMedia", "1"),
+        ("MediaUrl0", stalled.as_str()),
+        ("MediaContentType0", "image/jpeg"),
+    ]);
+    assert_eq!(post_twilio(&l, "/hooks/whatsapp", &params, None), 200);
+    let sent = bot
+        .sandbox
+        .run(&["send", "--to", ALICE, "while the photo stalls"]);
+    assert_eq!(sent.code(), 0, "{}", sent.stderr());
+    let began = std::time::Instant::now();
+    wait_until(&bot, &provider, "the reply sent", || {
+        !provider.sends().is_empty()
+    });
+    assert!(
+        began.elapsed() < std::time::Duration::from_secs(10),
+        "sent beside the stalled download, not after its timeout: {:?}",
+        began.elapsed()
+    );
+}

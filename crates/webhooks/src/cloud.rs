@@ -458,6 +458,14 @@ impl Cloud {
                 answer.status
             );
         };
+        // The token goes with the download: only to Meta, or to the Graph root the
+        // owner configured (a proxy or a test stand-in), never to any URL an answer names.
+        if !may_carry_token(file_url, &self.api_root) {
+            anyhow::bail!(
+                "media {media_id}: the lookup named {:?}, not an https URL of Meta's; not sending the token there",
+                file_url.chars().take(120).collect::<String>()
+            );
+        }
         super::download(
             &self.http,
             file_url,
@@ -465,5 +473,65 @@ impl Cloud {
             message_id,
             self.max_bytes,
         )
+    }
+}
+
+/// The hosts Meta serves WhatsApp media from (`lookaside.fbsbx.com` today).
+const META_DOMAINS: [&str; 5] = [
+    "fbsbx.com",
+    "facebook.com",
+    "fbcdn.net",
+    "whatsapp.net",
+    "whatsapp.com",
+];
+
+/// Whether a media URL may be sent the access token: https on one of Meta's domains,
+/// or the same origin as the configured Graph API root.
+fn may_carry_token(file_url: &str, api_root: &str) -> bool {
+    let Ok(url) = url::Url::parse(file_url) else {
+        return false;
+    };
+    let same_origin = url::Url::parse(api_root).is_ok_and(|root| root.origin() == url.origin());
+    let meta = url.scheme() == "https"
+        && url.host_str().is_some_and(|host| {
+            META_DOMAINS
+                .iter()
+                .any(|d| host == *d || host.ends_with(&format!(".{d}")))
+        });
+    same_origin || meta
+}
+
+#[cfg(test)]
+mod tests {
+    use super::may_carry_token;
+
+    #[test]
+    fn the_token_goes_only_to_meta_over_https_or_to_the_configured_root() {
+        let root = "https://graph.facebook.com/v23.0";
+        for (url, ok) in [
+            (
+                "https://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=1",
+                true,
+            ),
+            ("https://scontent.xx.fbcdn.net/v/t1/x.jpg", true),
+            (
+                "http://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=1",
+                false,
+            ),
+            ("https://evil.example/steal", false),
+            ("https://fbsbx.com.evil.example/x", false),
+            ("https://notfbsbx.com/x", false),
+            ("not a url", false),
+        ] {
+            assert_eq!(may_carry_token(url, root), ok, "{url}");
+        }
+        assert!(may_carry_token(
+            "http://127.0.0.1:9000/media/1",
+            "http://127.0.0.1:9000/v23.0"
+        ));
+        assert!(!may_carry_token(
+            "http://127.0.0.1:9001/media/1",
+            "http://127.0.0.1:9000/v23.0"
+        ));
     }
 }
