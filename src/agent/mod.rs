@@ -120,6 +120,26 @@ impl<'a> Agent<'a> {
         if !self.db.has_pending()? {
             return Ok(summary);
         }
+        // `polling.batch_size` bounds one claim, not the run: a run goes on until nothing
+        // answerable is due, so a burst is answered whole without waiting for cron.
+        loop {
+            let before = (summary.turns_with_llm, summary.turns_unreachable);
+            let claimed = self.run_batch(&mut summary)?;
+            let with_llm = summary.turns_with_llm - before.0;
+            let unreachable = summary.turns_unreachable - before.1;
+            // A dry run changes nothing, so its next claim would be the same one; and
+            // when the LLM was unreachable for a whole batch, the rest waits for the
+            // next run too.
+            if claimed == 0 || dry_run || (with_llm > 0 && unreachable == with_llm) {
+                break;
+            }
+        }
+        Ok(summary)
+    }
+
+    /// Claims one batch of turns and answers them; returns how many turns it claimed.
+    fn run_batch(&mut self, summary: &mut Summary) -> Result<usize> {
+        let dry_run = self.client.is_none();
         let now = clock::now_ms();
         let monitored = self.policy.monitored();
         let token = message_id::new();
@@ -133,6 +153,7 @@ impl<'a> Agent<'a> {
             preview: dry_run,
         })?;
         summary.skipped += claimed.skipped;
+        let count = claimed.turns.len() + claimed.skipped;
         let mut turns = claimed.turns.into_iter();
         while let Some(turn) = turns.next() {
             let count = turn.messages.len();
@@ -141,7 +162,7 @@ impl<'a> Agent<'a> {
                 summary.dry_run.extend(self.preview(&turn)?);
                 continue;
             }
-            match self.process(&turn, &mut summary) {
+            match self.process(&turn, summary) {
                 Ok(Outcome::Answered) => summary.answered += count,
                 Ok(Outcome::Deferred { unreachable }) => {
                     summary.deferred += count;
@@ -160,7 +181,7 @@ impl<'a> Agent<'a> {
                 }
             }
         }
-        Ok(summary)
+        Ok(count)
     }
 
     fn lease_ms(&self) -> i64 {

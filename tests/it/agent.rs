@@ -617,3 +617,30 @@ fn replayed_questions_wait_for_cron_when_answering_on_arrival_is_off() {
     assert_eq!(refused.code(), 78, "{}", refused.stderr());
     assert!(refused.stderr().contains("polling.on_arrival is off"));
 }
+
+#[test]
+fn a_run_answers_a_whole_burst_not_one_batch_of_it() {
+    let chats: Vec<String> = (0..20)
+        .map(|i| format!("1555010{i:04}@s.whatsapp.net"))
+        .collect();
+    let entities: Vec<Value> = chats
+        .iter()
+        .enumerate()
+        .map(|(i, jid)| json!({"type": "user", "jid": jid, "name": format!("Person {i}")}))
+        .collect();
+    let bot = Bot::new(|c| {
+        c["monitored_entities"] = json!(entities);
+        c["polling"]["batch_size"] = json!(10);
+    });
+    let burst: Vec<(&str, &str)> = (0..100)
+        .map(|i| (chats[i % 20].as_str(), "hello there"))
+        .collect();
+    bot.receive(&burst);
+    let summary = bot.process_ok();
+    assert_eq!(summary["answered"], 100, "{summary}");
+    assert_eq!(
+        bot.count("SELECT count(*) FROM messages WHERE status = 'pending'"),
+        0
+    );
+    assert_eq!(bot.llm.requests().len(), 20, "one call per chat");
+}
