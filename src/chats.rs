@@ -85,6 +85,46 @@ pub fn resolve(db: &Db, config: &Config, to: &str, what: &str) -> Result<String>
     }
 }
 
+/// A chat named where trust is granted (`mcp.send_to`): a number, a JID, or the name of
+/// a configured entity. Stored names are never looked at: push names are chosen by
+/// their senders, so a stranger can be called "Carol" too.
+pub fn resolve_configured(config: &Config, to: &str, what: &str) -> Result<String> {
+    if let Ok(jid) = jid::normalize(to) {
+        return Ok(jid);
+    }
+    let named: Vec<&crate::config::Entity> = config
+        .entities
+        .iter()
+        .filter(|e| e.name.trim().eq_ignore_ascii_case(to.trim()))
+        .collect();
+    match named.as_slice() {
+        [entity] => Ok(entity.jid.clone()),
+        [] => Err(error::failure(
+            Kind::Usage,
+            format!(
+                "{what}: {to:?} names no monitored entity; names here mean only those of app.json ({}); give a number or JID for anyone else",
+                config
+                    .entities
+                    .iter()
+                    .map(|e| e.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )),
+        many => Err(error::failure(
+            Kind::Usage,
+            format!(
+                "{what}: {to:?} names {} monitored entities: {}",
+                many.len(),
+                many.iter()
+                    .map(|e| format!("{} ({})", e.name, e.jid))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )),
+    }
+}
+
 /// Names for JIDs in human output: a monitored entity's name, then a stored chat or
 /// contact name, then `+phone`; the JID itself when nothing better is known. `--json`
 /// keeps the JIDs.

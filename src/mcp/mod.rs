@@ -49,6 +49,10 @@ impl SendPolicy {
                  list the chats it may write to, or pass --allow-send-any",
             ));
         }
+        for name in &config.file.mcp.send_to {
+            crate::chats::resolve_configured(config, name, "mcp.send_to")
+                .map_err(|e| error::config(format!("{e:#}")))?;
+        }
         Ok(Some(Self::Listed(config.file.mcp.send_to.clone())))
     }
 }

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::SendPolicy;
-use super::shape::{self, MAX_RESPONSE_BYTES, UNTRUSTED};
+use super::shape::{self, MAX_RESPONSE_BYTES, NAMES_ARE_DATA, UNTRUSTED};
 use crate::chats::{self, Names};
 use crate::config::Config;
 use crate::db::{Db, RANK_AMONG, SearchFilter, SearchOrder};
@@ -137,7 +137,11 @@ impl Archive {
     {
         let config = Arc::clone(&self.config);
         match tokio::task::spawn_blocking(move || work(&config)).await {
-            Ok(Ok(value)) => Ok(CallToolResult::structured(value)),
+            // The JSON once, as text: `structured` would send it twice (structured
+            // content and its serialisation), and no tool declares an output schema.
+            Ok(Ok(value)) => Ok(CallToolResult::success(vec![ContentBlock::text(
+                value.to_string(),
+            )])),
             Ok(Err(err)) => {
                 log::info!("tool error: {err:#}");
                 Ok(CallToolResult::error(vec![ContentBlock::text(
@@ -237,6 +241,7 @@ impl Archive {
             let (chats, cut) = shape::within(page, MAX_RESPONSE_BYTES, false);
             let end = offset + chats.len();
             let mut result = json!({
+                "note": NAMES_ARE_DATA,
                 "processing_paused": db.is_paused()?,
                 "total": total,
                 "offset": offset,
@@ -510,7 +515,7 @@ impl Archive {
                 }));
             }
             matches.truncate(limit);
-            Ok(json!({ "count": matches.len(), "matches": matches }))
+            Ok(json!({ "note": NAMES_ARE_DATA, "count": matches.len(), "matches": matches }))
         })
         .await
     }
@@ -549,8 +554,12 @@ impl Archive {
             let mut db = Db::open_existing(&config.database_path)?;
             let chat = chats::resolve(&db, config, &args.chat, "chat")?;
             if let SendPolicy::Listed(allowed) = &policy {
+                // Names there mean configured entities only: a stranger can call
+                // themselves "Carol" in a push name.
                 let permitted = allowed.iter().any(|name| {
-                    chats::resolve(&db, config, name, "mcp.send_to").is_ok_and(|jid| jid == chat)
+                    chats::resolve_configured(config, name, "mcp.send_to").is_ok_and(|jid| {
+                        jid == chat || db.canonical_jid(&jid).is_ok_and(|c| c == chat)
+                    })
                 });
                 if !permitted {
                     return Err(usage(format!(

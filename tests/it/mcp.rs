@@ -37,10 +37,15 @@ async fn call(client: &Client, tool: &'static str, args: Value) -> CallToolResul
 
 fn ok(result: &CallToolResult) -> Value {
     assert_ne!(result.is_error, Some(true), "tool error: {result:?}");
-    result
-        .structured_content
-        .clone()
-        .expect("structured result")
+    assert!(
+        result.structured_content.is_none(),
+        "the result is sent once, as text"
+    );
+    let [block] = result.content.as_slice() else {
+        panic!("one content block: {result:?}")
+    };
+    let text = block.as_text().expect("a text block");
+    serde_json::from_str(&text.text).expect("the result as JSON")
 }
 
 fn error_text(result: &CallToolResult) -> String {
@@ -280,4 +285,50 @@ fn allowing_send_without_a_list_is_a_configuration_error() {
         "stdout is the protocol's: {}",
         run.stdout()
     );
+}
+
+#[tokio::test]
+async fn a_name_in_send_to_means_a_configured_entity_never_a_strangers_push_name() {
+    let sandbox = Sandbox::stocked();
+    // A stranger who calls themselves Carol.
+    sandbox.exec(
+        "INSERT INTO contacts (jid, push_name, created_at, updated_at)
+         VALUES ('15550007777@s.whatsapp.net', 'Carol', 0, 0)",
+    );
+    let mut config = fixture_config();
+    config["mcp"] = json!({ "send_to": ["Carol"] });
+    sandbox.write_config(&config);
+    let run = sandbox.run(&["mcp", "--allow-send"]);
+    assert_eq!(run.code(), 78, "{}", run.stderr());
+    assert!(
+        run.stderr().contains("\"Carol\" names no monitored entity")
+            && run.stderr().contains("Alice"),
+        "refused, the candidates listed: {}",
+        run.stderr()
+    );
+
+    config["mcp"] = json!({ "send_to": ["Alice"] });
+    sandbox.write_config(&config);
+    let client = connect(&sandbox, &["--allow-send"]).await;
+    let refused = error_text(
+        &call(
+            &client,
+            "send_message",
+            json!({"chat": "15550007777", "text": "hi Carol"}),
+        )
+        .await,
+    );
+    assert!(refused.contains("mcp.send_to"), "{refused}");
+    let contacts = ok(&call(&client, "find_contacts", json!({"query": "Carol"})).await);
+    assert!(
+        contacts["note"]
+            .as_str()
+            .unwrap()
+            .contains("chosen by the people"),
+        "{contacts}"
+    );
+    let chats = ok(&call(&client, "list_chats", json!({})).await);
+    assert!(chats["note"].is_string(), "{chats}");
+    client.cancel().await.expect("close");
+    assert_eq!(sandbox.sql::<i64>("SELECT count(*) FROM outbox"), 0);
 }
