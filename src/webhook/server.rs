@@ -121,6 +121,8 @@ fn handle(shared: &Shared, db: &mut Db, request: &Received, stored: &Sender<Stor
                 }
             }
             Err((status, why)) => {
+                // The reason may quote what the sender sent: bounded.
+                let why = crate::error::bounded(&why, 300);
                 log::warn!("refused a webhook from {from} (HTTP {status}): {why}");
                 Answer::text(status, &why)
             }

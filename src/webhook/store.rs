@@ -35,15 +35,18 @@ pub fn store(db: &mut Db, policy: &Policy, own_jid: &str, inbound: Inbound) -> R
     let batch = inbound
         .messages
         .into_iter()
-        .map(|m| Batch::of(Received::Message(m)))
+        .map(Received::Message)
+        .chain(inbound.changes)
+        .map(Batch::of)
         .collect();
     let pending_ids = crate::pipeline::ingest::store(db, policy, batch)?;
     for q in &inbound.unreadable {
+        // Every part came from the sender: bounded, however long they made it.
         log::warn!(
             "a webhook message was quarantined ({} from {:?}): {}",
-            q.message_id,
-            q.chat_jid,
-            q.reason
+            crate::error::bounded(&q.message_id, 80),
+            crate::error::bounded(&q.chat_jid, 64),
+            crate::error::bounded(&q.reason, 300)
         );
     }
     db.quarantine(&inbound.unreadable)?;

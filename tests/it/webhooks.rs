@@ -1068,3 +1068,77 @@ fn a_stalled_media_download_holds_no_reply() {
         began.elapsed()
     );
 }
+
+#[test]
+fn cloud_api_edits_and_revokes_change_the_original_and_long_inputs_are_logged_bounded() {
+    let provider = Provider::start(&[], vec![]);
+    let (bot, port) = bot("cloud-api", &provider, |_| {});
+    let mut l = listen(&bot, port);
+    let ts = (chrono_now() / 1000).to_string();
+    let contacts = json!([{"profile": {"name": "Alice"}, "wa_id": "15550001111"}]);
+    let said = json!([{"from": "15550001111", "id": "wamid.ORIG", "timestamp": ts,
+                       "type": "text", "text": {"body": "see you at 7"}}]);
+    assert_eq!(
+        post_cloud(&l, &cloud_payload(said, json!([]), contacts.clone()), None),
+        200
+    );
+    let edit = json!([{"from": "15550001111", "id": "wamid.EDIT", "timestamp": ts, "type": "edit",
+        "edit": {"original_message_id": "wamid.ORIG",
+                 "message": {"type": "text", "text": {"body": "see you at 8"}}}}]);
+    assert_eq!(
+        post_cloud(&l, &cloud_payload(edit, json!([]), contacts.clone()), None),
+        200
+    );
+    let content: String = bot
+        .sandbox
+        .sql("SELECT content FROM messages WHERE id = 'wamid.ORIG'");
+    assert_eq!(content, "see you at 8");
+    assert_eq!(bot.count("SELECT count(*) FROM messages"), 1, "no new row");
+    assert_eq!(
+        bot.count("SELECT count(*) FROM message_versions"),
+        1,
+        "the old text kept"
+    );
+    // Someone else cannot rewrite Alice's words.
+    let forged = json!([{"from": "15550002222", "id": "wamid.EDIT2", "timestamp": ts, "type": "edit",
+        "edit": {"original_message_id": "wamid.ORIG",
+                 "message": {"type": "text", "text": {"body": "cancelled"}}}}]);
+    assert_eq!(
+        post_cloud(&l, &cloud_payload(forged, json!([]), json!([])), None),
+        200
+    );
+    let content: String = bot
+        .sandbox
+        .sql("SELECT content FROM messages WHERE id = 'wamid.ORIG'");
+    assert_eq!(content, "see you at 8");
+    let revoke = json!([{"from": "15550001111", "id": "wamid.DEL", "timestamp": ts, "type": "revoke",
+        "revoke": {"original_message_id": "wamid.ORIG"}}]);
+    assert_eq!(
+        post_cloud(&l, &cloud_payload(revoke, json!([]), contacts), None),
+        200
+    );
+    assert_eq!(
+        bot.count(
+            "SELECT count(*) FROM messages WHERE id = 'wamid.ORIG' AND revoked_at IS NOT NULL"
+        ),
+        1
+    );
+    // A signed message from a 2 000-digit sender (the body cap here is 4 KiB):
+    // quarantined, and logged bounded.
+    let long = "9".repeat(2000);
+    let odd = json!([{"from": long, "id": "wamid.LONG", "timestamp": ts, "type": "text",
+                      "text": {"body": "hi"}}]);
+    assert_eq!(
+        post_cloud(&l, &cloud_payload(odd, json!([]), json!([])), None),
+        200
+    );
+    assert_eq!(bot.count("SELECT count(*) FROM quarantine"), 1);
+    l.child.kill().unwrap();
+    let mut log = String::new();
+    std::io::Read::read_to_string(l.child.stderr.as_mut().unwrap(), &mut log).unwrap();
+    assert!(log.contains("quarantined"), "{log}");
+    assert!(
+        !log.contains(&"9".repeat(200)),
+        "every logged input is bounded"
+    );
+}

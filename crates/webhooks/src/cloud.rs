@@ -110,7 +110,8 @@ impl Provider for Cloud {
             let number = value["metadata"]["phone_number_id"].as_str();
             if number != Some(self.phone_number_id.as_str()) {
                 log::warn!(
-                    "a webhook for phone number id {number:?} ignored: cloud_api.phone_number_id is {}",
+                    "a webhook for phone number id {:?} ignored: cloud_api.phone_number_id is {}",
+                    number.map(bounded),
                     self.phone_number_id
                 );
                 continue;
@@ -122,7 +123,20 @@ impl Provider for Cloud {
                     // Not said by anyone: a change of number or BSUID, or a notice.
                     match super::bsuid::change(m) {
                         Some(change) => inbound.number_changes.push(change),
-                        None => log::info!("a Cloud API system message ignored: {}", m["system"]),
+                        None => log::info!(
+                            "a Cloud API system message ignored: {}",
+                            bounded(&m["system"].to_string())
+                        ),
+                    }
+                    continue;
+                }
+                if let Some(changed) = edit_or_revoke(m) {
+                    match changed {
+                        Ok(changed) => inbound.changes.push(changed),
+                        Err(why) => log::warn!(
+                            "a Cloud API {} was not applied: {why}",
+                            bounded(&m["type"].to_string())
+                        ),
                     }
                     continue;
                 }
@@ -159,27 +173,142 @@ fn text_of(v: &Value) -> Option<&str> {
 }
 
 /// The sender: the phone number when given, else the business-scoped user id that Meta
-/// sends for users with a username.
+/// sends for users with a username (in `from_user_id`, or in `from` itself).
 fn sender(m: &Value) -> Result<String, String> {
-    if let Some(phone) = text_of(&m["from"]) {
-        return jid::normalize(phone).map_err(|e| format!("from: {e}"));
+    let bsuid = |id: &str| format!("{id}@{}", jid::BSUID_SERVER);
+    let from = text_of(&m["from"]);
+    if let Some(from) = from {
+        if jid::is_bsuid(from) {
+            return Ok(bsuid(from));
+        }
+        if let Ok(phone) = jid::normalize(from) {
+            return Ok(phone);
+        }
     }
-    match text_of(&m["from_user_id"]) {
-        Some(bsuid) if jid::is_bsuid(bsuid) => Ok(format!("{bsuid}@{}", jid::BSUID_SERVER)),
-        Some(other) => Err(format!(
-            "from_user_id {other:?} is not a business-scoped user id"
+    match (text_of(&m["from_user_id"]), from) {
+        (Some(id), _) if jid::is_bsuid(id) => Ok(bsuid(id)),
+        (Some(other), _) => Err(format!(
+            "from_user_id {:?} is not a business-scoped user id",
+            bounded(other)
         )),
-        None => Err("neither from nor from_user_id".into()),
+        (None, Some(from)) => Err(format!(
+            "from {:?} is neither a number nor a business-scoped user id",
+            bounded(from)
+        )),
+        (None, None) => Err("neither from nor from_user_id".into()),
     }
+}
+
+/// A sender's words in a log line or an error, at most 64 characters of them.
+fn bounded(text: &str) -> String {
+    wabot_core::error::bounded(text, 64)
+}
+
+/// A message's instant: Meta sends Unix seconds as a string, some senders as a number.
+fn seconds(v: &Value) -> Option<i64> {
+    v.as_i64()
+        .or_else(|| text_of(v).and_then(|t| t.trim().parse().ok()))
+        .and_then(|s| s.checked_mul(1000))
+}
+
+/// An `edit` or `revoke` of a message sent before, as the store applies it.
+fn edit_or_revoke(m: &Value) -> Option<Result<wabot_core::inbound::Inbound, String>> {
+    let kind = text_of(&m["type"])?;
+    if kind != "edit" && kind != "revoke" {
+        return None;
+    }
+    let body = &m[kind];
+    Some((|| {
+        let by = sender(m)?;
+        let chat_jid = chat_of(m, &by)?;
+        let id = ["original_message_id", "message_id", "id"]
+            .iter()
+            .find_map(|k| text_of(&body[*k]))
+            .or_else(|| text_of(&m["context"]["id"]))
+            .ok_or_else(|| format!("{kind} without the id of the message it changes"))?
+            .to_string();
+        let at = seconds(&m["timestamp"]).unwrap_or_else(clock::now_ms);
+        Ok(if kind == "edit" {
+            let inner = &body["message"];
+            let content = text_of(&inner["text"]["body"])
+                .or_else(|| text_of(&body["text"]["body"]))
+                .or_else(|| text_of(&inner[text_of(&inner["type"]).unwrap_or("")]["caption"]))
+                .ok_or("an edit without its new text")?
+                .to_string();
+            wabot_core::inbound::Inbound::Edit {
+                chat_jid,
+                id,
+                content,
+                by,
+                at,
+            }
+        } else {
+            wabot_core::inbound::Inbound::Revoke {
+                chat_jid,
+                id,
+                by,
+                at,
+            }
+        })
+    })())
+}
+
+/// The chat a message belongs to: its group (Cloud API groups name one in `group_id`),
+/// else the sender's own chat.
+fn chat_of(m: &Value, sender: &str) -> Result<String, String> {
+    match text_of(&m["group_id"]) {
+        Some(group) => jid::normalize(&format!("{group}@{}", jid::GROUP_SERVER))
+            .map_err(|e| format!("group_id {:?}: {e}", bounded(group))),
+        None => Ok(sender.to_string()),
+    }
+}
+
+/// A WhatsApp Flow's answer (`nfm_reply`): its `response_json` fields as `name: value`
+/// lines (the flow token is the business's own bookkeeping, not what was said).
+fn flow_answer(reply: &Value) -> Option<String> {
+    let answers: Value =
+        text_of(&reply["response_json"]).and_then(|j| serde_json::from_str(j).ok())?;
+    let lines: Vec<String> = answers
+        .as_object()?
+        .iter()
+        .filter(|(k, _)| k.as_str() != "flow_token")
+        .map(|(k, v)| match v {
+            Value::String(s) => format!("{k}: {s}"),
+            other => format!("{k}: {other}"),
+        })
+        .collect();
+    (!lines.is_empty()).then(|| format!("[form] {}", lines.join("\n")))
+}
+
+/// An order from the catalog, readable: each item's quantity, product and price, and
+/// the buyer's note.
+fn order_text(order: &Value) -> String {
+    let items: Vec<String> = order["product_items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|item| {
+            let product = text_of(&item["product_retailer_id"]).unwrap_or("?");
+            let price = match (&item["item_price"], text_of(&item["currency"])) {
+                (Value::Null, _) => String::new(),
+                (price, Some(currency)) => format!(" at {price} {currency}"),
+                (price, None) => format!(" at {price}"),
+            };
+            format!("{} × {product}{price}", item["quantity"])
+        })
+        .collect();
+    let mut text = format!("[order] {}", items.join("; "));
+    if let Some(note) = text_of(&order["text"]) {
+        text.push_str(&format!(" — {note}"));
+    }
+    text
 }
 
 fn message(m: &Value, contacts: &[Value]) -> Result<NewMessage, String> {
     let id = text_of(&m["id"]).ok_or("no id")?;
-    let chat = sender(m)?;
-    let timestamp = text_of(&m["timestamp"])
-        .and_then(|t| t.parse::<i64>().ok())
-        .and_then(|s| s.checked_mul(1000))
-        .unwrap_or_else(clock::now_ms);
+    let from = sender(m)?;
+    let chat = chat_of(m, &from)?;
+    let timestamp = seconds(&m["timestamp"]).unwrap_or_else(clock::now_ms);
     let contact = contacts.iter().find(|c| {
         let same = |field: &str, of: &str| text_of(&c[field]).is_some() && c[field] == m[of];
         same("wa_id", "from") || same("user_id", "from_user_id")
@@ -188,6 +317,7 @@ fn message(m: &Value, contacts: &[Value]) -> Result<NewMessage, String> {
     let kind = text_of(&m["type"]).unwrap_or("unknown");
     let body = &m[kind];
     let mut out = super::new_message(&chat, id, "", timestamp, name);
+    out.sender = from;
     out.quoted_id = text_of(&m["context"]["id"]).map(str::to_string);
     match kind {
         "text" => out.content = text_of(&body["body"]).unwrap_or_default().to_string(),
@@ -235,10 +365,16 @@ fn message(m: &Value, contacts: &[Value]) -> Result<NewMessage, String> {
             out.content = format!("[contact] {}", names.join(", "));
         }
         "reaction" => {
-            out.message_type = MessageKind::Reaction;
+            // An empty emoji takes a reaction back, as on the linked device.
             out.content = text_of(&body["emoji"]).unwrap_or_default().to_string();
+            out.message_type = if out.content.is_empty() {
+                MessageKind::ReactionRemoved
+            } else {
+                MessageKind::Reaction
+            };
             out.quoted_id = text_of(&body["message_id"]).map(str::to_string);
         }
+        "order" => out.content = order_text(body),
         "button" => {
             out.message_type = MessageKind::Response;
             out.content = text_of(&body["text"]).unwrap_or_default().to_string();
@@ -247,8 +383,9 @@ fn message(m: &Value, contacts: &[Value]) -> Result<NewMessage, String> {
             out.message_type = MessageKind::Response;
             let reply = ["button_reply", "list_reply"]
                 .iter()
-                .find_map(|k| text_of(&body[*k]["title"]));
-            out.content = reply.unwrap_or_default().to_string();
+                .find_map(|k| text_of(&body[*k]["title"]).map(str::to_string))
+                .or_else(|| flow_answer(&body["nfm_reply"]));
+            out.content = reply.unwrap_or_default();
         }
         other => {
             out.message_type = MessageKind::Unsupported;
@@ -256,6 +393,23 @@ fn message(m: &Value, contacts: &[Value]) -> Result<NewMessage, String> {
             out.kept.wire_type = Some(other.to_string());
             out.kept.wire_raw = Some(m.to_string().into_bytes());
         }
+    }
+    // Nothing readable came (an interactive answer of an unknown kind, a message Meta
+    // could not deliver and names `errors` for): kept, never an empty turn.
+    if out.content.trim().is_empty() && out.message_type != MessageKind::ReactionRemoved {
+        let errors: Vec<&str> = m["errors"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| text_of(&e["title"]).or_else(|| text_of(&e["message"])))
+            .collect();
+        out.message_type = MessageKind::Unsupported;
+        out.content = match errors.as_slice() {
+            [] => format!("[unsupported: {kind}]"),
+            said => format!("[unsupported: {kind}: {}]", said.join("; ")),
+        };
+        out.kept.wire_type = Some(kind.to_string());
+        out.kept.wire_raw = Some(m.to_string().into_bytes());
     }
     Ok(out)
 }
@@ -503,7 +657,8 @@ fn may_carry_token(file_url: &str, api_root: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::may_carry_token;
+    use super::*;
+    use serde_json::json;
 
     #[test]
     fn the_token_goes_only_to_meta_over_https_or_to_the_configured_root() {
@@ -533,5 +688,100 @@ mod tests {
             "http://127.0.0.1:9001/media/1",
             "http://127.0.0.1:9000/v23.0"
         ));
+    }
+
+    fn read(m: Value) -> NewMessage {
+        message(&m, &[]).unwrap()
+    }
+
+    #[test]
+    fn a_flow_answer_is_read_from_its_response_json_and_nothing_empty_is_a_turn() {
+        let flow = read(
+            json!({"from": "15550001111", "id": "wamid.F1", "timestamp": "1700000000",
+            "type": "interactive", "interactive": {"type": "nfm_reply", "nfm_reply": {
+                "name": "flow", "body": "Sent",
+                "response_json": "{\"flow_token\":\"tok-1\",\"date\":\"2026-12-24\",\"guests\":4}"}}}),
+        );
+        assert_eq!(flow.content, "[form] date: 2026-12-24\nguests: 4");
+        assert!(flow.message_type.asks_for_an_answer());
+        let failed = read(
+            json!({"from": "15550001111", "id": "wamid.F2", "timestamp": "1700000000",
+            "type": "interactive", "interactive": {"type": "unknown_kind"},
+            "errors": [{"code": 131051, "title": "Message type unknown"}]}),
+        );
+        assert_eq!(failed.message_type, MessageKind::Unsupported);
+        assert_eq!(
+            failed.content,
+            "[unsupported: interactive: Message type unknown]"
+        );
+        assert!(
+            !failed.message_type.asks_for_an_answer(),
+            "never an empty turn"
+        );
+    }
+
+    #[test]
+    fn edits_and_revokes_change_the_original() {
+        let edit = json!({"from": "15550001111", "id": "wamid.E1", "timestamp": "1700000100",
+            "type": "edit", "edit": {"original_message_id": "wamid.ORIG",
+                "message": {"type": "text", "text": {"body": "see you at 8"}}}});
+        assert_eq!(
+            edit_or_revoke(&edit).unwrap().unwrap(),
+            wabot_core::inbound::Inbound::Edit {
+                chat_jid: "15550001111@s.whatsapp.net".into(),
+                id: "wamid.ORIG".into(),
+                content: "see you at 8".into(),
+                by: "15550001111@s.whatsapp.net".into(),
+                at: 1_700_000_100_000,
+            }
+        );
+        let revoke = json!({"from": "15550001111", "id": "wamid.R1", "timestamp": 1700000200,
+            "type": "revoke", "revoke": {"original_message_id": "wamid.ORIG"}});
+        assert!(matches!(
+            edit_or_revoke(&revoke).unwrap().unwrap(),
+            wabot_core::inbound::Inbound::Revoke { id, at: 1_700_000_200_000, .. } if id == "wamid.ORIG"
+        ));
+        assert!(edit_or_revoke(&json!({"type": "text"})).is_none());
+    }
+
+    #[test]
+    fn bsuids_orders_reaction_removals_timestamps_and_groups_are_read_right() {
+        let by_bsuid = read(json!({"from": "US.13491208655302741918", "id": "wamid.B1",
+            "timestamp": "1700000000", "type": "text", "text": {"body": "hi"}}));
+        assert_eq!(by_bsuid.chat_jid, "US.13491208655302741918@bsuid");
+        let beside = read(
+            json!({"from": "not a number", "from_user_id": "US.13491208655302741918",
+            "id": "wamid.B2", "timestamp": "1700000000", "type": "text", "text": {"body": "hi"}}),
+        );
+        assert_eq!(beside.chat_jid, "US.13491208655302741918@bsuid");
+        let order = read(
+            json!({"from": "15550001111", "id": "wamid.O1", "timestamp": 1700000000,
+            "type": "order", "order": {"catalog_id": "c", "text": "by Friday please",
+                "product_items": [{"product_retailer_id": "SKU-1", "quantity": 2, "item_price": 9.5, "currency": "EUR"}]}}),
+        );
+        assert_eq!(
+            order.content,
+            "[order] 2 × SKU-1 at 9.5 EUR — by Friday please"
+        );
+        assert!(order.message_type.asks_for_an_answer());
+        assert_eq!(
+            order.timestamp_ms, 1_700_000_000_000,
+            "a numeric timestamp is kept"
+        );
+        let removed = read(
+            json!({"from": "15550001111", "id": "wamid.X1", "timestamp": "1700000000",
+            "type": "reaction", "reaction": {"message_id": "wamid.ORIG", "emoji": ""}}),
+        );
+        assert_eq!(removed.message_type, MessageKind::ReactionRemoved);
+        let group = read(
+            json!({"from": "15550001111", "group_id": "120363041234567890",
+            "id": "wamid.G1", "timestamp": "1700000000", "type": "text", "text": {"body": "hi all"}}),
+        );
+        assert_eq!(group.chat_jid, "120363041234567890@g.us");
+        assert_eq!(group.sender, "15550001111@s.whatsapp.net");
+        let long = "9".repeat(5000);
+        let refused =
+            message(&json!({"from": long, "id": "wamid.L", "type": "text"}), &[]).unwrap_err();
+        assert!(refused.len() < 200, "bounded: {} characters", refused.len());
     }
 }

@@ -37,6 +37,10 @@ pub use wabot_core::outbox::Delivery;
 #[derive(Debug, Default)]
 pub struct Inbound {
     pub messages: Vec<NewMessage>,
+    /// Edits and deletions of messages sent before (the Cloud API's `edit` and
+    /// `revoke`), applied by the store under the same author rules as the linked
+    /// device's.
+    pub changes: Vec<wabot_core::inbound::Inbound>,
     /// (alias, phone JID) pairs the webhook names: a Cloud API BSUID beside the number.
     pub identities: Vec<(String, String)>,
     /// Numbers and BSUIDs that changed (the Cloud API's system messages).

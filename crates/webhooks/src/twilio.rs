@@ -10,7 +10,7 @@ use crate::config::{Config, Secret, TWILIO_AUTH_TOKEN, TWILIO_MAX_CHARS};
 use crate::kind::MessageKind;
 use crate::outbox::{DeliveryUpdate, OutboxRow};
 use crate::outbox::{Sent, Transport};
-use crate::{clock, jid};
+use crate::{clock, error, jid};
 
 /// The query parameter of the status callback URL that carries wabot's own id of the row,
 /// so a callback recognises a send whose REST answer was lost.
@@ -161,7 +161,8 @@ fn message(sid: &str, params: &[(String, String)]) -> Result<crate::message::New
     let chat = if jid::is_bsuid(from) {
         format!("{from}@{}", jid::BSUID_SERVER)
     } else {
-        jid::normalize(from).map_err(|e| Refusal::Malformed(format!("From: {e}")))?
+        jid::normalize(from)
+            .map_err(|e| Refusal::Malformed(format!("From: {}", error::bounded(&e, 100))))?
     };
     let body = param(params, "Body").unwrap_or_default();
     let media_count: usize = param(params, "NumMedia")
