@@ -82,6 +82,8 @@ pub enum Command {
     Config(ConfigCommand),
     /// Search stored messages, newest first (FTS5 syntax: words, "phrases", prefix*, AND/OR/NOT)
     Search(SearchArgs),
+    /// Show one chat as a conversation: days, authors, replies, media and edits
+    Show(ShowArgs),
     /// Stop answering (messages are still stored)
     Pause,
     /// Answer again after `wabot pause`
@@ -285,12 +287,19 @@ pub struct SearchArgs {
     /// Only messages from this sender (JID or phone number)
     #[arg(long)]
     pub from: Option<String>,
-    /// Only messages at or after this date (YYYY-MM-DD in the configured zone, or RFC 3339)
+    /// Only messages from then on: YYYY-MM-DD, "YYYY-MM-DD HH:MM", RFC 3339, today,
+    /// yesterday, or an age (2h, 3d); in the configured zone
     #[arg(long)]
     pub since: Option<String>,
-    /// Only messages before this date (YYYY-MM-DD in the configured zone, or RFC 3339)
+    /// Only messages up to then; a day is included whole (--since D --until D is day D)
     #[arg(long)]
     pub until: Option<String>,
+    /// Show N messages of the chat before and after each hit
+    #[arg(short = 'C', long = "context", value_name = "N", default_value_t = 0,
+          value_parser = clap::value_parser!(u32).range(0..=50))]
+    pub context: u32,
+    #[command(flatten)]
+    pub color: ColorFlag,
     /// At most this many hits
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=10000))]
     pub limit: u32,
@@ -305,6 +314,60 @@ pub struct SearchArgs {
     #[arg(long, requires = "rank", default_value_t = crate::db::RANK_AMONG as u32,
           value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub among: u32,
+    #[command(flatten)]
+    pub output: JsonFlag,
+}
+
+/// When to colour output, as ripgrep and ls take it; `NO_COLOR` set means never.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct ColorFlag {
+    #[arg(long, value_enum, default_value_t = ColorWhen::Auto, value_name = "WHEN")]
+    pub color: ColorWhen,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorWhen {
+    /// On a terminal, unless NO_COLOR is set
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorFlag {
+    pub fn enabled(self) -> bool {
+        match self.color {
+            ColorWhen::Always => true,
+            ColorWhen::Never => false,
+            ColorWhen::Auto => {
+                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                    && crate::output::stdout_is_terminal()
+            }
+        }
+    }
+}
+
+/// `wabot show`: one chat, as a conversation.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The chat: a name, number or JID
+    pub chat: String,
+    /// Only messages from then on (the forms of `search --since`)
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Only messages up to then; a day is included whole
+    #[arg(long)]
+    pub until: Option<String>,
+    /// The messages around this message id instead of the newest
+    #[arg(long, value_name = "ID", conflicts_with_all = ["since", "until"])]
+    pub around: Option<String>,
+    /// At most this many messages: the newest of the range (or those around --around)
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub limit: u32,
+    /// Print straight to the terminal instead of through $PAGER (less)
+    #[arg(long)]
+    pub no_pager: bool,
+    #[command(flatten)]
+    pub color: ColorFlag,
     #[command(flatten)]
     pub output: JsonFlag,
 }

@@ -19,7 +19,7 @@ mod webhook;
 // see ARCHITECTURE.md for what each may import.
 use wabot_core::{
     account, attachment, backoff, checkpoint, clock, expiry, history, inbound, jid, kind, message,
-    message_id, outbox, policy, sink, status,
+    message_id, outbox, policy, sink, status, when,
 };
 use wabot_llm as llm;
 use wabot_store::{self as db, files};
@@ -42,6 +42,7 @@ fn main() -> ExitCode {
     match commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) if output::is_broken_pipe(&err) => ExitCode::SUCCESS,
+        Err(err) if error::is_nothing_found(&err) => ExitCode::from(1),
         Err(err) => {
             eprintln!(
                 "wabot: {}",

@@ -37,6 +37,35 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
     })
 }
 
+/// Shows `text` through `$PAGER` (`less -FRX` when unset) when a person reads stdout
+/// and `pager` allows it, as git does; printed straight otherwise, or when no pager
+/// can be started.
+pub fn page(text: &str, pager: bool) -> Result<()> {
+    use std::process::{Command, Stdio};
+    let program = std::env::var("PAGER").unwrap_or_else(|_| "less".into());
+    if !pager || !stdout_is_terminal() || program.trim().is_empty() || program == "cat" {
+        return line(text);
+    }
+    let child = Command::new("sh")
+        .arg("-c")
+        .arg(&program)
+        .env(
+            "LESS",
+            std::env::var("LESS").unwrap_or_else(|_| "FRX".into()),
+        )
+        .stdin(Stdio::piped())
+        .spawn();
+    let Ok(mut child) = child else {
+        return line(text);
+    };
+    if let Some(mut stdin) = child.stdin.take() {
+        // The reader quitting early (q in less) is no failure.
+        let _ = writeln!(stdin, "{text}");
+    }
+    child.wait()?;
+    Ok(())
+}
+
 /// Whether a person reads stdout; cron mails any output, so jobs stay quiet otherwise.
 pub fn stdout_is_terminal() -> bool {
     std::io::stdout().is_terminal()
@@ -83,12 +112,20 @@ pub fn table() -> comfy_table::Table {
     table
         .load_preset(comfy_table::presets::UTF8_FULL_CONDENSED)
         .set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
-    if let Some(width) = std::env::var("COLUMNS")
+    let columns = std::env::var("COLUMNS")
         .ok()
         .and_then(|c| c.trim().parse::<u16>().ok())
-        .filter(|w| *w >= 20)
-    {
-        table.set_width(width);
+        .filter(|w| *w >= 20);
+    match columns {
+        Some(width) => {
+            table.set_width(width);
+        }
+        // A terminal that reports no width (`script`, `docker exec -t` say 0×0) would
+        // get one-character columns: 80 then, as most tools assume.
+        None if table.width().is_some_and(|w| w < 20) => {
+            table.set_width(80);
+        }
+        None => {}
     }
     table
 }

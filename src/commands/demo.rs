@@ -64,6 +64,10 @@ pub fn run(global: &Global, args: &DemoArgs) -> Result<()> {
             from: None,
             since: None,
             until: None,
+            context: 0,
+            color: crate::cli::ColorFlag {
+                color: crate::cli::ColorWhen::Auto,
+            },
             limit: 5,
             rank: false,
             include_deleted: false,

@@ -46,7 +46,7 @@ pub fn transcribe(global: &Global, args: &TranscribeArgs) -> Result<()> {
     let since = args
         .since
         .as_deref()
-        .map(|d| super::search::instant("--since", d, config.timezone()))
+        .map(|d| super::search::bound("--since", d, config.timezone(), crate::when::End::From))
         .transpose()?;
     let filter = Untranscribed {
         chat: chat.as_deref(),

@@ -4,6 +4,7 @@ mod backup;
 mod cleanup;
 mod config;
 mod control;
+mod conversation;
 mod demo;
 mod doctor;
 mod import;
@@ -13,6 +14,7 @@ mod outbox;
 mod process_once;
 mod search;
 mod send;
+mod show;
 mod simulate;
 mod stats;
 mod sync;
@@ -54,6 +56,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Outbox(OutboxCommand::Cancel { id }) => send::cancel(global, id),
         Command::Outbox(OutboxCommand::Retry { id }) => send::retry(global, id),
         Command::Search(args) => search::run(global, &args),
+        Command::Show(args) => show::run(global, &args),
         Command::Pause => control::pause(global),
         Command::Resume(args) => control::resume(global, &args),
         Command::Exclude { chat } => control::exclude(global, &chat),

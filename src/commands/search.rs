@@ -3,10 +3,12 @@
 use anyhow::Result;
 use comfy_table::Cell;
 
+use super::conversation::Conversation;
 use super::{Names, load_config, read_db, resolve_optional_chat};
 use crate::cli::{Global, SearchArgs};
-use crate::db::{SearchFilter, SearchOrder};
+use crate::db::{Hit, SearchFilter, SearchOrder};
 use crate::error::{self, Kind};
+use crate::when::{self, End};
 use crate::{clock, output};
 
 pub fn run(global: &Global, args: &SearchArgs) -> Result<()> {
@@ -28,14 +30,15 @@ pub fn run(global: &Global, args: &SearchArgs) -> Result<()> {
         since: args
             .since
             .as_deref()
-            .map(|d| instant("--since", d, tz))
+            .map(|d| bound("--since", d, tz, End::From))
             .transpose()?,
         until: args
             .until
             .as_deref()
-            .map(|d| instant("--until", d, tz))
+            .map(|d| bound("--until", d, tz, End::Until))
             .transpose()?,
-        limit: args.limit as usize,
+        // One more than shown: whether the limit cut the results.
+        limit: args.limit as usize + 1,
         order: if args.rank {
             SearchOrder::Relevance {
                 among: args.among as usize,
@@ -55,33 +58,123 @@ pub fn run(global: &Global, args: &SearchArgs) -> Result<()> {
             .collect();
         hits.extend(db.search_deleted(&words, &filter)?);
     }
+    let cut = hits.len() > args.limit as usize;
+    hits.truncate(args.limit as usize);
     if args.output.json {
-        return output::print_json(&hits);
+        output::print_json(&hits)?;
+    } else if args.context > 0 {
+        with_context(&db, &config, &hits, args)?;
+    } else if output::stdout_is_terminal() {
+        table(&db, &config, &hits, args.color.enabled())?;
+    } else {
+        plain(&db, &config, &hits, args.color.enabled())?;
     }
-    let mut names = Names::new(&db, &config);
+    if cut && !args.output.json {
+        eprintln!(
+            "{} shown; more match (raise --limit, or narrow with --chat, --from, --since)",
+            hits.len()
+        );
+    }
+    if hits.is_empty() {
+        // As grep and ripgrep: nothing found is exit 1, without an error message.
+        if output::stderr_is_terminal() && !args.output.json {
+            eprintln!("no matches");
+        }
+        return Err(error::failure(Kind::NothingFound, "no matches"));
+    }
+    Ok(())
+}
+
+/// A table for a person, the matched words highlighted when colour is on.
+fn table(
+    db: &crate::db::Db,
+    config: &crate::config::Config,
+    hits: &[Hit],
+    color: bool,
+) -> Result<()> {
+    let tz = config.timezone();
+    let mut names = Names::new(db, config);
     let mut table = output::table();
     table.set_header(["when", "chat", "from", "snippet"]);
-    for hit in &hits {
+    for hit in hits {
+        let snippet = hit.snippet.replace('\n', " ");
+        let snippet = if color { highlight(&snippet) } else { snippet };
         table.add_row([
             Cell::new(clock::display(hit.timestamp, tz)),
             Cell::new(names.of(&hit.chat_jid)),
             Cell::new(names.author_of(crate::chats::Written::of_hit(hit))),
             Cell::new(if hit.deleted {
-                format!("(deleted) {}", hit.snippet.replace('\n', " "))
+                format!("(deleted) {snippet}")
             } else {
-                hit.snippet.replace('\n', " ")
+                snippet
             }),
         ]);
     }
-    output::table_or(table, "no matches")
+    output::line(table)
 }
 
-/// `YYYY-MM-DD` (local midnight in the configured zone) or RFC 3339, as Unix ms.
-pub(super) fn instant(flag: &str, text: &str, tz: chrono_tz::Tz) -> Result<i64> {
-    clock::parse_instant(text, tz).ok_or_else(|| {
+/// One tab-separated line per hit, for grep, cut and awk: time, chat, author, snippet.
+fn plain(
+    db: &crate::db::Db,
+    config: &crate::config::Config,
+    hits: &[Hit],
+    color: bool,
+) -> Result<()> {
+    let tz = config.timezone();
+    let mut names = Names::new(db, config);
+    for hit in hits {
+        let deleted = if hit.deleted { "(deleted) " } else { "" };
+        let snippet = hit.snippet.replace(['\n', '\t'], " ");
+        let snippet = if color { highlight(&snippet) } else { snippet };
+        output::line(format_args!(
+            "{}\t{}\t{}\t{deleted}{snippet}",
+            clock::display(hit.timestamp, tz),
+            names.of(&hit.chat_jid),
+            names.author_of(crate::chats::Written::of_hit(hit)),
+        ))?;
+    }
+    Ok(())
+}
+
+/// Each hit inside its conversation: `-C N` messages before and after, `--` between.
+fn with_context(
+    db: &crate::db::Db,
+    config: &crate::config::Config,
+    hits: &[Hit],
+    args: &SearchArgs,
+) -> Result<()> {
+    let n = args.context as usize;
+    let mut view = Conversation::new(db, config, args.color.enabled());
+    let mut lines = Vec::new();
+    for hit in hits {
+        let Some(found) = db.message(&hit.chat_jid, &hit.id)? else {
+            continue;
+        };
+        let mut rows = db.messages_before(&hit.chat_jid, Some(&found), n)?;
+        let after = db.messages_after(&hit.chat_jid, &found, n)?;
+        rows.push(found);
+        rows.extend(after);
+        view.break_here(&mut lines);
+        view.lines(&rows, &mut lines)?;
+    }
+    output::page(&lines.join("\n"), false)
+}
+
+/// `[term]` as FTS5 marks a match, in bold red.
+fn highlight(snippet: &str) -> String {
+    snippet.replace('[', "\x1b[1;31m").replace(']', "\x1b[0m")
+}
+
+/// An instant of a `--since`/`--until` flag, as Unix ms ([`when::FORMS`]); a bare day
+/// is included whole at either end.
+pub(super) fn bound(flag: &str, text: &str, tz: chrono_tz::Tz, end: End) -> Result<i64> {
+    when::parse(text, tz, clock::now_ms(), end).ok_or_else(|| {
         error::failure(
             Kind::Usage,
-            format!("{flag}: {text:?} is neither YYYY-MM-DD nor an RFC 3339 time"),
+            format!(
+                "{flag}: {text:?} is not a time wabot reads ({})",
+                when::FORMS
+            ),
         )
     })
 }

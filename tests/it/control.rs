@@ -85,8 +85,9 @@ fn search_orders_ranks_filters_and_highlights() {
         "spark",
         "--since",
         "2024-01-16",
+        // A day given as the end is included whole.
         "--until",
-        "2024-01-17",
+        "2024-01-16",
         "--json",
     ]);
     let ids: Vec<&str> = dated
@@ -119,7 +120,7 @@ fn a_malformed_query_is_a_usage_error_not_a_panic() {
         );
         assert!(!run.stderr().contains("panicked"));
     }
-    let run = sandbox.run(&["search", "x", "--since", "yesterday"]);
+    let run = sandbox.run(&["search", "x", "--since", "last week"]);
     assert_eq!(run.code(), 2);
     assert!(run.stderr().contains("--since"), "{}", run.stderr());
     for args in [

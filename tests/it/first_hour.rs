@@ -249,7 +249,8 @@ fn tables_fit_the_width_show_names_and_say_when_empty() {
         "JSON keeps the JID"
     );
     let none = sandbox.run(&["search", "zebra"]);
-    assert_eq!(none.stdout().trim(), "no matches");
+    assert_eq!(none.code(), 1, "nothing found is exit 1, as grep's");
+    assert_eq!(none.stdout().trim(), "", "and prints nothing into a pipe");
     let empty = sandbox.run(&["outbox", "list", "--status", "failed"]);
     assert_eq!(empty.stdout().trim(), "the outbox is empty");
 }

@@ -15,6 +15,7 @@ mod llm;
 mod maintenance;
 mod mcp;
 mod providers;
+mod reading;
 mod smoke;
 mod store;
 mod sync;

@@ -520,13 +520,9 @@ fn transcripts_survive_the_cleanup_archive_and_its_reimport() {
         "--json",
     ]);
     assert_eq!(report["archived"], 2, "{report}");
-    assert!(
-        bot.sandbox
-            .json(&["search", "five", "--json"])
-            .as_array()
-            .unwrap()
-            .is_empty()
-    );
+    let gone = bot.sandbox.run(&["search", "five", "--json"]);
+    assert_eq!(gone.code(), 1, "nothing found: {}", gone.stderr());
+    assert_eq!(gone.stdout().trim(), "[]");
     let archive = std::fs::read_to_string(bot.sandbox.path("archive.jsonl")).unwrap();
     let voice: Value = archive
         .lines()

@@ -15,6 +15,8 @@ pub enum Kind {
     Usage,
     /// The input's content cannot be read as what it claims to be (exit 65).
     Data,
+    /// A search found nothing (exit 1, as grep's; main prints no error for it).
+    NothingFound,
 }
 
 impl Kind {
@@ -27,6 +29,7 @@ impl Kind {
             // 2, as clap uses for a bad command line (sysexits' 64 is rarely checked).
             Kind::Usage => 2,
             Kind::Data => exitcode::DATAERR,
+            Kind::NothingFound => 1,
         }
     }
 }
@@ -63,6 +66,15 @@ pub fn config(message: impl fmt::Display) -> anyhow::Error {
 pub fn classified_exit_code(err: &anyhow::Error) -> Option<i32> {
     err.chain()
         .find_map(|cause| cause.downcast_ref::<Failure>().map(|f| f.kind.exit_code()))
+}
+
+/// Whether the error only says that nothing was found: the exit code says it all.
+pub fn is_nothing_found(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<Failure>()
+            .is_some_and(|f| f.kind == Kind::NothingFound)
+    })
 }
 
 /// serde_json's message without its " at line L column C" tail, for callers that

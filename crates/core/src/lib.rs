@@ -39,3 +39,4 @@ pub mod outbox;
 pub mod policy;
 pub mod sink;
 pub mod status;
+pub mod when;

@@ -111,6 +111,36 @@ impl Db {
         Ok(rows)
     }
 
+    /// The newest `limit` messages of `chat` at or after `since` and before `until`
+    /// (Unix ms, either open), oldest first.
+    pub fn messages_in(
+        &self,
+        chat: &str,
+        since: Option<i64>,
+        until: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<MessageRow>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM messages
+             WHERE chat_jid = ?1 AND timestamp >= ?2 AND timestamp < ?3
+             ORDER BY timestamp DESC, pk DESC LIMIT ?4"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let mut rows = stmt
+            .query_map(
+                params![
+                    chat,
+                    since.unwrap_or(i64::MIN),
+                    until.unwrap_or(i64::MAX),
+                    limit as i64
+                ],
+                MessageRow::from_row,
+            )?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        rows.reverse();
+        Ok(rows)
+    }
+
     /// Up to `limit` messages of `chat` newer than `after`, oldest first.
     pub fn messages_after(
         &self,

@@ -1,0 +1,65 @@
+//! `wabot show`: one chat as a conversation, through the pager on a terminal and as
+//! plain lines (or `--json`) for scripts.
+
+use anyhow::Result;
+
+use super::conversation::Conversation;
+use super::search::bound;
+use super::{load_config, read_db, resolve_chat};
+use crate::cli::{Global, ShowArgs};
+use crate::error::{self, Kind};
+use crate::output;
+use crate::when::End;
+
+pub fn run(global: &Global, args: &ShowArgs) -> Result<()> {
+    let config = load_config(global)?;
+    let tz = config.timezone();
+    let db = read_db(&config)?;
+    let chat = resolve_chat(&db, &config, &args.chat, "chat")?;
+    let chat = db.canonical_jid(&chat)?;
+    if !db.knows_chat(&chat)? {
+        return Err(error::failure(
+            Kind::Usage,
+            format!("chat: the archive holds no chat {chat}"),
+        ));
+    }
+    let limit = args.limit as usize;
+    let rows = match &args.around {
+        Some(id) => {
+            let middle = db.message(&chat, id)?.ok_or_else(|| {
+                error::failure(
+                    Kind::Usage,
+                    format!("--around: no message {id:?} in {chat}"),
+                )
+            })?;
+            let mut rows = db.messages_before(&chat, Some(&middle), limit / 2)?;
+            let after = db.messages_after(&chat, &middle, limit.saturating_sub(rows.len() + 1))?;
+            rows.push(middle);
+            rows.extend(after);
+            rows
+        }
+        None => {
+            let since = args.since.as_deref();
+            let until = args.until.as_deref();
+            db.messages_in(
+                &chat,
+                since
+                    .map(|t| bound("--since", t, tz, End::From))
+                    .transpose()?,
+                until
+                    .map(|t| bound("--until", t, tz, End::Until))
+                    .transpose()?,
+                limit,
+            )?
+        }
+    };
+    if args.output.json {
+        return output::print_json(&rows);
+    }
+    if rows.is_empty() {
+        return output::line("no messages in that range");
+    }
+    let mut lines = Vec::new();
+    Conversation::new(&db, &config, args.color.enabled()).lines(&rows, &mut lines)?;
+    output::page(&lines.join("\n"), !args.no_pager)
+}

@@ -1,0 +1,151 @@
+//! Reading the archive as a person and as a script: `show` (a chat as a conversation)
+//! and `search` with ripgrep's manners (lines when piped, colour on request, exit 1 on
+//! nothing, inclusive days, context).
+
+use crate::common;
+
+use common::Sandbox;
+
+const ALICE: &str = "15550001111@s.whatsapp.net";
+const FIRST: &str = "3EB0A1B2C3D4E5F60001";
+const SECOND: &str = "3EB0A1B2C3D4E5F60002";
+
+/// The stocked archive with a reply, an edit and a deletion in Alice's chat.
+fn archive() -> Sandbox {
+    let sandbox = Sandbox::stocked();
+    sandbox.exec(&format!(
+        "UPDATE messages SET quoted_id = '{FIRST}', edited_at = timestamp + 1000 WHERE id = '{SECOND}';
+         INSERT INTO messages (id, chat_jid, sender, push_name, content, timestamp, is_from_me,
+                               message_type, status, created_at, revoked_at)
+         VALUES ('3EB0A1B2C3D4E5F60099', '{ALICE}', '{ALICE}', 'Alice', 'oops', 1705329100000, 0,
+                 'text', 'history', 0, 1705329200000)"
+    ));
+    sandbox
+}
+
+#[test]
+fn show_prints_a_chat_as_a_conversation_with_days_replies_edits_and_deletions() {
+    let sandbox = archive();
+    let run = sandbox.run(&["show", "Alice"]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let out = run.stdout();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "── Monday, 15 January 2024 ──", "{out}");
+    assert_eq!(
+        lines[1], "15:30  Alice: Hi! What is Apache Spark?",
+        "in Berlin time: {out}"
+    );
+    assert_eq!(lines[2], "15:30  Alice: ↪ Alice: Hi! What is Apache Spark?");
+    assert_eq!(
+        lines[3],
+        "       And how does it compare to Flink? (edited)"
+    );
+    assert_eq!(lines[4], "15:31  Alice: (deleted)");
+    assert!(!out.contains('\x1b'), "no colour when piped");
+
+    let around = sandbox.run(&["show", ALICE, "--around", SECOND, "--limit", "1"]);
+    assert_eq!(around.stdout().lines().count(), 3, "{}", around.stdout());
+    let day = sandbox.json(&[
+        "show",
+        "Alice",
+        "--since",
+        "2024-01-15",
+        "--until",
+        "2024-01-15",
+        "--json",
+    ]);
+    assert_eq!(day.as_array().unwrap().len(), 3, "the whole day: {day}");
+    let before = sandbox.json(&["show", "Alice", "--until", "2024-01-14", "--json"]);
+    assert_eq!(before.as_array().unwrap().len(), 0);
+    let unknown = sandbox.run(&["show", "15550007777"]);
+    assert_eq!(unknown.code(), 2, "{}", unknown.stderr());
+    assert!(unknown.stderr().contains("no chat"), "{}", unknown.stderr());
+}
+
+#[test]
+fn search_prints_lines_when_piped_and_exits_1_when_nothing_matched() {
+    let sandbox = archive();
+    let run = sandbox.run(&["search", "spark OR flink"]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let out = run.stdout();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    let fields: Vec<&str> = lines[0].split('\t').collect();
+    assert_eq!(fields.len(), 4, "time, chat, author, snippet: {}", lines[0]);
+    assert_eq!(fields[2], "Alice");
+
+    let none = sandbox.run(&["search", "zeppelin"]);
+    assert_eq!(none.code(), 1);
+    assert!(
+        none.stdout().is_empty() && none.stderr().is_empty(),
+        "{}",
+        none.stderr()
+    );
+
+    let cut = sandbox.run(&["search", "spark OR flink", "--limit", "1"]);
+    assert_eq!(cut.stdout().lines().count(), 1);
+    assert!(
+        cut.stderr().contains("1 shown; more match"),
+        "{}",
+        cut.stderr()
+    );
+
+    let colored = sandbox.run(&["search", "spark", "--color", "always"]);
+    assert!(
+        colored.stdout().contains("\x1b[1;31mSpark\x1b[0m"),
+        "{}",
+        colored.stdout()
+    );
+    let no_color = sandbox
+        .cmd(&["search", "spark", "--color", "auto"])
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&no_color.stdout).contains('\x1b'));
+}
+
+#[test]
+fn search_takes_days_whole_local_and_relative_times_and_shows_context() {
+    let sandbox = archive();
+    let day = sandbox.json(&[
+        "search",
+        "spark OR flink OR dinner",
+        "--since",
+        "2024-01-15",
+        "--until",
+        "2024-01-15",
+        "--json",
+    ]);
+    assert_eq!(day.as_array().unwrap().len(), 3, "that whole day: {day}");
+    let evening = sandbox.json(&[
+        "search",
+        "spark OR flink OR dinner",
+        "--since",
+        "2024-01-15 15:30:10",
+        "--json",
+    ]);
+    assert_eq!(
+        evening.as_array().unwrap().len(),
+        1,
+        "after 15:30:10 Berlin time: {evening}"
+    );
+    let recent = sandbox.run(&["search", "spark", "--since", "2h"]);
+    assert_eq!(
+        recent.code(),
+        1,
+        "nothing in the last two hours: {}",
+        recent.stderr()
+    );
+    let bad = sandbox.run(&["search", "spark", "--since", "last tuesday"]);
+    assert_eq!(bad.code(), 2);
+    assert!(bad.stderr().contains("an age like 30m"), "{}", bad.stderr());
+
+    let context = sandbox.run(&["search", "flink", "-C", "1"]);
+    assert_eq!(context.code(), 0, "{}", context.stderr());
+    let out = context.stdout();
+    assert!(
+        out.contains("Alice: Hi! What is Apache Spark?"),
+        "the message before: {out}"
+    );
+    assert!(out.contains("(deleted)"), "the message after: {out}");
+}
