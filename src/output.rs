@@ -129,11 +129,3 @@ pub fn table() -> comfy_table::Table {
     }
     table
 }
-
-/// A table, or `empty` when it has no rows: a bare header helps nobody.
-pub fn table_or(table: comfy_table::Table, empty: &str) -> Result<()> {
-    if table.row_count() == 0 {
-        return line(empty);
-    }
-    line(table)
-}

@@ -152,6 +152,9 @@ pub fn chats(global: &Global, args: &JsonFlag) -> Result<()> {
     if args.json {
         return output::print_json(&rows);
     }
+    if db.is_paused()? {
+        output::line("answering is paused: no chat is answered until `wabot resume`")?;
+    }
     let mut table = output::table();
     table.set_header([
         "chat",

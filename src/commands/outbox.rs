@@ -48,5 +48,14 @@ pub fn list(global: &Global, args: &OutboxListArgs) -> Result<()> {
             Cell::new(content.replace('\n', " ")),
         ]);
     }
-    output::table_or(table, "the outbox is empty")
+    if table.row_count() == 0 {
+        return match args.status {
+            Some(status) if !db.outbox(None, 1)?.is_empty() => output::line(format_args!(
+                "no {} messages in the outbox (`wabot outbox list` shows the others)",
+                status.as_str()
+            )),
+            _ => output::line("the outbox is empty"),
+        };
+    }
+    output::line(table)
 }

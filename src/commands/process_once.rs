@@ -53,6 +53,12 @@ fn report(args: &ProcessArgs, s: &Summary) -> Result<()> {
         return output::print_json(s);
     }
     if args.dry_run {
+        // `[]` alone would not say why nothing would be asked.
+        if s.paused {
+            eprintln!("processing is paused (wabot resume): nothing would be asked");
+        } else if s.dry_run.is_empty() {
+            eprintln!("no pending message of a monitored chat: nothing would be asked");
+        }
         return output::print_json(&s.dry_run);
     }
     if output::stdout_is_terminal() {

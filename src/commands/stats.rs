@@ -13,7 +13,16 @@ use crate::output;
 pub fn run(global: &Global, args: &JsonFlag) -> Result<()> {
     let config = load_config(global)?;
     let db = read_db(&config)?;
-    let stats = db.stats_from(clock::start_of_today(config.timezone()))?;
+    let mut stats = db.stats_from(clock::start_of_today(config.timezone()))?;
+    // A chat named only in app.json (a group whose subject was never stored) is
+    // called what the owner calls it.
+    for chat in &mut stats.top_chats {
+        if chat.name.is_none() {
+            chat.name = config
+                .entity_for_chat(&chat.chat_jid)
+                .map(|e| e.name.clone());
+        }
+    }
     if args.json {
         return output::print_json(&stats);
     }
@@ -26,6 +35,14 @@ fn print_tables(s: &Stats, config: &Config) -> Result<()> {
     let o = &s.outbox;
     let mut overview = output::table();
     let rows = [
+        (
+            "answering",
+            if s.paused {
+                "paused: messages are stored, none answered (wabot resume)".to_string()
+            } else {
+                "on".to_string()
+            },
+        ),
         (
             "messages",
             format!(

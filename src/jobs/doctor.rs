@@ -108,6 +108,20 @@ pub fn examine(config: &Config, db: &Db) -> Result<Vec<Finding>> {
         !running,
     ));
 
+    let paused = db.is_paused()?;
+    findings.push(
+        finding(
+            "answering",
+            !paused,
+            if paused {
+                "paused: messages are stored, none answered"
+            } else {
+                "on"
+            },
+        )
+        .next("`wabot resume` when you want answers again", true),
+    );
+
     findings.push(finding(
         "last send taken by WhatsApp",
         true,

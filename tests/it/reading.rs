@@ -149,3 +149,52 @@ fn search_takes_days_whole_local_and_relative_times_and_shows_context() {
     );
     assert!(out.contains("(deleted)"), "the message after: {out}");
 }
+
+#[test]
+fn a_pause_and_an_empty_filter_are_said_where_people_look() {
+    let sandbox = archive();
+    assert_eq!(sandbox.run(&["pause"]).code(), 0);
+    let stats = sandbox.json(&["stats", "--json"]);
+    assert_eq!(stats["paused"], true, "{stats}");
+    let table = sandbox.run(&["stats"]).stdout();
+    assert!(table.contains("paused"), "{table}");
+    let run = sandbox.run(&["doctor", "--json"]);
+    assert!(run.stderr().contains("answering"), "{}", run.stderr());
+    let doctor: serde_json::Value = serde_json::from_str(&run.stdout()).unwrap();
+    let answering = doctor
+        .as_array()
+        .and_then(|f| f.iter().find(|f| f["check"] == "answering"))
+        .cloned()
+        .unwrap_or_else(|| panic!("doctor says whether it answers: {doctor}"));
+    assert_eq!(answering["ok"], false, "{answering}");
+    assert!(
+        sandbox
+            .run(&["chats"])
+            .stdout()
+            .contains("answering is paused")
+    );
+    let dry = sandbox.run(&["process-once", "--dry-run"]);
+    assert_eq!(dry.stdout().trim(), "[]");
+    assert!(dry.stderr().contains("paused"), "{}", dry.stderr());
+
+    let sent = sandbox.run(&["send", "--to", ALICE, "hello"]);
+    assert_eq!(sent.code(), 0, "{}", sent.stderr());
+    let failed = sandbox.run(&["outbox", "list", "--status", "failed"]);
+    assert!(
+        failed.stdout().contains("no failed messages in the outbox"),
+        "one is pending: {}",
+        failed.stdout()
+    );
+    let named = sandbox.json(&["stats", "--json"]);
+    let family = named["top_chats"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["chat_jid"] == "120363041234567890@g.us")
+        .cloned()
+        .unwrap();
+    assert!(
+        family["name"].is_string(),
+        "a named group has its name: {family}"
+    );
+}

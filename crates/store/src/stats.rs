@@ -12,6 +12,8 @@ use crate::status::HeartbeatState;
 
 #[derive(Debug, Serialize)]
 pub struct Stats {
+    /// `wabot pause` is in force: messages are stored, none answered.
+    pub paused: bool,
     pub messages: MessageCounts,
     pub chats: i64,
     pub contacts: i64,
@@ -248,6 +250,7 @@ impl Db {
             ..outbox
         };
         Ok(Stats {
+            paused: self.is_paused()?,
             messages,
             chats: count("SELECT count(*) AS n FROM chats")?,
             contacts: count("SELECT count(*) AS n FROM contacts")?,
