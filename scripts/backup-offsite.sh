@@ -7,6 +7,14 @@ set -euo pipefail
 target=${1:?usage: backup-offsite.sh user@host:/path/}
 wabot=${WABOT:-wabot}
 
+# Say what is missing before a backup is taken that could not be copied.
+for tool in "$wabot" python3 rsync; do
+    if ! command -v "$tool" >/dev/null 2>&1; then
+        echo "backup-offsite.sh: $tool is not installed (or not on PATH); nothing was done" >&2
+        exit 69
+    fi
+done
+
 report=$($wabot backup --json)
 path=$(printf '%s' "$report" | python3 -c 'import json, sys; print(json.load(sys.stdin)["path"])')
 device=$(printf '%s' "$report" | python3 -c 'import json, sys; print(json.load(sys.stdin)["device_store"] or "")')

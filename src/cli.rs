@@ -115,8 +115,13 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the manual page (roff) on stdout
-    Man,
+    /// Print the manual page (roff) on stdout, or write one page per command into --dir
+    Man {
+        /// Write wabot.1 and wabot-COMMAND.1 for every command into this directory
+        /// (created if missing)
+        #[arg(long, value_name = "DIR")]
+        dir: Option<std::path::PathBuf>,
+    },
     /// Replay a generated stream of live events through the listener's ingest path and
     /// print its time, peak memory and CPU as JSON; with --turns, ask the monitored
     /// contacts questions and print how soon each was answered (for the benchmark)

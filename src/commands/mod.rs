@@ -21,7 +21,7 @@ mod sync;
 mod vacuum;
 mod vitality;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use serde_json::Value;
 
 use crate::cli::{Cli, Command, ConfigCommand, Global, MediaCommand, OutboxCommand};
@@ -44,10 +44,17 @@ pub fn run(cli: Cli) -> Result<()> {
             clap_complete::generate(shell, &mut command, "wabot", &mut script);
             crate::output::write_all(&script)
         }
-        Command::Man => {
+        Command::Man { dir: None } => {
             let mut page = Vec::new();
             clap_mangen::Man::new(<Cli as clap::CommandFactory>::command()).render(&mut page)?;
             crate::output::write_all(&page)
+        }
+        // The main page names wabot-search(1) and the others: they exist only this way.
+        Command::Man { dir: Some(dir) } => {
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("--dir: cannot create {}", dir.display()))?;
+            clap_mangen::generate_to(<Cli as clap::CommandFactory>::command(), &dir)
+                .with_context(|| format!("--dir: cannot write the pages into {}", dir.display()))
         }
         Command::Pair(args) => link::pair(global, &args),
         Command::Listen => link::listen(global),

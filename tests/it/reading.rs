@@ -198,3 +198,42 @@ fn a_pause_and_an_empty_filter_are_said_where_people_look() {
         "a named group has its name: {family}"
     );
 }
+
+#[test]
+fn every_command_the_manual_names_has_a_page() {
+    let sandbox = Sandbox::new();
+    let dir = sandbox.path("man/man1");
+    let run = sandbox.run(&["man", "--dir", dir.to_str().unwrap()]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let main = std::fs::read_to_string(dir.join("wabot.1")).unwrap();
+    for page in ["wabot-search", "wabot-show", "wabot-listen"] {
+        let named = format!("{}(1)", page.replace('-', "\\-"));
+        assert!(main.contains(&named), "the main page names {named}");
+        let text = std::fs::read_to_string(dir.join(format!("{page}.1")))
+            .unwrap_or_else(|e| panic!("{page}.1: {e}"));
+        assert!(text.contains(".TH"), "{page}.1 is a man page");
+    }
+    let search = std::fs::read_to_string(dir.join("wabot-search.1")).unwrap();
+    assert!(search.contains("context"), "with the command's own options");
+}
+
+#[test]
+fn the_offsite_script_names_a_missing_tool_before_it_backs_up() {
+    let sandbox = Sandbox::stocked();
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/backup-offsite.sh");
+    let out = std::process::Command::new("/bin/bash")
+        .arg(&script)
+        .arg("user@host:/backups/")
+        .current_dir(sandbox.dir.path())
+        .env("PATH", "/nonexistent")
+        .env("WABOT", env!("CARGO_BIN_EXE_wabot"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(69));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("python3 is not installed"), "{said}");
+    assert!(
+        !sandbox.path("store/backups").exists(),
+        "no backup was taken that could not be copied"
+    );
+}
