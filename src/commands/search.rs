@@ -85,30 +85,42 @@ pub fn run(global: &Global, args: &SearchArgs) -> Result<()> {
     Ok(())
 }
 
-/// A table for a person, the matched words highlighted when colour is on.
+/// Each hit as people read it: when, chat, author, and the snippet on one line
+/// (marked deleted, the matched words highlighted when colour is on).
+fn rows(
+    db: &crate::db::Db,
+    config: &crate::config::Config,
+    hits: &[Hit],
+    color: bool,
+) -> Vec<[String; 4]> {
+    let tz = config.timezone();
+    let mut names = Names::new(db, config);
+    hits.iter()
+        .map(|hit| {
+            let snippet = hit.snippet.replace(['\n', '\t'], " ");
+            let snippet = if color { highlight(&snippet) } else { snippet };
+            let deleted = if hit.deleted { "(deleted) " } else { "" };
+            [
+                clock::display(hit.timestamp, tz),
+                names.of(&hit.chat_jid),
+                names.author_of(crate::chats::Written::of_hit(hit)),
+                format!("{deleted}{snippet}"),
+            ]
+        })
+        .collect()
+}
+
+/// A table for a person.
 fn table(
     db: &crate::db::Db,
     config: &crate::config::Config,
     hits: &[Hit],
     color: bool,
 ) -> Result<()> {
-    let tz = config.timezone();
-    let mut names = Names::new(db, config);
     let mut table = output::table();
     table.set_header(["when", "chat", "from", "snippet"]);
-    for hit in hits {
-        let snippet = hit.snippet.replace('\n', " ");
-        let snippet = if color { highlight(&snippet) } else { snippet };
-        table.add_row([
-            Cell::new(clock::display(hit.timestamp, tz)),
-            Cell::new(names.of(&hit.chat_jid)),
-            Cell::new(names.author_of(crate::chats::Written::of_hit(hit))),
-            Cell::new(if hit.deleted {
-                format!("(deleted) {snippet}")
-            } else {
-                snippet
-            }),
-        ]);
+    for row in rows(db, config, hits, color) {
+        table.add_row(row.map(Cell::new));
     }
     output::line(table)
 }
@@ -120,18 +132,8 @@ fn plain(
     hits: &[Hit],
     color: bool,
 ) -> Result<()> {
-    let tz = config.timezone();
-    let mut names = Names::new(db, config);
-    for hit in hits {
-        let deleted = if hit.deleted { "(deleted) " } else { "" };
-        let snippet = hit.snippet.replace(['\n', '\t'], " ");
-        let snippet = if color { highlight(&snippet) } else { snippet };
-        output::line(format_args!(
-            "{}\t{}\t{}\t{deleted}{snippet}",
-            clock::display(hit.timestamp, tz),
-            names.of(&hit.chat_jid),
-            names.author_of(crate::chats::Written::of_hit(hit)),
-        ))?;
+    for row in rows(db, config, hits, color) {
+        output::line(row.join("\t"))?;
     }
     Ok(())
 }
