@@ -84,6 +84,8 @@ pub enum Command {
     Search(SearchArgs),
     /// Show one chat as a conversation: days, authors, replies, media and edits
     Show(ShowArgs),
+    /// Write one chat out: WhatsApp's own txt layout (imports back), JSON or CSV
+    Export(ExportArgs),
     /// Stop answering (messages are still stored)
     Pause,
     /// Answer again after `wabot pause`
@@ -349,6 +351,35 @@ impl ColorFlag {
             }
         }
     }
+}
+
+/// `wabot export`: one chat as a file.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The chat: a name, number or JID
+    pub chat: String,
+    #[arg(long, value_enum, default_value_t = ExportFormat::Txt)]
+    pub format: ExportFormat,
+    /// Write here (created 0600) instead of stdout
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<std::path::PathBuf>,
+    /// Only messages from then on (the forms of `search --since`)
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Only messages up to then; a day is included whole
+    #[arg(long)]
+    pub until: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// WhatsApp's own layout (`[2024-01-15, 14:30:00] Alice: text`): `wabot import
+    /// --format whatsapp-export FILE --chat CHAT --me Me` reads it back
+    Txt,
+    /// One JSON array of the messages
+    Json,
+    /// One row per message (RFC 4180)
+    Csv,
 }
 
 /// `wabot show`: one chat, as a conversation.

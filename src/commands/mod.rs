@@ -7,6 +7,7 @@ mod control;
 mod conversation;
 mod demo;
 mod doctor;
+mod export;
 mod import;
 mod link;
 mod media;
@@ -64,6 +65,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Outbox(OutboxCommand::Retry { id }) => send::retry(global, id),
         Command::Search(args) => search::run(global, &args),
         Command::Show(args) => show::run(global, &args),
+        Command::Export(args) => export::run(global, &args),
         Command::Pause => control::pause(global),
         Command::Resume(args) => control::resume(global, &args),
         Command::Exclude { chat } => control::exclude(global, &chat),

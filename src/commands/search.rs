@@ -167,6 +167,22 @@ fn highlight(snippet: &str) -> String {
     snippet.replace('[', "\x1b[1;31m").replace(']', "\x1b[0m")
 }
 
+/// The `--since` and `--until` of a command, as Unix ms (`until` exclusive).
+pub(super) fn range(
+    since: Option<&str>,
+    until: Option<&str>,
+    tz: chrono_tz::Tz,
+) -> Result<(Option<i64>, Option<i64>)> {
+    Ok((
+        since
+            .map(|t| bound("--since", t, tz, End::From))
+            .transpose()?,
+        until
+            .map(|t| bound("--until", t, tz, End::Until))
+            .transpose()?,
+    ))
+}
+
 /// An instant of a `--since`/`--until` flag, as Unix ms ([`when::FORMS`]); a bare day
 /// is included whole at either end.
 pub(super) fn bound(flag: &str, text: &str, tz: chrono_tz::Tz, end: End) -> Result<i64> {

@@ -4,25 +4,19 @@
 use anyhow::Result;
 
 use super::conversation::Conversation;
-use super::search::bound;
+use super::search::range;
 use super::{load_config, read_db, resolve_chat};
 use crate::cli::{Global, ShowArgs};
+use crate::config::Config;
+use crate::db::Db;
 use crate::error::{self, Kind};
 use crate::output;
-use crate::when::End;
 
 pub fn run(global: &Global, args: &ShowArgs) -> Result<()> {
     let config = load_config(global)?;
     let tz = config.timezone();
     let db = read_db(&config)?;
-    let chat = resolve_chat(&db, &config, &args.chat, "chat")?;
-    let chat = db.canonical_jid(&chat)?;
-    if !db.knows_chat(&chat)? {
-        return Err(error::failure(
-            Kind::Usage,
-            format!("chat: the archive holds no chat {chat}"),
-        ));
-    }
+    let chat = stored_chat(&db, &config, &args.chat)?;
     let limit = args.limit as usize;
     let rows = match &args.around {
         Some(id) => {
@@ -39,18 +33,8 @@ pub fn run(global: &Global, args: &ShowArgs) -> Result<()> {
             rows
         }
         None => {
-            let since = args.since.as_deref();
-            let until = args.until.as_deref();
-            db.messages_in(
-                &chat,
-                since
-                    .map(|t| bound("--since", t, tz, End::From))
-                    .transpose()?,
-                until
-                    .map(|t| bound("--until", t, tz, End::Until))
-                    .transpose()?,
-                limit,
-            )?
+            let (since, until) = range(args.since.as_deref(), args.until.as_deref(), tz)?;
+            db.messages_in(&chat, since, until, limit)?
         }
     };
     if args.output.json {
@@ -62,4 +46,16 @@ pub fn run(global: &Global, args: &ShowArgs) -> Result<()> {
     let mut lines = Vec::new();
     Conversation::new(&db, &config, args.color.enabled()).lines(&rows, &mut lines)?;
     output::page(&lines.join("\n"), !args.no_pager)
+}
+
+/// The chat `given` names, as the store names it; one the archive never saw is refused.
+pub(super) fn stored_chat(db: &Db, config: &Config, given: &str) -> Result<String> {
+    let chat = db.canonical_jid(&resolve_chat(db, config, given, "chat")?)?;
+    if !db.knows_chat(&chat)? {
+        return Err(error::failure(
+            Kind::Usage,
+            format!("chat: the archive holds no chat {chat}"),
+        ));
+    }
+    Ok(chat)
 }

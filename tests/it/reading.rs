@@ -237,3 +237,63 @@ fn the_offsite_script_names_a_missing_tool_before_it_backs_up() {
         "no backup was taken that could not be copied"
     );
 }
+
+#[test]
+fn an_exported_chat_imports_back_as_it_was_and_json_and_csv_hold_every_message() {
+    let sandbox = Sandbox::stocked();
+    // Alice's chat has no message of the account's own: `--me` would name nobody.
+    for (chat, me) in [(ALICE, None), ("120363041234567890@g.us", Some("Me"))] {
+        let file = sandbox.path("chat.txt");
+        let run = sandbox.run(&["export", chat, "--output", file.to_str().unwrap()]);
+        assert_eq!(run.code(), 0, "{}", run.stderr());
+        let mode = std::os::unix::fs::PermissionsExt::mode(
+            &std::fs::metadata(&file).unwrap().permissions(),
+        );
+        assert_eq!(mode & 0o777, 0o600);
+        let fresh = Sandbox::new();
+        let copy = fresh.path("chat.txt");
+        std::fs::copy(&file, &copy).unwrap();
+        let mut import = vec![
+            "import",
+            "--format",
+            "whatsapp-export",
+            copy.to_str().unwrap(),
+            "--chat",
+            chat,
+            "--timezone",
+            "Europe/Berlin",
+            "--json",
+        ];
+        if let Some(me) = me {
+            import.extend(["--me", me]);
+        }
+        let imported = fresh.json(&import);
+        let original = sandbox.run(&["show", chat]).stdout();
+        assert_eq!(
+            imported["imported"].as_u64().unwrap() as usize,
+            original.lines().filter(|l| !l.starts_with("──")).count(),
+            "{imported}"
+        );
+        assert_eq!(
+            fresh.run(&["show", chat]).stdout(),
+            original,
+            "{chat} round-trips"
+        );
+    }
+    let json = sandbox.json(&["export", ALICE, "--format", "json"]);
+    assert_eq!(json.as_array().unwrap().len(), 2);
+    assert_eq!(json[0]["author"], "Alice");
+    assert_eq!(json[0]["message"]["content"], "Hi! What is Apache Spark?");
+    let csv = sandbox
+        .run(&["export", "+1 555 000 4444", "--format", "csv"])
+        .stdout();
+    let mut lines = csv.lines();
+    assert!(lines.next().unwrap().starts_with("time,chat,id,author"));
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .contains("Ünïcødé ✓ — emoji 🎉 and RTL שלום"),
+        "{csv}"
+    );
+}
