@@ -84,7 +84,8 @@ pub enum Command {
     Search(SearchArgs),
     /// Show one chat as a conversation: days, authors, replies, media and edits
     Show(ShowArgs),
-    /// Write one chat out: WhatsApp's own txt layout (imports back), JSON or CSV
+    /// Write one chat out: a page to read (HTML), WhatsApp's own txt layout (imports
+    /// back), JSON or CSV
     Export(ExportArgs),
     /// Stop answering (messages are still stored)
     Pause,
@@ -380,6 +381,8 @@ pub enum ExportFormat {
     Json,
     /// One row per message (RFC 4180)
     Csv,
+    /// One self-contained page to read like WhatsApp, media inline, with a search box
+    Html,
 }
 
 /// `wabot show`: one chat, as a conversation.

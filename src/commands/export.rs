@@ -1,5 +1,5 @@
 //! `wabot export`: one chat written out whole, as WhatsApp's own txt layout (which
-//! `import --format whatsapp-export` reads back), JSON or CSV.
+//! `import --format whatsapp-export` reads back), JSON, CSV or one HTML page.
 
 use std::io::Write;
 
@@ -48,6 +48,27 @@ pub fn run(global: &Global, args: &ExportArgs) -> Result<()> {
             writeln!(out)?;
         }
         ExportFormat::Csv => csv(&mut out, &rows, &authors, tz)?,
+        ExportFormat::Html => {
+            let ids: Vec<&str> = rows.iter().map(|m| m.id.as_str()).collect();
+            let media = db
+                .media_of_messages(&chat, &ids)?
+                .into_iter()
+                .map(|m| (m.file.message_id.clone(), m))
+                .collect();
+            let store_dir = config
+                .database_path
+                .parent()
+                .unwrap_or(std::path::Path::new("."));
+            super::export_html::Page {
+                title: &names.of(&chat),
+                tz,
+                rows: &rows,
+                authors: &authors,
+                media: &media,
+                store_dir,
+            }
+            .write(&mut out)?;
+        }
     }
     out.flush()?;
     Ok(())

@@ -8,6 +8,7 @@ mod conversation;
 mod demo;
 mod doctor;
 mod export;
+mod export_html;
 mod import;
 mod link;
 mod media;

@@ -567,3 +567,98 @@ fn a_text_only_model_answers_an_image_from_its_caption_and_is_sent_none_again() 
         assert!(bot.llm.images(1).is_empty(), "{server:?}");
     }
 }
+
+#[test]
+fn an_html_export_reads_like_the_chat_with_media_inline_and_nothing_unescaped() {
+    let sandbox = Sandbox::new();
+    import(&sandbox, &[(PHOTO, PNG)], false);
+    sandbox.exec(&format!(
+        "UPDATE messages SET content = '<b>not bold</b> & שלום 🎉' WHERE content = 'hello' AND chat_jid = '{ALICE}'"
+    ));
+    let page = sandbox.path("chat.html");
+    let run = sandbox.run(&[
+        "export",
+        ALICE,
+        "--format",
+        "html",
+        "-o",
+        page.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let html = std::fs::read_to_string(&page).unwrap();
+    use base64::Engine;
+    let inline = base64::engine::general_purpose::STANDARD.encode(PNG);
+    assert!(
+        html.contains(&format!("src=\"data:image/png;base64,{inline}\"")),
+        "the photo inline"
+    );
+    assert!(
+        html.contains("&lt;b&gt;not bold&lt;/b&gt; &amp; שלום 🎉"),
+        "escaped"
+    );
+    assert!(!html.contains("<b>not bold"), "never markup");
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "nothing fetched"
+    );
+
+    // A real browser: Debian's Chromium, headless. CI installs it.
+    let Ok(chromium) = which("chromium") else {
+        eprintln!("skipped the browser half: chromium is not installed (apt-get install chromium)");
+        return;
+    };
+    let url = format!("file://{}#search=bold", page.display());
+    let dom = std::process::Command::new(&chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--dump-dom",
+            &url,
+        ])
+        .output()
+        .unwrap();
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    assert!(dom.contains("not bold"), "rendered: {dom:.500}");
+    assert_eq!(
+        dom.matches("class=\"row hidden\"").count(),
+        1,
+        "the search from the address hid the photo's row: {dom:.2000}"
+    );
+    let shot = sandbox.path("chat.png");
+    let taken = std::process::Command::new(&chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            "--window-size=800,600",
+        ])
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .unwrap();
+    assert!(
+        taken.status.success(),
+        "{}",
+        String::from_utf8_lossy(&taken.stderr)
+    );
+    let png = std::fs::read(&shot).unwrap();
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 5_000,
+        "a real screenshot"
+    );
+    if let Ok(keep) = std::env::var("WABOT_KEEP_SCREENSHOT") {
+        std::fs::copy(&shot, keep).unwrap();
+    }
+}
+
+/// A program on PATH.
+fn which(program: &str) -> Result<std::path::PathBuf, ()> {
+    std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|dir| dir.join(program))
+        .find(|p| p.is_file())
+        .ok_or(())
+}
