@@ -9,16 +9,19 @@ use crate::output;
 
 pub fn check(global: &Global, args: &JsonFlag) -> Result<()> {
     let config = load_config(global)?;
-    let key_state = match (&config.llm.api_key_env, config.api_key.is_some()) {
-        (None, _) => "no key sent (api_key_env is null)".to_string(),
-        (Some(var), true) => format!("{var} set (redacted)"),
-        (Some(var), false) => format!("{var} missing: needed by the commands that call the LLM"),
-    };
     let mut secrets = serde_json::Map::new();
-    if let Some(key_var) = &config.llm.api_key_env {
-        let state = key_state.trim_start_matches(key_var.as_str()).trim_start();
-        secrets.insert(key_var.clone(), json!(state));
-    }
+    let key_state = match &config.llm.api_key_env {
+        None => "no key sent (api_key_env is null)".to_string(),
+        Some(var) => {
+            let state = if config.api_key.is_some() {
+                "set (redacted)"
+            } else {
+                "missing: needed by the commands that call the LLM"
+            };
+            secrets.insert(var.clone(), json!(state));
+            format!("{var} {state}")
+        }
+    };
     let transport = config.file.transport;
     let mut missing = Vec::new();
     for name in transport.secret_names() {

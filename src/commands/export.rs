@@ -23,7 +23,8 @@ pub fn run(global: &Global, args: &ExportArgs) -> Result<()> {
     let db = read_db(&config)?;
     let chat = stored_chat(&db, &config, &args.chat)?;
     let (since, until) = range(args.since.as_deref(), args.until.as_deref(), tz)?;
-    let rows = db.messages_in(&chat, since, until, usize::MAX)?;
+    // The whole range: SQLite's LIMIT takes an i64, so "no limit" is its largest.
+    let rows = db.messages_in(&chat, since, until, i64::MAX as usize)?;
     let mut names = Names::new(&db, &config);
     let authors: Vec<String> = rows
         .iter()

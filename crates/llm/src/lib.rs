@@ -406,13 +406,11 @@ fn answer_text(raw: &str) -> Result<String, LlmError> {
 /// cut before any text fails its turn instead of being paid for again and again.
 fn cut_short(raw: &str, reason: &str, advice: &str) -> Result<(String, String), LlmError> {
     match answer_text(raw) {
-        Ok(partial) => {
-            log::warn!("the LLM's answer was cut short ({reason})");
-            Ok((
-                format!("{partial} … [answer cut short: {reason}]"),
-                format!("cut short: {reason}"),
-            ))
-        }
+        // The agent logs the note with the chat it belongs to.
+        Ok(partial) => Ok((
+            format!("{partial} … [answer cut short: {reason}]"),
+            format!("cut short: {reason}"),
+        )),
         Err(_) => Err(LlmError::Rejected {
             message: format!("the answer was cut short ({reason}) before any text: {advice}"),
         }),
