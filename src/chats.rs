@@ -125,9 +125,6 @@ pub fn resolve_configured(config: &Config, to: &str, what: &str) -> Result<Strin
     }
 }
 
-/// Names for JIDs in human output: a monitored entity's name, then a stored chat or
-/// contact name, then `+phone`; the JID itself when nothing better is known. `--json`
-/// keeps the JIDs.
 /// Who a stored message says wrote it.
 #[derive(Clone, Copy)]
 pub struct Written<'a> {
@@ -158,6 +155,9 @@ impl<'a> Written<'a> {
     }
 }
 
+/// Names for JIDs, the same in every table and every `--json`: a monitored entity's
+/// name, then a stored chat or contact name, then `+phone`; the JID itself when nothing
+/// better is known.
 pub struct Names<'a> {
     db: &'a Db,
     config: &'a Config,

@@ -25,6 +25,7 @@ pub struct Cli {
 }
 
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct Global {
     /// Configuration file [default: ./app.json]
     #[arg(long, global = true, env = "WABOT_CONFIG", value_name = "PATH")]

@@ -13,7 +13,8 @@ use crate::output;
 #[derive(Debug, Serialize)]
 struct Report {
     /// Messages stored before this instant (Unix ms) were due.
-    cutoff: i64,
+    /// What was stored before this time went.
+    cutoff_at: i64,
     dry_run: bool,
     /// Set when the run did nothing because the last cleanup is recent.
     not_due_until: Option<i64>,
@@ -34,7 +35,7 @@ pub fn run(global: &Global, args: &CleanupArgs) -> Result<()> {
         include_history: args.include_history || config.file.rotation.include_history,
     };
     let mut report = Report {
-        cutoff: cut.before,
+        cutoff_at: cut.before,
         dry_run: args.dry_run,
         not_due_until: None,
         deleted: CleanupCounts::default(),

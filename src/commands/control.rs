@@ -133,23 +133,17 @@ fn say(text: &str) -> Result<()> {
 pub fn chats(global: &Global, args: &JsonFlag) -> Result<()> {
     let config = load_config(global)?;
     let db = read_db(&config)?;
-    let rows: Vec<serde_json::Value> = db
-        .chats()?
-        .into_iter()
-        .map(|c| {
-            let entity = config.entity_for_chat(&c.jid);
-            serde_json::json!({
-                "jid": c.jid,
-                "name": c.name.clone().or_else(|| entity.map(|e| e.name.clone())),
-                "kind": if c.is_group { "group" } else { "user" },
-                "monitored": entity.is_some(),
-                "excluded": c.excluded,
-                "last_activity": c.last_activity,
-                "messages": c.messages,
-            })
-        })
-        .collect();
+    let chats = db.chats()?;
+    let mut names = crate::chats::Names::new(&db, &config);
     if args.json {
+        let unanswered = db.unanswered_counts()?;
+        let rows: Vec<serde_json::Value> = chats
+            .iter()
+            .map(|c| {
+                let waiting = unanswered.get(&c.jid).copied().unwrap_or(0);
+                crate::output::shapes::chat(c, &mut names, &config, waiting)
+            })
+            .collect();
         return output::print_json(&rows);
     }
     if db.is_paused()? {
@@ -164,23 +158,22 @@ pub fn chats(global: &Global, args: &JsonFlag) -> Result<()> {
         "last activity",
         "messages",
     ]);
-    for r in &rows {
-        let answered = match (r["monitored"].as_bool(), r["excluded"].as_bool()) {
-            (Some(true), Some(true)) => "excluded",
-            (Some(true), _) => "yes",
+    for c in &chats {
+        let answered = match (config.entity_for_chat(&c.jid).is_some(), c.excluded) {
+            (true, true) => "excluded",
+            (true, false) => "yes",
             _ => "no",
         };
         table.add_row([
-            Cell::new(r["jid"].as_str().unwrap_or_default()),
-            Cell::new(r["name"].as_str().unwrap_or_default()),
-            Cell::new(r["kind"].as_str().unwrap_or_default()),
+            Cell::new(&c.jid),
+            Cell::new(names.of(&c.jid)),
+            Cell::new(if c.is_group { "group" } else { "user" }),
             Cell::new(answered),
             Cell::new(
-                r["last_activity"]
-                    .as_i64()
+                c.last_activity
                     .map_or_else(String::new, |t| clock::display(t, config.timezone())),
             ),
-            Cell::new(r["messages"].as_i64().unwrap_or_default()),
+            Cell::new(c.messages),
         ]);
     }
     output::line(table)

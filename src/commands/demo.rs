@@ -86,7 +86,7 @@ pub fn run(global: &Global, args: &DemoArgs) -> Result<()> {
         },
     )?;
     output::line(format_args!(
-        "\nNext: put an API key in {shown}/.env (PERPLEXITY_API_KEY=…, or see \"LLM providers\" in the README) and run\n  \
+        "\nNext: put an API key in {shown}/.env (PERPLEXITY_API_KEY=…, or see docs/llm-providers.md) and run\n  \
          wabot --config {shown}/app.json process-once          # answers Ada's question into the outbox\n  \
          wabot --config {shown}/app.json simulate --entity Ada \"Is matcha a green tea?\"\n\
          Then link your own account: copy app.json.example to app.json, edit it, and run `wabot pair`."

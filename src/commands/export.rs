@@ -5,7 +5,6 @@ use std::io::Write;
 
 use anyhow::{Context, Result};
 use chrono::TimeZone;
-use serde_json::json;
 
 use super::search::range;
 use super::show::stored_chat;
@@ -40,10 +39,10 @@ pub fn run(global: &Global, args: &ExportArgs) -> Result<()> {
     match args.format {
         ExportFormat::Txt => txt(&mut out, &rows, &authors, tz)?,
         ExportFormat::Json => {
+            // The same shape as `show --json`, in the same dialect.
             let messages: Vec<_> = rows
                 .iter()
-                .zip(&authors)
-                .map(|(row, author)| json!({"author": author, "message": row}))
+                .map(|row| crate::output::shapes::message(row, &mut names, None))
                 .collect();
             serde_json::to_writer_pretty(&mut out, &messages)?;
             writeln!(out)?;

@@ -65,7 +65,7 @@ pub fn transcribe(global: &Global, args: &TranscribeArgs) -> Result<()> {
         |done| serde_json::to_value(done).unwrap_or_default(),
     )?;
     if args.output.json {
-        output::print_json(&done)?;
+        output::print_json_named(&done, &mut crate::chats::Names::new(&db, &config))?;
     } else if output::stdout_is_terminal() {
         output::line(format_args!(
             "{} voice notes: {} transcribed, {} failed, {} left for later",

@@ -119,10 +119,12 @@ fn linked_device_only(config: &Config, command: &str) -> Result<()> {
 }
 
 fn load_config(global: &Global) -> Result<Config> {
-    crate::config::load(&Source {
+    let config = crate::config::load(&Source {
         config: global.config.clone(),
         db: global.db.clone(),
-    })
+    })?;
+    crate::output::json::set_zone(config.timezone());
+    Ok(config)
 }
 
 /// The database for a command that changes it; it must exist already.

@@ -15,10 +15,10 @@ pub fn list(global: &Global, args: &OutboxListArgs) -> Result<()> {
     let config = load_config(global)?;
     let db = read_db(&config)?;
     let rows = db.outbox(args.status, args.limit)?;
-    if args.output.json {
-        return output::print_json(&rows);
-    }
     let mut names = Names::new(&db, &config);
+    if args.output.json {
+        return output::print_json_named(&rows, &mut names);
+    }
     let mut table = output::table();
     table.set_header([
         "id", "chat", "kind", "status", "created", "receipt", "content",

@@ -4,7 +4,10 @@ use anyhow::Result;
 
 use super::{load_config, logged_job, open_db};
 use crate::agent::{self, Agent, Summary};
+use crate::chats::Names;
 use crate::cli::{Global, ProcessArgs};
+use crate::config::Config;
+use crate::db::Db;
 use crate::llm::{self, Transcriber};
 use crate::output;
 
@@ -15,7 +18,7 @@ pub fn run(global: &Global, args: &ProcessArgs) -> Result<()> {
         // Nothing to log: a no-op cron run stays read-only and fast, and needs no key
         // (a crontab mails every failure: nothing to answer is no failure).
         let summary = Agent::new(&config, &mut db, None).run_once()?;
-        return report(args, &summary);
+        return report(args, &summary, &db, &config);
     }
     let client = Some(llm::Client::new(&config.llm, config.llm_key()?));
     let transcriber = Transcriber::from_config(&config)?;
@@ -39,18 +42,19 @@ pub fn run(global: &Global, args: &ProcessArgs) -> Result<()> {
         |s| serde_json::to_value(s).unwrap_or_default(),
     );
     match (result, unreachable) {
-        (Ok(summary), _) => report(args, &summary),
+        (Ok(summary), _) => report(args, &summary, &db, &config),
         (Err(err), Some(summary)) => {
-            report(args, &summary)?;
+            report(args, &summary, &db, &config)?;
             Err(err)
         }
         (Err(err), None) => Err(err),
     }
 }
 
-fn report(args: &ProcessArgs, s: &Summary) -> Result<()> {
+fn report(args: &ProcessArgs, s: &Summary, db: &Db, config: &Config) -> Result<()> {
+    let mut names = Names::new(db, config);
     if args.output.json {
-        return output::print_json(s);
+        return output::print_json_named(s, &mut names);
     }
     if args.dry_run {
         // `[]` alone would not say why nothing would be asked.
@@ -59,7 +63,7 @@ fn report(args: &ProcessArgs, s: &Summary) -> Result<()> {
         } else if s.dry_run.is_empty() {
             eprintln!("no pending message of a monitored chat: nothing would be asked");
         }
-        return output::print_json(&s.dry_run);
+        return output::print_json_named(&s.dry_run, &mut names);
     }
     if output::stdout_is_terminal() {
         if s.paused {

@@ -61,7 +61,12 @@ pub fn run(global: &Global, args: &SearchArgs) -> Result<()> {
     let cut = hits.len() > args.limit as usize;
     hits.truncate(args.limit as usize);
     if args.output.json {
-        output::print_json(&hits)?;
+        let mut names = crate::chats::Names::new(&db, &config);
+        let shown: Vec<_> = hits
+            .iter()
+            .map(|h| output::shapes::hit(h, &mut names, None))
+            .collect();
+        output::print_json(&shown)?;
     } else if args.context > 0 {
         with_context(&db, &config, &hits, args)?;
     } else if output::stdout_is_terminal() {

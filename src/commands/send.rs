@@ -27,7 +27,7 @@ pub fn send(global: &Global, args: &SendArgs) -> Result<()> {
     if args.output.json {
         let mut shown = serde_json::to_value(row)?;
         shown["parts"] = serde_json::json!(rows.iter().map(|r| r.id).collect::<Vec<_>>());
-        output::print_json(&shown)?;
+        output::print_json_named(&shown, &mut crate::chats::Names::new(&db, &config))?;
     } else if output::stdout_is_terminal() {
         let ids: Vec<String> = rows.iter().map(|r| format!("#{}", r.id)).collect();
         output::line(format_args!("{} to {chat}: {}", ids.join(" "), row.status))?;

@@ -38,7 +38,12 @@ pub fn run(global: &Global, args: &ShowArgs) -> Result<()> {
         }
     };
     if args.output.json {
-        return output::print_json(&rows);
+        let mut names = crate::chats::Names::new(&db, &config);
+        let shown: Vec<_> = rows
+            .iter()
+            .map(|row| output::shapes::message(row, &mut names, None))
+            .collect();
+        return output::print_json(&shown);
     }
     if rows.is_empty() {
         return output::line("no messages in that range");

@@ -4,6 +4,7 @@ use anyhow::Result;
 use comfy_table::Cell;
 
 use super::{load_config, read_db};
+use crate::chats::Names;
 use crate::cli::{Global, JsonFlag};
 use crate::clock;
 use crate::config::Config;
@@ -13,23 +14,17 @@ use crate::output;
 pub fn run(global: &Global, args: &JsonFlag) -> Result<()> {
     let config = load_config(global)?;
     let db = read_db(&config)?;
-    let mut stats = db.stats_from(clock::start_of_today(config.timezone()))?;
-    // A chat named only in app.json (a group whose subject was never stored) is
-    // called what the owner calls it.
-    for chat in &mut stats.top_chats {
-        if chat.name.is_none() {
-            chat.name = config
-                .entity_for_chat(&chat.chat_jid)
-                .map(|e| e.name.clone());
-        }
-    }
+    let stats = db.stats_from(clock::start_of_today(config.timezone()))?;
+    // Chats are named as every other command names them (a group known only from
+    // app.json by what the owner calls it).
+    let mut names = Names::new(&db, &config);
     if args.json {
-        return output::print_json(&stats);
+        return output::print_json_named(&stats, &mut names);
     }
-    print_tables(&stats, &config)
+    print_tables(&stats, &config, &mut names)
 }
 
-fn print_tables(s: &Stats, config: &Config) -> Result<()> {
+fn print_tables(s: &Stats, config: &Config, names: &mut Names) -> Result<()> {
     let tz = config.timezone();
     let m = &s.messages;
     let o = &s.outbox;
@@ -143,11 +138,7 @@ fn print_tables(s: &Stats, config: &Config) -> Result<()> {
         for chat in &s.top_chats {
             top.add_row([
                 Cell::new(&chat.chat_jid),
-                Cell::new(chat.name.as_deref().unwrap_or_else(|| {
-                    config
-                        .entity_for_chat(&chat.chat_jid)
-                        .map_or("", |e| e.name.as_str())
-                })),
+                Cell::new(names.of(&chat.chat_jid)),
                 Cell::new(chat.messages),
             ]);
         }

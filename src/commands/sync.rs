@@ -6,6 +6,7 @@ use comfy_table::Cell;
 use serde_json::json;
 
 use super::{load_config, open_db, resolve_chat};
+use crate::chats::Names;
 use crate::checkpoint::{State, Step};
 use crate::cli::{Global, SyncArgs};
 use crate::config::Config;
@@ -20,7 +21,7 @@ pub fn run(global: &Global, args: &SyncArgs) -> Result<()> {
     let mut db = open_db(&config)?;
     let monitored = monitored(&config);
     if args.status {
-        return status(&mut db, &monitored, config.timezone(), args.output.json);
+        return status(&mut db, &config, &monitored, args.output.json);
     }
     let chats = match &args.chat {
         Some(chat) => vec![resolve_chat(&db, &config, chat, "--chat")?],
@@ -34,7 +35,7 @@ pub fn run(global: &Global, args: &SyncArgs) -> Result<()> {
     if args.cancel {
         let finals = run::cancel(&mut db, &chats)?;
         db.refresh_sync_status(&monitored)?;
-        return report(finals, args.output.json);
+        return report(finals, args.output.json, &db, &config);
     }
     let step = if args.resume {
         Step::Resume
@@ -52,7 +53,7 @@ pub fn run(global: &Global, args: &SyncArgs) -> Result<()> {
         &mut Progress(None),
     )?;
     db.refresh_sync_status(&monitored)?;
-    report(finals, args.output.json)
+    report(finals, args.output.json, &db, &config)
 }
 
 fn monitored(config: &Config) -> Vec<String> {
@@ -64,7 +65,7 @@ fn monitored(config: &Config) -> Vec<String> {
 
 /// One line per chat (or JSON), and the exit status of the worst outcome: a failure,
 /// then an interruption (75: resumable), then a chat that could not start.
-fn report(finals: Vec<Outcome>, json: bool) -> Result<()> {
+fn report(finals: Vec<Outcome>, json: bool, db: &Db, config: &Config) -> Result<()> {
     if json {
         let rows: Vec<_> = finals
             .iter()
@@ -73,7 +74,7 @@ fn report(finals: Vec<Outcome>, json: bool) -> Result<()> {
                 Outcome::NotRun(chat, e) => json!({ "chat_jid": chat, "error": format!("{e:#}") }),
             })
             .collect();
-        output::print_json(&rows)?;
+        output::print_json_named(&rows, &mut Names::new(db, config))?;
     } else {
         for outcome in &finals {
             match outcome {
@@ -128,7 +129,8 @@ fn summary(c: &Checkpoint) -> String {
     line
 }
 
-fn status(db: &mut Db, monitored: &[String], tz: chrono_tz::Tz, json: bool) -> Result<()> {
+fn status(db: &mut Db, config: &Config, monitored: &[String], json: bool) -> Result<()> {
+    let tz = config.timezone();
     let overall = db.refresh_sync_status(monitored)?;
     let checkpoints = db.sync_checkpoints()?;
     let not_started: Vec<&String> = monitored
@@ -137,12 +139,18 @@ fn status(db: &mut Db, monitored: &[String], tz: chrono_tz::Tz, json: bool) -> R
         .collect();
     let chunks = db.history_chunk_counts()?;
     if json {
-        return output::print_json(&json!({
+        let mut names = Names::new(db, config);
+        let not_started: Vec<_> = not_started
+            .iter()
+            .map(|chat| output::shapes::chat_ref(chat, &mut names))
+            .collect();
+        let shown = json!({
             "status": overall,
             "chats": checkpoints,
             "not_started": not_started,
             "history_chunks": chunks,
-        }));
+        });
+        return output::print_json_named(&shown, &mut names);
     }
     let mut table = output::table();
     table.set_header([
@@ -182,7 +190,7 @@ fn status(db: &mut Db, monitored: &[String], tz: chrono_tz::Tz, json: bool) -> R
     output::line(format_args!(
         "{} of {} chats completed, {} messages fetched{}{}",
         overall.completed_chats,
-        checkpoints.len() + not_started.len(),
+        overall.total_chats,
         overall.messages_synced,
         if overall.is_syncing {
             ", syncing now"

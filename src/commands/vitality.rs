@@ -6,6 +6,7 @@ use std::time::Duration;
 use anyhow::Result;
 
 use super::{load_config, logged_job, open_db};
+use crate::chats::Names;
 use crate::cli::{Global, VitalityArgs};
 use crate::config::{Config, Transport};
 use crate::error;
@@ -26,7 +27,7 @@ pub fn run(global: &Global, args: &VitalityArgs) -> Result<()> {
             reason: Some("vitality.enabled is false".into()),
             canary: None,
         };
-        return print(args, &report);
+        return print(args, &report, None);
     }
     let own = config.self_jid().ok_or_else(|| {
         error::config("whatsapp.phone_number is needed: the vitality message goes to your own chat")
@@ -53,12 +54,15 @@ pub fn run(global: &Global, args: &VitalityArgs) -> Result<()> {
         },
         |r| serde_json::to_value(r).unwrap_or_default(),
     )?;
-    print(args, &report)
+    print(args, &report, Some(&mut Names::new(&db, &config)))
 }
 
-fn print(args: &VitalityArgs, report: &Report) -> Result<()> {
+fn print(args: &VitalityArgs, report: &Report, names: Option<&mut Names>) -> Result<()> {
     if args.output.json {
-        return output::print_json(report);
+        return match names {
+            Some(names) => output::print_json_named(report, names),
+            None => output::print_json(report),
+        };
     }
     if output::stdout_is_terminal() {
         match (&report.content, &report.reason) {

@@ -14,6 +14,10 @@ use crate::whatsapp::device;
 
 #[derive(Debug, Serialize)]
 pub struct Finding {
+    /// What scripts key on (`device_linked`): the title in snake case, so that it
+    /// stays one word however the title is spelled in a table.
+    pub id: String,
+    /// The title a person reads.
     pub check: &'static str,
     pub ok: bool,
     pub detail: String,
@@ -26,7 +30,14 @@ pub struct Finding {
 }
 
 fn finding(check: &'static str, ok: bool, detail: impl Into<String>) -> Finding {
+    let id = check
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_ascii_lowercase)
+        .collect::<Vec<_>>()
+        .join("_");
     Finding {
+        id,
         check,
         ok,
         detail: detail.into(),

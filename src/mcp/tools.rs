@@ -219,22 +219,16 @@ impl Archive {
             let mut names = Names::new(&db, config);
             let mut shown = Vec::new();
             for chat in db.chats()? {
-                let name = chat.name.clone().unwrap_or_else(|| names.of(&chat.jid));
-                if wanted.as_deref().is_some_and(|w| {
-                    !name.to_lowercase().contains(w) && !chat.jid.to_lowercase().contains(w)
-                }) {
+                let unanswered = unanswered.get(&chat.jid).copied().unwrap_or(0);
+                let row = crate::output::shapes::chat(&chat, &mut names, config, unanswered);
+                let name = row["name"].as_str().unwrap_or_default().to_lowercase();
+                if wanted
+                    .as_deref()
+                    .is_some_and(|w| !name.contains(w) && !chat.jid.to_lowercase().contains(w))
+                {
                     continue;
                 }
-                shown.push(json!({
-                    "jid": chat.jid,
-                    "name": name,
-                    "is_group": chat.is_group,
-                    "last_message_time": chat.last_activity.map(|t| shape::time(t, config)),
-                    "messages": chat.messages,
-                    "unanswered": unanswered.get(&chat.jid).copied().unwrap_or(0),
-                    "monitored": config.entity_for_chat(&chat.jid).is_some(),
-                    "excluded": chat.excluded,
-                }));
+                shown.push(row);
             }
             let total = shown.len();
             let page: Vec<Value> = shown.into_iter().skip(offset).take(limit).collect();
@@ -305,10 +299,7 @@ impl Archive {
             };
             let hits = db.search(&args.query, &filter)?;
             let mut names = Names::new(&db, config);
-            let shown = hits
-                .iter()
-                .map(|h| shape::hit(h, &mut names, config))
-                .collect();
+            let shown = hits.iter().map(|h| shape::hit(h, &mut names)).collect();
             let (hits, cut) = shape::within(shown, MAX_RESPONSE_BYTES, false);
             let mut result = json!({ "note": UNTRUSTED, "count": hits.len(), "hits": hits });
             if cut {
@@ -364,17 +355,13 @@ impl Archive {
             };
             let full_page = rows.len() >= limit;
             let mut names = Names::new(&db, config);
-            let shown = rows
-                .iter()
-                .map(|m| shape::message(m, &mut names, config))
-                .collect();
+            let shown = rows.iter().map(|m| shape::message(m, &mut names)).collect();
             // Paging goes back in time, so the newest messages are the ones kept.
             let (messages, cut) = shape::within(shown, MAX_RESPONSE_BYTES, true);
             let oldest = messages.first().map(|m| m["id"].clone());
             let mut result = json!({
                 "note": UNTRUSTED,
-                "chat": chat,
-                "chat_name": names.of(&chat),
+                "chat": crate::output::shapes::chat_ref(&chat, &mut names),
                 "messages": messages,
                 "next_page": if full_page || cut {
                     json!({ "before_message_id": oldest })
@@ -452,16 +439,13 @@ impl Archive {
             };
             let mut names = Names::new(&db, config);
             let mut shape_all = |rows: &[crate::db::MessageRow]| -> Vec<Value> {
-                rows.iter()
-                    .map(|m| shape::message(m, &mut names, config))
-                    .collect()
+                rows.iter().map(|m| shape::message(m, &mut names)).collect()
             };
             let before = shape_all(&before);
             let after = shape_all(&after);
-            let shown = shape::message(&message, &mut names, config);
+            let shown = shape::message(&message, &mut names);
             Ok(json!({
                 "note": UNTRUSTED,
-                "chat_name": names.of(&message.chat_jid),
                 "message": shown,
                 "before": before,
                 "after": after,
@@ -573,6 +557,7 @@ impl Archive {
                 sending::wait(&db, &mut rows, Duration::from_secs(wait))?;
             }
             let status = sending::outcome(&rows).map(|r| r.status);
+            let chat = crate::output::shapes::chat_ref(&chat, &mut Names::new(&db, config));
             Ok(json!({
                 "chat": chat,
                 "outbox_ids": rows.iter().map(|r| r.id).collect::<Vec<_>>(),

@@ -27,7 +27,7 @@ fn answers_each_chat_turn_once_and_remembers_the_exchange() {
     let outbox = bot.outbox();
     assert_eq!(outbox.len(), 1, "one reply for the whole turn");
     let reply = &outbox[0];
-    assert_eq!(reply["chat_jid"], ALICE);
+    assert_eq!(reply["chat"]["jid"], ALICE);
     assert_eq!(reply["kind"], "reply");
     assert_eq!(reply["status"], "pending");
     assert_eq!(
@@ -35,7 +35,11 @@ fn answers_each_chat_turn_once_and_remembers_the_exchange() {
         "Answer to: And Flink?\n\nSources:\n[1] https://example.com/source"
     );
     assert_eq!(reply["reply_to_id"], "in1");
-    assert!(reply["created_at"].as_i64().unwrap() > 0 && reply["id"].as_i64().is_some());
+    let created = reply["created_at"].as_str().unwrap();
+    assert!(
+        chrono::DateTime::parse_from_rfc3339(created).is_ok() && reply["id"].as_i64().is_some(),
+        "{reply}"
+    );
 
     let again = bot.process_ok();
     assert_eq!(again["claimed"], 0, "nothing is answered twice");
@@ -358,7 +362,8 @@ fn dry_run_shows_the_requests_and_changes_nothing() {
     let run = bot.sandbox.run(&["process-once", "--dry-run"]);
     assert_eq!(run.code(), 0, "a dry run needs no key: {}", run.stderr());
     let turns: Value = serde_json::from_str(&run.stdout()).unwrap();
-    assert_eq!(turns[0]["chat_jid"], ALICE);
+    assert_eq!(turns[0]["chat"]["jid"], ALICE);
+    assert_eq!(turns[0]["chat"]["name"], "Alice", "named as the entity");
     assert_eq!(turns[0]["endpoint"], format!("{}/v1/agent", bot.llm.url));
     let request = &turns[0]["request"];
     assert_eq!(
@@ -596,7 +601,7 @@ fn replayed_questions_are_answered_on_arrival_by_a_child_process_without_cron() 
     assert!(
         outbox
             .iter()
-            .all(|r| r["chat_jid"] == ALICE && r["kind"] == "reply")
+            .all(|r| r["chat"]["jid"] == ALICE && r["kind"] == "reply")
     );
     assert!(
         bot.count("SELECT count(*) FROM job_runs WHERE job = 'process-once' AND outcome = 'ok'")

@@ -65,12 +65,7 @@ fn search_orders_ranks_filters_and_highlights() {
     );
     assert!(hits[1]["snippet"].as_str().unwrap().contains("[spark]"));
     for key in [
-        "chat_jid",
-        "id",
-        "sender",
-        "timestamp",
-        "content",
-        "snippet",
+        "chat", "id", "sender", "author", "sent_at", "text", "snippet",
     ] {
         assert!(hits[0].get(key).is_some(), "{key}");
     }
@@ -264,13 +259,14 @@ fn send_resolves_names_and_refuses_ambiguity() {
     );
 
     let row = sandbox.json(&["send", "--to", "alice", "dinner at 8", "--json"]);
-    assert_eq!(row["chat_jid"], ALICE, "the entity name from app.json");
+    assert_eq!(row["chat"]["jid"], ALICE, "the entity name from app.json");
+    assert_eq!(row["chat"]["name"], "Alice");
     assert_eq!(row["kind"], "manual");
     assert_eq!(row["status"], "pending");
     let row = sandbox.json(&["send", "--to", "Family", "hi all", "--json"]);
-    assert_eq!(row["chat_jid"], FAMILY);
+    assert_eq!(row["chat"]["jid"], FAMILY);
     let row = sandbox.json(&["send", "--to", "+1 555 000 4444", "hi", "--json"]);
-    assert_eq!(row["chat_jid"], "15550004444@s.whatsapp.net");
+    assert_eq!(row["chat"]["jid"], "15550004444@s.whatsapp.net");
     let run = sandbox.run(&["send", "--to", "bob", "hi"]);
     assert_eq!(run.code(), 2);
     assert!(
@@ -349,7 +345,7 @@ fn send_wait_returns_once_the_listener_sent_the_message() {
     sandbox.exec("UPDATE outbox SET status = 'accepted', sent_at = 1");
     let row = finished_json(child);
     assert_eq!(row["status"], "accepted");
-    assert_eq!(row["chat_jid"], ALICE);
+    assert_eq!(row["chat"]["jid"], ALICE);
 }
 
 #[test]

@@ -245,8 +245,9 @@ fn tables_fit_the_width_show_names_and_say_when_empty() {
     }
     let json = sandbox.json(&["search", "Spark", "--json"]);
     assert_eq!(
-        json[0]["chat_jid"], "15550001111@s.whatsapp.net",
-        "JSON keeps the JID"
+        json[0]["chat"],
+        serde_json::json!({"jid": "15550001111@s.whatsapp.net", "name": "Alice"}),
+        "JSON keeps the JID beside the name the tables show"
     );
     let none = sandbox.run(&["search", "zebra"]);
     assert_eq!(none.code(), 1, "nothing found is exit 1, as grep's");

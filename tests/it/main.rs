@@ -7,6 +7,7 @@ mod agent;
 mod config;
 mod conformance_exports;
 mod control;
+mod docs;
 mod export;
 mod first_hour;
 mod hardening;

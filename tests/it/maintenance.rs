@@ -413,7 +413,8 @@ fn vitality_needs_a_live_listener_and_queues_one_message_a_day() {
                     VALUES (1, 1, strftime('%s','now') * 1000 - 3600000, strftime('%s','now') * 1000, 1, 'running')");
     let report = sandbox.json(&["vitality", "--wait", "0", "--json"]);
     assert_eq!(report["queued"], true);
-    assert_eq!(report["chat_jid"], "15550009999@s.whatsapp.net");
+    assert_eq!(report["chat"]["jid"], "15550009999@s.whatsapp.net");
+    assert_eq!(report["chat"]["name"], "me");
     let content = report["content"].as_str().unwrap();
     assert!(
         content.starts_with("wabot is alive\nlistener connected"),

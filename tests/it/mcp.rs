@@ -225,7 +225,7 @@ async fn sends_only_when_allowed_and_only_to_listed_chats() {
         json!({"chat": "+1 555 000 1111", "text": "Hello from MCP"}),
     )
     .await);
-    assert_eq!(sent["chat"], "15550001111@s.whatsapp.net", "{sent}");
+    assert_eq!(sent["chat"]["jid"], "15550001111@s.whatsapp.net", "{sent}");
     assert_eq!(sent["status"], "pending");
     let refused = error_text(
         &call(

@@ -190,11 +190,11 @@ fn a_pause_and_an_empty_filter_are_said_where_people_look() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|c| c["chat_jid"] == "120363041234567890@g.us")
+        .find(|c| c["chat"]["jid"] == "120363041234567890@g.us")
         .cloned()
         .unwrap();
     assert!(
-        family["name"].is_string(),
+        family["chat"]["name"].is_string(),
         "a named group has its name: {family}"
     );
 }
@@ -282,8 +282,8 @@ fn an_exported_chat_imports_back_as_it_was_and_json_and_csv_hold_every_message()
     }
     let json = sandbox.json(&["export", ALICE, "--format", "json"]);
     assert_eq!(json.as_array().unwrap().len(), 2);
-    assert_eq!(json[0]["author"], "Alice");
-    assert_eq!(json[0]["message"]["content"], "Hi! What is Apache Spark?");
+    assert_eq!(json[0]["sender"]["name"], "Alice");
+    assert_eq!(json[0]["text"], "Hi! What is Apache Spark?");
     let csv = sandbox
         .run(&["export", "+1 555 000 4444", "--format", "csv"])
         .stdout();

@@ -8,6 +8,8 @@ use serde::Serialize;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Cursor {
     pub id: String,
+    /// `sent_at` in `--json`: every time there is a key ending in `_at`.
+    #[serde(rename = "sent_at")]
     pub timestamp_ms: i64,
     pub from_me: bool,
 }

@@ -34,7 +34,7 @@ pub use account::{AccountState, REACHOUT_ASSUMED_MS};
 pub use backup::{Check, copy_file, overwrite_file, verify};
 pub use browse::MessageRow;
 pub use changes::{Change, Changed};
-pub use control::ResumeMode;
+pub use control::{ChatRow, ResumeMode};
 pub use delivery::{MAX_RESENDS, Requeued};
 pub use error::{Error, NotABackup, Result, Schema};
 pub use heartbeat::Heartbeat;

@@ -76,6 +76,7 @@ pub struct ListenerState {
 pub struct SyncSummary {
     pub is_syncing: bool,
     pub is_latest: bool,
+    #[serde(rename = "last_sync_at")]
     pub last_sync_time: Option<i64>,
     pub messages_synced: i64,
     /// Checkpoints per state (`not_started`, `in_progress`, `completed`, …).
@@ -149,7 +150,6 @@ pub struct DatabaseFiles {
 #[derive(Debug, Serialize)]
 pub struct ChatCount {
     pub chat_jid: String,
-    pub name: Option<String>,
     pub messages: i64,
 }
 
@@ -230,17 +230,13 @@ impl Db {
             |r| r.get("n"),
         )?;
         let mut top = conn.prepare(
-            "SELECT m.chat_jid, c.name, m.n AS messages
-             FROM (SELECT chat_jid, sum(messages) AS n FROM message_counts GROUP BY chat_jid
-                   HAVING n > 0 ORDER BY n DESC, chat_jid LIMIT ?1) AS m
-             LEFT JOIN chats AS c ON c.jid = m.chat_jid
-             ORDER BY m.n DESC, m.chat_jid",
+            "SELECT chat_jid, sum(messages) AS messages FROM message_counts GROUP BY chat_jid
+             HAVING messages > 0 ORDER BY messages DESC, chat_jid LIMIT ?1",
         )?;
         let top_chats = top
             .query_map([TOP_CHATS], |r| {
                 Ok(ChatCount {
                     chat_jid: r.get("chat_jid")?,
-                    name: r.get("name")?,
                     messages: r.get("messages")?,
                 })
             })?

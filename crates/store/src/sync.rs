@@ -43,6 +43,7 @@ pub struct SyncStatus {
     pub total_chats: i64,
     pub completed_chats: i64,
     pub messages_synced: i64,
+    #[serde(rename = "last_sync_at")]
     pub last_sync_time: Option<i64>,
     /// Every monitored chat has completed its sync.
     pub is_latest: bool,
@@ -322,30 +323,31 @@ impl Db {
     }
 
     /// Recomputes the global status row from the checkpoints; `monitored` are the chats
-    /// that must all be completed for the history to count as latest.
+    /// that must all be completed for the history to count as latest, and that count
+    /// among the chats whether or not their sync has started.
     pub fn refresh_sync_status(&mut self, monitored: &[String]) -> Result<SyncStatus> {
         self.in_write(|tx| {
-            let missing = {
-                let mut completed = tx.prepare_cached(
-                    "SELECT 1 FROM sync_checkpoints WHERE chat_jid = ?1 AND state = 'completed'",
-                )?;
-                let mut missing = 0;
+            let (missing, not_started) = {
+                let mut state =
+                    tx.prepare_cached("SELECT state FROM sync_checkpoints WHERE chat_jid = ?1")?;
+                let (mut missing, mut not_started) = (0, 0);
                 for chat in monitored {
-                    if !completed.exists([chat])? {
-                        missing += 1;
-                    }
+                    let found: Option<String> =
+                        state.query_row([chat], |r| r.get(0)).optional()?;
+                    missing += i64::from(found.as_deref() != Some("completed"));
+                    not_started += i64::from(found.is_none());
                 }
-                missing
+                (missing, not_started)
             };
             tx.execute(
                 "UPDATE sync_status SET
                      is_syncing = EXISTS (SELECT 1 FROM sync_checkpoints WHERE state = 'in_progress'),
-                     total_chats = (SELECT count(*) FROM sync_checkpoints),
+                     total_chats = (SELECT count(*) FROM sync_checkpoints) + ?2,
                      completed_chats = (SELECT count(*) FROM sync_checkpoints WHERE state = 'completed'),
                      messages_synced = (SELECT coalesce(sum(messages_synced), 0) FROM sync_checkpoints),
                      is_latest = ?1
                  WHERE id = 1",
-                [missing == 0 && !monitored.is_empty()],
+                params![missing == 0 && !monitored.is_empty(), not_started],
             )?;
             let status = tx.query_row(
                 "SELECT is_syncing, total_chats, completed_chats, messages_synced, last_sync_time, is_latest

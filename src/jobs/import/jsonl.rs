@@ -1,5 +1,5 @@
 //! One JSON object per line, the record shape of the messages table
-//! (see tests/fixtures/messages.jsonl and the README).
+//! (see tests/fixtures/messages.jsonl and docs/archive.md).
 
 use chrono::DateTime;
 use serde::Deserialize;

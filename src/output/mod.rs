@@ -9,8 +9,26 @@ use serde::Serialize;
 
 use crate::error::{self, Kind};
 
+pub mod json;
+pub mod shapes;
+
+/// Prints `value` in the one JSON dialect ([`json`]); chats stay unnamed, so a value
+/// that refers to chats goes through [`print_json_named`].
 pub fn print_json(value: &impl Serialize) -> Result<()> {
-    line(serde_json::to_string_pretty(value)?)
+    print_dialect(value, &mut None)
+}
+
+/// Prints `value` in the one JSON dialect, each chat named as the tables name it.
+pub fn print_json_named(value: &impl Serialize, names: &mut crate::chats::Names<'_>) -> Result<()> {
+    print_dialect(value, &mut Some(names))
+}
+
+fn print_dialect(
+    value: &impl Serialize,
+    names: &mut Option<&mut crate::chats::Names<'_>>,
+) -> Result<()> {
+    let value = json::dialect(serde_json::to_value(value)?, names);
+    line(serde_json::to_string_pretty(&value)?)
 }
 
 /// Writes one line to stdout. Unlike `println!` it returns an error instead of
