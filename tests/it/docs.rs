@@ -38,7 +38,9 @@ fn render_reference(sandbox: &Sandbox) -> String {
     while let Some(path) = pending.pop() {
         let mut args: Vec<&str> = path.iter().map(String::as_str).collect();
         args.push("--help");
-        let help = sandbox.run(&args).stdout();
+        // One width wherever the test runs: clap reads COLUMNS before the terminal.
+        let out = sandbox.cmd(&args).env("COLUMNS", "100").output().unwrap();
+        let help = String::from_utf8_lossy(&out.stdout).into_owned();
         let heading = std::iter::once("wabot")
             .chain(path.iter().map(String::as_str))
             .collect::<Vec<_>>()
