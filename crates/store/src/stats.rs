@@ -230,14 +230,15 @@ impl Db {
             |r| r.get("n"),
         )?;
         let mut top = conn.prepare(
-            "SELECT chat_jid, sum(messages) AS messages FROM message_counts GROUP BY chat_jid
-             HAVING messages > 0 ORDER BY messages DESC, chat_jid LIMIT ?1",
+            // `n`, not `messages`: HAVING would read that name as the column, not the sum.
+            "SELECT chat_jid, sum(messages) AS n FROM message_counts GROUP BY chat_jid
+             HAVING n > 0 ORDER BY n DESC, chat_jid LIMIT ?1",
         )?;
         let top_chats = top
             .query_map([TOP_CHATS], |r| {
                 Ok(ChatCount {
                     chat_jid: r.get("chat_jid")?,
-                    messages: r.get("messages")?,
+                    messages: r.get("n")?,
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
