@@ -13,7 +13,7 @@ use crate::columns::parsed;
 use crate::kind::MessageKind;
 
 /// One stored message as a reader sees it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct MessageRow {
     pub chat_jid: String,
     pub id: String,
@@ -27,7 +27,6 @@ pub struct MessageRow {
     pub edited_at: Option<i64>,
     pub revoked_at: Option<i64>,
     /// The row's place in its chat: messages with one timestamp are ordered by it.
-    #[serde(skip)]
     pub pk: i64,
 }
 

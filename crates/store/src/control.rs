@@ -2,7 +2,6 @@
 
 use crate::Result;
 use rusqlite::{OptionalExtension, params};
-use serde::Serialize;
 
 use super::Db;
 use crate::policy::SkipReason;
@@ -69,7 +68,7 @@ impl ResumeMode {
 }
 
 /// A chat as `wabot chats` lists it.
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 pub struct ChatRow {
     pub jid: String,
     pub name: Option<String>,

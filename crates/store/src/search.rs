@@ -13,7 +13,6 @@ use std::collections::HashMap;
 
 use crate::Result;
 use rusqlite::params;
-use serde::Serialize;
 
 use super::Db;
 use crate::error::Error;
@@ -52,7 +51,7 @@ pub struct SearchFilter<'a> {
     pub order: SearchOrder,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 pub struct Hit {
     pub chat_jid: String,
     pub id: String,
@@ -68,7 +67,6 @@ pub struct Hit {
     /// [brackets].
     pub snippet: String,
     /// Deleted for everyone: its text is the one kept among its versions.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub deleted: bool,
 }
 
