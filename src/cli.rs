@@ -358,12 +358,20 @@ impl ColorFlag {
 /// `wabot export`: one chat as a file.
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// The chat: a name, number or JID
-    pub chat: String,
+    /// The chat: a name, number or JID (with --search, the search stays in it)
+    #[arg(required_unless_present_any = ["all", "search"], conflicts_with = "all")]
+    pub chat: Option<String>,
+    /// Every chat, one file each in the --output directory (html: with an index.html)
+    #[arg(long, requires = "output")]
+    pub all: bool,
+    /// Only the messages matching QUERY (search's syntax), oldest first, in one file;
+    /// across every chat unless CHAT is given
+    #[arg(long, value_name = "QUERY", conflicts_with = "all")]
+    pub search: Option<String>,
     #[arg(long, value_enum, default_value_t = ExportFormat::Txt)]
     pub format: ExportFormat,
-    /// Write here (created 0600) instead of stdout
-    #[arg(long, short = 'o', value_name = "FILE")]
+    /// Write here (created 0600) instead of stdout; with --all, the directory (created 0700)
+    #[arg(long, short = 'o', value_name = "PATH")]
     pub output: Option<std::path::PathBuf>,
     /// Only messages from then on (the forms of `search --since`)
     #[arg(long)]

@@ -11,6 +11,7 @@ use std::io::Write;
 use anyhow::Result;
 use base64::Engine;
 use chrono::TimeZone;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use crate::db::{MessageMedia, MessageRow};
 
@@ -40,6 +41,7 @@ img{max-width:100%;border-radius:6px;display:block;margin:2px 0}
 audio{max-width:100%}
 .hidden{display:none}
 mark{background:#ffe08a}
+.chats{list-style:none;padding:0}.chats li{background:#fff;margin:4px 0;padding:10px 12px;border-radius:8px}
 "#;
 
 /// The search box: hides the messages without the words typed, marks the rest.
@@ -213,6 +215,39 @@ impl Page<'_> {
     }
 }
 
+/// `export --all --format html`: the page linking each chat's page, with its count.
+pub fn index(out: &mut dyn Write, chats: &[(String, String, usize)]) -> Result<()> {
+    write!(
+        out,
+        "<!doctype html>\n<html><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
+         <title>Chats</title><style>{STYLE}</style></head><body>\
+         <header><h1>{} chats</h1></header><main><ul class=\"chats\">",
+        chats.len()
+    )?;
+    for (name, file, messages) in chats {
+        write!(
+            out,
+            "<li><a href=\"{}\" dir=\"auto\">{}</a> <span class=\"meta\">{messages} messages</span></li>",
+            escape(&percent_encode(file)),
+            escape(name)
+        )?;
+    }
+    writeln!(out, "</ul></main></body></html>")?;
+    Ok(())
+}
+
+/// A file name as a relative URL: all but unreserved ASCII percent-encoded (names
+/// hold spaces, `#`, `?` and every script).
+fn percent_encode(name: &str) -> String {
+    const PATH: &AsciiSet = &NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'.')
+        .remove(b'~');
+    utf8_percent_encode(name, PATH).to_string()
+}
+
 /// A quoted message's start, on one line.
 fn short(text: &str) -> String {
     const QUOTE: usize = 80;
@@ -251,5 +286,10 @@ mod tests {
         );
         assert_eq!(short(&"a".repeat(100)).chars().count(), 81);
         assert_eq!(short("two\nlines"), "two lines");
+        assert_eq!(
+            percent_encode("שלום-1.html"),
+            "%D7%A9%D7%9C%D7%95%D7%9D-1.html"
+        );
+        assert_eq!(percent_encode("a b#?.html"), "a%20b%23%3F.html");
     }
 }

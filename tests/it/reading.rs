@@ -297,3 +297,90 @@ fn an_exported_chat_imports_back_as_it_was_and_json_and_csv_hold_every_message()
         "{csv}"
     );
 }
+
+#[test]
+fn every_chat_exports_to_its_own_file_and_a_search_exports_across_chats() {
+    let sandbox = Sandbox::stocked();
+    let dir = sandbox.path("all");
+    let run = sandbox.run(&[
+        "export",
+        "--all",
+        "--format",
+        "html",
+        "--output",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    assert!(
+        run.stdout().starts_with("3 chats, 6 messages"),
+        "{}",
+        run.stdout()
+    );
+    let mut files: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 4, "three chats and the index: {files:?}");
+    let index = std::fs::read_to_string(dir.join("index.html")).unwrap();
+    for file in files.iter().filter(|f| *f != "index.html") {
+        assert!(
+            index.contains(&format!("href=\"{file}\"")),
+            "{file} linked: {index}"
+        );
+        let page = std::fs::read_to_string(dir.join(file)).unwrap();
+        assert!(page.contains("messages</h1>"), "{file} is a chat page");
+    }
+    assert!(
+        files.iter().any(|f| f.ends_with("-15550001111.html")),
+        "{files:?}"
+    );
+    let alice = files.iter().find(|f| f.contains("15550001111")).unwrap();
+    assert!(
+        std::fs::read_to_string(dir.join(alice))
+            .unwrap()
+            .contains("Apache Spark")
+    );
+
+    // One chat's txt in the directory is the same file `export CHAT` writes.
+    let txt = sandbox.path("txt");
+    let run = sandbox.run(&["export", "--all", "--output", txt.to_str().unwrap()]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let alice_txt = alice.replace(".html", ".txt");
+    assert_eq!(
+        std::fs::read_to_string(txt.join(&alice_txt)).unwrap(),
+        sandbox.run(&["export", ALICE]).stdout()
+    );
+    assert_eq!(
+        sandbox.run(&["export", "--all"]).code(),
+        2,
+        "--all without a directory"
+    );
+
+    // A search across chats: oldest first, each message with its chat.
+    let found = sandbox.json(&["export", "--search", "and", "--format", "json"]);
+    let found = found.as_array().unwrap();
+    assert_eq!(found.len(), 2, "{found:?}");
+    // 16:00 at +02:00 is before Alice's 14:30 UTC.
+    assert_eq!(found[0]["chat"]["jid"], "15550004444@s.whatsapp.net");
+    assert_eq!(found[1]["text"], "And how does it compare to Flink?");
+    let html = sandbox
+        .run(&["export", "--search", "and", "--format", "html"])
+        .stdout();
+    assert_eq!(html.matches("class=\"row\"").count(), 2, "{html}");
+    assert!(
+        html.contains(">Alice · Alice<"),
+        "the author and the chat: {html}"
+    );
+    // In one chat, the txt layout applies again.
+    let one = sandbox.run(&["export", ALICE, "--search", "and"]);
+    assert_eq!(one.code(), 0, "{}", one.stderr());
+    assert_eq!(one.stdout().lines().count(), 1, "{}", one.stdout());
+    let refused = sandbox.run(&["export", "--search", "and"]);
+    assert_eq!(refused.code(), 2);
+    assert!(
+        refused.stderr().contains("--format txt"),
+        "{}",
+        refused.stderr()
+    );
+}
