@@ -13,11 +13,10 @@ use crate::output;
 #[derive(Debug, Serialize)]
 struct Report {
     /// Messages stored before this instant (Unix ms) were due.
-    /// What was stored before this time went.
     cutoff_at: i64,
     dry_run: bool,
-    /// Set when the run did nothing because the last cleanup is recent.
-    not_due_until: Option<i64>,
+    /// Set when the run did nothing because the last cleanup is recent: when it is due.
+    next_due_at: Option<i64>,
     deleted: CleanupCounts,
     archived: usize,
 }
@@ -37,7 +36,7 @@ pub fn run(global: &Global, args: &CleanupArgs) -> Result<()> {
     let mut report = Report {
         cutoff_at: cut.before,
         dry_run: args.dry_run,
-        not_due_until: None,
+        next_due_at: None,
         deleted: CleanupCounts::default(),
         archived: 0,
     };
@@ -48,7 +47,7 @@ pub fn run(global: &Global, args: &CleanupArgs) -> Result<()> {
         .map(|t| t + interval)
         .filter(|due| *due > now && !explicit)
     {
-        report.not_due_until = Some(due);
+        report.next_due_at = Some(due);
     } else if args.dry_run {
         report.deleted = db.cleanup_preview(&cut)?;
     } else {
@@ -76,7 +75,7 @@ pub fn run(global: &Global, args: &CleanupArgs) -> Result<()> {
         } else {
             "deleted"
         };
-        match report.not_due_until {
+        match report.next_due_at {
             Some(due) => output::line(format_args!(
                 "cleanup is not due until {} (--force runs it now)",
                 clock::display(due, config.timezone())

@@ -23,15 +23,17 @@ fn capped(text: &str, cap: Option<usize>) -> (String, bool) {
     }
 }
 
-/// The fields every message has, from the columns a row and a hit share.
-fn common(
-    written: Written<'_>,
-    id: &str,
+/// A message's own columns, as a row and a hit both have them.
+struct Said<'a> {
+    id: &'a str,
     at: i64,
-    text: &str,
-    names: &mut Names,
-    cap: Option<usize>,
-) -> Value {
+    text: &'a str,
+    kind: &'a str,
+}
+
+/// The fields every message has, from the columns a row and a hit share.
+fn common(written: Written<'_>, said: Said<'_>, names: &mut Names, cap: Option<usize>) -> Value {
+    let Said { id, at, text, kind } = said;
     let (text, cut) = capped(text, cap);
     let mut shown = json!({
         "id": id,
@@ -40,6 +42,7 @@ fn common(
         "author": author(written.from_me),
         "sent_at": time(at),
         "text": text,
+        "type": kind,
     });
     if cut {
         shown["text_truncated"] = json!(true);
@@ -49,15 +52,13 @@ fn common(
 
 /// A stored message; `cap` limits its text (the MCP tools' budget).
 pub fn message(row: &MessageRow, names: &mut Names, cap: Option<usize>) -> Value {
-    let mut shown = common(
-        Written::of_row(row),
-        &row.id,
-        row.timestamp,
-        &row.content,
-        names,
-        cap,
-    );
-    shown["type"] = json!(row.message_type);
+    let said = Said {
+        id: &row.id,
+        at: row.timestamp,
+        text: &row.content,
+        kind: row.message_type.as_str(),
+    };
+    let mut shown = common(Written::of_row(row), said, names, cap);
     if let Some(quoted) = &row.quoted_id {
         shown["quoted_id"] = json!(quoted);
     }
@@ -72,14 +73,13 @@ pub fn message(row: &MessageRow, names: &mut Names, cap: Option<usize>) -> Value
 
 /// A search hit: a message with the part that matched.
 pub fn hit(hit: &Hit, names: &mut Names, cap: Option<usize>) -> Value {
-    let mut shown = common(
-        Written::of_hit(hit),
-        &hit.id,
-        hit.timestamp,
-        &hit.content,
-        names,
-        cap,
-    );
+    let said = Said {
+        id: &hit.id,
+        at: hit.timestamp,
+        text: &hit.content,
+        kind: hit.message_type.as_str(),
+    };
+    let mut shown = common(Written::of_hit(hit), said, names, cap);
     shown["snippet"] = json!(hit.snippet);
     if let Some(transcript) = &hit.transcript {
         shown["transcript"] = json!(transcript);

@@ -12,6 +12,7 @@ mod export;
 mod first_hour;
 mod hardening;
 mod import;
+mod json_docs;
 mod llm;
 mod maintenance;
 mod mcp;

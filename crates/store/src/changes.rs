@@ -138,7 +138,7 @@ impl Db {
     ) -> Result<Vec<crate::Hit>> {
         let mut stmt = self.conn.prepare(
             "SELECT m.chat_jid, m.id, m.sender, m.push_name, m.timestamp, m.is_from_me,
-                    v.content
+                    m.message_type, v.content
              FROM message_versions v JOIN messages m ON m.chat_jid = v.chat_jid AND m.id = v.message_id
              WHERE v.change = 'revoke'
                AND NOT EXISTS (SELECT 1 FROM json_each(?1) AS w
@@ -171,6 +171,7 @@ impl Db {
                         is_from_me: r.get("is_from_me")?,
                         snippet: content.clone(),
                         content,
+                        message_type: crate::columns::parsed(r, "message_type")?,
                         transcript: None,
                         deleted: true,
                     })

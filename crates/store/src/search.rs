@@ -61,6 +61,8 @@ pub struct Hit {
     pub timestamp: i64,
     pub is_from_me: bool,
     pub content: String,
+    /// `text`, `image`, `audio`, … as stored.
+    pub message_type: wabot_core::kind::MessageKind,
     /// What a voice note said, when it was transcribed.
     pub transcript: Option<String>,
     /// The matching part (of the text or the transcript), with the matched terms in
@@ -127,7 +129,7 @@ impl Db {
         .map_err(|e| malformed(query, e))?;
         let mut hydrate = self.conn.prepare_cached(
             "SELECT m.chat_jid, m.id, m.sender, m.push_name, m.timestamp, m.content, m.is_from_me,
-                    snippet(messages_fts, -1, '[', ']', '…', 16) AS snippet, m.transcript
+                    m.message_type, snippet(messages_fts, -1, '[', ']', '…', 16) AS snippet, m.transcript
              FROM messages_fts CROSS JOIN messages m ON m.pk = messages_fts.rowid
              WHERE messages_fts MATCH ?1 AND messages_fts.rowid = ?2",
         )?;
@@ -142,6 +144,7 @@ impl Db {
                     deleted: false,
                     timestamp: r.get("timestamp")?,
                     content: r.get("content")?,
+                    message_type: crate::columns::parsed(r, "message_type")?,
                     is_from_me: r.get("is_from_me")?,
                     snippet: r.get("snippet")?,
                     transcript: r.get("transcript")?,
