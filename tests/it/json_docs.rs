@@ -154,9 +154,9 @@ fn example(value: &Value) -> Value {
             let mut kept = Vec::new();
             let mut seen = Value::Null;
             for item in items {
-                let before = shape(&seen).to_string();
+                let before = shape(&seen);
                 merge(&mut seen, &shape(item));
-                if kept.is_empty() || shape(&seen).to_string() != before {
+                if kept.is_empty() || shape(&seen) != before {
                     kept.push(example(item));
                 }
             }

@@ -625,6 +625,16 @@ fn an_html_export_reads_like_the_chat_with_media_inline_and_nothing_unescaped() 
         1,
         "the search from the address hid the photo's row: {dom:.2000}"
     );
+    let fonts = std::process::Command::new("fc-list").output();
+    if !fonts.is_ok_and(|f| {
+        String::from_utf8_lossy(&f.stdout)
+            .to_lowercase()
+            .contains("emoji")
+    }) {
+        eprintln!(
+            "no emoji font: the screenshot shows emoji as boxes (apt-get install fonts-noto-color-emoji)"
+        );
+    }
     let shot = sandbox.path("chat.png");
     let taken = std::process::Command::new(&chromium)
         .args([
