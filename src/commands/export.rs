@@ -1,5 +1,6 @@
-//! `wabot export`: a chat (or every chat, or what a search found) written out whole, as WhatsApp's own txt layout (which
-//! `import --format whatsapp-export` reads back), JSON, CSV or one HTML page.
+//! `wabot export`: a chat (or every chat, or what a search found) written out whole,
+//! as WhatsApp's own txt layout (which `import --format whatsapp-export` reads back),
+//! JSON, CSV or one HTML page.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;

@@ -71,14 +71,14 @@ pub struct Page<'a> {
 impl Page<'_> {
     pub fn write(&self, out: &mut dyn Write) -> Result<()> {
         let title = escape(self.title);
-        write!(
+        head(
             out,
-            "<!doctype html>\n<html><head><meta charset=\"utf-8\">\
-             <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
-             <title>{title}</title><style>{STYLE}</style></head><body>\
-             <header><h1>{title} · {} messages</h1>\
-             <input id=\"search\" type=\"search\" placeholder=\"Search\" aria-label=\"Search\"></header><main>",
-            self.rows.len()
+            &title,
+            &format!(
+                "<h1>{title} · {} messages</h1>\
+                 <input id=\"search\" type=\"search\" placeholder=\"Search\" aria-label=\"Search\">",
+                self.rows.len()
+            ),
         )?;
         let by_id: HashMap<&str, (&MessageRow, &str)> = self
             .rows
@@ -215,16 +215,22 @@ impl Page<'_> {
     }
 }
 
-/// `export --all --format html`: the page linking each chat's page, with its count.
-pub fn index(out: &mut dyn Write, chats: &[(String, String, usize)]) -> Result<()> {
+/// A page's start up to its `<main>`: the styles, and `header` (markup) on top.
+fn head(out: &mut dyn Write, title: &str, header: &str) -> Result<()> {
     write!(
         out,
         "<!doctype html>\n<html><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
-         <title>Chats</title><style>{STYLE}</style></head><body>\
-         <header><h1>{} chats</h1></header><main><ul class=\"chats\">",
-        chats.len()
+         <title>{title}</title><style>{STYLE}</style></head><body>\
+         <header>{header}</header><main>"
     )?;
+    Ok(())
+}
+
+/// `export --all --format html`: the page linking each chat's page, with its count.
+pub fn index(out: &mut dyn Write, chats: &[(String, String, usize)]) -> Result<()> {
+    head(out, "Chats", &format!("<h1>{} chats</h1>", chats.len()))?;
+    write!(out, "<ul class=\"chats\">")?;
     for (name, file, messages) in chats {
         write!(
             out,
